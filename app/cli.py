@@ -1,0 +1,99 @@
+"""The oncall-bot command: run, check, sync, who, handover, demo, migrate."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import threading
+from collections.abc import Sequence
+from types import FrameType
+
+from app.config import ConfigError, OncallConfig, Settings, load_oncall_config, load_settings
+from app.logs import setup_logging
+
+EXIT_OK, EXIT_FAILED, EXIT_CONFIG = 0, 1, 2
+
+
+def _load() -> tuple[Settings, OncallConfig]:
+    settings = load_settings()
+    return settings, load_oncall_config(settings.oncall_config)
+
+
+def cmd_run(_args: argparse.Namespace) -> int:
+    """Run the bot over Socket Mode with its scheduled jobs until SIGTERM or SIGINT."""
+    from app.wiring import run_until_stopped
+
+    settings, config = _load()
+    setup_logging(settings.log_level)
+    stop = threading.Event()
+
+    def on_signal(signum: int, _frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    run_until_stopped(settings, config, stop)
+    return EXIT_OK
+
+
+def cmd_check(_args: argparse.Namespace) -> int:
+    """Check config, tokens, scopes, Socket Mode, the pager key, usergroups and channels."""
+    from app.checks import run_checks
+
+    settings, config = _load()
+    setup_logging("WARNING")
+    results = run_checks(settings, config)
+    for result in results:
+        print(result.line())
+    failed = sum(not r.ok for r in results)
+    print(f"\n{len(results) - failed} ok, {failed} failed")
+    return EXIT_OK if failed == 0 else EXIT_FAILED
+
+
+def cmd_migrate(_args: argparse.Namespace) -> int:
+    """Create or upgrade the database schema."""
+    from app.store.db import make_engine, migrate
+
+    settings = load_settings()
+    setup_logging(settings.log_level)
+    migrate(make_engine(settings.database_url))
+    print(f"database at {settings.database_url} is up to date")
+    return EXIT_OK
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    """Play the scripted scenario against the built-in sandbox and print the transcript."""
+    from app.demo import run_demo
+
+    setup_logging("DEBUG" if args.verbose else "ERROR")
+    return EXIT_OK if run_demo(sys.stdout) else EXIT_FAILED
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser with every subcommand."""
+    parser = argparse.ArgumentParser(prog="oncall-bot", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    commands.add_parser("run", help="run the bot (Socket Mode + scheduler)").set_defaults(func=cmd_run)
+    commands.add_parser("check", help="check the configuration and every connection").set_defaults(
+        func=cmd_check
+    )
+    commands.add_parser("migrate", help="create or upgrade the database schema").set_defaults(
+        func=cmd_migrate
+    )
+    demo = commands.add_parser("demo", help="play a scripted scenario against the local sandbox")
+    demo.add_argument("-v", "--verbose", action="store_true", help="show the bot's logs too")
+    demo.set_defaults(func=cmd_demo)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the oncall-bot command; returns the process exit code."""
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except ConfigError as error:
+        print(f"oncall-bot: configuration error\n{error}", file=sys.stderr)
+        return EXIT_CONFIG
+    except KeyboardInterrupt:
+        return EXIT_FAILED

@@ -1,0 +1,275 @@
+"""Configuration: secrets and endpoints from the environment, teams from a TOML file, validated."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from app.domain import WEEKDAYS, HandoverTime, Team
+
+
+class ConfigError(Exception):
+    """The configuration cannot be used; the message names the file, the team and the field."""
+
+
+class Settings(BaseSettings):
+    """Secrets and endpoints, read from the environment and an optional ``.env`` file."""
+
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    slack_bot_token: SecretStr
+    slack_app_token: SecretStr
+    slack_api_url: str = "https://slack.com/api/"
+    opsgenie_api_key: SecretStr
+    opsgenie_api_url: str = "https://api.opsgenie.com"
+    database_url: str = "sqlite:///oncall.db"
+    oncall_config: Path = Path("oncall.toml")
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
+
+    @field_validator("slack_bot_token")
+    @classmethod
+    def _bot_token_kind(cls, value: SecretStr) -> SecretStr:
+        if not value.get_secret_value().startswith("xoxb-"):
+            raise ValueError("must be a bot token starting with xoxb- (OAuth & Permissions page)")
+        return value
+
+    @field_validator("slack_app_token")
+    @classmethod
+    def _app_token_kind(cls, value: SecretStr) -> SecretStr:
+        if not value.get_secret_value().startswith("xapp-"):
+            raise ValueError(
+                "must be an app-level token starting with xapp- (scope connections:write)"
+            )
+        return value
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper(cls, value: Any) -> Any:
+        return value.upper() if isinstance(value, str) else value
+
+    @field_validator("slack_api_url")
+    @classmethod
+    def _trailing_slash(cls, value: str) -> str:
+        return value if value.endswith("/") else value + "/"
+
+
+_HANDOVER = re.compile(r"^\s*([a-zA-Z]{3})[a-zA-Z]*\s+(\d{1,2}):(\d{2})\s*$")
+_CHANNEL_ID = re.compile(r"^[CG][A-Z0-9]{6,}$")
+_USERGROUP_ID = re.compile(r"^S[A-Z0-9]{6,}$")
+_USER_ID = re.compile(r"^[UW][A-Z0-9]{6,}$")
+
+
+def parse_handover(text: str) -> HandoverTime:
+    """Parse ``"mon 09:00"`` (any weekday prefix, 24-hour clock) into a HandoverTime."""
+    match = _HANDOVER.match(text)
+    if not match:
+        raise ValueError(f"expected a weekday and a 24-hour time like 'mon 09:00', got {text!r}")
+    day, hour, minute = match.group(1).lower(), int(match.group(2)), int(match.group(3))
+    if day not in WEEKDAYS:
+        raise ValueError(f"unknown weekday {match.group(1)!r}: use one of {', '.join(WEEKDAYS)}")
+    if hour > 23 or minute > 59:
+        raise ValueError(f"{hour:02d}:{minute:02d} is not a time of day")
+    return HandoverTime(WEEKDAYS.index(day), hour, minute)
+
+
+def check_zone(name: str) -> str:
+    """Return ``name`` when it is an IANA time zone, else raise ValueError."""
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(f"unknown time zone {name!r} (use an IANA name like 'Europe/Amsterdam')") from exc
+    return name
+
+
+class _TeamFile(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    name: str = Field(min_length=1, max_length=80, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+    schedule: str = Field(min_length=1)
+    usergroup: str = Field(min_length=1)
+    channel: str
+    handover: str = "mon 09:00"
+    timezone: str | None = None
+    escalate: Literal["tag", "page"] = "tag"
+    priority: Literal["P1", "P2", "P3", "P4", "P5"] = "P3"
+
+    @field_validator("handover")
+    @classmethod
+    def _handover(cls, value: str) -> str:
+        parse_handover(value)
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str | None) -> str | None:
+        return None if value is None else check_zone(value)
+
+    @field_validator("channel")
+    @classmethod
+    def _channel(cls, value: str) -> str:
+        if not _CHANNEL_ID.match(value):
+            raise ValueError(f"{value!r} is not a channel ID: use the C… ID from the channel's details")
+        return value
+
+    @field_validator("usergroup")
+    @classmethod
+    def _usergroup(cls, value: str) -> str:
+        value = value.removeprefix("@")
+        if not value or " " in value:
+            raise ValueError("expected a usergroup handle like 'data-oncall' or its S… ID")
+        return value
+
+
+class _OncallFile(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    timezone: str = "UTC"
+    refresh_minutes: int = Field(default=5, ge=1, le=1440)
+    handover_grace_hours: float = Field(default=12, ge=0, le=168)
+    pages_per_user_per_hour: int = Field(default=3, ge=0, le=1000)
+    teams: list[_TeamFile] = Field(min_length=1)
+    people: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        return check_zone(value)
+
+    @field_validator("people")
+    @classmethod
+    def _people(cls, value: dict[str, str]) -> dict[str, str]:
+        for email, user_id in value.items():
+            if not _USER_ID.match(user_id):
+                raise ValueError(f"{email!r} maps to {user_id!r}, which is not a Slack user ID (U…)")
+        return {email.strip().lower(): user_id for email, user_id in value.items()}
+
+
+@dataclass(frozen=True)
+class OncallConfig:
+    """The validated teams file."""
+
+    path: Path
+    timezone: str
+    refresh_minutes: int
+    handover_grace_hours: float
+    pages_per_user_per_hour: int
+    teams: tuple[Team, ...]
+    people: dict[str, str] = field(default_factory=dict)
+
+    def team(self, name: str) -> Team | None:
+        """The team called ``name`` (case-insensitive), or None."""
+        wanted = name.strip().lower()
+        return next((t for t in self.teams if t.name.lower() == wanted), None)
+
+    def team_for_channel(self, channel_id: str) -> Team | None:
+        """The team whose channel is ``channel_id``, or None."""
+        return next((t for t in self.teams if t.channel == channel_id), None)
+
+
+def _where(path: Path, data: dict[str, Any], loc: tuple[int | str, ...]) -> str:
+    """Name the place of a validation error: file, team and field."""
+    if len(loc) >= 2 and loc[0] == "teams" and isinstance(loc[1], int):
+        index = loc[1]
+        teams = data.get("teams")
+        name = None
+        if isinstance(teams, list) and index < len(teams) and isinstance(teams[index], dict):
+            name = teams[index].get("name")
+        team = f"team {name!r}" if isinstance(name, str) else f"team #{index + 1}"
+        rest = ".".join(str(part) for part in loc[2:])
+        return f"{path}: {team}" + (f", field '{rest}'" if rest else "")
+    return f"{path}: field '{'.'.join(str(part) for part in loc)}'"
+
+
+def _explain(path: Path, data: dict[str, Any], error: ValidationError) -> str:
+    lines = []
+    for item in error.errors():
+        message = item["msg"].removeprefix("Value error, ")
+        if item["type"] == "extra_forbidden":
+            message = "unknown key (check its spelling)"
+        elif item["type"] == "missing":
+            message = "missing (this field is required)"
+        lines.append(f"{_where(path, data, tuple(item['loc']))}: {message}")
+    return "\n".join(lines)
+
+
+def _duplicates(path: Path, teams: list[_TeamFile]) -> None:
+    for attribute in ("name", "usergroup"):
+        seen: dict[str, str] = {}
+        for team in teams:
+            key = getattr(team, attribute).lower()
+            if key in seen:
+                raise ConfigError(
+                    f"{path}: team {team.name!r}, field '{attribute}': {getattr(team, attribute)!r} "
+                    f"is already used by team {seen[key]!r}; each team needs its own {attribute}"
+                )
+            seen[key] = team.name
+
+
+def parse_oncall_config(text: str, path: Path) -> OncallConfig:
+    """Validate the text of a teams file; raise ConfigError with a clear message when it is wrong."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    try:
+        parsed = _OncallFile.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(_explain(path, data, exc)) from None
+    _duplicates(path, parsed.teams)
+    teams = tuple(
+        Team(
+            name=t.name,
+            schedule=t.schedule,
+            usergroup=t.usergroup,
+            channel=t.channel,
+            handover=parse_handover(t.handover),
+            timezone=t.timezone or parsed.timezone,
+            escalate=t.escalate,
+            priority=t.priority,
+        )
+        for t in parsed.teams
+    )
+    return OncallConfig(
+        path=path,
+        timezone=parsed.timezone,
+        refresh_minutes=parsed.refresh_minutes,
+        handover_grace_hours=parsed.handover_grace_hours,
+        pages_per_user_per_hour=parsed.pages_per_user_per_hour,
+        teams=teams,
+        people=parsed.people,
+    )
+
+
+def load_oncall_config(path: Path) -> OncallConfig:
+    """Read and validate the teams file at ``path``."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(
+            f"{path}: file not found (copy oncall.example.toml to {path}, or set ONCALL_CONFIG)"
+        ) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot be read: {exc}") from None
+    return parse_oncall_config(text, path)
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Read Settings from the environment; raise ConfigError naming the variable when one is wrong."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        lines = []
+        for item in exc.errors():
+            variable = str(item["loc"][0]).upper() if item["loc"] else "environment"
+            message = item["msg"].removeprefix("Value error, ")
+            if item["type"] == "missing":
+                message = "is not set (put it in the environment or in .env)"
+            lines.append(f"environment variable {variable}: {message}")
+        raise ConfigError("\n".join(lines)) from None

@@ -1,0 +1,137 @@
+"""`oncall-bot demo`: the real bot against the local sandbox, a scripted scenario, a readable transcript."""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TextIO
+
+from app.config import Settings, load_oncall_config
+from app.runtime import utc_now
+from app.sandbox import Sandbox
+from app.sandbox.world import CHANNEL, PEOPLE, seed, write_config
+from app.wiring import RunningBot, build_runtime, start_bot
+
+ACK_DEADLINE = 3.0
+
+
+def blocks_text(payload: dict[str, Any] | None) -> str:
+    """Flatten a message or ack payload's blocks (or text) into plain lines for the transcript."""
+    if not payload:
+        return "(empty)"
+    lines: list[str] = []
+    for block in payload.get("blocks") or []:
+        if block.get("type") in ("section", "header") and block.get("text"):
+            lines.append(block["text"]["text"])
+        for item in block.get("fields") or []:
+            lines.append(item["text"])
+        for element in block.get("elements") or []:
+            if isinstance(element, dict) and element.get("text"):
+                text = element["text"]
+                lines.append(text["text"] if isinstance(text, dict) else text)
+    return "\n".join(lines) if lines else str(payload.get("text", ""))
+
+
+class Transcript:
+    """Prints the scenario as a conversation and counts the steps that misbehaved."""
+
+    def __init__(self, out: TextIO) -> None:
+        self.out = out
+        self.failures: list[str] = []
+
+    def say(self, text: str = "") -> None:
+        """Print a line of narration."""
+        print(text, file=self.out, flush=True)
+
+    def quote(self, who: str, text: str) -> None:
+        """Print what someone (or the bot) said, indented."""
+        self.say(f"  {who}:")
+        for line in text.splitlines() or [""]:
+            self.say(f"    │ {line}")
+
+    def expect(self, ok: bool, what: str) -> None:
+        """Record a check of the scenario; a failed one makes the demo exit non-zero."""
+        self.say(f"  {'✓' if ok else '✗'} {what}")
+        if not ok:
+            self.failures.append(what)
+
+
+@dataclass
+class Scene:
+    """What a demo step may use: the sandbox, the running bot and the transcript."""
+
+    sandbox: Sandbox
+    bot: RunningBot
+    transcript: Transcript
+
+    def slash(self, text: str, *, user: str = "alice", channel: str = CHANNEL) -> dict[str, Any] | None:
+        """Type ``/oncall text`` as ``user`` and return the ack's payload (None when no ack came)."""
+        user_id = next(p[0] for p in PEOPLE if p[1] == user)
+        self.transcript.say(f"\n» {user} types `/oncall {text}`".rstrip() + f" in {channel}")
+        envelope = self.sandbox.slack.socket.push_command(
+            text, user_id=user_id, channel_id=channel, user_name=user
+        )
+        try:
+            ack = self.sandbox.slack.socket.wait_for_ack(envelope, timeout=ACK_DEADLINE)
+        except TimeoutError:
+            self.transcript.expect(False, f"the bot acked within {ACK_DEADLINE:.0f} s")
+            return None
+        self.transcript.quote(
+            f"oncall-bot (ephemeral, in the ack, {ack.latency * 1000:.0f} ms)", blocks_text(ack.payload)
+        )
+        self.transcript.expect(ack.latency < ACK_DEADLINE, f"answered in the ack within {ACK_DEADLINE:.0f} s")
+        return ack.payload
+
+
+def step_help(scene: Scene) -> None:
+    """`/oncall help` answered through a real Socket Mode round trip."""
+    scene.transcript.say("\n== 1. Asking for help")
+    payload = scene.slash("help")
+    scene.transcript.expect(
+        payload is not None and "/oncall next" in blocks_text(payload), "the help lists the subcommands"
+    )
+
+
+STEPS: list[Callable[[Scene], None]] = [step_help]
+
+
+@contextmanager
+def running_demo_bot(out: TextIO) -> Iterator[Scene]:
+    """Start the sandbox, seed it, and run the real bot against it in a temporary directory."""
+    with tempfile.TemporaryDirectory(prefix="oncall-demo-") as tmp, Sandbox() as sandbox:
+        world = seed(sandbox, utc_now())
+        config_path = write_config(Path(tmp), world.config_text)
+        env = {key.lower(): value for key, value in sandbox.env().items()}
+        settings = Settings(
+            _env_file=None,  # type: ignore[call-arg]  # the demo ignores the user's .env on purpose
+            **env,
+            database_url=f"sqlite:///{tmp}/oncall.db",
+            oncall_config=config_path,
+        )
+        runtime = build_runtime(settings, load_oncall_config(config_path))
+        bot = start_bot(settings, runtime, start_jobs=False)
+        try:
+            sandbox.slack.socket.wait_connected(timeout=10)
+            yield Scene(sandbox=sandbox, bot=bot, transcript=Transcript(out))
+        finally:
+            bot.stop()
+
+
+def run_demo(out: TextIO) -> bool:
+    """Play every step; True when each behaved."""
+    with running_demo_bot(out) as scene:
+        scene.transcript.say(
+            "oncall-bot demo: the real bot against a local Slack and Opsgenie (no account needed)"
+        )
+        for step in STEPS:
+            step(scene)
+        failures = scene.transcript.failures
+        scene.transcript.say(
+            f"\n{'All steps behaved.' if not failures else f'{len(failures)} step(s) failed:'}"
+        )
+        for failure in failures:
+            scene.transcript.say(f"  - {failure}")
+        return not failures

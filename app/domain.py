@@ -1,0 +1,101 @@
+"""Domain values shared by every layer: no Slack, pager or ORM types in here."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+def require_aware(value: datetime, what: str) -> datetime:
+    """Return ``value`` unchanged, or raise when it carries no time zone."""
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError(f"{what} must be timezone-aware, got naive {value!r}")
+    return value
+
+
+@dataclass(frozen=True)
+class Shift:
+    """One person's stretch on call: ``person`` is the pager's identity (an email for Opsgenie)."""
+
+    person: str
+    start: datetime
+    end: datetime
+
+    def __post_init__(self) -> None:
+        require_aware(self.start, "Shift.start")
+        require_aware(self.end, "Shift.end")
+        if self.end <= self.start:
+            raise ValueError(f"shift of {self.person} ends before it starts")
+
+    def covers(self, at: datetime) -> bool:
+        """True when ``at`` falls inside this shift (start inclusive, end exclusive)."""
+        return self.start <= at < self.end
+
+
+@dataclass(frozen=True)
+class OnCall:
+    """Who the pager says is on call for a schedule at one instant."""
+
+    schedule: str
+    at: datetime
+    people: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class AlertRequest:
+    """What the escalation asks the pager to raise."""
+
+    message: str
+    description: str
+    alias: str
+    schedule: str
+    priority: str = "P3"
+    tags: tuple[str, ...] = ()
+    details: dict[str, str] = field(default_factory=dict)
+    source: str = "oncall-bot"
+    user: str | None = None
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class AlertStatus:
+    """The pager's answer about an alert request: ``done`` False while still being processed."""
+
+    done: bool
+    success: bool = False
+    alert_id: str | None = None
+    message: str = ""
+
+
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+@dataclass(frozen=True)
+class HandoverTime:
+    """A weekly wall-clock moment in a team's zone, e.g. Monday 09:00."""
+
+    weekday: int  # 0 = Monday, as datetime.weekday()
+    hour: int
+    minute: int
+
+    def __str__(self) -> str:
+        return f"{WEEKDAYS[self.weekday]} {self.hour:02d}:{self.minute:02d}"
+
+
+@dataclass(frozen=True)
+class Team:
+    """One team from the config file: its schedule, usergroup, channel and rituals."""
+
+    name: str
+    schedule: str
+    usergroup: str
+    channel: str
+    handover: HandoverTime
+    timezone: str
+    escalate: str = "tag"  # "tag" only mentions the on-call people; "page" also raises a pager alert
+    priority: str = "P3"
+
+    @property
+    def pages(self) -> bool:
+        """True when escalations in this team also raise a pager alert."""
+        return self.escalate == "page"

@@ -1,0 +1,34 @@
+"""The running bot's collaborators, built once by wiring.py and handed to listeners and jobs."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from slack_sdk import WebClient
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.config import OncallConfig
+from app.providers import Provider
+
+
+def utc_now() -> datetime:
+    """The wall clock in UTC; the default clock of the running bot (tests move it with time-machine)."""
+    return datetime.now(UTC)
+
+
+@dataclass
+class Runtime:
+    """Everything a listener or job may use: config, cache, Slack client, pager and the clock."""
+
+    config: OncallConfig
+    sessions: sessionmaker[Session]
+    slack: WebClient
+    provider: Provider
+    clock: Callable[[], datetime] = utc_now
+    bot_user_id: str | None = None
+
+    def now(self) -> datetime:
+        """The current instant as the bot sees it (aware UTC)."""
+        return self.clock()

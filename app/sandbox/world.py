@@ -1,0 +1,81 @@
+"""A small, realistic workspace for the demo and the tests: people, a channel, a usergroup, a rotation."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from app.sandbox import Sandbox
+from app.sandbox.opsgenie import Rotation
+
+TEAM_ZONE = "Europe/Amsterdam"
+SCHEDULE = "data_team_schedule"
+CHANNEL = "C0DATA00001"
+OTHER_CHANNEL = "C0RANDOM001"
+USERGROUP_ID = "S0DATA00001"
+USERGROUP = "data-oncall"
+
+# (Slack id, handle, email, time zone)
+PEOPLE = (
+    ("U0ALICE0001", "alice", "alice@corp.example", "Europe/Amsterdam"),
+    ("U0BOB000001", "bob", "bob@corp.example", "America/New_York"),
+    ("U0CAROL0001", "carol", "carol@corp.example", "Asia/Tokyo"),
+    ("U0DAVE00001", "dave", "dave@corp.example", "America/Los_Angeles"),
+)
+ROTATION = ["alice@corp.example", "bob@corp.example", "carol@corp.example"]
+
+
+def last_handover(now: datetime, zone: str = TEAM_ZONE) -> datetime:
+    """The most recent Monday 09:00 in ``zone`` at or before ``now``, as UTC-aware."""
+    local = now.astimezone(ZoneInfo(zone))
+    monday = (local - timedelta(days=local.weekday())).replace(hour=9, minute=0, second=0, microsecond=0)
+    if monday > local:
+        monday -= timedelta(days=7)
+    return monday
+
+
+@dataclass(frozen=True)
+class World:
+    """What was seeded, for scenarios and assertions."""
+
+    rotation_start: datetime
+    config_text: str
+
+
+def teams_toml(extra: str = "", *, escalate: str = "tag") -> str:
+    """A teams file for the seeded workspace (one team, 'data')."""
+    return f"""\
+timezone = "{TEAM_ZONE}"
+refresh_minutes = 5
+
+[[teams]]
+name = "data"
+schedule = "{SCHEDULE}"
+usergroup = "{USERGROUP}"
+channel = "{CHANNEL}"
+handover = "mon 09:00"
+escalate = "{escalate}"
+{extra}"""
+
+
+def seed(sandbox: Sandbox, now: datetime, *, escalate: str = "tag") -> World:
+    """Fill the sandbox with the demo workspace; the weekly rotation started two handovers ago."""
+    for user_id, handle, email, zone in PEOPLE:
+        sandbox.slack.add_user(user_id, name=handle, email=email, real_name=handle.title(), tz=zone)
+    sandbox.slack.add_user("U0GUEST0001", name="guest", email="guest@partner.example", is_restricted=True)
+    sandbox.slack.add_channel(CHANNEL, name="data-team")
+    sandbox.slack.add_channel(OTHER_CHANNEL, name="random")
+    sandbox.slack.add_usergroup(USERGROUP_ID, handle=USERGROUP, name="Data on-call", users=["U0DAVE00001"])
+    start = last_handover(now) - timedelta(days=14)
+    rotation = Rotation(name="weekly", participants=list(ROTATION), start=start, length=timedelta(days=7))
+    sandbox.opsgenie.add_schedule(SCHEDULE, timezone=TEAM_ZONE, rotations=[rotation])
+    return World(rotation_start=start, config_text=teams_toml(escalate=escalate))
+
+
+def write_config(directory: Path, text: str) -> Path:
+    """Write a teams file into ``directory`` and return its path."""
+    path = directory / "oncall.toml"
+    path.write_text(text, encoding="utf-8")
+    return path

@@ -1,0 +1,34 @@
+"""The Bolt app: listeners registered on it, and one error handler for all of them."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from slack_bolt import App, BoltResponse
+
+from app.runtime import Runtime
+from app.slack.listeners import commands, events
+
+log = logging.getLogger(__name__)
+
+
+def build_bolt_app(runtime: Runtime) -> App:
+    """A Bolt app on the runtime's WebClient, with every listener registered."""
+    app = App(
+        client=runtime.slack,
+        # Socket Mode envelopes are authenticated by the app token; no signing secret exists.
+        request_verification_enabled=False,
+        ignoring_self_events_enabled=True,
+        logger=logging.getLogger("app.slack.bolt"),
+    )
+    commands.register(app, runtime)
+    events.register(app, runtime)
+
+    @app.error
+    def on_error(error: Exception, body: dict[str, Any]) -> BoltResponse:
+        kind = body.get("command") or body.get("event", {}).get("type") or body.get("type")
+        log.error("listener for %s failed: %s", kind, error, exc_info=error)
+        return BoltResponse(status=200, body="")
+
+    return app

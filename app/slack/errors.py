@@ -1,0 +1,66 @@
+"""Slack's error codes mapped, in one place, to narrow exceptions with a sentence for the admin."""
+
+from __future__ import annotations
+
+from slack_sdk.errors import SlackApiError
+
+_SENTENCES = {
+    "permission_denied": (
+        "Slack refused to edit the user group (permission_denied): in Workspace settings → Permissions → "
+        "User Groups, let everyone (not only admins) create and manage user groups"
+    ),
+    "plan_upgrade_required": "user groups need a paid Slack plan (plan_upgrade_required)",
+    "invalid_users": "Slack refused one of the members (invalid_users): deactivated users, bots and guests "
+    "cannot be in a user group",
+    "failed_for_some_users": "Slack could not add some of the members (failed_for_some_users)",
+    "no_users_provided": "Slack refuses an empty user group (no_users_provided)",
+    "subteam_not_found": "the user group does not exist in this workspace (subteam_not_found)",
+    "subteam_max_users_exceeded": "the user group is full (subteam_max_users_exceeded)",
+    "missing_scope": "the bot token lacks a scope: reinstall the app from manifest.yaml",
+    "invalid_auth": "Slack rejected the bot token (invalid_auth): check SLACK_BOT_TOKEN",
+    "not_authed": "no Slack token was sent (not_authed): set SLACK_BOT_TOKEN",
+    "account_inactive": "the bot token belongs to a deleted app or user (account_inactive)",
+    "token_revoked": "the bot token was revoked (token_revoked): reinstall the app",
+    "channel_not_found": "the channel does not exist or the bot cannot see it (channel_not_found)",
+    "not_in_channel": "the bot is not in the channel (not_in_channel): invite it with /invite @oncall-bot",
+    "is_archived": "the channel is archived (is_archived)",
+    "ratelimited": "Slack kept rate-limiting the bot (ratelimited) after retries",
+    "users_not_found": "no Slack user has that email (users_not_found)",
+    "user_not_found": "no such Slack user (user_not_found)",
+}
+
+
+class SlackCallFailed(Exception):
+    """A Slack Web API call failed; ``code`` is Slack's error string, ``str()`` a sentence for humans."""
+
+    def __init__(self, method: str, code: str, sentence: str) -> None:
+        super().__init__(f"{method}: {sentence}")
+        self.method = method
+        self.code = code
+
+
+def slack_error_code(error: SlackApiError) -> str:
+    """Slack's error string from an SDK exception ("ratelimited", "permission_denied", ...)."""
+    response = error.response
+    data = response.data if response is not None else None
+    if isinstance(data, dict) and data.get("error"):
+        return str(data["error"])
+    if response is not None and response.status_code == 429:
+        return "ratelimited"
+    return "unknown_error"
+
+
+def explain(code: str) -> str:
+    """A sentence an admin can act on for a Slack error code."""
+    return _SENTENCES.get(code, f"Slack answered {code}")
+
+
+def from_sdk(method: str, error: SlackApiError) -> SlackCallFailed:
+    """Turn an SDK exception into our narrow, explained one."""
+    code = slack_error_code(error)
+    sentence = explain(code)
+    response = error.response
+    data = response.data if response is not None else None
+    if code == "missing_scope" and isinstance(data, dict) and data.get("needed"):
+        sentence = f"the bot token lacks the scope {data['needed']}: reinstall the app from manifest.yaml"
+    return SlackCallFailed(method, code, sentence)

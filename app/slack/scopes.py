@@ -1,0 +1,31 @@
+"""The bot token scopes the app needs, by the Slack methods that need them (manifest.yaml must match)."""
+
+from __future__ import annotations
+
+# Every Web API method the bot calls, with the bot scope it needs (None: no scope needed).
+METHOD_SCOPES: dict[str, str | None] = {
+    "auth.test": None,
+    "apps.connections.open": None,  # app-level token, connections:write
+    "users.lookupByEmail": "users:read.email",
+    "users.info": "users:read",
+    "conversations.info": "channels:read",
+    "chat.postMessage": "chat:write",
+    "chat.postEphemeral": "chat:write",
+    "chat.getPermalink": None,
+    "views.publish": None,
+    "usergroups.list": "usergroups:read",
+    "usergroups.users.list": "usergroups:read",
+    "usergroups.users.update": "usergroups:write",
+}
+
+# Scopes needed by features rather than by a method call.
+FEATURE_SCOPES = (
+    "commands",  # the /oncall slash command
+    "app_mentions:read",  # the app_mention event (escalation)
+    "groups:read",  # conversations.info on a private team channel
+)
+
+
+def required_bot_scopes() -> set[str]:
+    """Every bot scope the app needs."""
+    return {scope for scope in METHOD_SCOPES.values() if scope} | set(FEATURE_SCOPES)

@@ -1,0 +1,191 @@
+"""The cache's tables: typed SQLAlchemy 2 models. Every datetime is timezone-aware UTC."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import JSON, DateTime, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+
+def utcnow() -> datetime:
+    """The current instant, aware, in UTC."""
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Stores aware datetimes as naive UTC; refuses naive input; loads them back as aware UTC."""
+
+    impl = DateTime(timezone=False)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        """Convert to naive UTC for storage, rejecting naive datetimes."""
+        if value is None:
+            return None
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise ValueError(f"refusing to store naive datetime {value!r}: use an aware UTC datetime")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        """Attach UTC to what the database returns."""
+        return None if value is None else value.replace(tzinfo=UTC)
+
+
+class Base(DeclarativeBase):
+    """Declarative base with UTC datetimes and JSON for plain lists and dicts."""
+
+    type_annotation_map = {datetime: UTCDateTime, list[str]: JSON, dict[str, Any]: JSON}
+
+
+class TeamState(Base):
+    """Per team: how the last pager refresh went, and what the bot has already said about it."""
+
+    __tablename__ = "team_state"
+
+    team: Mapped[str] = mapped_column(String(80), primary_key=True)
+    last_attempt_at: Mapped[datetime | None]
+    last_success_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    failing_since: Mapped[datetime | None]
+    stale_notified: Mapped[bool] = mapped_column(default=False)
+    shifts_fetched_at: Mapped[datetime | None]
+    usergroup_id: Mapped[str | None] = mapped_column(String(32))
+
+
+class OnCallSnapshot(Base):
+    """Who was on call for a team, from the first fetch that saw this set to the last that confirmed it."""
+
+    __tablename__ = "oncall_snapshots"
+    __table_args__ = (Index("ix_oncall_snapshots_team_seen", "team", "first_seen_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    team: Mapped[str] = mapped_column(String(80))
+    people: Mapped[list[str]]
+    first_seen_at: Mapped[datetime]
+    last_seen_at: Mapped[datetime]
+
+
+class ShiftRow(Base):
+    """One upcoming (or recent) shift from the pager's timeline."""
+
+    __tablename__ = "shifts"
+    __table_args__ = (Index("ix_shifts_team_start", "team", "start"), Index("ix_shifts_person", "person"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    team: Mapped[str] = mapped_column(String(80))
+    person: Mapped[str] = mapped_column(String(320))
+    start: Mapped[datetime]
+    end: Mapped[datetime]
+    fetched_at: Mapped[datetime]
+
+
+class PersonRow(Base):
+    """The Slack account a pager identity maps to, and whether it may be in a usergroup."""
+
+    __tablename__ = "people"
+
+    pager_id: Mapped[str] = mapped_column(String(320), primary_key=True)
+    slack_user_id: Mapped[str | None] = mapped_column(String(32), index=True)
+    source: Mapped[str] = mapped_column(String(16))  # "config" or "lookup"
+    status: Mapped[str] = mapped_column(String(16))  # ok, not_found, deleted, bot, guest
+    display_name: Mapped[str | None] = mapped_column(String(200))
+    checked_at: Mapped[datetime]
+
+
+class SlackUser(Base):
+    """A Slack user's name and time zone, cached from users.info for rendering."""
+
+    __tablename__ = "slack_users"
+
+    user_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str | None] = mapped_column(String(200))
+    tz: Mapped[str | None] = mapped_column(String(64))
+    fetched_at: Mapped[datetime]
+
+
+class UsergroupSync(Base):
+    """One usergroup sync: when, the members before and after, and what was done."""
+
+    __tablename__ = "usergroup_syncs"
+    __table_args__ = (Index("ix_usergroup_syncs_team_at", "team", "at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    team: Mapped[str] = mapped_column(String(80))
+    usergroup_id: Mapped[str | None] = mapped_column(String(32))
+    at: Mapped[datetime]
+    before: Mapped[list[str]]
+    after: Mapped[list[str]]
+    result: Mapped[str] = mapped_column(String(24))  # unchanged, updated, dry_run, skipped_empty, failed
+    detail: Mapped[str | None] = mapped_column(Text)
+
+
+class Notice(Base):
+    """A message the bot must say once only: the unique key makes it exactly-once across replicas."""
+
+    __tablename__ = "notices"
+    __table_args__ = (UniqueConstraint("team", "kind", "key", name="uq_notices_team_kind_key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    team: Mapped[str] = mapped_column(String(80))
+    kind: Mapped[str] = mapped_column(String(40))
+    key: Mapped[str] = mapped_column(String(400))
+    created_at: Mapped[datetime]
+    text: Mapped[str | None] = mapped_column(Text)
+
+
+class Escalation(Base):
+    """A mention of the bot that asked for the on-call people; the outbox of its pager alert."""
+
+    __tablename__ = "escalations"
+    __table_args__ = (
+        UniqueConstraint("event_id", name="uq_escalations_event_id"),
+        Index("ix_escalations_team_created", "team", "created_at"),
+        Index("ix_escalations_user_created", "user_id", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    event_id: Mapped[str] = mapped_column(String(64))
+    team: Mapped[str] = mapped_column(String(80))
+    channel: Mapped[str] = mapped_column(String(32))
+    message_ts: Mapped[str] = mapped_column(String(32))
+    thread_ts: Mapped[str] = mapped_column(String(32))
+    user_id: Mapped[str] = mapped_column(String(32))
+    text: Mapped[str] = mapped_column(Text)
+    on_call: Mapped[list[str]]
+    priority: Mapped[str] = mapped_column(String(2))
+    # tag_only, pending, requested, created, failed, limited
+    status: Mapped[str] = mapped_column(String(16))
+    alias: Mapped[str | None] = mapped_column(String(512))
+    alert_request_id: Mapped[str | None] = mapped_column(String(64))
+    alert_id: Mapped[str | None] = mapped_column(String(64))
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    reply_ts: Mapped[str | None] = mapped_column(String(32))
+    permalink: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    resolved_at: Mapped[datetime | None]
+
+
+class Handover(Base):
+    """One handover post per team and shift start: the unique key makes it exactly-once."""
+
+    __tablename__ = "handovers"
+    __table_args__ = (UniqueConstraint("team", "shift_start", name="uq_handovers_team_shift_start"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    team: Mapped[str] = mapped_column(String(80))
+    shift_start: Mapped[datetime]
+    created_at: Mapped[datetime]
+    status: Mapped[str] = mapped_column(String(16))  # claimed, posted, skipped, failed
+    late: Mapped[bool] = mapped_column(default=False)
+    outgoing: Mapped[list[str]]
+    incoming: Mapped[list[str]]
+    channel: Mapped[str | None] = mapped_column(String(32))
+    message_ts: Mapped[str | None] = mapped_column(String(32))
+    detail: Mapped[str | None] = mapped_column(Text)

@@ -1,0 +1,113 @@
+"""Queries over the cache shared by several services. Each function takes the caller's Session."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from app.domain import Shift
+from app.store.models import Base, Notice, OnCallSnapshot, PersonRow, ShiftRow, TeamState
+
+
+def insert_ignoring_duplicates(session: Session, model: type[Base], values: dict[str, Any]) -> bool:
+    """INSERT a row unless a unique key already holds it; True when this call inserted it.
+
+    This is how the bot does things exactly once across restarts and replicas: whoever inserts
+    the key first owns the action.
+    """
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = insert(model).values(**values).on_conflict_do_nothing()
+    result = session.execute(statement)
+    return bool(getattr(result, "rowcount", 0))
+
+
+def team_state(session: Session, team: str) -> TeamState:
+    """The team's refresh state row, created empty on first use."""
+    state = session.get(TeamState, team)
+    if state is None:
+        state = TeamState(team=team, stale_notified=False)
+        session.add(state)
+        session.flush()
+    return state
+
+
+def latest_snapshot(session: Session, team: str) -> OnCallSnapshot | None:
+    """The most recent on-call set stored for ``team``."""
+    statement = (
+        select(OnCallSnapshot)
+        .where(OnCallSnapshot.team == team)
+        .order_by(OnCallSnapshot.first_seen_at.desc(), OnCallSnapshot.id.desc())
+        .limit(1)
+    )
+    return session.scalars(statement).first()
+
+
+def snapshot_at(session: Session, team: str, at: datetime) -> OnCallSnapshot | None:
+    """The on-call set that was current for ``team`` at ``at`` (history for handovers)."""
+    statement = (
+        select(OnCallSnapshot)
+        .where(OnCallSnapshot.team == team, OnCallSnapshot.first_seen_at <= at)
+        .order_by(OnCallSnapshot.first_seen_at.desc(), OnCallSnapshot.id.desc())
+        .limit(1)
+    )
+    return session.scalars(statement).first()
+
+
+def record_on_call(session: Session, team: str, people: Sequence[str], at: datetime) -> bool:
+    """Store who is on call now; True when the set differs from the previous snapshot."""
+    latest = latest_snapshot(session, team)
+    if latest is not None and set(latest.people) == set(people):
+        latest.last_seen_at = max(latest.last_seen_at, at)
+        return False
+    session.add(OnCallSnapshot(team=team, people=list(people), first_seen_at=at, last_seen_at=at))
+    return True
+
+
+def shifts_between(session: Session, team: str, start: datetime, end: datetime) -> list[Shift]:
+    """The cached shifts of ``team`` that overlap ``[start, end)``, by start time."""
+    statement = (
+        select(ShiftRow)
+        .where(ShiftRow.team == team, ShiftRow.end > start, ShiftRow.start < end)
+        .order_by(ShiftRow.start, ShiftRow.person)
+    )
+    return [Shift(row.person, row.start, row.end) for row in session.scalars(statement)]
+
+
+def replace_shifts(session: Session, team: str, shifts: Iterable[Shift], fetched_at: datetime) -> list[Shift]:
+    """Replace the team's cached timeline with ``shifts``; return the shifts it held before."""
+    before = [
+        Shift(row.person, row.start, row.end)
+        for row in session.scalars(select(ShiftRow).where(ShiftRow.team == team).order_by(ShiftRow.start))
+    ]
+    session.execute(delete(ShiftRow).where(ShiftRow.team == team))
+    session.add_all(
+        ShiftRow(team=team, person=s.person, start=s.start, end=s.end, fetched_at=fetched_at) for s in shifts
+    )
+    return before
+
+
+def people_rows(session: Session, pager_ids: Iterable[str]) -> dict[str, PersonRow]:
+    """The cached Slack mappings for these pager identities, keyed by identity."""
+    ids = {p.lower() for p in pager_ids}
+    if not ids:
+        return {}
+    rows = session.scalars(select(PersonRow).where(PersonRow.pager_id.in_(ids)))
+    return {row.pager_id: row for row in rows}
+
+
+def claim_notice(session: Session, team: str, kind: str, key: str, *, at: datetime, text: str) -> bool:
+    """Reserve the right to say (team, kind, key) once; False when it was already said."""
+    return insert_ignoring_duplicates(
+        session, Notice, {"team": team, "kind": kind, "key": key, "created_at": at, "text": text}
+    )
+
+
+def release_notice(session: Session, team: str, kind: str, key: str) -> None:
+    """Forget a claimed notice (its post failed), so that a later cycle tries again."""
+    session.execute(delete(Notice).where(Notice.team == team, Notice.kind == kind, Notice.key == key))

@@ -1,0 +1,99 @@
+"""The one composition root: builds clients, the cache, services, the Bolt app and the scheduler."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from slack_bolt.adapter.socket_mode import SocketModeHandler
+from slack_sdk import WebClient
+from slack_sdk.http_retry.builtin_handlers import (
+    ConnectionErrorRetryHandler,
+    RateLimitErrorRetryHandler,
+    ServerErrorRetryHandler,
+)
+
+from app import jobs
+from app.config import OncallConfig, Settings
+from app.providers.opsgenie import OpsgenieProvider
+from app.runtime import Runtime, utc_now
+from app.slack.app import build_bolt_app
+from app.store.db import make_engine, migrate, session_factory
+
+log = logging.getLogger(__name__)
+
+
+def make_slack_client(settings: Settings) -> WebClient:
+    """A WebClient that retries rate limits (after Retry-After), 5xx and connection errors."""
+    return WebClient(
+        token=settings.slack_bot_token.get_secret_value(),
+        base_url=settings.slack_api_url,
+        timeout=15,
+        retry_handlers=[
+            ConnectionErrorRetryHandler(max_retry_count=2),
+            RateLimitErrorRetryHandler(max_retry_count=3),
+            ServerErrorRetryHandler(max_retry_count=2),
+        ],
+    )
+
+
+def build_runtime(
+    settings: Settings, config: OncallConfig, *, clock: Callable[[], datetime] = utc_now
+) -> Runtime:
+    """Create the engine (migrated to the latest schema), clients and the runtime bag."""
+    engine = make_engine(settings.database_url)
+    migrate(engine)
+    provider = OpsgenieProvider(
+        settings.opsgenie_api_key.get_secret_value(), base_url=settings.opsgenie_api_url
+    )
+    return Runtime(
+        config=config,
+        sessions=session_factory(engine),
+        slack=make_slack_client(settings),
+        provider=provider,
+        clock=clock,
+    )
+
+
+@dataclass
+class RunningBot:
+    """A started bot: Socket Mode connection plus scheduler; ``stop()`` ends both."""
+
+    runtime: Runtime
+    handler: SocketModeHandler
+    scheduler: BackgroundScheduler
+
+    def stop(self) -> None:
+        """Stop the scheduler (letting a running job finish) and close the Socket Mode connection."""
+        if self.scheduler.running:
+            self.scheduler.shutdown(wait=True)
+        self.handler.close()
+        log.info("oncall-bot stopped")
+
+
+def start_bot(settings: Settings, runtime: Runtime, *, start_jobs: bool = True) -> RunningBot:
+    """Connect over Socket Mode and start the scheduled jobs; returns at once."""
+    bolt_app = build_bolt_app(runtime)
+    runtime.bot_user_id = bolt_app.client.auth_test().get("user_id")
+    handler = SocketModeHandler(bolt_app, settings.slack_app_token.get_secret_value())
+    handler.connect()
+    scheduler = jobs.build_scheduler()
+    if start_jobs:
+        jobs.schedule(scheduler, runtime)
+        scheduler.start()
+    log.info("oncall-bot connected over Socket Mode with %d team(s)", len(runtime.config.teams))
+    return RunningBot(runtime=runtime, handler=handler, scheduler=scheduler)
+
+
+def run_until_stopped(settings: Settings, config: OncallConfig, stop: threading.Event) -> None:
+    """Run the bot until ``stop`` is set (by SIGTERM/SIGINT in the CLI)."""
+    runtime = build_runtime(settings, config)
+    bot = start_bot(settings, runtime)
+    try:
+        stop.wait()
+    finally:
+        bot.stop()

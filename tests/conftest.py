@@ -1,0 +1,92 @@
+"""Shared fixtures: a clean environment, the sandbox, the seeded workspace and a running bot."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+from app.config import Settings, load_oncall_config
+from app.runtime import Runtime, utc_now
+from app.sandbox import Sandbox
+from app.sandbox.world import World, seed, write_config
+from app.wiring import RunningBot, build_runtime, start_bot
+
+_OUR_VARIABLES = (
+    "SLACK_BOT_TOKEN",
+    "SLACK_APP_TOKEN",
+    "SLACK_API_URL",
+    "OPSGENIE_API_KEY",
+    "OPSGENIE_API_URL",
+    "DATABASE_URL",
+    "ONCALL_CONFIG",
+    "LOG_LEVEL",
+)
+
+
+@pytest.fixture(autouse=True)
+def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """No test sees the developer's tokens or .env: clear our variables and work in a temp dir."""
+    for name in _OUR_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(tmp_path)
+
+
+@pytest.fixture
+def sandbox() -> Iterator[Sandbox]:
+    """A started, empty sandbox."""
+    with Sandbox() as box:
+        yield box
+
+
+@pytest.fixture
+def world(sandbox: Sandbox) -> World:
+    """The sandbox seeded with the demo workspace (team 'data', weekly rotation alice → bob → carol)."""
+    return seed(sandbox, utc_now())
+
+
+def settings_for(sandbox: Sandbox, directory: Path, config_path: Path) -> Settings:
+    """Settings pointing at the sandbox, with the database in ``directory``."""
+    env = {key.lower(): value for key, value in sandbox.env().items()}
+    return Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        **env,
+        database_url=f"sqlite:///{directory}/oncall.db",
+        oncall_config=config_path,
+    )
+
+
+def environment_for(sandbox: Sandbox, directory: Path, config_path: Path) -> dict[str, str]:
+    """A process environment that runs `python -m app` against the sandbox."""
+    env = {k: v for k, v in os.environ.items() if k not in _OUR_VARIABLES}
+    env.update(sandbox.env())
+    env["DATABASE_URL"] = f"sqlite:///{directory}/oncall.db"
+    env["ONCALL_CONFIG"] = str(config_path)
+    return env
+
+
+BotFactory = Callable[..., RunningBot]
+
+
+@pytest.fixture
+def make_bot(sandbox: Sandbox, tmp_path: Path) -> Iterator[BotFactory]:
+    """Start the real bot in-process against the sandbox: ``make_bot(config_text, clock=..., jobs=False)``."""
+    started: list[RunningBot] = []
+
+    def factory(
+        config_text: str, *, clock: Callable[[], datetime] = utc_now, jobs: bool = False
+    ) -> RunningBot:
+        config_path = write_config(tmp_path, config_text)
+        settings = settings_for(sandbox, tmp_path, config_path)
+        runtime: Runtime = build_runtime(settings, load_oncall_config(config_path), clock=clock)
+        bot = start_bot(settings, runtime, start_jobs=jobs)
+        started.append(bot)
+        sandbox.slack.socket.wait_connected(count=len(started), timeout=10)
+        return bot
+
+    yield factory
+    for bot in started:
+        bot.stop()
