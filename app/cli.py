@@ -8,9 +8,14 @@ import sys
 import threading
 from collections.abc import Sequence
 from types import FrameType
+from typing import TYPE_CHECKING
 
 from app.config import ConfigError, OncallConfig, Settings, load_oncall_config, load_settings
 from app.logs import setup_logging
+
+if TYPE_CHECKING:
+    from app.domain import Team
+    from app.runtime import Runtime
 
 EXIT_OK, EXIT_FAILED, EXIT_CONFIG = 0, 1, 2
 
@@ -62,6 +67,48 @@ def cmd_migrate(_args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _runtime() -> Runtime:
+    from app.wiring import build_runtime
+
+    settings, config = _load()
+    setup_logging(settings.log_level if settings.log_level != "INFO" else "WARNING")
+    return build_runtime(settings, config)
+
+
+def _chosen_teams(config: OncallConfig, name: str | None) -> list[Team]:
+    if name is None:
+        return list(config.teams)
+    team = config.team(name)
+    if team is None:
+        known = ", ".join(t.name for t in config.teams)
+        raise ConfigError(f"{config.path}: no team named {name!r} (teams: {known})")
+    return [team]
+
+
+def cmd_sync(args: argparse.Namespace) -> int:
+    """Refresh from the pager and sync the usergroups now, printing what was (or would be) done."""
+    from app.services.cycle import run_cycle
+    from app.services.report import describe_cycle
+
+    runtime = _runtime()
+    reports = run_cycle(
+        runtime, runtime.now(), teams=_chosen_teams(runtime.config, args.team), dry_run=args.dry_run
+    )
+    print(describe_cycle(reports, dry_run=args.dry_run))
+    return EXIT_FAILED if any(r.failed for r in reports) else EXIT_OK
+
+
+def cmd_who(args: argparse.Namespace) -> int:
+    """Print who the cache says is on call, with the age of the data."""
+    from app.services.report import describe_cached
+
+    runtime = _runtime()
+    teams = _chosen_teams(runtime.config, args.team)
+    text, any_failed = describe_cached(runtime, teams, runtime.now())
+    print(text)
+    return EXIT_FAILED if any_failed else EXIT_OK
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     """Play the scripted scenario against the built-in sandbox and print the transcript."""
     from app.demo import run_demo
@@ -81,6 +128,13 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser("migrate", help="create or upgrade the database schema").set_defaults(
         func=cmd_migrate
     )
+    sync = commands.add_parser("sync", help="refresh from the pager and sync the usergroups now")
+    sync.add_argument("--team", help="only this team")
+    sync.add_argument("--dry-run", action="store_true", help="show what would change; write nothing to Slack")
+    sync.set_defaults(func=cmd_sync)
+    who = commands.add_parser("who", help="who is on call, from the cache, with its age")
+    who.add_argument("team", nargs="?", help="only this team")
+    who.set_defaults(func=cmd_who)
     demo = commands.add_parser("demo", help="play a scripted scenario against the local sandbox")
     demo.add_argument("-v", "--verbose", action="store_true", help="show the bot's logs too")
     demo.set_defaults(func=cmd_demo)

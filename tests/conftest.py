@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 
 from app.config import Settings, load_oncall_config
+from app.providers.opsgenie import OpsgenieProvider
 from app.runtime import Runtime, utc_now
-from app.sandbox import Sandbox
+from app.sandbox import GENIE_KEY, Sandbox
 from app.sandbox.world import World, seed, write_config
 from app.wiring import RunningBot, build_runtime, start_bot
 
@@ -66,6 +67,29 @@ def environment_for(sandbox: Sandbox, directory: Path, config_path: Path) -> dic
     env["DATABASE_URL"] = f"sqlite:///{directory}/oncall.db"
     env["ONCALL_CONFIG"] = str(config_path)
     return env
+
+
+RuntimeFactory = Callable[..., Runtime]
+
+
+def fast_provider(sandbox: Sandbox) -> OpsgenieProvider:
+    """An Opsgenie provider on the sandbox that gives up quickly, so outage tests stay fast."""
+    url = sandbox.opsgenie.url
+    return OpsgenieProvider(GENIE_KEY, base_url=url, timeout=0.5, max_retries=1, backoff=0.01)
+
+
+@pytest.fixture
+def make_runtime(sandbox: Sandbox, tmp_path: Path) -> RuntimeFactory:
+    """Build the real runtime (migrated database, Slack client, provider) without connecting Socket Mode."""
+
+    def factory(config_text: str, *, clock: Callable[[], datetime] = utc_now) -> Runtime:
+        config_path = write_config(tmp_path, config_text)
+        settings = settings_for(sandbox, tmp_path, config_path)
+        runtime = build_runtime(settings, load_oncall_config(config_path), clock=clock)
+        runtime.provider = fast_provider(sandbox)
+        return runtime
+
+    return factory
 
 
 BotFactory = Callable[..., RunningBot]

@@ -98,7 +98,10 @@ class OpsgenieSandbox:
         self._stopping.clear()
         self._server = _Server(("127.0.0.1", 0), _Handler)
         self._server.sandbox = self
-        self._thread = threading.Thread(target=self._server.serve_forever, name="og-sandbox", daemon=True)
+        # A short poll interval keeps stop() fast: shutdown() waits for the loop's next poll.
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, args=(0.02,), name="og-sandbox", daemon=True
+        )
         self._thread.start()
         return self
 
@@ -301,6 +304,8 @@ class _Handler(BaseHTTPRequestHandler):
     """Moves bytes between the socket and ``OpsgenieSandbox.handle``."""
 
     protocol_version = "HTTP/1.1"
+    # Headers and body go out in two writes; without TCP_NODELAY each answer waits ~40 ms for a delayed ACK.
+    disable_nagle_algorithm = True
     server: _Server
 
     def do_GET(self) -> None:

@@ -298,7 +298,8 @@ class SlackWorkspace:
         """The bot's DM channel with a user, created on first use."""
         channel_id = self.dm_id(user_id)
         if channel_id not in self._channels:
-            self._channels[channel_id] = Channel(channel_id, user_id, is_private=True, is_im=True, user=user_id)
+            dm = Channel(channel_id, user_id, is_private=True, is_im=True, user=user_id)
+            self._channels[channel_id] = dm
         return self._channels[channel_id]
 
     def next_ts(self) -> str:
@@ -340,6 +341,7 @@ class SlackWorkspace:
         """A user as users.info returns it."""
         now = datetime.now(ZoneInfo(user.tz))
         offset = now.utcoffset()
+        offset_seconds = int(offset.total_seconds()) if offset else 0
         real_name = user.real_name or user.name
         profile: dict[str, Any] = {"real_name": real_name, "display_name": user.name,
                                    "real_name_normalized": real_name, "display_name_normalized": user.name}
@@ -350,7 +352,7 @@ class SlackWorkspace:
             "deleted": user.deleted, "is_bot": user.is_bot, "is_app_user": False,
             "is_admin": False, "is_owner": False,
             "is_restricted": user.is_restricted, "is_ultra_restricted": False,
-            "tz": user.tz, "tz_label": now.tzname(), "tz_offset": int(offset.total_seconds()) if offset else 0,
+            "tz": user.tz, "tz_label": now.tzname(), "tz_offset": offset_seconds,
             "profile": profile,
         }
 

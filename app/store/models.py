@@ -51,7 +51,8 @@ class TeamState(Base):
     last_success_at: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(Text)
     failing_since: Mapped[datetime | None]
-    stale_notified: Mapped[bool] = mapped_column(default=False)
+    # The failing_since of the outage the team channel was told about; cleared once recovery is told.
+    outage_announced_since: Mapped[datetime | None]
     shifts_fetched_at: Mapped[datetime | None]
     usergroup_id: Mapped[str | None] = mapped_column(String(32))
 
@@ -104,6 +105,8 @@ class SlackUser(Base):
     user_id: Mapped[str] = mapped_column(String(32), primary_key=True)
     name: Mapped[str | None] = mapped_column(String(200))
     tz: Mapped[str | None] = mapped_column(String(64))
+    # The profile email lets `/oncall me` find a user's shifts before the roster has mapped them.
+    email: Mapped[str | None] = mapped_column(String(320))
     fetched_at: Mapped[datetime]
 
 

@@ -31,7 +31,7 @@ def team_state(session: Session, team: str) -> TeamState:
     """The team's refresh state row, created empty on first use."""
     state = session.get(TeamState, team)
     if state is None:
-        state = TeamState(team=team, stale_notified=False)
+        state = TeamState(team=team)
         session.add(state)
         session.flush()
     return state

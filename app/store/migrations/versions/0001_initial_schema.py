@@ -120,6 +120,7 @@ def upgrade() -> None:
         sa.Column("user_id", sa.String(length=32), nullable=False),
         sa.Column("name", sa.String(length=200), nullable=True),
         sa.Column("tz", sa.String(length=64), nullable=True),
+        sa.Column("email", sa.String(length=320), nullable=True),
         sa.Column("fetched_at", sa.DateTime(), nullable=False),
         sa.PrimaryKeyConstraint("user_id"),
     )
@@ -130,7 +131,7 @@ def upgrade() -> None:
         sa.Column("last_success_at", sa.DateTime(), nullable=True),
         sa.Column("last_error", sa.Text(), nullable=True),
         sa.Column("failing_since", sa.DateTime(), nullable=True),
-        sa.Column("stale_notified", sa.Boolean(), nullable=False),
+        sa.Column("outage_announced_since", sa.DateTime(), nullable=True),
         sa.Column("shifts_fetched_at", sa.DateTime(), nullable=True),
         sa.Column("usergroup_id", sa.String(length=32), nullable=True),
         sa.PrimaryKeyConstraint("team"),

@@ -1,0 +1,396 @@
+"""The Opsgenie provider: REST v2 over httpx, translated into domain values and narrow errors at the edge."""
+
+from __future__ import annotations
+
+import logging
+import math
+import random
+import re
+import time
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from app.domain import AlertRequest, AlertStatus, OnCall, Shift, require_aware
+from app.providers import (
+    AccessDenied,
+    BadCredentials,
+    BadResponse,
+    ProviderError,
+    RateLimited,
+    ScheduleNotFound,
+    Unreachable,
+)
+
+log = logging.getLogger(__name__)
+
+# (rotation id, person, start, end): one timeline period of one person.
+_Piece = tuple[str, str, datetime, datetime]
+
+_UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.IGNORECASE)
+# A per-minute bucket refills too slowly to wait for inside a job; a per-second one is worth a short wait.
+_MAX_THROTTLE_WAIT = 5.0
+_MAX_MESSAGE = 130
+_MAX_DESCRIPTION = 15000
+# The timeline may answer a shorter window than asked (alignment, DST); we ask again from where it stopped.
+_MAX_TIMELINE_PAGES = 24
+
+
+def is_uuid(identifier: str) -> bool:
+    """True when a schedule identifier looks like an Opsgenie id rather than a name."""
+    return bool(_UUID.match(identifier))
+
+
+def format_date(value: datetime) -> str:
+    """An aware instant in Opsgenie's query format, always in UTC: ``2024-01-01T08:00:00Z``."""
+    return require_aware(value, "date").astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_date(value: Any) -> datetime:
+    """Opsgenie's ISO timestamp as aware UTC; BadResponse when it is not one."""
+    try:
+        parsed = datetime.fromisoformat(str(value))
+    except ValueError:
+        raise BadResponse(f"Opsgenie sent a date we cannot read: {value!r}") from None
+    if parsed.tzinfo is None:
+        raise BadResponse(f"Opsgenie sent a date without a time zone: {value!r}")
+    return parsed.astimezone(UTC)
+
+
+class OpsgenieProvider:
+    """Who is on call, shifts and alerts from Opsgenie's REST API v2."""
+
+    name = "Opsgenie"
+
+    def __init__(
+        self,
+        api_key: str,
+        base_url: str = "https://api.opsgenie.com",
+        *,
+        timeout: float = 10.0,
+        max_retries: int = 4,
+        backoff: float = 0.5,
+        sleep: Callable[[float], None] = time.sleep,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        self._key = api_key
+        self._base_url = base_url.rstrip("/")
+        self._timeout = timeout
+        self._max_retries = max_retries
+        self._backoff = backoff
+        self._sleep = sleep
+        self._client = httpx.Client(
+            base_url=self._base_url,
+            headers={"Authorization": f"GenieKey {api_key}", "Accept": "application/json"},
+            timeout=timeout,
+            transport=transport,
+        )
+
+    # -- the Provider protocol -----------------------------------------------------------------------------
+
+    def on_call(self, schedule: str, at: datetime) -> OnCall:
+        """Who is on call for ``schedule`` at ``at`` (overrides included), deduplicated, order kept."""
+        params = {"scheduleIdentifierType": _kind(schedule), "flat": "true", "date": format_date(at)}
+        path = f"{_schedule_path(schedule)}/on-calls"
+        data = self._data("GET", path, subject=_subject(schedule), schedule=schedule, params=params)
+        recipients = data.get("onCallRecipients", [])
+        if not isinstance(recipients, list) or not all(isinstance(r, str) for r in recipients):
+            raise BadResponse(f"Opsgenie sent an unexpected on-call list for schedule '{schedule}'")
+        return OnCall(schedule=schedule, at=at.astimezone(UTC), people=tuple(dict.fromkeys(recipients)))
+
+    def shifts(self, schedule: str, start: datetime, end: datetime) -> list[Shift]:
+        """The final shifts of ``schedule`` overlapping ``[start, end)``, clipped, by (start, person)."""
+        start, end = require_aware(start, "start").astimezone(UTC), require_aware(end, "end").astimezone(UTC)
+        if end <= start:
+            return []
+        pieces: list[_Piece] = []
+        cursor = start
+        for _ in range(_MAX_TIMELINE_PAGES):
+            window_end, page = self._timeline(schedule, cursor, end)
+            pieces.extend(page)
+            if window_end >= end or window_end <= cursor:
+                break
+            cursor = window_end
+        return _merge(pieces, start, end)
+
+    def check(self) -> None:
+        """Raise a ProviderError when the key cannot be used; return quietly otherwise."""
+        self._data("GET", "/v2/account", subject="the account")
+
+    def create_alert(self, alert: AlertRequest) -> str:
+        """Ask Opsgenie to raise an alert for the schedule's on-call people; return the request id."""
+        # Retrying a POST is safe here: Opsgenie deduplicates open alerts on the alias.
+        body = self._json("POST", "/v2/alerts", subject="alert creation", json=_alert_body(alert))
+        request_id = body.get("requestId")
+        if not isinstance(request_id, str) or not request_id:
+            raise BadResponse("Opsgenie accepted the alert but sent no request id")
+        return request_id
+
+    def alert_status(self, request_id: str) -> AlertStatus:
+        """Where an alert request stands: ``done`` False while Opsgenie is still processing it."""
+        path = f"/v2/alerts/requests/{quote(request_id, safe='')}"
+        response = self._send("GET", path)
+        pending = response.headers.get("X-Opsgenie-Errortype") == "RequestNotProcessed"
+        if response.status_code == 404 and pending:
+            return AlertStatus(done=False, message="Opsgenie is still processing the alert request")
+        if response.status_code == 404:
+            raise BadResponse(f"Opsgenie knows no alert request '{request_id}' (HTTP 404)")
+        subject = f"alert request '{request_id}'"
+        data = self._data_of(self._checked(response, subject), subject)
+        success = bool(data.get("success", data.get("isSuccess", False)))
+        alert_id = data.get("alertId")
+        return AlertStatus(
+            done=True,
+            success=success,
+            alert_id=alert_id if isinstance(alert_id, str) and alert_id else None,
+            message=str(data.get("status", "")),
+        )
+
+    def close(self) -> None:
+        """Close the HTTP connection pool."""
+        self._client.close()
+
+    def __enter__(self) -> OpsgenieProvider:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- timeline -------------------------------------------------------------------------------------------
+
+    def _timeline(self, schedule: str, start: datetime, end: datetime) -> tuple[datetime, list[_Piece]]:
+        """One timeline request from ``start``: where its window ends, and its pieces."""
+        days = max(1, math.ceil((end - start) / timedelta(days=1)))
+        params = {
+            # Not scheduleIdentifierType: the timeline silently ignores that one and looks up by id.
+            "identifierType": _kind(schedule),
+            "intervalUnit": "days",
+            "interval": str(days),
+            "date": format_date(start),
+        }
+        path = f"{_schedule_path(schedule)}/timeline"
+        data = self._data("GET", path, subject=_subject(schedule), schedule=schedule, params=params)
+        window_end = parse_date(data["endDate"]) if "endDate" in data else end
+        try:
+            rotations = (data.get("finalTimeline") or {}).get("rotations") or []
+            pieces = [
+                piece
+                for index, rotation in enumerate(rotations)
+                for period in rotation.get("periods") or []
+                for piece in _period_pieces(str(rotation.get("id") or rotation.get("name") or index), period)
+            ]
+        except (AttributeError, KeyError, TypeError) as exc:
+            raise BadResponse(f"Opsgenie sent a timeline we cannot read for schedule '{schedule}'") from exc
+        return window_end, pieces
+
+    # -- HTTP -----------------------------------------------------------------------------------------------
+
+    def _data(
+        self, method: str, path: str, *, subject: str, schedule: str | None = None, **kwargs: Any
+    ) -> dict[str, Any]:
+        """The ``data`` object of a successful answer."""
+        return self._data_of(self._json(method, path, subject=subject, schedule=schedule, **kwargs), subject)
+
+    def _data_of(self, body: dict[str, Any], what: str) -> dict[str, Any]:
+        data = body.get("data")
+        if not isinstance(data, dict):
+            raise BadResponse(f"Opsgenie's answer about {what} has no 'data' object")
+        return data
+
+    def _json(
+        self, method: str, path: str, *, subject: str, schedule: str | None = None, **kwargs: Any
+    ) -> dict[str, Any]:
+        """A successful answer's JSON object; every failure is mapped to one ProviderError."""
+        return self._checked(self._send(method, path, **kwargs), subject, schedule)
+
+    def _checked(self, response: httpx.Response, subject: str, schedule: str | None = None) -> dict[str, Any]:
+        if response.status_code >= 400:
+            raise self._error(response, schedule, subject)
+        try:
+            body = response.json()
+        except ValueError:
+            kind = response.headers.get("Content-Type", "no content type")
+            raise BadResponse(
+                f"Opsgenie answered HTTP {response.status_code} with something that is not JSON ({kind})"
+            ) from None
+        if not isinstance(body, dict):
+            status = response.status_code
+            raise BadResponse(f"Opsgenie answered HTTP {status} with JSON that is not an object")
+        return body
+
+    def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        """Send with retries on 429, 5xx (not 501) and network errors; give up with a narrow error."""
+        for attempt in range(self._max_retries + 1):
+            last = attempt == self._max_retries
+            try:
+                response = self._client.request(method, path, **kwargs)
+            except httpx.TransportError as exc:
+                if last or isinstance(exc, httpx.UnsupportedProtocol):
+                    raise self._unreachable(_reason(exc, self._timeout)) from None
+                self._pause(attempt, f"{method} {path} failed ({type(exc).__name__})")
+                continue
+            status = response.status_code
+            if status == 429:
+                period = _throttle_period(response.headers)
+                if last or period > _MAX_THROTTLE_WAIT:
+                    raise RateLimited(_rate_limited(response.headers, period))
+                self._pause(attempt, f"{method} {path} throttled", at_least=period)
+                continue
+            if status >= 500 and status != 501:
+                if last:
+                    tries = self._max_retries + 1
+                    raise self._unreachable(f"HTTP {status} ({_message(response)}) after {tries} attempts")
+                self._pause(attempt, f"{method} {path} answered HTTP {status}")
+                continue
+            return response
+        raise AssertionError("unreachable")  # pragma: no cover - the loop always returns or raises
+
+    def _unreachable(self, reason: str) -> Unreachable:
+        return Unreachable(self._scrub(f"Opsgenie unreachable at {self._base_url}: {reason}"))
+
+    def _pause(self, attempt: int, why: str, *, at_least: float = 0.0) -> None:
+        # Jitter keeps several replicas from retrying in lockstep against the same bucket.
+        delay = max(self._backoff * 2**attempt * random.uniform(1.0, 1.1), at_least)
+        log.warning("Opsgenie: %s; retry %d/%d in %.2f s", why, attempt + 1, self._max_retries, delay)
+        self._sleep(delay)
+
+    def _error(self, response: httpx.Response, schedule: str | None, subject: str) -> ProviderError:
+        """The one narrow exception for a failed answer, as a sentence a human understands."""
+        status = response.status_code
+        error: ProviderError
+        if status == 401:
+            error = BadCredentials(
+                "Opsgenie rejected the API key (HTTP 401): "
+                "check OPSGENIE_API_KEY and that the integration is enabled"
+            )
+        elif status == 402:
+            error = AccessDenied(
+                f"Opsgenie refused access to {subject} because of the account's plan (HTTP 402): "
+                f"{_message(response)}"
+            )
+        elif status == 403:
+            error = AccessDenied(
+                f"Opsgenie denied the API key access to {subject} (HTTP 403): a team-owned key only reaches "
+                "its own team's schedules and alerts; use a global API integration or one of the owning team"
+            )
+        elif status == 404 and schedule:
+            kind = "with id" if is_uuid(schedule) else "named"
+            error = ScheduleNotFound(f"Opsgenie has no schedule {kind} '{schedule}'")
+        elif status == 404:
+            path = response.request.url.path
+            error = BadResponse(f"Opsgenie answered 404 for {path}: is {self._base_url} the right API URL?")
+        else:
+            error = BadResponse(f"Opsgenie refused {subject} (HTTP {status}): {_message(response)}")
+        return type(error)(self._scrub(str(error)))
+
+    def _scrub(self, text: str) -> str:
+        """Belt and braces: the key never reaches a message, whatever the server echoes."""
+        return text.replace(self._key, "***") if self._key else text
+
+
+def _subject(schedule: str) -> str:
+    return f"schedule '{schedule}'"
+
+
+def _kind(schedule: str) -> str:
+    return "id" if is_uuid(schedule) else "name"
+
+
+def _schedule_path(schedule: str) -> str:
+    # safe="" so a '/' or '?' in a schedule name stays inside the path segment.
+    return f"/v2/schedules/{quote(schedule, safe='')}"
+
+
+def _alert_body(alert: AlertRequest) -> dict[str, Any]:
+    """Opsgenie's create-alert JSON, trimmed to its documented limits instead of failing with 422."""
+    responder_key = "id" if is_uuid(alert.schedule) else "name"
+    body: dict[str, Any] = {
+        "message": _trim(alert.message, _MAX_MESSAGE),
+        "description": _trim(alert.description, _MAX_DESCRIPTION),
+        "alias": alert.alias,
+        "responders": [{"type": "schedule", responder_key: alert.schedule}],
+        "priority": alert.priority,
+        "source": alert.source,
+    }
+    if alert.tags:
+        body["tags"] = list(alert.tags)
+    if alert.details:
+        body["details"] = dict(alert.details)
+    if alert.user is not None:
+        body["user"] = alert.user
+    if alert.note is not None:
+        body["note"] = alert.note
+    return body
+
+
+def _trim(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _period_pieces(rotation: str, period: Mapping[str, Any]) -> list[_Piece]:
+    """A timeline period as pieces: one per user (a team recipient via its flattened users)."""
+    recipient = period.get("recipient") or {}
+    if recipient.get("type") == "user":
+        people = [recipient.get("name")]
+    else:
+        people = [r.get("name") for r in period.get("flattenedRecipients") or [] if r.get("type") == "user"]
+    start, end = parse_date(period["startDate"]), parse_date(period["endDate"])
+    return [(rotation, person, start, end) for person in people if isinstance(person, str) and person]
+
+
+def _merge(pieces: list[_Piece], start: datetime, end: datetime) -> list[Shift]:
+    """Join touching periods of one person in one rotation, clip to ``[start, end)``, sort."""
+    merged: list[list[Any]] = []
+    for rotation, person, lo, hi in sorted(pieces):
+        previous = merged[-1] if merged else None
+        if previous and previous[0] == rotation and previous[1] == person and lo <= previous[3]:
+            previous[3] = max(previous[3], hi)
+        else:
+            merged.append([rotation, person, lo, hi])
+    shifts = {
+        Shift(person=person, start=max(lo, start), end=min(hi, end))
+        for _, person, lo, hi in merged
+        if min(hi, end) > max(lo, start)
+    }
+    return sorted(shifts, key=lambda s: (s.start, s.person, s.end))
+
+
+def _message(response: httpx.Response) -> str:
+    """Opsgenie's own error sentence (with its field errors), short enough for a log line."""
+    try:
+        body = response.json()
+    except ValueError:
+        return response.reason_phrase or f"HTTP {response.status_code}"
+    if not isinstance(body, dict):
+        return f"HTTP {response.status_code}"
+    message = str(body.get("message") or response.reason_phrase)
+    errors = body.get("errors")
+    if isinstance(errors, dict) and errors:
+        message += " (" + "; ".join(f"{k}: {v}" for k, v in errors.items()) + ")"
+    return message[:300]
+
+
+def _throttle_period(headers: httpx.Headers) -> float:
+    try:
+        return float(headers.get("X-RateLimit-Period-In-Sec", "1"))
+    except ValueError:
+        return 1.0
+
+
+def _rate_limited(headers: httpx.Headers, period: float) -> str:
+    reason = headers.get("X-RateLimit-Reason", "unknown bucket")
+    return (
+        f"Opsgenie is rate limiting this key ({reason}, {period:g}-second window); "
+        "the next run will try again"
+    )
+
+
+def _reason(exc: httpx.TransportError, timeout: float) -> str:
+    if isinstance(exc, httpx.TimeoutException):
+        return f"no answer within {timeout:g} s"
+    if isinstance(exc, httpx.ConnectError):
+        return f"connection failed ({exc})"
+    return f"{type(exc).__name__}: {exc}"

@@ -1,0 +1,68 @@
+"""One refresh-and-sync cycle over all teams: what the scheduled job and `oncall-bot sync` run."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime
+
+from app.domain import Team
+from app.runtime import Runtime
+from app.services import notices
+from app.services.roster import TeamRefresh, refresh_team
+from app.services.usergroups import SyncResult, WritePacer, fetch_groups, sync_team
+from app.slack.errors import SlackCallFailed
+
+log = logging.getLogger(__name__)
+
+# Pager and Slack calls are I/O bound; a few threads keep a 200-team cycle short without hammering either API.
+WORKERS = 8
+
+
+@dataclass(frozen=True)
+class TeamReport:
+    """One team's cycle: the refresh and the usergroup sync."""
+
+    refresh: TeamRefresh
+    sync: SyncResult
+
+    @property
+    def failed(self) -> bool:
+        """True when the pager or Slack part failed for this team."""
+        return not self.refresh.ok or self.sync.failed
+
+
+def _after_refresh(runtime: Runtime, refresh: TeamRefresh, now: datetime) -> None:
+    """Say once that the pager went away or came back."""
+    if refresh.ok:
+        notices.announce_recovery(runtime, refresh.team, now)
+    else:
+        notices.announce_outage(runtime, refresh.team)
+
+
+def run_cycle(
+    runtime: Runtime,
+    now: datetime,
+    *,
+    teams: Sequence[Team] | None = None,
+    dry_run: bool = False,
+    pacer: WritePacer | None = None,
+) -> list[TeamReport]:
+    """Refresh every team from the pager, then sync every usergroup; one failing team stops no other."""
+    chosen = list(teams if teams is not None else runtime.config.teams)
+    with ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="cycle") as pool:
+        refreshes = list(pool.map(lambda team: refresh_team(runtime, team, now), chosen))
+        if not dry_run:
+            list(pool.map(lambda r: _after_refresh(runtime, r, now), refreshes))
+        try:
+            groups = fetch_groups(runtime)
+        except SlackCallFailed as failure:
+            log.error("usergroup sync skipped: %s", failure)
+            failed = [SyncResult(r.team.name, None, (), (), "failed", str(failure)) for r in refreshes]
+            return [TeamReport(r, s) for r, s in zip(refreshes, failed, strict=True)]
+        syncs = list(
+            pool.map(lambda t: sync_team(runtime, t, groups, now, dry_run=dry_run, pacer=pacer), chosen)
+        )
+    return [TeamReport(refresh, sync) for refresh, sync in zip(refreshes, syncs, strict=True)]

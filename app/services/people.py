@@ -1,0 +1,127 @@
+"""Pager identity (email) → Slack user id: the [people] map first, then users.lookupByEmail, cached daily."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from slack_sdk.errors import SlackApiError
+from sqlalchemy import update
+from sqlalchemy.orm import Session
+
+from app.runtime import Runtime
+from app.slack.errors import from_sdk, slack_error_code
+from app.store import repo
+from app.store.models import PersonRow
+
+log = logging.getLogger(__name__)
+
+MAX_AGE = timedelta(days=1)
+LONG_AGO = datetime(2000, 1, 1, tzinfo=UTC)
+NOT_MEMBER_STATUSES = {
+    "not_found": "has no Slack account with that email",
+    "deleted": "is deactivated in Slack",
+    "bot": "is a bot",
+    "guest": "is a guest (guests cannot be in user groups)",
+}
+
+
+@dataclass(frozen=True)
+class SlackIdentity:
+    """What Slack says about one pager identity."""
+
+    slack_user_id: str | None
+    status: str
+    display_name: str | None
+
+
+def status_of(user: dict[str, Any]) -> str:
+    """Whether a users.* record may be a usergroup member: ok, deleted, bot or guest."""
+    if user.get("deleted"):
+        return "deleted"
+    if user.get("is_bot") or user.get("id") == "USLACKBOT":
+        return "bot"
+    if user.get("is_restricted") or user.get("is_ultra_restricted"):
+        return "guest"
+    return "ok"
+
+
+def _display_name(user: dict[str, Any]) -> str | None:
+    profile = user.get("profile") or {}
+    return (
+        profile.get("display_name") or profile.get("real_name") or user.get("real_name") or user.get("name")
+    )
+
+
+def ask_slack(runtime: Runtime, pager_id: str) -> SlackIdentity:
+    """Ask Slack who ``pager_id`` is: users.info for [people]-mapped ids, users.lookupByEmail otherwise."""
+    mapped = runtime.config.people.get(pager_id)
+    try:
+        if mapped:
+            user = runtime.slack.users_info(user=mapped)["user"]
+        else:
+            user = runtime.slack.users_lookupByEmail(email=pager_id)["user"]
+    except SlackApiError as error:
+        code = slack_error_code(error)
+        if code in ("users_not_found", "user_not_found"):
+            return SlackIdentity(mapped, "not_found", None)
+        raise from_sdk("users.info" if mapped else "users.lookupByEmail", error) from error
+    return SlackIdentity(user.get("id"), status_of(user), _display_name(user))
+
+
+def stale_ids(
+    session: Session, pager_ids: Iterable[str], now: datetime, config_people: dict[str, str]
+) -> list[str]:
+    """The identities whose cached mapping is missing, older than a day, or disagrees with [people]."""
+    wanted = sorted({p.lower() for p in pager_ids})
+    rows = repo.people_rows(session, wanted)
+    stale = []
+    for pager_id in wanted:
+        row = rows.get(pager_id)
+        source = "config" if pager_id in config_people else "lookup"
+        if (
+            row is None
+            or row.checked_at < now - MAX_AGE
+            or row.source != source
+            or (source == "config" and row.slack_user_id != config_people[pager_id])
+        ):
+            stale.append(pager_id)
+    return stale
+
+
+def store_identity(
+    session: Session, pager_id: str, identity: SlackIdentity, source: str, now: datetime
+) -> None:
+    """Insert or update the cached mapping of ``pager_id``."""
+    row = session.get(PersonRow, pager_id) or PersonRow(pager_id=pager_id)
+    row.slack_user_id = identity.slack_user_id
+    row.status = identity.status
+    row.display_name = identity.display_name
+    row.source = source
+    row.checked_at = now
+    session.add(row)
+
+
+def resolve_people(
+    runtime: Runtime, session: Session, pager_ids: Iterable[str], now: datetime
+) -> dict[str, PersonRow]:
+    """Map pager identities to cached PersonRows, asking Slack only for missing or day-old entries."""
+    ids = [p.lower() for p in pager_ids]
+    for pager_id in stale_ids(session, ids, now, runtime.config.people):
+        identity = ask_slack(runtime, pager_id)
+        source = "config" if pager_id in runtime.config.people else "lookup"
+        store_identity(session, pager_id, identity, source, now)
+        if identity.status != "ok":
+            log.warning("pager user %s %s", pager_id, NOT_MEMBER_STATUSES[identity.status])
+    session.flush()
+    return repo.people_rows(session, ids)
+
+
+def forget_slack_users(session: Session, slack_user_ids: Iterable[str]) -> None:
+    """Mark these Slack users' mappings as needing a fresh look (Slack said one of them is gone)."""
+    ids = list(slack_user_ids)
+    if ids:
+        session.execute(update(PersonRow).where(PersonRow.slack_user_id.in_(ids)).values(checked_at=LONG_AGO))

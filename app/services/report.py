@@ -1,0 +1,79 @@
+"""Plain-text reports for the CLI: what a cycle did, and what the cache holds."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from app.domain import Team
+from app.runtime import Runtime
+from app.services.cycle import TeamReport
+from app.store import repo
+
+_ACTIONS = {
+    "updated": "updated the group",
+    "unchanged": "group already right; no write",
+    "would_update": "would update the group (dry run)",
+    "deferred": "update deferred to the next cycle (Slack write pacing)",
+    "skipped_empty": "left the group as it is: nobody (mapped) on call",
+    "stale": "left the group as it is: pager unreachable",
+    "no_data": "no on-call data yet",
+    "failed": "FAILED",
+}
+
+
+def age(since: datetime, now: datetime) -> str:
+    """A short human age like '3 min ago' or '2 h ago'."""
+    seconds = max(0, int((now - since).total_seconds()))
+    if seconds < 90:
+        return f"{seconds} s ago"
+    if seconds < 90 * 60:
+        return f"{seconds // 60} min ago"
+    if seconds < 48 * 3600:
+        return f"{seconds // 3600} h ago"
+    return f"{seconds // 86400} days ago"
+
+
+def _members(ids: Sequence[str]) -> str:
+    return ", ".join(ids) if ids else "(empty)"
+
+
+def describe_cycle(reports: Sequence[TeamReport], *, dry_run: bool) -> str:
+    """One block per team: on call, the group before and after, and the action (or the failure)."""
+    lines = ["dry run: nothing is written to Slack\n"] if dry_run else []
+    for report in reports:
+        refresh, sync = report.refresh, report.sync
+        lines.append(f"team {refresh.team.name} (@{refresh.team.usergroup})")
+        if refresh.ok:
+            lines.append(f"  on call:  {', '.join(refresh.people) or 'nobody'}")
+        else:
+            lines.append(f"  pager:    FAILED: {refresh.error}")
+        if sync.unmapped:
+            lines.append(f"  unmapped: {', '.join(sync.unmapped)}")
+        lines.append(f"  before:   {_members(sync.before)}")
+        lines.append(f"  after:    {_members(sync.after)}")
+        action = _ACTIONS.get(sync.action, sync.action)
+        lines.append(f"  action:   {action}" + (f": {sync.detail}" if sync.detail else ""))
+    failed = sum(r.failed for r in reports)
+    lines.append(f"\n{len(reports)} team(s), {failed} failed")
+    return "\n".join(lines)
+
+
+def describe_cached(runtime: Runtime, teams: Sequence[Team], now: datetime) -> tuple[str, bool]:
+    """Who the cache says is on call for each team, with the data's age; True when any team is stale."""
+    lines, stale = [], False
+    with runtime.sessions.begin() as session:
+        for team in teams:
+            snapshot = repo.latest_snapshot(session, team.name)
+            state = repo.team_state(session, team.name)
+            if snapshot is None:
+                lines.append(f"{team.name}: no data yet (run `oncall-bot sync`)")
+                stale = True
+                continue
+            people = ", ".join(snapshot.people) or "nobody"
+            line = f"{team.name}: {people} (as of {age(snapshot.last_seen_at, now)})"
+            if state.failing_since is not None:
+                stale = True
+                line += f"; pager failing since {age(state.failing_since, now)}: {state.last_error}"
+            lines.append(line)
+    return "\n".join(lines), stale

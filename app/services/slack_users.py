@@ -1,0 +1,133 @@
+"""The asking user's Slack time zone: read from the slack_users cache, refreshed from users.info off the ack path."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from slack_sdk.errors import SlackApiError
+from sqlalchemy.orm import Session
+
+from app.runtime import Runtime
+from app.slack.errors import from_sdk, slack_error_code
+from app.store.models import SlackUser
+
+log = logging.getLogger(__name__)
+
+MAX_AGE = timedelta(days=1)
+# Bolt sends an ack only when its runner notices that ack() was called (it polls every 10 ms). Starting
+# users.info a little later keeps that call off the ack's path, so the answer never waits for Slack.
+AFTER_ACK_DELAY = 0.1
+
+
+@dataclass(frozen=True)
+class UserZone:
+    """The zone an answer is rendered in: the user's own when ``known``, else the team's."""
+
+    name: str
+    known: bool
+    needs_fetch: bool = False
+
+
+def valid_zone(name: str | None) -> str | None:
+    """``name`` when zoneinfo knows it, else None (Slack may send zones our tzdata lacks)."""
+    if not name:
+        return None
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return None
+    return name
+
+
+def cached_zone(session: Session, user_id: str, fallback: str, now: datetime) -> UserZone:
+    """The user's cached zone (or ``fallback``), and whether users.info should be asked again."""
+    row = session.get(SlackUser, user_id)
+    needs_fetch = row is None or row.fetched_at < now - MAX_AGE
+    zone = valid_zone(row.tz) if row is not None else None
+    if zone is None:
+        return UserZone(fallback, known=False, needs_fetch=needs_fetch)
+    return UserZone(zone, known=True, needs_fetch=needs_fetch)
+
+
+def profile_known(session: Session, user_id: str) -> bool:
+    """True once users.info has been asked about this user (even when it found nothing)."""
+    return session.get(SlackUser, user_id) is not None
+
+
+def store_user(session: Session, user_id: str, user: dict[str, Any] | None, now: datetime) -> None:
+    """Insert or update the cached profile; ``user`` None records that Slack does not know the user."""
+    row = session.get(SlackUser, user_id) or SlackUser(user_id=user_id)
+    profile = (user or {}).get("profile") or {}
+    row.name = (profile.get("display_name") or profile.get("real_name") or (user or {}).get("name")) or None
+    row.tz = (user or {}).get("tz") or None
+    email = profile.get("email")
+    row.email = email.strip().lower() if isinstance(email, str) and email.strip() else None
+    row.fetched_at = now
+    session.add(row)
+
+
+def refresh_user(runtime: Runtime, user_id: str) -> None:
+    """Ask users.info about ``user_id`` and cache the answer; raises SlackCallFailed when Slack fails."""
+    try:
+        user: dict[str, Any] | None = runtime.slack.users_info(user=user_id)["user"]
+    except SlackApiError as error:
+        if slack_error_code(error) not in ("user_not_found", "user_not_visible"):
+            raise from_sdk("users.info", error) from error
+        user = None
+    with runtime.sessions.begin() as session:
+        store_user(session, user_id, user, runtime.now())
+
+
+def ensure_zone(runtime: Runtime, user_id: str, fallback: str) -> UserZone:
+    """The user's zone, asking users.info first when the cache lacks it (for paths without an ack deadline)."""
+    with runtime.sessions.begin() as session:
+        zone = cached_zone(session, user_id, fallback, runtime.now())
+    if not zone.needs_fetch:
+        return zone
+    try:
+        refresh_user(runtime, user_id)
+    except Exception as error:  # noqa: BLE001 - a missing zone must not cost the user their answer
+        log.warning("users.info for %s failed, showing %s: %s", user_id, fallback, error)
+        return zone
+    with runtime.sessions.begin() as session:
+        return cached_zone(session, user_id, fallback, runtime.now())
+
+
+class ZoneFetcher:
+    """Runs users.info after the ack, at most once at a time per user."""
+
+    def __init__(self, runtime: Runtime, delay: float = AFTER_ACK_DELAY) -> None:
+        self.runtime = runtime
+        self.delay = delay
+        self._pending: set[str] = set()
+        self._lock = threading.Lock()
+
+    def fetch_after_ack(self, user_id: str) -> None:
+        """Schedule a users.info refresh for ``user_id`` unless one is already on its way."""
+        with self._lock:
+            if user_id in self._pending:
+                return
+            self._pending.add(user_id)
+        timer = threading.Timer(self.delay, self._run, args=(user_id,))
+        timer.daemon = True
+        timer.name = f"users-info-{user_id}"
+        timer.start()
+
+    def pending(self) -> int:
+        """How many refreshes are scheduled or running."""
+        with self._lock:
+            return len(self._pending)
+
+    def _run(self, user_id: str) -> None:
+        try:
+            refresh_user(self.runtime, user_id)
+        except Exception as error:  # noqa: BLE001 - a background thread must log, not die with a traceback
+            log.warning("users.info for %s failed; the team's zone is shown until it works: %s", user_id, error)
+        finally:
+            with self._lock:
+                self._pending.discard(user_id)

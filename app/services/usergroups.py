@@ -1,0 +1,241 @@
+"""Usergroup sync: make each team's Slack user group hold exactly the mapped people on call now."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from slack_sdk.errors import SlackApiError
+from sqlalchemy import select
+
+from app.domain import Team
+from app.runtime import Runtime
+from app.services import notices
+from app.services.people import NOT_MEMBER_STATUSES, forget_slack_users, resolve_people
+from app.slack import notice_text
+from app.slack.errors import SlackCallFailed, from_sdk
+from app.store import repo
+from app.store.models import UsergroupSync
+
+log = logging.getLogger(__name__)
+
+Groups = Mapping[str, dict[str, Any]]
+
+
+class WritePacer:
+    """A token bucket for usergroups.users.update (Slack Tier 2: about 20 a minute, short bursts allowed)."""
+
+    def __init__(self, per_minute: float = 20, burst: int = 20, clock: Callable[[], float] = time.monotonic):
+        self.rate = per_minute / 60
+        self.burst = burst
+        self.tokens = float(burst)
+        self.clock = clock
+        self.updated = clock()
+        self.lock = threading.Lock()
+
+    def try_acquire(self) -> bool:
+        """Take one write slot if one is free now; never blocks (a deferred team is synced next cycle)."""
+        with self.lock:
+            now = self.clock()
+            self.tokens = min(self.burst, self.tokens + (now - self.updated) * self.rate)
+            self.updated = now
+            if self.tokens < 1:
+                return False
+            self.tokens -= 1
+            return True
+
+
+@dataclass(frozen=True)
+class SyncResult:
+    """What one team's sync found and did."""
+
+    team: str
+    usergroup_id: str | None
+    before: tuple[str, ...]
+    after: tuple[str, ...]
+    action: str  # updated, unchanged, would_update, deferred, skipped_empty, stale, no_data, failed
+    detail: str = ""
+    unmapped: tuple[str, ...] = ()
+
+    @property
+    def failed(self) -> bool:
+        """True when the sync could not do its job."""
+        return self.action == "failed"
+
+
+def fetch_groups(runtime: Runtime) -> Groups:
+    """Every user group with its members, keyed by id and by handle: one Slack call for all teams."""
+    try:
+        groups = runtime.slack.usergroups_list(include_users=True, include_disabled=True)["usergroups"]
+    except SlackApiError as error:
+        raise from_sdk("usergroups.list", error) from error
+    by_key: dict[str, dict[str, Any]] = {}
+    for group in groups:
+        by_key[group["id"]] = group
+        by_key[group["handle"]] = group
+    return by_key
+
+
+@dataclass(frozen=True)
+class _Desired:
+    desired: tuple[str, ...]
+    unmapped: tuple[tuple[str, str], ...]  # (pager id, problem)
+    shift_key: str
+
+
+def _desired(runtime: Runtime, team: Team, now: datetime) -> _Desired | str:
+    """The Slack ids that should be in the group, or why the group must be left alone."""
+    with runtime.sessions.begin() as session:
+        state = repo.team_state(session, team.name)
+        snapshot = repo.latest_snapshot(session, team.name)
+        if snapshot is None:
+            return "no_data"
+        if state.failing_since is not None:
+            return "stale"
+        rows = resolve_people(runtime, session, snapshot.people, now)
+        desired, unmapped = set(), []
+        for person in snapshot.people:
+            row = rows.get(person.lower())
+            if row is not None and row.status == "ok" and row.slack_user_id:
+                desired.add(row.slack_user_id)
+            else:
+                unmapped.append(
+                    (person, NOT_MEMBER_STATUSES.get(row.status if row else "not_found", "unknown"))
+                )
+        return _Desired(tuple(sorted(desired)), tuple(unmapped), snapshot.first_seen_at.isoformat())
+
+
+def _record(runtime: Runtime, result: SyncResult, now: datetime) -> None:
+    """Store the sync; an unchanged sync just bumps the time of an identical previous record."""
+    with runtime.sessions.begin() as session:
+        last = session.scalars(
+            select(UsergroupSync)
+            .where(UsergroupSync.team == result.team)
+            .order_by(UsergroupSync.id.desc())
+            .limit(1)
+        ).first()
+        same = (
+            last is not None
+            and last.result == result.action == "unchanged"
+            and tuple(last.after) == result.after
+        )
+        if same and last is not None:
+            last.at = now
+            return
+        session.add(
+            UsergroupSync(
+                team=result.team,
+                usergroup_id=result.usergroup_id,
+                at=now,
+                before=list(result.before),
+                after=list(result.after),
+                result=result.action,
+                detail=result.detail or None,
+            )
+        )
+
+
+def _tell_unmapped(runtime: Runtime, team: Team, wanted: _Desired, now: datetime) -> None:
+    for pager_id, problem in wanted.unmapped:
+        text = notice_text.unmapped_person(team.name, pager_id, problem)
+        notices.post_once(runtime, team, "unmapped", f"{pager_id}|{wanted.shift_key}", text, now)
+
+
+def _write(
+    runtime: Runtime, team: Team, group_id: str, wanted: _Desired, before: tuple[str, ...], now: datetime
+) -> SyncResult:
+    try:
+        runtime.slack.usergroups_users_update(usergroup=group_id, users=",".join(wanted.desired))
+    except SlackApiError as error:
+        failure = from_sdk("usergroups.users.update", error)
+        if failure.code in ("invalid_users", "failed_for_some_users"):
+            with runtime.sessions.begin() as session:
+                forget_slack_users(session, wanted.desired)  # look them up again next cycle
+        text = notice_text.sync_failed(team.name, team.usergroup, str(failure))
+        notices.post_once(runtime, team, "sync_failed", f"{failure.code}|{wanted.shift_key}", text, now)
+        return SyncResult(team.name, group_id, before, before, "failed", str(failure))
+    log.info("team %s: @%s now %s (was %s)", team.name, team.usergroup, wanted.desired, before)
+    return SyncResult(team.name, group_id, before, wanted.desired, "updated")
+
+
+def sync_team(
+    runtime: Runtime,
+    team: Team,
+    groups: Groups,
+    now: datetime,
+    *,
+    dry_run: bool = False,
+    pacer: WritePacer | None = None,
+) -> SyncResult:
+    """Compare the group with the people on call and write it only when they differ (never empty)."""
+    group = groups.get(team.usergroup)
+    group_id = group["id"] if group else None
+    before = tuple(sorted(group.get("users") or [])) if group else ()
+    try:
+        wanted = _desired(runtime, team, now)
+    except SlackCallFailed as failure:
+        return SyncResult(team.name, group_id, before, before, "failed", str(failure))
+    if isinstance(wanted, str):
+        why = {"no_data": "no on-call data yet", "stale": "the pager is unreachable; group left as it is"}[
+            wanted
+        ]
+        return SyncResult(team.name, group_id, before, before, wanted, why)
+    unmapped = tuple(p for p, _ in wanted.unmapped)
+    if group is None or group_id is None:
+        result = SyncResult(
+            team.name,
+            None,
+            (),
+            (),
+            "failed",
+            f"no user group @{team.usergroup} in this workspace: create it or fix 'usergroup'",
+            unmapped,
+        )
+    elif not wanted.desired:
+        result = SyncResult(
+            team.name,
+            group_id,
+            before,
+            before,
+            "skipped_empty",
+            "nobody (mapped) is on call; Slack forbids an empty group",
+            unmapped,
+        )
+    elif set(before) == set(wanted.desired):
+        result = SyncResult(team.name, group_id, before, before, "unchanged", "", unmapped)
+    elif dry_run:
+        result = SyncResult(team.name, group_id, before, wanted.desired, "would_update", "", unmapped)
+    elif pacer is not None and not pacer.try_acquire():
+        result = SyncResult(
+            team.name,
+            group_id,
+            before,
+            before,
+            "deferred",
+            "waiting for Slack's usergroup write limit; next cycle",
+            unmapped,
+        )
+    else:
+        written = _write(runtime, team, group_id, wanted, before, now)
+        result = SyncResult(
+            written.team,
+            written.usergroup_id,
+            written.before,
+            written.after,
+            written.action,
+            written.detail,
+            unmapped,
+        )
+    if dry_run:
+        return result
+    if result.action == "skipped_empty":
+        text = notice_text.nobody_on_call(team.name, team.usergroup, list(unmapped))
+        notices.post_once(runtime, team, "nobody_on_call", wanted.shift_key, text, now)
+    _tell_unmapped(runtime, team, wanted, now)
+    _record(runtime, result, now)
+    return result

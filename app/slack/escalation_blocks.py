@@ -1,0 +1,153 @@
+"""Pure renderers for the escalation thread: domain values in, message payloads out. No I/O here."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any, Literal
+
+from app.slack.blocks import Blocks, context, escape, section
+
+Message = dict[str, Any]
+# A person on call: the pager's identity (an email) and the Slack user it maps to, None when unmapped.
+Person = tuple[str, str | None]
+Outcome = Literal["tag", "page", "limited"]
+
+_SLACK_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
+EXAMPLE = "@oncall-bot the revenue dashboard is empty since 9:00"
+
+
+def message(text: str, blocks: Blocks) -> Message:
+    """A chat.postMessage payload: blocks plus the plain fallback used by notifications."""
+    return {"text": text, "blocks": blocks}
+
+
+def mention(user_id: str | None) -> str:
+    """``<@U…>`` for a well-formed Slack user id; anything else is escaped so it cannot ping."""
+    if user_id and _SLACK_ID.match(user_id):
+        return f"<@{user_id}>"
+    return escape(user_id or "someone")
+
+
+def people_text(people: Sequence[Person]) -> str:
+    """The on-call people as mentions; an unmapped person by escaped email, saying why no ping."""
+    if not people:
+        return "nobody (the pager lists no one on call right now)"
+    parts = [
+        mention(user_id) if user_id else f"{escape(email)} (no Slack account found, so not pinged)"
+        for email, user_id in people
+    ]
+    if len(parts) == 1:
+        return parts[0]
+    return ", ".join(parts[:-1]) + " and " + parts[-1]
+
+
+def age(as_of: datetime, now: datetime) -> str:
+    """How long ago ``as_of`` was, in words: "just now", "7 min ago", "3 h ago", "2 days ago"."""
+    seconds = (now - as_of).total_seconds()
+    if seconds < 60:
+        return "just now"
+    if seconds < 3600:
+        return f"{int(seconds // 60)} min ago"
+    if seconds < 2 * 86400:
+        return f"{int(seconds // 3600)} h ago"
+    return f"{int(seconds // 86400)} days ago"
+
+
+def _next_step(team: str, outcome: Outcome, *, pager: str, priority: str, limit: int) -> str:
+    if outcome == "page":
+        return (
+            f"*What happens next:* I am paging the *{team}* schedule in {pager} ({escape(priority)}). "
+            "The page is pending; I will confirm in this thread once the alert exists."
+        )
+    if outcome == "limited":
+        return (
+            f"*Not paged:* you have reached the limit of {limit} page{'s' if limit != 1 else ''} per person "
+            f"per hour. The on-call people are tagged here; if it is urgent, page them from {pager} directly."
+        )
+    return (
+        "*What happens next:* the on-call person picks this up in this thread. "
+        f"The *{team}* team does not page from Slack, so if nobody answers and it cannot wait, call them."
+    )
+
+
+def escalation_reply(
+    team: str,
+    people: Sequence[Person] | None,
+    *,
+    reporter: str,
+    outcome: Outcome,
+    pager: str,
+    priority: str,
+    as_of: datetime | None,
+    now: datetime,
+    limit: int = 0,
+) -> Message:
+    """The thread reply to a mention: who is on call (or that nobody is known yet) and what happens next.
+
+    ``people`` None means the cache has never heard from the pager for this team.
+    """
+    name = escape(team)
+    next_step = _next_step(name, outcome, pager=pager, priority=priority, limit=limit)
+    if people is None:
+        head = (
+            f"{mention(reporter)} asked for the *{name}* on-call person, but I do not know yet who that is: "
+            f"I have not heard from {pager} about this team since I started."
+        )
+        blocks = [section(head), section(next_step)]
+        return message(f"No on-call data yet for {name}. " + _plain_next(outcome, pager), blocks)
+    who = people_text(people)
+    verb = "are" if len(people) > 1 else "is"
+    head = f":rotating_light: {who} — {mention(reporter)} needs the *{name}* on-call person in this thread."
+    blocks = [section(head), section(next_step)]
+    if as_of is not None:
+        blocks.append(context(f"On call for {name} according to {pager}, checked {age(as_of, now)}."))
+    return message(f"{who} {verb} on call for {name}. " + _plain_next(outcome, pager), blocks)
+
+
+def _plain_next(outcome: Outcome, pager: str) -> str:
+    if outcome == "page":
+        return f"Paging through {pager} (pending)."
+    if outcome == "limited":
+        return "Not paged: page limit per hour reached."
+    return "This team does not page from Slack."
+
+
+def page_confirmed(alert_id: str, *, pager: str) -> Message:
+    """The thread confirmation once the pager has created the alert."""
+    text = f"Paged: {pager} alert {escape(alert_id)} created; the on-call people are being notified."
+    return message(text, [section(f":white_check_mark: Paged: {pager} alert `{escape(alert_id)}` created.")])
+
+
+def page_failed(reason: str, *, pager: str) -> Message:
+    """The thread notice when the pager refused the alert for good (not a temporary outage)."""
+    text = f"Could not page through {pager}: {escape(reason)}"
+    blocks = [section(f":warning: {text}"), context("The on-call people are tagged above; reach them directly.")]
+    return message(text, blocks)
+
+
+def usage(team_names: Sequence[str]) -> Message:
+    """The short usage reply to an empty mention or ``help``."""
+    lines = (
+        "*Escalate to the person on call:* mention me with what is wrong, in the team's channel:\n"
+        f"`{EXAMPLE}`\n"
+        "Elsewhere, start with the team: `@oncall-bot data: the nightly load failed`. "
+        "Add `P1`…`P5` to set the page's priority."
+    )
+    blocks = [section(lines)]
+    if team_names:
+        blocks.append(context("Teams: " + ", ".join(escape(name) for name in team_names)))
+    return message("How to escalate: mention me with what is wrong, e.g. " + EXAMPLE, blocks)
+
+
+def unknown_team(word: str | None, team_names: Sequence[str]) -> Message:
+    """The reply when no team could be told from the channel or the first word."""
+    shown = escape(word[:40]) if word else None
+    head = (
+        f"I know no team called `{shown}`." if shown else "I cannot tell which team this is for."
+    ) + " Start your message with the team's name, e.g. `@oncall-bot data: the nightly load failed`."
+    blocks = [section(head)]
+    if team_names:
+        blocks.append(context("Teams: " + ", ".join(escape(name) for name in team_names)))
+    return message(head.replace("`", ""), blocks)

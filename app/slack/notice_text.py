@@ -1,0 +1,58 @@
+"""Pure renderers for the notices posted in a team channel (stale data, empty group, unmapped people)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from app.slack.blocks import escape
+
+
+def local_time(at: datetime, zone: str) -> str:
+    """``at`` as HH:MM with the zone's abbreviation, e.g. '11:40 CET'."""
+    local = at.astimezone(ZoneInfo(zone))
+    return f"{local:%a %H:%M} {local.tzname()}"
+
+
+def pager_unreachable(
+    team: str, usergroup: str, error: str, since: datetime, data_from: datetime | None, zone: str
+) -> str:
+    """Said once when the pager stops answering for a team."""
+    cached = f"showing data from {local_time(data_from, zone)}" if data_from else "no cached data yet"
+    return (
+        f":warning: *{escape(team)}*: the pager is unreachable since {local_time(since, zone)} "
+        f"({escape(error)}). I left @{escape(usergroup)} as it is; /oncall is {cached}."
+    )
+
+
+def pager_recovered(team: str, since: datetime, now: datetime, zone: str) -> str:
+    """Said once when the pager answers again."""
+    return (
+        f":white_check_mark: *{escape(team)}*: the pager answers again (it was unreachable from "
+        f"{local_time(since, zone)} to {local_time(now, zone)}); on-call data is fresh."
+    )
+
+
+def nobody_on_call(team: str, usergroup: str, unmapped: list[str]) -> str:
+    """Said once when nobody (mapped) is on call, so the group was left unchanged."""
+    why = "the pager says nobody is on call"
+    if unmapped:
+        why = "nobody on call has a usable Slack account (" + ", ".join(escape(p) for p in unmapped) + ")"
+    return (
+        f":warning: *{escape(team)}*: {why}. Slack does not allow an empty user group, so I left "
+        f"@{escape(usergroup)} as it is. Check the pager's schedule."
+    )
+
+
+def unmapped_person(team: str, pager_id: str, problem: str) -> str:
+    """Said once per person per shift when an on-call person cannot be put in the group."""
+    return (
+        f":warning: *{escape(team)}*: {escape(pager_id)} is on call but {escape(problem)}, "
+        "so they are not in the user group. Fix it by adding them to `[people]` in the teams file "
+        "(pager email → Slack user ID), or by using the same email in the pager and in Slack."
+    )
+
+
+def sync_failed(team: str, usergroup: str, sentence: str) -> str:
+    """Said once per problem when Slack refuses the usergroup update."""
+    return f":x: *{escape(team)}*: I could not update @{escape(usergroup)}: {escape(sentence)}."
