@@ -12,6 +12,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from app.runtime import Runtime
 from app.services.cycle import run_cycle
+from app.services.escalation_pages import retry_pending_pages
 from app.services.usergroups import WritePacer
 
 log = logging.getLogger(__name__)
@@ -63,4 +64,9 @@ def schedule(scheduler: BackgroundScheduler, runtime: Runtime) -> None:
         IntervalTrigger(minutes=runtime.config.refresh_minutes),
         id="refresh",
         next_run_time=datetime.now(UTC),  # at start, then every refresh_minutes
+    )
+    scheduler.add_job(
+        guarded("escalation-pages", lambda: retry_pending_pages(runtime, runtime.now())),
+        IntervalTrigger(seconds=15),
+        id="escalation-pages",
     )

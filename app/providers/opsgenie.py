@@ -31,7 +31,7 @@ log = logging.getLogger(__name__)
 _Piece = tuple[str, str, datetime, datetime]
 
 _UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.IGNORECASE)
-# A per-minute bucket refills too slowly to wait for inside a job; a per-second one is worth a short wait.
+# A per-minute bucket refills too slowly to wait for inside a job; a per-second one is worth retrying.
 _MAX_THROTTLE_WAIT = 5.0
 _MAX_MESSAGE = 130
 _MAX_DESCRIPTION = 15000
@@ -237,7 +237,7 @@ class OpsgenieProvider:
                 period = _throttle_period(response.headers)
                 if last or period > _MAX_THROTTLE_WAIT:
                     raise RateLimited(_rate_limited(response.headers, period))
-                self._pause(attempt, f"{method} {path} throttled", at_least=period)
+                self._pause(attempt, f"{method} {path} throttled ({period:g}-second window)")
                 continue
             if status >= 500 and status != 501:
                 if last:
@@ -251,9 +251,9 @@ class OpsgenieProvider:
     def _unreachable(self, reason: str) -> Unreachable:
         return Unreachable(self._scrub(f"Opsgenie unreachable at {self._base_url}: {reason}"))
 
-    def _pause(self, attempt: int, why: str, *, at_least: float = 0.0) -> None:
+    def _pause(self, attempt: int, why: str) -> None:
         # Jitter keeps several replicas from retrying in lockstep against the same bucket.
-        delay = max(self._backoff * 2**attempt * random.uniform(1.0, 1.1), at_least)
+        delay = self._backoff * 2**attempt * random.uniform(1.0, 1.1)
         log.warning("Opsgenie: %s; retry %d/%d in %.2f s", why, attempt + 1, self._max_retries, delay)
         self._sleep(delay)
 

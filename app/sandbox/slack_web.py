@@ -88,8 +88,10 @@ class SlackSandbox(SlackWorkspace):
         server = _HttpServer((self.host, 0), _Handler)
         server.sandbox = self
         self._http = server
-        threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="sandbox-slack-web",
-                         daemon=True).start()
+        # A short poll interval keeps stop() fast (shutdown() waits for the next poll).
+        serve = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
+                                 name="sandbox-slack-web", daemon=True)
+        serve.start()
         self.socket.response_url_base = f"{self.base_url}commands"
         self.socket.start()
         return self

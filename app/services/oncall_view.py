@@ -1,4 +1,7 @@
-"""Read model for /oncall and the App Home: now, next, week and "me" from the cache, with freshness."""
+"""Read model for /oncall and the App Home: now, next, week and "me" from the cache, with freshness.
+
+Pure functions over a Session and an explicit ``now``; they return plain values, never ORM rows.
+"""
 
 from __future__ import annotations
 
@@ -12,37 +15,31 @@ from sqlalchemy.orm import Session
 
 from app.config import OncallConfig
 from app.domain import Shift, Team
-from app.store.models import OnCallSnapshot, PersonRow, ShiftRow, SlackUser, TeamState, UsergroupSync
+from app.services.oncall_cache import CacheReader, Change, Freshness, Person, ShiftView, merged, next_change
+from app.store.models import PersonRow, ShiftRow, SlackUser
 
-MENTIONABLE = ("ok", "guest")
+__all__ = [
+    "Freshness",
+    "MyShifts",
+    "Person",
+    "ShiftView",
+    "TeamHome",
+    "TeamNext",
+    "TeamNow",
+    "TeamWeek",
+    "home_teams",
+    "identities_of",
+    "my_shifts",
+    "next_change",
+    "next_on_call",
+    "on_call_now",
+    "week_ahead",
+]
+
 WEEK = timedelta(days=7)
-# The first handover is usually within a day or two; reading that much first keeps 50-team answers cheap.
+# The first handover is usually within a day or two: reading that much first keeps 50-team answers cheap.
 FIRST_LOOK = timedelta(days=2)
-
-
-@dataclass(frozen=True)
-class Person:
-    """A pager identity and the Slack account it maps to, if any. ``status`` "unknown": not looked up yet."""
-
-    pager_id: str
-    slack_user_id: str | None = None
-    name: str | None = None
-    status: str = "unknown"
-
-    @property
-    def mentionable(self) -> bool:
-        """True when the person can be shown as a Slack mention."""
-        return self.slack_user_id is not None and self.status in MENTIONABLE
-
-
-@dataclass(frozen=True)
-class Freshness:
-    """When the pager last answered for this data; ``as_of`` None means no data yet."""
-
-    as_of: datetime | None
-    failing_since: datetime | None = None
-    error: str | None = None
-    stale: bool = False
+Ends = dict[str, tuple[datetime, datetime]]
 
 
 @dataclass(frozen=True)
@@ -65,16 +62,6 @@ class TeamNext:
     incoming: tuple[Person, ...]
     freshness: Freshness
     known_until: datetime | None = None
-
-
-@dataclass(frozen=True)
-class ShiftView:
-    """One person's stretch on call for a team, adjacent pieces merged."""
-
-    team: str
-    person: Person
-    start: datetime
-    end: datetime
 
 
 @dataclass(frozen=True)
@@ -109,121 +96,162 @@ class TeamHome:
     unmapped: tuple[Person, ...]
 
 
-def people_at(shifts: Iterable[Shift], at: datetime) -> frozenset[str]:
-    """The identities whose shift covers ``at``."""
-    return frozenset(s.person for s in shifts if s.covers(at))
+def _handovers(reader: CacheReader, names: Sequence[str], ends: Ends) -> dict[str, Change]:
+    """The next handover per team, reading a short window first and the whole timeline only when needed."""
+    window_end = reader.now + FIRST_LOOK
+    found: dict[str, Change] = {}
+    timelines = reader.timelines(names, window_end)
+    for name in names:
+        horizon = ends[name][1] if name in ends else reader.now
+        found[name] = next_change(timelines.get(name, []), reader.now, min(horizon, window_end))
+    rest = [n for n in names if found[n] is None and n in ends and ends[n][1] > window_end]
+    if rest:
+        full = reader.timelines(rest)
+        for name in rest:
+            found[name] = next_change(full.get(name, []), reader.now, ends[name][1])
+    return found
 
 
-def next_change(shifts: Sequence[Shift], now: datetime) -> tuple[datetime, frozenset[str]] | None:
-    """The first instant after ``now`` when the on-call set changes, and the new set; None if not cached.
-
-    The timeline's last end is the edge of what was fetched, not a handover to nobody, so it is skipped.
-    """
-    if not shifts:
-        return None
-    horizon = max(s.end for s in shifts)
-    current = people_at(shifts, now)
-    for boundary in sorted({s.start for s in shifts} | {s.end for s in shifts}):
-        if now < boundary < horizon and (incoming := people_at(shifts, boundary)) != current:
-            return boundary, incoming
-    return None
+def _timeline_freshness(reader: CacheReader, name: str, ends: Ends) -> Freshness:
+    """Freshness of a team's cached timeline (an empty timeline still counts as fetched)."""
+    state = reader.states().get(name)
+    fetched = ends[name][0] if name in ends else state.shifts_fetched_at if state is not None else None
+    return reader.freshness(name, fetched)
 
 
-def merged(team: str, shifts: Iterable[Shift], people: dict[str, Person]) -> list[ShiftView]:
-    """Shifts as views, with back-to-back pieces of the same person joined (pagers split long shifts)."""
-    views: list[ShiftView] = []
-    open_by_person: dict[str, int] = {}
-    for shift in sorted(shifts, key=lambda s: (s.start, s.person)):
-        index = open_by_person.get(shift.person)
-        if index is not None and views[index].end >= shift.start:
-            view = views[index]
-            views[index] = ShiftView(team, view.person, view.start, max(view.end, shift.end))
-            continue
-        open_by_person[shift.person] = len(views)
-        views.append(ShiftView(team, people.get(shift.person, Person(shift.person)), shift.start, shift.end))
-    return sorted(views, key=lambda v: (v.start, v.person.pager_id))
+def _persons(reader: CacheReader, pager_ids: Iterable[str]) -> tuple[Person, ...]:
+    people = reader.people(pager_ids)
+    return tuple(sorted(people.values(), key=lambda p: p.pager_id))
 
 
-class CacheReader:
-    """Batched reads of the cache for a set of teams: a handful of queries however many teams there are."""
+def on_call_now(
+    session: Session, config: OncallConfig, teams: Sequence[Team], now: datetime
+) -> list[TeamNow]:
+    """Who is on call now for each of ``teams`` per the latest pager answer, and until when."""
+    reader = CacheReader(session, config, now)
+    names = [t.name for t in teams]
+    snapshots = reader.snapshots(names)
+    ends = reader.timeline_ends(names)
+    changes = _handovers(reader, names, ends)
+    people = reader.people(p for s in snapshots.values() for p in s.people)
+    answers = []
+    for team in teams:
+        snapshot = snapshots.get(team.name)
+        current = None if snapshot is None else tuple(people[p.lower()] for p in sorted(snapshot.people))
+        change = changes[team.name]
+        freshness = reader.freshness(team.name, snapshot.last_seen_at if snapshot is not None else None)
+        answers.append(TeamNow(team, current, freshness, change[0] if change else None))
+    return answers
 
-    def __init__(self, session: Session, config: OncallConfig, now: datetime) -> None:
-        self.session, self.config, self.now = session, config, now
-        self._states: dict[str, TeamState] | None = None
 
-    def states(self) -> dict[str, TeamState]:
-        """TeamState rows by team (missing teams were never refreshed)."""
-        if self._states is None:
-            self._states = {s.team: s for s in self.session.scalars(select(TeamState))}
-        return self._states
-
-    def snapshots(self, teams: Sequence[str]) -> dict[str, OnCallSnapshot]:
-        """The latest snapshot per team."""
-        order = (OnCallSnapshot.first_seen_at.desc(), OnCallSnapshot.id.desc())
-        ranked = select(
-            OnCallSnapshot.id, func.row_number().over(partition_by=OnCallSnapshot.team, order_by=order).label("n")
-        ).where(OnCallSnapshot.team.in_(teams)).subquery()
-        rows = self.session.scalars(
-            select(OnCallSnapshot).join(ranked, ranked.c.id == OnCallSnapshot.id).where(ranked.c.n == 1)
+def next_on_call(
+    session: Session, config: OncallConfig, teams: Sequence[Team], now: datetime
+) -> list[TeamNext]:
+    """The next handover of each of ``teams`` from the cached timeline."""
+    reader = CacheReader(session, config, now)
+    names = [t.name for t in teams]
+    snapshots = reader.snapshots(names)
+    ends = reader.timeline_ends(names)
+    changes = _handovers(reader, names, ends)
+    answers = []
+    for team in teams:
+        snapshot, change = snapshots.get(team.name), changes[team.name]
+        current = None if snapshot is None else _persons(reader, snapshot.people)
+        incoming = _persons(reader, change[1]) if change else ()
+        known_until = ends[team.name][1] if team.name in ends else None
+        answers.append(
+            TeamNext(
+                team,
+                current,
+                change[0] if change else None,
+                incoming,
+                _timeline_freshness(reader, team.name, ends),
+                known_until,
+            )
         )
-        return {row.team: row for row in rows}
+    return answers
 
-    def timelines(self, teams: Sequence[str], end: datetime | None = None) -> dict[str, list[Shift]]:
-        """Cached shifts per team that end after now (and start before ``end``)."""
-        query = select(ShiftRow.team, ShiftRow.person, ShiftRow.start, ShiftRow.end).where(
-            ShiftRow.team.in_(teams), ShiftRow.end > self.now
+
+def week_ahead(
+    session: Session, config: OncallConfig, teams: Sequence[Team], now: datetime
+) -> list[TeamWeek]:
+    """Each team's shifts overlapping the next seven days, adjacent pieces merged."""
+    reader = CacheReader(session, config, now)
+    names = [t.name for t in teams]
+    ends = reader.timeline_ends(names)
+    timelines = reader.timelines(names, now + WEEK)
+    people = reader.people(s.person for shifts in timelines.values() for s in shifts)
+    return [
+        TeamWeek(
+            team,
+            tuple(merged(team.name, timelines.get(team.name, []), people)),
+            _timeline_freshness(reader, team.name, ends),
+            ends[team.name][1] if team.name in ends else None,
         )
-        if end is not None:
-            query = query.where(ShiftRow.start < end)
-        found: dict[str, list[Shift]] = defaultdict(list)
-        for team, person, start, stop in self.session.execute(query):
-            found[team].append(Shift(person, start, stop))
-        return found
+        for team in teams
+    ]
 
-    def timeline_ends(self, teams: Sequence[str]) -> dict[str, tuple[datetime, datetime]]:
-        """Per team with a cached timeline: (when it was fetched, where it ends)."""
-        query = select(ShiftRow.team, func.max(ShiftRow.fetched_at), func.max(ShiftRow.end)).where(
-            ShiftRow.team.in_(teams)
-        ).group_by(ShiftRow.team)
-        return {team: (fetched, end) for team, fetched, end in self.session.execute(query)}
 
-    def people(self, pager_ids: Iterable[str]) -> dict[str, Person]:
-        """Persons for identities: the roster's mapping first, then [people], then profiles we cached."""
-        ids = {p.lower() for p in pager_ids}
-        if not ids:
-            return {}
-        rows = {r.pager_id: r for r in self.session.scalars(select(PersonRow).where(PersonRow.pager_id.in_(ids)))}
-        profiles = {
-            u.email: u for u in self.session.scalars(select(SlackUser).where(SlackUser.email.in_(ids)))
-        }
-        found: dict[str, Person] = {}
-        for pager_id in ids:
-            row, profile = rows.get(pager_id), profiles.get(pager_id)
-            if row is not None and (row.status != "ok" or row.slack_user_id):
-                found[pager_id] = Person(pager_id, row.slack_user_id, row.display_name, row.status)
-            elif pager_id in self.config.people:
-                found[pager_id] = Person(pager_id, self.config.people[pager_id], None, "ok")
-            elif profile is not None:
-                found[pager_id] = Person(pager_id, profile.user_id, profile.name, "ok")
-            else:
-                found[pager_id] = Person(pager_id, status="unknown")
-        return found
+def identities_of(session: Session, config: OncallConfig, user_id: str) -> tuple[str, ...]:
+    """The pager identities that are this Slack user: roster mapping, [people] and their profile email."""
+    ids = set(session.scalars(select(PersonRow.pager_id).where(PersonRow.slack_user_id == user_id)))
+    ids |= {email for email, slack_id in config.people.items() if slack_id == user_id}
+    profile = session.get(SlackUser, user_id)
+    if profile is not None and profile.email:
+        ids.add(profile.email)
+    return tuple(sorted(ids))
 
-    def freshness(self, team: str, as_of: datetime | None) -> Freshness:
-        """Freshness of data fetched at ``as_of``, with the team's current failure, if any."""
-        state = self.states().get(team)
-        stale_after = max(timedelta(minutes=3 * self.config.refresh_minutes), timedelta(minutes=15))
-        failing = state.failing_since if state is not None else None
-        stale = as_of is not None and failing is None and as_of < self.now - stale_after
-        return Freshness(as_of, failing, state.last_error if state is not None else None, stale)
 
-    def latest_syncs(self, teams: Sequence[str]) -> dict[str, UsergroupSync]:
-        """The latest usergroup sync per team."""
-        order = (UsergroupSync.at.desc(), UsergroupSync.id.desc())
-        ranked = select(
-            UsergroupSync.id, func.row_number().over(partition_by=UsergroupSync.team, order_by=order).label("n")
-        ).where(UsergroupSync.team.in_(teams)).subquery()
-        rows = self.session.scalars(
-            select(UsergroupSync).join(ranked, ranked.c.id == UsergroupSync.id).where(ranked.c.n == 1)
+def my_shifts(session: Session, config: OncallConfig, user_id: str, now: datetime) -> MyShifts:
+    """The user's current shifts and next shift per team, across every configured team."""
+    reader = CacheReader(session, config, now)
+    names = [t.name for t in config.teams]
+    ids = identities_of(session, config, user_id)
+    person = func.lower(ShiftRow.person)
+    rows = session.execute(
+        select(ShiftRow.team, person, ShiftRow.start, ShiftRow.end).where(
+            person.in_(ids), ShiftRow.end > now, ShiftRow.team.in_(names)
         )
-        return {row.team: row for row in rows}
+    )
+    by_team: dict[str, list[Shift]] = defaultdict(list)
+    for team, pager_id, start, end in rows:
+        by_team[team].append(Shift(pager_id, start, end))
+    people = reader.people(ids)
+    current: list[ShiftView] = []
+    upcoming: list[ShiftView] = []
+    for name in names:
+        views = merged(name, by_team.get(name, []), people)
+        current += [v for v in views if v.start <= now]
+        upcoming += [v for v in views if v.start > now][:1]
+    ends = reader.timeline_ends(names)
+    known = [_timeline_freshness(reader, n, ends) for n in names]
+    dated = [f.as_of for f in known if f.as_of is not None]
+    failing = [f for f in known if f.failing_since is not None]
+    worst = min(failing, key=lambda f: f.failing_since or now) if failing else None
+    freshness = Freshness(
+        min(dated) if dated else None,
+        worst.failing_since if worst else None,
+        worst.error if worst else None,
+        any(f.stale for f in known),
+    )
+    return MyShifts(user_id, ids, tuple(current), tuple(sorted(upcoming, key=lambda v: v.start)), freshness)
+
+
+def home_teams(session: Session, config: OncallConfig, now: datetime) -> list[TeamHome]:
+    """Every team for the App Home: on call now, last usergroup sync, people who are not in Slack."""
+    nows = on_call_now(session, config, config.teams, now)
+    syncs = CacheReader(session, config, now).latest_syncs([t.name for t in config.teams])
+    homes = []
+    for team_now in nows:
+        sync = syncs.get(team_now.team.name)
+        unmapped = tuple(p for p in team_now.people or () if p.status != "ok" or not p.slack_user_id)
+        homes.append(
+            TeamHome(
+                team_now,
+                sync.result if sync else None,
+                sync.at if sync else None,
+                sync.detail if sync else None,
+                unmapped,
+            )
+        )
+    return homes

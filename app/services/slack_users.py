@@ -1,4 +1,4 @@
-"""The asking user's Slack time zone: read from the slack_users cache, refreshed from users.info off the ack path."""
+"""The asking user's Slack time zone: read from the slack_users cache, refreshed from users.info after the ack."""
 
 from __future__ import annotations
 
@@ -84,14 +84,14 @@ def refresh_user(runtime: Runtime, user_id: str) -> None:
 
 
 def ensure_zone(runtime: Runtime, user_id: str, fallback: str) -> UserZone:
-    """The user's zone, asking users.info first when the cache lacks it (for paths without an ack deadline)."""
+    """The user's zone, asking users.info first when the cache lacks it (for paths with no ack deadline)."""
     with runtime.sessions.begin() as session:
         zone = cached_zone(session, user_id, fallback, runtime.now())
     if not zone.needs_fetch:
         return zone
     try:
         refresh_user(runtime, user_id)
-    except Exception as error:  # noqa: BLE001 - a missing zone must not cost the user their answer
+    except Exception as error:  # a missing zone must not cost the user their view
         log.warning("users.info for %s failed, showing %s: %s", user_id, fallback, error)
         return zone
     with runtime.sessions.begin() as session:
@@ -126,8 +126,10 @@ class ZoneFetcher:
     def _run(self, user_id: str) -> None:
         try:
             refresh_user(self.runtime, user_id)
-        except Exception as error:  # noqa: BLE001 - a background thread must log, not die with a traceback
-            log.warning("users.info for %s failed; the team's zone is shown until it works: %s", user_id, error)
+        except Exception as error:  # a background thread must log, not die noisily
+            log.warning(
+                "users.info for %s failed; the team's zone is shown until it works: %s", user_id, error
+            )
         finally:
             with self._lock:
                 self._pending.discard(user_id)

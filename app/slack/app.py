@@ -8,7 +8,7 @@ from typing import Any
 from slack_bolt import App, BoltResponse
 
 from app.runtime import Runtime
-from app.slack.listeners import commands, events
+from app.slack.listeners import commands, events, mentions
 
 log = logging.getLogger(__name__)
 
@@ -24,6 +24,7 @@ def build_bolt_app(runtime: Runtime) -> App:
     )
     commands.register(app, runtime)
     events.register(app, runtime)
+    mentions.register(app, runtime)
 
     @app.error
     def on_error(error: Exception, body: dict[str, Any]) -> BoltResponse:

@@ -123,7 +123,10 @@ def page_confirmed(alert_id: str, *, pager: str) -> Message:
 def page_failed(reason: str, *, pager: str) -> Message:
     """The thread notice when the pager refused the alert for good (not a temporary outage)."""
     text = f"Could not page through {pager}: {escape(reason)}"
-    blocks = [section(f":warning: {text}"), context("The on-call people are tagged above; reach them directly.")]
+    blocks = [
+        section(f":warning: {text}"),
+        context("The on-call people are tagged above; reach them directly."),
+    ]
     return message(text, blocks)
 
 

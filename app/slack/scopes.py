@@ -10,11 +10,9 @@ METHOD_SCOPES: dict[str, str | None] = {
     "users.info": "users:read",
     "conversations.info": "channels:read",
     "chat.postMessage": "chat:write",
-    "chat.postEphemeral": "chat:write",
     "chat.getPermalink": None,
     "views.publish": None,
     "usergroups.list": "usergroups:read",
-    "usergroups.users.list": "usergroups:read",
     "usergroups.users.update": "usergroups:write",
 }
 

@@ -49,6 +49,9 @@ class Bot:
     seen: Seen
 
 
+ConnectBot = Callable[[], Bot]
+
+
 @pytest.fixture
 def slack() -> Iterator[SlackSandbox]:
     with SlackSandbox() as sandbox:
@@ -83,7 +86,7 @@ def build_app(slack: SlackSandbox, seen: Seen) -> App:
 
 
 @pytest.fixture
-def connect_bot(slack: SlackSandbox) -> Iterator[Callable[[], Bot]]:
+def connect_bot(slack: SlackSandbox) -> Iterator[ConnectBot]:
     bots: list[Bot] = []
 
     def connect() -> Bot:
@@ -118,7 +121,7 @@ def test_hello_then_invalid_ticket_refused(slack: SlackSandbox) -> None:
         ws_connect(f"ws://127.0.0.1:{slack.socket.port}/link/?ticket=forged", open_timeout=2)
 
 
-def test_slash_command_is_acked_with_payload(slack: SlackSandbox, connect_bot: Callable[[], Bot]) -> None:
+def test_slash_command_is_acked_with_payload(slack: SlackSandbox, connect_bot: ConnectBot) -> None:
     bot = connect_bot()
     envelope_id = slack.socket.push_command("who ops", user_id="U1", channel_id="C1")
     ack = slack.socket.wait_for_ack(envelope_id)
@@ -129,7 +132,7 @@ def test_slash_command_is_acked_with_payload(slack: SlackSandbox, connect_bot: C
     assert slack.socket.acks() == [ack]
 
 
-def test_respond_posts_to_the_sandbox_response_url(slack: SlackSandbox, connect_bot: Callable[[], Bot]) -> None:
+def test_respond_posts_to_the_sandbox_response_url(slack: SlackSandbox, connect_bot: ConnectBot) -> None:
     connect_bot()
     slack.socket.push_command(command="/later")
     deadline = time.monotonic() + 3
@@ -140,7 +143,7 @@ def test_respond_posts_to_the_sandbox_response_url(slack: SlackSandbox, connect_
     assert response["payload"]["text"] == "done"
 
 
-def test_event_runs_listener_and_says_in_thread(slack: SlackSandbox, connect_bot: Callable[[], Bot]) -> None:
+def test_event_runs_listener_and_says_in_thread(slack: SlackSandbox, connect_bot: ConnectBot) -> None:
     bot = connect_bot()
     envelope_id = slack.socket.push_event(mention(), event_id="Ev1")
     assert slack.socket.wait_for_ack(envelope_id).payload is None
@@ -156,7 +159,7 @@ def test_event_runs_listener_and_says_in_thread(slack: SlackSandbox, connect_bot
     assert link.endswith("/archives/C1/p1732723200000100")
 
 
-def test_redeliver_keeps_event_id_and_counts_retry(slack: SlackSandbox, connect_bot: Callable[[], Bot]) -> None:
+def test_redeliver_keeps_event_id_and_counts_retry(slack: SlackSandbox, connect_bot: ConnectBot) -> None:
     bot = connect_bot()
     first = slack.socket.push_event(mention())
     second = slack.socket.redeliver(first)
@@ -168,7 +171,7 @@ def test_redeliver_keeps_event_id_and_counts_retry(slack: SlackSandbox, connect_
 
 
 def test_disconnect_then_client_reconnects_and_nothing_is_lost(
-    slack: SlackSandbox, connect_bot: Callable[[], Bot]
+    slack: SlackSandbox, connect_bot: ConnectBot
 ) -> None:
     bot = connect_bot()
     [old] = slack.socket.connection_ids()
@@ -185,7 +188,7 @@ def test_disconnect_then_client_reconnects_and_nothing_is_lost(
     assert [s["text"] for s in bot.seen.wait(2)] == ["after refresh", "again"]
 
 
-def test_two_connections_round_robin_and_targeting(slack: SlackSandbox, connect_bot: Callable[[], Bot]) -> None:
+def test_two_connections_round_robin_and_targeting(slack: SlackSandbox, connect_bot: ConnectBot) -> None:
     first, second = connect_bot(), connect_bot()
     ids = slack.socket.connection_ids()
     assert len(ids) == 2

@@ -1,0 +1,315 @@
+"""The weekly handover: one post per (team, shift start), in the team's zone, exactly once."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Literal
+from zoneinfo import ZoneInfo
+
+from slack_sdk.errors import SlackApiError, SlackClientError
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.orm import Session
+
+from app.config import OncallConfig
+from app.domain import Shift, Team
+from app.runtime import Runtime
+from app.slack.errors import from_sdk
+from app.slack.handover_blocks import (
+    EscalationView,
+    HandoverView,
+    PersonView,
+    UsergroupView,
+    handover_message,
+    incoming_dm,
+    message_text,
+)
+from app.store import repo
+from app.store.models import Escalation, Handover, PersonRow, TeamState, UsergroupSync
+
+log = logging.getLogger(__name__)
+
+Status = Literal["posted", "already_posted", "late", "skipped_too_old", "dry_run", "failed"]
+
+EPSILON = timedelta(microseconds=1)
+LATE_AFTER = timedelta(minutes=10)  # the cron job fires on time; later than this, a catch-up posted it
+STALE_CLAIM = timedelta(minutes=15)  # a claim this old was left by a process that died before posting
+CHANGE_SEARCH = timedelta(days=3, hours=12)  # half a week either side: the nearest pager change wins
+
+
+@dataclass(frozen=True)
+class HandoverOutcome:
+    """What one handover attempt did; ``text`` is the plain-text rendering for the CLI."""
+
+    team: str
+    shift_start: datetime
+    status: Status
+    text: str = ""
+    detail: str = ""
+
+
+def _local_moment(team: Team, day: date) -> datetime:
+    # Wall clock in the team's zone, so that a Monday 09:00 stays 09:00 across daylight saving.
+    hand = team.handover
+    return datetime.combine(day, time(hand.hour, hand.minute), tzinfo=ZoneInfo(team.timezone)).astimezone(UTC)
+
+
+def handover_at_or_before(team: Team, now: datetime) -> datetime:
+    """The most recent handover moment of ``team`` at or before ``now`` (aware UTC)."""
+    local = now.astimezone(ZoneInfo(team.timezone))
+    day = local.date() - timedelta(days=(local.weekday() - team.handover.weekday) % 7)
+    moment = _local_moment(team, day)
+    return moment if moment <= now else _local_moment(team, day - timedelta(days=7))
+
+
+def handover_after(team: Team, moment: datetime, weeks: int = 1) -> datetime:
+    """The handover ``weeks`` weeks after (negative: before) the handover at ``moment``."""
+    day = moment.astimezone(ZoneInfo(team.timezone)).date()
+    return _local_moment(team, day + timedelta(days=7 * weeks))
+
+
+def next_handover(team: Team, now: datetime) -> datetime:
+    """The first handover moment strictly after ``now``."""
+    return handover_after(team, handover_at_or_before(team, now))
+
+
+def covering(shifts: Iterable[Shift], at: datetime) -> tuple[str, ...]:
+    """The people on call at ``at`` according to ``shifts``, sorted."""
+    return tuple(sorted({s.person for s in shifts if s.covers(at)}))
+
+
+def pager_change_near(shifts: Sequence[Shift], moment: datetime) -> datetime | None:
+    """The instant nearest to ``moment`` at which the pager's on-call set changes, if any is near."""
+    candidates = {t for s in shifts for t in (s.start, s.end) if abs(t - moment) <= CHANGE_SEARCH}
+    changes = [t for t in candidates if covering(shifts, t) != covering(shifts, t - EPSILON)]
+    return min(changes, key=lambda t: (abs(t - moment), t), default=None)
+
+
+def handing_over(
+    session: Session, team: Team, moment: datetime, *, guess: bool = True
+) -> tuple[list[str], list[str], datetime]:
+    """(outgoing, incoming, when the pager changes) for the handover at ``moment``.
+
+    Without any cached shift, ``guess`` takes the latest on-call snapshot as the incoming people.
+    """
+    shifts = repo.shifts_between(session, team.name, moment - CHANGE_SEARCH - EPSILON, moment + CHANGE_SEARCH)
+    change = pager_change_near(shifts, moment) or moment
+    before = repo.snapshot_at(session, team.name, change - EPSILON)
+    outgoing = sorted(before.people) if before else list(covering(shifts, change - EPSILON))
+    incoming = list(covering(shifts, change))
+    if guess and not incoming and not shifts:
+        latest = repo.latest_snapshot(session, team.name)
+        incoming = sorted(latest.people) if latest else []
+    return outgoing, incoming, change
+
+
+def person_views(session: Session, config: OncallConfig, pager_ids: Iterable[str]) -> dict[str, PersonView]:
+    """Cached Slack mappings as render values; the config's [people] map when no row exists yet."""
+    ids = [p.lower() for p in pager_ids]
+    rows = repo.people_rows(session, ids)
+    views: dict[str, PersonView] = {}
+    for pager_id in ids:
+        row = rows.get(pager_id)
+        if row is not None:
+            views[pager_id] = from_row(row)
+        elif pager_id in config.people:
+            views[pager_id] = PersonView(pager_id, config.people[pager_id], "ok")
+        else:
+            views[pager_id] = PersonView(pager_id, None, "unknown")
+    return views
+
+
+def from_row(row: PersonRow) -> PersonView:
+    """A PersonRow as a render value."""
+    return PersonView(row.pager_id, row.slack_user_id, row.status)
+
+
+def _escalations(session: Session, team: str, start: datetime, end: datetime) -> tuple[EscalationView, ...]:
+    rows = session.scalars(
+        select(Escalation)
+        .where(Escalation.team == team, Escalation.created_at >= start, Escalation.created_at < end)
+        .order_by(Escalation.created_at, Escalation.id)
+    )
+    return tuple(
+        EscalationView(
+            r.created_at, r.channel, r.thread_ts, r.user_id, r.text, r.resolved_at is None, r.permalink
+        )
+        for r in rows
+    )
+
+
+def _usergroup(session: Session, team: Team) -> UsergroupView:
+    row = session.scalars(
+        select(UsergroupSync)
+        .where(UsergroupSync.team == team.name)
+        .order_by(UsergroupSync.at.desc())
+        .limit(1)
+    ).first()
+    if row is None:
+        return UsergroupView(team.usergroup)
+    return UsergroupView(team.usergroup, row.result, row.at, tuple(row.after), row.detail)
+
+
+def gather(
+    session: Session, config: OncallConfig, team: Team, start: datetime, now: datetime
+) -> HandoverView:
+    """Read everything the handover of ``team`` at ``start`` shows from the cache."""
+    outgoing, incoming, change = handing_over(session, team, start)
+    views = person_views(session, config, [*outgoing, *incoming])
+    state = session.get(TeamState, team.name)
+    success = state.last_success_at if state else None
+    stale_after = timedelta(minutes=max(3 * config.refresh_minutes, 15))
+    return HandoverView(
+        team=team.name,
+        zone=team.timezone,
+        start=start,
+        end=handover_after(team, start),
+        outgoing=tuple(views[p.lower()] for p in outgoing),
+        incoming=tuple(views[p.lower()] for p in incoming),
+        usergroup=_usergroup(session, team),
+        escalations=_escalations(session, team.name, handover_after(team, start, -1), start),
+        pager_change=change if change != start else None,
+        stale=success is None or now - success > stale_after,
+        last_success_at=success,
+        last_error=state.last_error if state else None,
+    )
+
+
+def _has_data(session: Session, team: str) -> bool:
+    return repo.latest_snapshot(session, team) is not None or bool(
+        repo.shifts_between(session, team, datetime.min.replace(tzinfo=UTC), datetime.max.replace(tzinfo=UTC))
+    )
+
+
+def _key(team: Team, start: datetime) -> tuple[object, ...]:
+    return (Handover.team == team.name, Handover.shift_start == start)
+
+
+def _claim(session: Session, team: Team, view: HandoverView, now: datetime) -> bool:
+    """Own the (team, shift start) key: insert it, or take over a failed or abandoned attempt."""
+    values = {
+        "team": team.name,
+        "shift_start": view.start,
+        "created_at": now,
+        "status": "claimed",
+        "late": view.late,
+        "outgoing": [p.pager_id for p in view.outgoing],
+        "incoming": [p.pager_id for p in view.incoming],
+        "channel": team.channel,
+    }
+    if repo.insert_ignoring_duplicates(session, Handover, values):
+        return True
+    retry = or_(
+        Handover.status == "failed",
+        and_(Handover.status == "claimed", Handover.created_at < now - STALE_CLAIM),
+    )
+    taken = session.execute(update(Handover).where(*_key(team, view.start), retry).values(**values))
+    return bool(getattr(taken, "rowcount", 0))
+
+
+def _existing(session: Session, team: Team, start: datetime) -> Handover | None:
+    return session.scalars(select(Handover).where(*_key(team, start))).first()
+
+
+def _finish(runtime: Runtime, team: Team, start: datetime, **values: object) -> None:
+    with runtime.sessions.begin() as session:
+        session.execute(update(Handover).where(*_key(team, start)).values(**values))
+
+
+def _skip_too_old(runtime: Runtime, team: Team, start: datetime, now: datetime) -> HandoverOutcome:
+    grace = runtime.config.handover_grace_hours
+    values = {
+        "team": team.name,
+        "shift_start": start,
+        "created_at": now,
+        "status": "skipped",
+        "outgoing": [],
+        "incoming": [],
+        "detail": f"missed by more than {grace:g} h",
+    }
+    with runtime.sessions.begin() as session:
+        inserted = repo.insert_ignoring_duplicates(session, Handover, values)
+        existing = None if inserted else _existing(session, team, start)
+        if existing is not None and existing.status == "posted":
+            return HandoverOutcome(team.name, start, "already_posted", detail="posted before")
+    if inserted:
+        log.warning(
+            "skipped the %s handover of %s: %s late, beyond the grace of %g h",
+            team.name,
+            start.isoformat(),
+            now - start,
+            grace,
+        )
+    return HandoverOutcome(team.name, start, "skipped_too_old", detail=f"more than {grace:g} h ago")
+
+
+def _dm_incoming(runtime: Runtime, view: HandoverView) -> list[str]:
+    failures = []
+    dm = incoming_dm(view)
+    for person in view.incoming:
+        if not person.mapped or person.slack_id is None:
+            continue
+        try:
+            runtime.slack.chat_postMessage(channel=person.slack_id, text=dm["text"], blocks=dm["blocks"])
+        except SlackApiError as error:
+            failures.append(f"DM to {person.slack_id} failed: {from_sdk('chat.postMessage', error)}")
+        except (SlackClientError, OSError) as error:
+            failures.append(f"DM to {person.slack_id} failed: {error}")
+    for failure in failures:
+        log.warning("%s handover: %s", view.team, failure)
+    return failures
+
+
+def run_handover(runtime: Runtime, team: Team, now: datetime, *, dry_run: bool = False) -> HandoverOutcome:
+    """Post (or with ``dry_run`` only render) the handover of the shift started last at or before ``now``."""
+    start = handover_at_or_before(team, now)
+    grace = timedelta(hours=runtime.config.handover_grace_hours)
+    if not dry_run and now - start > grace:
+        return _skip_too_old(runtime, team, start, now)
+    # Read first, then claim in a short write transaction that commits before Slack is called:
+    # the claim must be visible to other replicas before the post can happen.
+    with runtime.sessions.begin() as session:
+        view = replace(gather(session, runtime.config, team, start, now), late=now - start > LATE_AFTER)
+        has_data = _has_data(session, team.name)
+    message = handover_message(view)
+    text = message_text(message)
+    if dry_run:
+        return HandoverOutcome(team.name, start, "dry_run", text)
+    if not has_data:
+        return HandoverOutcome(
+            team.name, start, "failed", text, "the pager has not been read yet; will retry"
+        )
+    with runtime.sessions.begin() as session:
+        if not _claim(session, team, view, now):
+            row = _existing(session, team, start)
+            detail = f"{row.status} at {row.created_at.isoformat()}" if row else "claimed elsewhere"
+            return HandoverOutcome(team.name, start, "already_posted", text, detail)
+    try:
+        answer = runtime.slack.chat_postMessage(
+            channel=team.channel, text=message["text"], blocks=message["blocks"]
+        )
+    except (SlackApiError, SlackClientError, OSError) as error:
+        reason = str(from_sdk("chat.postMessage", error)) if isinstance(error, SlackApiError) else str(error)
+        _finish(runtime, team, start, status="failed", detail=reason)
+        log.warning("posting the %s handover failed: %s", team.name, reason)
+        return HandoverOutcome(team.name, start, "failed", text, reason)
+    _finish(runtime, team, start, status="posted", message_ts=answer.get("ts"))
+    failures = _dm_incoming(runtime, view)
+    log.info("posted the %s handover of %s%s", team.name, start.isoformat(), " (late)" if view.late else "")
+    return HandoverOutcome(team.name, start, "late" if view.late else "posted", text, "; ".join(failures))
+
+
+def catch_up(runtime: Runtime, now: datetime) -> list[HandoverOutcome]:
+    """After downtime: post each missed handover once (late) within the grace window; skip older ones."""
+    outcomes = []
+    for team in runtime.config.teams:
+        try:
+            outcomes.append(run_handover(runtime, team, now))
+        except Exception as error:  # one team's failure must not stall the others
+            log.exception("handover catch-up for %s failed", team.name)
+            outcomes.append(
+                HandoverOutcome(team.name, handover_at_or_before(team, now), "failed", detail=str(error))
+            )
+    return outcomes

@@ -1,0 +1,171 @@
+"""Before a handover goes wrong: the day-ahead identity check and the shift-changed notice."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from itertools import pairwise
+from typing import Any
+
+from slack_sdk.errors import SlackApiError, SlackClientError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.domain import Shift, Team
+from app.runtime import Runtime
+from app.services.handover import covering, from_row, handing_over, next_handover, person_views
+from app.services.people import resolve_people
+from app.slack.errors import from_sdk
+from app.slack.handover_blocks import PersonView, identity_notice, shift_change_notice
+from app.store import repo
+from app.store.models import Notice
+
+log = logging.getLogger(__name__)
+
+IDENTITY_LEAD = timedelta(hours=24)
+CHANGE_HORIZON = timedelta(days=7)
+KEY_CHARS = 400  # Notice.key's column width
+OPEN_END = "open"
+
+
+@dataclass(frozen=True)
+class ChangedWindow:
+    """A stretch of time whose on-call people differ between two timelines (``end`` None: open-ended)."""
+
+    start: datetime
+    end: datetime | None
+    before: tuple[str, ...]
+    after: tuple[str, ...]
+
+
+def _post(runtime: Runtime, channel: str, message: dict[str, Any]) -> str | None:
+    """Post; return None on success, else a sentence saying why not."""
+    try:
+        runtime.slack.chat_postMessage(channel=channel, text=message["text"], blocks=message["blocks"])
+    except SlackApiError as error:
+        return str(from_sdk("chat.postMessage", error))
+    except (SlackClientError, OSError) as error:
+        return str(error)
+    return None
+
+
+def _key(*parts: str) -> str:
+    key = "|".join(parts)
+    return key if len(key) <= KEY_CHARS else hashlib.sha256(key.encode()).hexdigest()
+
+
+def _resolve(
+    runtime: Runtime, session: Session, pager_ids: list[str], now: datetime
+) -> dict[str, PersonView]:
+    """Map pager ids to Slack accounts; rows older than a day are refreshed from Slack first."""
+    rows = resolve_people(runtime, session, pager_ids, now)
+    views = {p.lower(): PersonView(p.lower(), None, "not_found") for p in pager_ids}
+    views.update({pager_id.lower(): from_row(row) for pager_id, row in rows.items()})
+    return views
+
+
+def _check_team(runtime: Runtime, team: Team, now: datetime) -> int:
+    moment = next_handover(team, now)
+    if moment - now > IDENTITY_LEAD:
+        return 0
+    with runtime.sessions.begin() as session:
+        _, incoming, _ = handing_over(session, team, moment, guess=False)
+        views = _resolve(runtime, session, incoming, now)
+        problems = [views[p.lower()] for p in incoming if p.lower() in views and not views[p.lower()].mapped]
+        if not problems:
+            return 0
+        message = identity_notice(team.name, team.timezone, moment, problems)
+        key = _key(moment.isoformat(), *(f"{p.pager_id}:{p.status}" for p in problems))
+        if not repo.claim_notice(session, team.name, "identity", key, at=now, text=message["text"]):
+            return 0
+    # Posted after the claim committed, so a second replica finds the claim and stays quiet.
+    failure = _post(runtime, team.channel, message)
+    if failure is None:
+        return 1
+    log.warning("identity notice for %s not posted (will retry): %s", team.name, failure)
+    with runtime.sessions.begin() as session:
+        repo.release_notice(session, team.name, "identity", key)
+    return 0
+
+
+def check_incoming_identities(runtime: Runtime, now: datetime) -> int:
+    """24 h before each handover, warn the team channel once about incoming people Slack cannot reach."""
+    posted = 0
+    for team in runtime.config.teams:
+        try:
+            posted += _check_team(runtime, team, now)
+        except Exception:  # one team's failure must not stall the others
+            log.exception("identity check for %s failed", team.name)
+    return posted
+
+
+def changed_windows(before: Sequence[Shift], after: Sequence[Shift]) -> list[ChangedWindow]:
+    """Where the two timelines disagree about who is on call, over the span both of them cover."""
+    if not before or not after:
+        return []
+    low = max(min(s.start for s in before), min(s.start for s in after))
+    high = min(max(s.end for s in before), max(s.end for s in after))
+    edges = sorted({t for s in (*before, *after) for t in (s.start, s.end) if low < t < high} | {low, high})
+    windows: list[ChangedWindow] = []
+    for start, end in pairwise(edges):
+        old, new = covering(before, start), covering(after, start)
+        if old == new:
+            continue
+        last = windows[-1] if windows else None
+        if last is not None and last.end == start and (last.before, last.after) == (old, new):
+            windows[-1] = ChangedWindow(last.start, end, old, new)
+        else:
+            windows.append(ChangedWindow(start, end, old, new))
+    # A window reaching the edge of either fetch is cut by the fetch, not by the pager: its end is unknown.
+    return [ChangedWindow(w.start, None if w.end == high else w.end, w.before, w.after) for w in windows]
+
+
+def _open_key(window: ChangedWindow) -> str:
+    return _key(window.start.isoformat(), OPEN_END, *window.after)
+
+
+def _said_open(session: Session, team: Team, window: ChangedWindow) -> bool:
+    # Once announced as "from … on", the same change seen later with its real end is not news.
+    statement = select(Notice.id).where(
+        Notice.team == team.name, Notice.kind == "shift_change", Notice.key == _open_key(window)
+    )
+    return session.scalars(statement).first() is not None
+
+
+def announce_shift_changes(
+    runtime: Runtime, session: Session, team: Team, before: list[Shift], after: list[Shift], now: datetime
+) -> int:
+    """Post one notice per shift in the next 7 days that changed hands; never twice for the same change."""
+    windows = [
+        w
+        for w in changed_windows(before, after)
+        if w.start < now + CHANGE_HORIZON and (w.end is None or w.end > now)
+    ]
+    posted = 0
+    for window in windows:
+        if window.end is not None and _said_open(session, team, window):
+            continue
+        end = window.end.isoformat() if window.end else OPEN_END
+        key = _key(window.start.isoformat(), end, *window.after)
+        views = person_views(session, runtime.config, [*window.before, *window.after])
+        message = shift_change_notice(
+            team.name,
+            team.timezone,
+            window.start,
+            window.end,
+            [views[p.lower()] for p in window.before],
+            [views[p.lower()] for p in window.after],
+        )
+        if not repo.claim_notice(session, team.name, "shift_change", key, at=now, text=message["text"]):
+            continue
+        # Posted inside the caller's transaction: a failure releases the claim so the next refresh retries.
+        failure = _post(runtime, team.channel, message)
+        if failure is None:
+            posted += 1
+        else:
+            log.warning("shift-change notice for %s not posted (will retry): %s", team.name, failure)
+            repo.release_notice(session, team.name, "shift_change", key)
+    return posted

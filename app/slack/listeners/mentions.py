@@ -1,0 +1,22 @@
+"""The app_mention listener: mentioning the bot escalates to the team's on-call people in a thread."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt import App, BoltContext
+
+from app.runtime import Runtime
+from app.services import escalation
+
+
+def register(app: App, runtime: Runtime) -> None:
+    """Attach the app_mention listener to the Bolt app."""
+
+    # Bolt acks events before the listener runs, so the thread reply and the page may take a moment.
+    @app.event("app_mention")
+    def on_mention(event: dict[str, Any], body: dict[str, Any], context: BoltContext) -> None:
+        mention = escalation.mention_from_event(
+            event, event_id=body.get("event_id"), bot_user_id=context.bot_user_id or runtime.bot_user_id
+        )
+        escalation.handle_mention(runtime, mention, runtime.now())

@@ -1,0 +1,77 @@
+"""End to end: the real `python -m app run` process against the sandbox over real sockets."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from app.sandbox import Sandbox
+from app.sandbox.world import CHANNEL, USERGROUP_ID, World, write_config
+from tests.conftest import environment_for
+
+ACK_DEADLINE = 3.0
+
+
+@pytest.fixture
+def bot_process(sandbox: Sandbox, world: World, tmp_path: Path) -> Iterator[subprocess.Popen[str]]:
+    config_path = write_config(tmp_path, world.config_text)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "app", "run"],
+        env=environment_for(sandbox, tmp_path, config_path),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        sandbox.slack.socket.wait_connected(timeout=30)
+        yield process
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(timeout=10)
+
+
+def test_help_is_answered_in_the_ack_and_sigterm_stops_cleanly(
+    sandbox: Sandbox, bot_process: subprocess.Popen[str]
+) -> None:
+    envelope = sandbox.slack.socket.push_command("help", user_id="U0ALICE0001", channel_id=CHANNEL)
+    ack = sandbox.slack.socket.wait_for_ack(envelope, timeout=ACK_DEADLINE)
+    assert ack.latency < ACK_DEADLINE
+    assert ack.payload is not None
+    assert ack.payload["response_type"] == "ephemeral"
+    assert "/oncall next" in str(ack.payload["blocks"])
+    assert "How to use /oncall" in ack.payload["text"]
+
+    started = time.monotonic()
+    bot_process.send_signal(signal.SIGTERM)
+    code = bot_process.wait(timeout=5)
+    assert time.monotonic() - started < 5
+    assert code == 0
+    output = bot_process.stdout.read() if bot_process.stdout else ""
+    assert "Traceback" not in output
+    assert "xoxb-" not in output
+    assert "xapp-" not in output
+
+
+def test_the_scheduled_sync_runs_at_start(sandbox: Sandbox, bot_process: subprocess.Popen[str]) -> None:
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and sandbox.slack.usergroup_members(USERGROUP_ID) == ["U0DAVE00001"]:
+        time.sleep(0.1)
+    members = sandbox.slack.usergroup_members(USERGROUP_ID)
+    assert members != ["U0DAVE00001"]  # the seeded non-on-call member was replaced
+    bot_process.send_signal(signal.SIGINT)
+    assert bot_process.wait(timeout=5) == 0
+
+
+def test_run_reconnects_after_a_refresh_request(sandbox: Sandbox, bot_process: subprocess.Popen[str]) -> None:
+    sandbox.slack.socket.disconnect("refresh_requested", close_after=0.1)
+    time.sleep(0.5)
+    sandbox.slack.socket.wait_connected(timeout=20)
+    envelope = sandbox.slack.socket.push_command("help", user_id="U0ALICE0001", channel_id=CHANNEL)
+    assert sandbox.slack.socket.wait_for_ack(envelope, timeout=ACK_DEADLINE).payload is not None
