@@ -60,6 +60,9 @@ def parse_date(value: Any) -> datetime:
     return parsed.astimezone(UTC)
 
 
+_WINDOW_MARGIN = timedelta(hours=2)
+
+
 class OpsgenieProvider:
     """Who is on call, shifts and alerts from Opsgenie's REST API v2."""
 
@@ -163,7 +166,9 @@ class OpsgenieProvider:
 
     def _timeline(self, schedule: str, start: datetime, end: datetime) -> tuple[datetime, list[_Piece]]:
         """One timeline request from ``start``: where its window ends, and its pieces."""
-        days = max(1, math.ceil((end - start) / timedelta(days=1)))
+        # Opsgenie counts days on the schedule's wall clock and drops sub-seconds: ask for a little more
+        # (a DST hour, a fraction of a second) so one request covers the window; pieces are clipped anyway.
+        days = max(1, math.ceil((end - start + _WINDOW_MARGIN) / timedelta(days=1)))
         params = {
             # Not scheduleIdentifierType: the timeline silently ignores that one and looks up by id.
             "identifierType": _kind(schedule),

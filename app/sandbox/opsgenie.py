@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import socket
 import threading
 import time
 import uuid
@@ -110,6 +112,7 @@ class OpsgenieSandbox:
         self._stopping.set()
         if self._server is not None:
             self._server.shutdown()
+            self._server.close_connections()
             self._server.server_close()
         if self._thread is not None:
             self._thread.join(timeout=5)
@@ -296,8 +299,33 @@ def _parse_json(body: bytes) -> Any:
 
 
 class _Server(ThreadingHTTPServer):
+    """Tracks open connections so stop() can cut keep-alive clients off, like a real outage."""
+
     daemon_threads = True
     sandbox: OpsgenieSandbox
+
+    def __init__(self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler]) -> None:
+        super().__init__(address, handler)
+        self._connections: set[socket.socket] = set()
+        self._connections_lock = threading.Lock()
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        with self._connections_lock:
+            self._connections.add(request)
+        super().process_request(request, client_address)
+
+    def shutdown_request(self, request: Any) -> None:
+        with self._connections_lock:
+            self._connections.discard(request)
+        super().shutdown_request(request)
+
+    def close_connections(self) -> None:
+        """Shut every open connection down; their handler threads then end on their own."""
+        with self._connections_lock:
+            connections = list(self._connections)
+        for connection in connections:
+            with contextlib.suppress(OSError):
+                connection.shutdown(socket.SHUT_RDWR)
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -326,8 +354,8 @@ class _Handler(BaseHTTPRequestHandler):
                 self.send_header(name, value)
             self.end_headers()
             self.wfile.write(payload)
-        except (BrokenPipeError, ConnectionResetError):
-            # The client gave up (a timeout test): nothing to answer any more.
+        except OSError:
+            # The client gave up (a timeout test) or stop() cut the line: nothing to answer any more.
             self.close_connection = True
 
     def log_message(self, format: str, *args: Any) -> None:

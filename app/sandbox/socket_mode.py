@@ -115,8 +115,12 @@ class SocketModeServer:
         with self._cond:
             conns = list(self._conns.values())
             self._tickets.clear()
-        for conn in conns:
-            conn.ws.close()
+        # In parallel: each close() may wait close_timeout for a client that never answers.
+        closers = [threading.Thread(target=conn.ws.close, daemon=True) for conn in conns]
+        for closer in closers:
+            closer.start()
+        for closer in closers:
+            closer.join(timeout=2)
 
     def _accept_loop(self) -> None:
         # Our own loop instead of Server.serve_forever(): that one runs connection handlers in

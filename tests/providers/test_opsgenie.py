@@ -121,9 +121,19 @@ def test_shifts_are_clipped_and_sorted(og: OpsgenieSandbox, provider: OpsgeniePr
     assert query == {
         "identifierType": "name",
         "intervalUnit": "days",
-        "interval": "12",
+        "interval": "13",  # 12 days plus a margin for DST and sub-seconds
         "date": "2024-01-04T08:00:00Z",
     }
+
+
+def test_one_timeline_request_covers_a_window_with_subseconds_across_dst(
+    og: OpsgenieSandbox, provider: OpsgenieProvider
+) -> None:
+    start = datetime(2024, 3, 25, 20, 48, 1, 654321, tzinfo=UTC)  # Amsterdam springs forward on 31 March
+    shifts = provider.shifts(NAME, start, start + 21 * DAY)
+    assert len(og.requests("/timeline")) == 1
+    assert shifts[0].start == start
+    assert shifts[-1].end == start + 21 * DAY
 
 
 def test_adjacent_periods_of_one_person_merge(og: OpsgenieSandbox, provider: OpsgenieProvider) -> None:
@@ -335,6 +345,14 @@ def test_connection_refused_is_unreachable(sleeps: Sleeps) -> None:
     with dead, pytest.raises(Unreachable, match=f"Opsgenie unreachable at {url}: connection failed"):
         dead.check()
     assert len(sleeps) == 2
+
+
+def test_a_stopped_pager_cuts_pooled_connections(og: OpsgenieSandbox, sleeps: Sleeps) -> None:
+    with OpsgenieProvider(KEY, og.url, max_retries=1, sleep=sleeps) as pooled:
+        pooled.check()  # leaves a keep-alive connection in the pool
+        og.stop()
+        with pytest.raises(Unreachable):
+            pooled.check()
 
 
 def test_retries_log_without_the_key(

@@ -1,0 +1,174 @@
+"""Benchmark the core job against the sandbox: our cycle vs. a naive cron script, 200 teams, 20 ms per call.
+
+Run: .venv/bin/python bench/sync.py [--teams 200] [--latency 0.02]
+Prints a Markdown table (paste it into bench/README.md) and exits 1 when a target is missed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import sys
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+from slack_sdk import WebClient
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from app.config import Settings, load_oncall_config  # noqa: E402
+from app.sandbox import BOT_TOKEN, GENIE_KEY, Sandbox  # noqa: E402
+from app.sandbox.opsgenie import Rotation  # noqa: E402
+from app.services.cycle import run_cycle  # noqa: E402
+from app.wiring import build_runtime  # noqa: E402
+
+WRITES = {"usergroups.users.update"}
+LOOKUPS = {"users.lookupByEmail"}
+
+
+def seed(sandbox: Sandbox, teams: int, start: datetime) -> str:
+    """Create ``teams`` teams (3-person weekly rotations, 2 rotations each) and return the teams file."""
+    lines = ['timezone = "Europe/Amsterdam"', "refresh_minutes = 5", ""]
+    for t in range(teams):
+        emails = []
+        for p in range(3):
+            user_id = f"U{t:05d}{p:04d}"
+            email = f"person{p}.team{t}@corp.example"
+            sandbox.slack.add_user(user_id, name=f"p{p}t{t}", email=email)
+            emails.append(email)
+        channel, group = f"C{t:010d}", f"S{t:010d}"
+        sandbox.slack.add_channel(channel, name=f"team-{t}")
+        sandbox.slack.add_usergroup(group, handle=f"team{t}-oncall", users=[f"U{t:05d}0000"])
+        sandbox.opsgenie.add_schedule(
+            f"schedule_{t}",
+            rotations=[
+                Rotation(name="primary", participants=emails, start=start, length=timedelta(days=7)),
+                Rotation(
+                    name="secondary",
+                    participants=emails[1:] + emails[:1],
+                    start=start,
+                    length=timedelta(days=7),
+                ),
+            ],
+        )
+        lines += [
+            "[[teams]]",
+            f'name = "team{t}"',
+            f'schedule = "schedule_{t}"',
+            f'usergroup = "team{t}-oncall"',
+            f'channel = "{channel}"',
+            'handover = "mon 09:00"',
+            "",
+        ]
+    return "\n".join(lines)
+
+
+def naive_cycle(sandbox: Sandbox, teams: int, now: datetime) -> None:
+    """What a simple cron script does: one team after another, no cache, always write."""
+    slack = WebClient(token=BOT_TOKEN, base_url=sandbox.slack.api_url)
+    with httpx.Client(
+        base_url=sandbox.opsgenie.url, headers={"Authorization": f"GenieKey {GENIE_KEY}"}
+    ) as og:
+        for t in range(teams):
+            answer = og.get(
+                f"/v2/schedules/schedule_{t}/on-calls",
+                params={
+                    "scheduleIdentifierType": "name",
+                    "flat": "true",
+                    "date": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                },
+            ).json()
+            ids = [
+                slack.users_lookupByEmail(email=e)["user"]["id"] for e in answer["data"]["onCallRecipients"]
+            ]
+            slack.usergroups_users_update(usergroup=f"S{t:010d}", users=",".join(ids))
+
+
+def measure(sandbox: Sandbox, action: Callable[[], object]) -> dict[str, float]:
+    """Run ``action`` and count what it cost."""
+    sandbox.slack.clear_requests()
+    sandbox.opsgenie.clear_requests()
+    started = time.perf_counter()
+    action()
+    seconds = time.perf_counter() - started
+    slack = Counter(r.method for r in sandbox.slack.requests())
+    return {
+        "seconds": seconds,
+        "slack": sum(slack.values()),
+        "writes": sum(slack[m] for m in WRITES),
+        "lookups": sum(slack[m] for m in LOOKUPS),
+        "opsgenie": len(sandbox.opsgenie.requests()),
+    }
+
+
+def main() -> int:
+    """Run the benchmark and print the results table."""
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--teams", type=int, default=200)
+    parser.add_argument("--latency", type=float, default=0.02)
+    args = parser.parse_args()
+    now = datetime.now(UTC).replace(microsecond=0)
+    with Sandbox() as sandbox, tempfile.TemporaryDirectory() as tmp:
+        config_path = Path(tmp) / "oncall.toml"
+        config_path.write_text(seed(sandbox, args.teams, now - timedelta(days=30)), encoding="utf-8")
+        settings = Settings(
+            _env_file=None,  # type: ignore[call-arg]
+            **{k.lower(): v for k, v in sandbox.env().items()},
+            database_url=f"sqlite:///{tmp}/bench.db",
+            oncall_config=config_path,
+        )
+        runtime = build_runtime(settings, load_oncall_config(config_path))
+        sandbox.slack.latency = sandbox.opsgenie.latency = args.latency
+
+        rows = {
+            "naive cron script, every run": measure(sandbox, lambda: naive_cycle(sandbox, args.teams, now))
+        }
+        # Put the groups back as they were so our first cycle has the same work to do.
+        for t in range(args.teams):
+            sandbox.slack.add_usergroup(f"S{t:010d}", handle=f"team{t}-oncall", users=[f"U{t:05d}0000"])
+        rows["oncall-bot, first cycle"] = measure(sandbox, lambda: run_cycle(runtime, now))
+        rows["oncall-bot, steady-state cycle"] = measure(
+            sandbox, lambda: run_cycle(runtime, now + timedelta(minutes=5))
+        )
+        hour = [
+            measure(sandbox, lambda m=m: run_cycle(runtime, now + timedelta(minutes=m)))
+            for m in range(10, 70, 5)
+        ]
+        rows["oncall-bot, 12 cycles over the next hour (mean)"] = {
+            key: sum(h[key] for h in hour) / len(hour) for key in hour[0]
+        }
+
+    print(
+        f"machine: {platform.processor() or platform.machine()}, Python {platform.python_version()}, "
+        f"{args.teams} teams, {args.latency * 1000:.0f} ms added per call"
+    )
+    print("\n| run | wall time | Slack calls | Slack writes | lookups | Opsgenie calls | per team |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    for name, row in rows.items():
+        print(
+            f"| {name} | {row['seconds']:.2f} s | {row['slack']:.0f} | {row['writes']:.0f} "
+            f"| {row['lookups']:.0f} | {row['opsgenie']:.1f} | {row['opsgenie'] / args.teams:.2f} |"
+        )
+    steady, mean = (
+        rows["oncall-bot, steady-state cycle"],
+        rows["oncall-bot, 12 cycles over the next hour (mean)"],
+    )
+    misses = []
+    if steady["writes"] or steady["lookups"]:
+        misses.append("steady state made Slack writes or lookups")
+    if mean["opsgenie"] / args.teams > 1:
+        misses.append("more than one Opsgenie call per team per cycle over an hour")
+    if steady["seconds"] >= 2:
+        misses.append("steady-state cycle took 2 s or more")
+    print("\ntargets: " + ("all met" if not misses else "MISSED: " + "; ".join(misses)))
+    return 1 if misses else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
