@@ -6,13 +6,15 @@ import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, TextIO
 
 from app.config import Settings, load_oncall_config
 from app.runtime import utc_now
 from app.sandbox import Sandbox
-from app.sandbox.world import CHANNEL, PEOPLE, seed, write_config
+from app.sandbox.world import CHANNEL, PEOPLE, SCHEDULE, USERGROUP, USERGROUP_ID, seed, write_config
+from app.services.cycle import run_cycle
 from app.wiring import RunningBot, build_runtime, start_bot
 
 ACK_DEADLINE = 3.0
@@ -95,7 +97,35 @@ def step_help(scene: Scene) -> None:
     )
 
 
-STEPS: list[Callable[[Scene], None]] = [step_help]
+def _members(scene: Scene) -> str:
+    ids = scene.sandbox.slack.usergroup_members(USERGROUP_ID)
+    names = {p[0]: p[1] for p in PEOPLE}
+    return ", ".join(names.get(i, i) for i in ids) or "(empty)"
+
+
+def step_usergroup_follows_the_pager(scene: Scene) -> None:
+    """A refresh cycle rewrites @data-oncall, and an Opsgenie override moves it again."""
+    say, runtime = scene.transcript.say, scene.bot.runtime
+    say("\n== 2. @data-oncall follows the pager")
+    now = runtime.now()
+    on_call = scene.sandbox.opsgenie.on_call_at(SCHEDULE, now)
+    say(f"  Opsgenie says on call now: {', '.join(on_call)}; @{USERGROUP} holds: {_members(scene)}")
+    [report] = run_cycle(runtime, now)
+    say(f"  » the bot's refresh cycle runs: {report.sync.action}; @{USERGROUP} now holds: {_members(scene)}")
+    scene.transcript.expect(_members(scene) == "carol", "the group holds exactly the person on call")
+    scene.sandbox.opsgenie.add_override(SCHEDULE, "bob@corp.example", now, now + timedelta(hours=4))
+    say("  » in Opsgenie, bob takes over for the next 4 hours (an override)")
+    [report] = run_cycle(runtime, now + timedelta(minutes=5))
+    say(f"  » five minutes later the next cycle runs: {report.sync.action}; @{USERGROUP} now holds: "
+        f"{_members(scene)}")
+    scene.transcript.expect(_members(scene) == "bob", "the group followed the override in one cycle")
+    writes = len(scene.sandbox.slack.requests("usergroups.users.update"))
+    run_cycle(runtime, now + timedelta(minutes=10))
+    again = len(scene.sandbox.slack.requests("usergroups.users.update"))
+    scene.transcript.expect(again == writes, "a cycle with no change writes nothing to Slack")
+
+
+STEPS: list[Callable[[Scene], None]] = [step_help, step_usergroup_follows_the_pager]
 
 
 @contextmanager
