@@ -5,14 +5,19 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
+from app.domain import WEEKDAYS, Team
 from app.runtime import Runtime
 from app.services.cycle import run_cycle
 from app.services.escalation_pages import retry_pending_pages
+from app.services.handover import CATCH_UP_DELAY, catch_up, run_handover
+from app.services.handover_checks import check_incoming_identities
 from app.services.usergroups import WritePacer
 
 log = logging.getLogger(__name__)
@@ -70,3 +75,33 @@ def schedule(scheduler: BackgroundScheduler, runtime: Runtime) -> None:
         IntervalTrigger(seconds=15),
         id="escalation-pages",
     )
+    for team in runtime.config.teams:
+        hand = team.handover
+        scheduler.add_job(
+            handover_job(runtime, team),
+            CronTrigger(
+                day_of_week=WEEKDAYS[hand.weekday],
+                hour=hand.hour,
+                minute=hand.minute,
+                timezone=ZoneInfo(team.timezone),  # wall clock: Monday 09:00 stays 09:00 across DST
+            ),
+            id=f"handover:{team.name}",
+        )
+    scheduler.add_job(
+        lambda: handover_hourly(runtime),
+        IntervalTrigger(hours=1),
+        id="handover-hourly",
+        next_run_time=datetime.now(UTC) + CATCH_UP_DELAY,  # once the first refresh has filled the cache
+    )
+
+
+def handover_job(runtime: Runtime, team: Team) -> Callable[[], None]:
+    """The weekly handover post of one team, at its handover time."""
+    return guarded(f"handover:{team.name}", lambda: run_handover(runtime, team, runtime.now()))
+
+
+def handover_hourly(runtime: Runtime) -> None:
+    """Post missed handovers within the grace window, then check the next incoming people's Slack accounts."""
+    now = runtime.now()
+    guarded("handover-catch-up", lambda: catch_up(runtime, now))()
+    guarded("handover-identity-check", lambda: check_incoming_identities(runtime, now))()

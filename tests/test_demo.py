@@ -24,7 +24,9 @@ def test_demo_runs_every_step_in_a_real_process() -> None:
 def test_demo_exits_non_zero_when_a_step_misbehaves(monkeypatch: pytest.MonkeyPatch) -> None:
     def broken_step(scene: demo.Scene) -> None:
         payload = scene.slash("help")
-        scene.transcript.expect(payload is not None and "no such text" in demo.blocks_text(payload), "impossible")
+        scene.transcript.expect(
+            payload is not None and "no such text" in demo.blocks_text(payload), "impossible"
+        )
 
     monkeypatch.setattr(demo, "STEPS", [broken_step])
     out = io.StringIO()

@@ -57,7 +57,7 @@ LIMIT_WINDOW = timedelta(hours=1)
 # A standalone P1..P5: not inside a word ("MP3", "P10", "SP1") and either case ("p1").
 _PRIORITY = re.compile(r"(?<![\w])[Pp]([1-5])(?![\w])")
 # A leading team name, "data: ..." or "data ...".
-_LEADING_WORD = re.compile(r"^([A-Za-z0-9][\w.-]*)(\s*:)?(?:\s+|$)(.*)$", re.DOTALL)
+_LEADING_WORD = re.compile(r"^([A-Za-z0-9][\w.-]*)(?:\s*(:)\s*|\s+|$)(.*)$", re.DOTALL)
 # Slack's markup in message text, <...>: mentions, channels, special mentions and links.
 _MARKUP = re.compile(r"<([^<>]*)>")
 

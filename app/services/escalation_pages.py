@@ -51,7 +51,8 @@ def backoff(attempts: int) -> timedelta:
 
 def build_alert(row: Escalation, team: Team, *, reporter: str, permalink: str | None) -> AlertRequest:
     """The pager alert for an escalation: enough to act on it and to find the Slack thread."""
-    message = " ".join(row.text.split())[:MESSAGE_LIMIT] or f"Escalation from Slack for team {team.name}"
+    fallback = f"Escalation from Slack for team {team.name}"
+    message = " ".join(row.text.split())[:MESSAGE_LIMIT].rstrip() or fallback
     where = f"Thread: {permalink}" if permalink else "Slack gave no permalink for the message."
     description = f"{row.text}\n\nReported in Slack by {reporter} in channel {row.channel}.\n{where}"
     details = {

@@ -1,34 +1,113 @@
-"""Before a handover goes wrong: the day-ahead identity check and the shift-changed notice."""
+"""Handover timing and timeline helpers, the day-ahead identity check and the shift-changed notice."""
 
 from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from itertools import pairwise
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from slack_sdk.errors import SlackApiError, SlackClientError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.config import OncallConfig
 from app.domain import Shift, Team
 from app.runtime import Runtime
-from app.services.handover import covering, from_row, handing_over, next_handover, person_views
 from app.services.people import resolve_people
 from app.slack.errors import from_sdk
 from app.slack.handover_blocks import PersonView, identity_notice, shift_change_notice
 from app.store import repo
-from app.store.models import Notice
+from app.store.models import Notice, PersonRow
 
 log = logging.getLogger(__name__)
 
+EPSILON = timedelta(microseconds=1)
+CHANGE_SEARCH = timedelta(days=3, hours=12)  # half a week either side: the nearest pager change wins
 IDENTITY_LEAD = timedelta(hours=24)
 CHANGE_HORIZON = timedelta(days=7)
 KEY_CHARS = 400  # Notice.key's column width
 OPEN_END = "open"
+
+
+def _local_moment(team: Team, day: date) -> datetime:
+    # Wall clock in the team's zone, so that a Monday 09:00 stays 09:00 across daylight saving.
+    hand = team.handover
+    return datetime.combine(day, time(hand.hour, hand.minute), tzinfo=ZoneInfo(team.timezone)).astimezone(UTC)
+
+
+def handover_at_or_before(team: Team, now: datetime) -> datetime:
+    """The most recent handover moment of ``team`` at or before ``now`` (aware UTC)."""
+    local = now.astimezone(ZoneInfo(team.timezone))
+    day = local.date() - timedelta(days=(local.weekday() - team.handover.weekday) % 7)
+    moment = _local_moment(team, day)
+    return moment if moment <= now else _local_moment(team, day - timedelta(days=7))
+
+
+def handover_after(team: Team, moment: datetime, weeks: int = 1) -> datetime:
+    """The handover ``weeks`` weeks after (negative: before) the handover at ``moment``."""
+    day = moment.astimezone(ZoneInfo(team.timezone)).date()
+    return _local_moment(team, day + timedelta(days=7 * weeks))
+
+
+def next_handover(team: Team, now: datetime) -> datetime:
+    """The first handover moment strictly after ``now``."""
+    return handover_after(team, handover_at_or_before(team, now))
+
+
+def covering(shifts: Iterable[Shift], at: datetime) -> tuple[str, ...]:
+    """The people on call at ``at`` according to ``shifts``, sorted."""
+    return tuple(sorted({s.person for s in shifts if s.covers(at)}))
+
+
+def pager_change_near(shifts: Sequence[Shift], moment: datetime) -> datetime | None:
+    """The instant nearest to ``moment`` at which the pager's on-call set changes, if any is near."""
+    candidates = {t for s in shifts for t in (s.start, s.end) if abs(t - moment) <= CHANGE_SEARCH}
+    changes = [t for t in candidates if covering(shifts, t) != covering(shifts, t - EPSILON)]
+    return min(changes, key=lambda t: (abs(t - moment), t), default=None)
+
+
+def handing_over(
+    session: Session, team: Team, moment: datetime, *, guess: bool = True
+) -> tuple[list[str], list[str], datetime]:
+    """(outgoing, incoming, when the pager changes) for the handover at ``moment``.
+
+    Without any cached shift, ``guess`` takes the latest on-call snapshot as the incoming people.
+    """
+    shifts = repo.shifts_between(session, team.name, moment - CHANGE_SEARCH - EPSILON, moment + CHANGE_SEARCH)
+    change = pager_change_near(shifts, moment) or moment
+    before = repo.snapshot_at(session, team.name, change - EPSILON)
+    outgoing = sorted(before.people) if before else list(covering(shifts, change - EPSILON))
+    incoming = list(covering(shifts, change))
+    if guess and not incoming and not shifts:
+        latest = repo.latest_snapshot(session, team.name)
+        incoming = sorted(latest.people) if latest else []
+    return outgoing, incoming, change
+
+
+def person_views(session: Session, config: OncallConfig, pager_ids: Iterable[str]) -> dict[str, PersonView]:
+    """Cached Slack mappings as render values; the config's [people] map when no row exists yet."""
+    ids = [p.lower() for p in pager_ids]
+    rows = repo.people_rows(session, ids)
+    views: dict[str, PersonView] = {}
+    for pager_id in ids:
+        row = rows.get(pager_id)
+        if row is not None:
+            views[pager_id] = from_row(row)
+        elif pager_id in config.people:
+            views[pager_id] = PersonView(pager_id, config.people[pager_id], "ok")
+        else:
+            views[pager_id] = PersonView(pager_id, None, "unknown")
+    return views
+
+
+def from_row(row: PersonRow) -> PersonView:
+    """A PersonRow as a render value."""
+    return PersonView(row.pager_id, row.slack_user_id, row.status)
 
 
 @dataclass(frozen=True)

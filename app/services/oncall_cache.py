@@ -115,10 +115,12 @@ class CacheReader:
             for row in self.session.scalars(self._latest(OnCallSnapshot, OnCallSnapshot.first_seen_at, teams))
         }
 
-    def timelines(self, teams: Sequence[str], end: datetime | None = None) -> dict[str, list[Shift]]:
-        """Cached shifts per team that end after now (and start before ``end``)."""
+    def timelines(
+        self, teams: Sequence[str], end: datetime | None = None, since: datetime | None = None
+    ) -> dict[str, list[Shift]]:
+        """Cached shifts per team that end after ``since`` (default now) and start before ``end``."""
         query = select(ShiftRow.team, ShiftRow.person, ShiftRow.start, ShiftRow.end).where(
-            ShiftRow.team.in_(teams), ShiftRow.end > self.now
+            ShiftRow.team.in_(teams), ShiftRow.end > (since or self.now)
         )
         if end is not None:
             query = query.where(ShiftRow.start < end)

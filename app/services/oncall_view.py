@@ -119,9 +119,9 @@ def _timeline_freshness(reader: CacheReader, name: str, ends: Ends) -> Freshness
     return reader.freshness(name, fetched)
 
 
-def _persons(reader: CacheReader, pager_ids: Iterable[str]) -> tuple[Person, ...]:
-    people = reader.people(pager_ids)
-    return tuple(sorted(people.values(), key=lambda p: p.pager_id))
+def _persons(people: dict[str, Person], pager_ids: Iterable[str]) -> tuple[Person, ...]:
+    """The persons for ``pager_ids``, sorted by identity."""
+    return tuple(people[p] for p in sorted({p.lower() for p in pager_ids}))
 
 
 def on_call_now(
@@ -137,7 +137,11 @@ def on_call_now(
     answers = []
     for team in teams:
         snapshot = snapshots.get(team.name)
-        current = None if snapshot is None else tuple(people[p.lower()] for p in sorted(snapshot.people))
+        current = (
+            None
+            if snapshot is None
+            else tuple(people[p] for p in sorted({p.lower() for p in snapshot.people}))
+        )
         change = changes[team.name]
         freshness = reader.freshness(team.name, snapshot.last_seen_at if snapshot is not None else None)
         answers.append(TeamNow(team, current, freshness, change[0] if change else None))
@@ -153,20 +157,20 @@ def next_on_call(
     snapshots = reader.snapshots(names)
     ends = reader.timeline_ends(names)
     changes = _handovers(reader, names, ends)
+    people = reader.people(
+        [p for s in snapshots.values() for p in s.people] + [p for c in changes.values() if c for p in c[1]]
+    )
     answers = []
     for team in teams:
         snapshot, change = snapshots.get(team.name), changes[team.name]
-        current = None if snapshot is None else _persons(reader, snapshot.people)
-        incoming = _persons(reader, change[1]) if change else ()
-        known_until = ends[team.name][1] if team.name in ends else None
         answers.append(
             TeamNext(
                 team,
-                current,
+                None if snapshot is None else _persons(people, snapshot.people),
                 change[0] if change else None,
-                incoming,
+                _persons(people, change[1]) if change else (),
                 _timeline_freshness(reader, team.name, ends),
-                known_until,
+                ends[team.name][1] if team.name in ends else None,
             )
         )
     return answers
@@ -179,12 +183,13 @@ def week_ahead(
     reader = CacheReader(session, config, now)
     names = [t.name for t in teams]
     ends = reader.timeline_ends(names)
-    timelines = reader.timelines(names, now + WEEK)
+    # A week back as well, so that a running shift split into pieces shows where it really began.
+    timelines = reader.timelines(names, now + WEEK, since=now - WEEK)
     people = reader.people(s.person for shifts in timelines.values() for s in shifts)
     return [
         TeamWeek(
             team,
-            tuple(merged(team.name, timelines.get(team.name, []), people)),
+            tuple(v for v in merged(team.name, timelines.get(team.name, []), people) if v.end > now),
             _timeline_freshness(reader, team.name, ends),
             ends[team.name][1] if team.name in ends else None,
         )
@@ -210,7 +215,7 @@ def my_shifts(session: Session, config: OncallConfig, user_id: str, now: datetim
     person = func.lower(ShiftRow.person)
     rows = session.execute(
         select(ShiftRow.team, person, ShiftRow.start, ShiftRow.end).where(
-            person.in_(ids), ShiftRow.end > now, ShiftRow.team.in_(names)
+            person.in_(ids), ShiftRow.end > now - WEEK, ShiftRow.team.in_(names)
         )
     )
     by_team: dict[str, list[Shift]] = defaultdict(list)
@@ -220,7 +225,7 @@ def my_shifts(session: Session, config: OncallConfig, user_id: str, now: datetim
     current: list[ShiftView] = []
     upcoming: list[ShiftView] = []
     for name in names:
-        views = merged(name, by_team.get(name, []), people)
+        views = [v for v in merged(name, by_team.get(name, []), people) if v.end > now]
         current += [v for v in views if v.start <= now]
         upcoming += [v for v in views if v.start > now][:1]
     ends = reader.timeline_ends(names)

@@ -8,7 +8,7 @@ from typing import Any
 from slack_bolt import App, BoltResponse
 
 from app.runtime import Runtime
-from app.slack.listeners import commands, events, mentions
+from app.slack.listeners import commands, events, home, mentions
 
 log = logging.getLogger(__name__)
 
@@ -25,6 +25,7 @@ def build_bolt_app(runtime: Runtime) -> App:
     commands.register(app, runtime)
     events.register(app, runtime)
     mentions.register(app, runtime)
+    home.register(app, runtime)
 
     @app.error
     def on_error(error: Exception, body: dict[str, Any]) -> BoltResponse:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 Blocks = list[dict[str, Any]]
@@ -51,3 +52,41 @@ def help_message(team_names: list[str], not_understood: str | None = None) -> di
         blocks.append(context("Teams: " + ", ".join(escape(name) for name in team_names)))
     blocks.append(context("Mention me in a channel to reach the person on call: `@oncall-bot db is down`"))
     return ephemeral(fallback, blocks)
+
+
+SECTION_LIMIT = 3000  # Slack's maximum length of a section's text
+MESSAGE_BLOCKS = 50  # the most blocks a message (and so an ack payload) may hold
+_CONTROL = dict.fromkeys([*range(32), *range(127, 160)], " ")
+_MASS_WORD = re.compile(r"@(?=(?:channel|here|everyone)\b)", re.IGNORECASE)
+
+
+def plain(text: str, limit: int = 200) -> str:
+    """Untrusted text made safe to echo: control characters gone, mass mentions broken, length capped.
+
+    The result still needs ``escape``; this only removes what escaping alone leaves readable as
+    ``@here``-style words, which Slack may turn into mentions when it parses plain text.
+    """
+    cleaned = _MASS_WORD.sub("@\u2060", " ".join(text.translate(_CONTROL).split()))
+    return cleaned if len(cleaned) <= limit else cleaned[: limit - 1] + "…"
+
+
+def fit_sections(lines: list[str], limit: int = SECTION_LIMIT) -> Blocks:
+    """Pack mrkdwn lines into as few sections as fit Slack's length limit (a too-long line is cut)."""
+    packed: Blocks = []
+    current = ""
+    for raw in lines:
+        line = raw if len(raw) <= limit else raw[: limit - 1] + "…"
+        if current and len(current) + 1 + len(line) > limit:
+            packed.append(section(current))
+            current = ""
+        current = f"{current}\n{line}" if current else line
+    if current:
+        packed.append(section(current))
+    return packed
+
+
+def cap_blocks(blocks: Blocks, limit: int, note: str) -> Blocks:
+    """At most ``limit`` blocks: when there are more, the last kept one is a context saying ``note``."""
+    if len(blocks) <= limit:
+        return blocks
+    return [*blocks[: limit - 1], context(note)]

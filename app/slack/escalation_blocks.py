@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Literal
 
-from app.slack.blocks import Blocks, context, escape, section
+from app.slack.blocks import Blocks, context, escape, plain, section
 
 Message = dict[str, Any]
 # A person on call: the pager's identity (an email) and the Slack user it maps to, None when unmapped.
@@ -32,14 +32,12 @@ def mention(user_id: str | None) -> str:
 
 def people_text(people: Sequence[Person]) -> str:
     """The on-call people as mentions; an unmapped person by escaped email, saying why no ping."""
-    if not people:
-        return "nobody (the pager lists no one on call right now)"
     parts = [
-        mention(user_id) if user_id else f"{escape(email)} (no Slack account found, so not pinged)"
+        mention(user_id) if user_id else f"{escape(email)} (no active Slack account, so not pinged)"
         for email, user_id in people
     ]
-    if len(parts) == 1:
-        return parts[0]
+    if len(parts) <= 1:
+        return parts[0] if parts else "nobody"
     return ", ".join(parts[:-1]) + " and " + parts[-1]
 
 
@@ -90,20 +88,27 @@ def escalation_reply(
     """
     name = escape(team)
     next_step = _next_step(name, outcome, pager=pager, priority=priority, limit=limit)
+    asker = mention(reporter)
     if people is None:
         head = (
-            f"{mention(reporter)} asked for the *{name}* on-call person, but I do not know yet who that is: "
-            f"I have not heard from {pager} about this team since I started."
+            f"{asker} needs the *{name}* on-call person, but I do not know yet who that is: "
+            f"{pager} has not told me about this team since I started."
         )
+        if outcome == "tag":
+            next_step = f"*Nobody was tagged.* Reach the *{name}* team directly if this cannot wait."
         blocks = [section(head), section(next_step)]
         return message(f"No on-call data yet for {name}. " + _plain_next(outcome, pager), blocks)
-    who = people_text(people)
-    verb = "are" if len(people) > 1 else "is"
-    head = f":rotating_light: {who} — {mention(reporter)} needs the *{name}* on-call person in this thread."
+    if not people:
+        head = f"{asker} needs the *{name}* on-call person, but {pager} lists nobody on call right now."
+        fallback = f"Nobody is on call for {name}. "
+    else:
+        who = people_text(people)
+        head = f":rotating_light: {who} — {asker} needs the *{name}* on-call person in this thread."
+        fallback = f"{who} {'are' if len(people) > 1 else 'is'} on call for {name}. "
     blocks = [section(head), section(next_step)]
     if as_of is not None:
         blocks.append(context(f"On call for {name} according to {pager}, checked {age(as_of, now)}."))
-    return message(f"{who} {verb} on call for {name}. " + _plain_next(outcome, pager), blocks)
+    return message(fallback + _plain_next(outcome, pager), blocks)
 
 
 def _plain_next(outcome: Outcome, pager: str) -> str:
@@ -122,7 +127,7 @@ def page_confirmed(alert_id: str, *, pager: str) -> Message:
 
 def page_failed(reason: str, *, pager: str) -> Message:
     """The thread notice when the pager refused the alert for good (not a temporary outage)."""
-    text = f"Could not page through {pager}: {escape(reason)}"
+    text = f"Could not page through {pager}: {escape(plain(reason, 300))}"
     blocks = [
         section(f":warning: {text}"),
         context("The on-call people are tagged above; reach them directly."),
@@ -130,12 +135,16 @@ def page_failed(reason: str, *, pager: str) -> Message:
     return message(text, blocks)
 
 
+def _team_example(team_names: Sequence[str]) -> str:
+    return f"`@oncall-bot {escape(team_names[0]) if team_names else 'data'}: the nightly load failed`"
+
+
 def usage(team_names: Sequence[str]) -> Message:
     """The short usage reply to an empty mention or ``help``."""
     lines = (
         "*Escalate to the person on call:* mention me with what is wrong, in the team's channel:\n"
         f"`{EXAMPLE}`\n"
-        "Elsewhere, start with the team: `@oncall-bot data: the nightly load failed`. "
+        f"Elsewhere, start with the team: {_team_example(team_names)}. "
         "Add `P1`…`P5` to set the page's priority."
     )
     blocks = [section(lines)]
@@ -149,7 +158,7 @@ def unknown_team(word: str | None, team_names: Sequence[str]) -> Message:
     shown = escape(word[:40]) if word else None
     head = (
         f"I know no team called `{shown}`." if shown else "I cannot tell which team this is for."
-    ) + " Start your message with the team's name, e.g. `@oncall-bot data: the nightly load failed`."
+    ) + f" Start with the team's name, e.g. {_team_example(team_names)}."
     blocks = [section(head)]
     if team_names:
         blocks.append(context("Teams: " + ", ".join(escape(name) for name in team_names)))

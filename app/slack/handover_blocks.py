@@ -254,7 +254,7 @@ def shift_change_notice(
     after: Sequence[PersonView],
 ) -> dict[str, Any]:
     """One changed shift, e.g. "Tue 7 Apr 09:00-Wed 8 Apr 09:00 is now Bob, was Alice" (an en dash)."""
-    window = f"{when(start, zone)}{DASH}{when(end, zone)}" if end else f"From {when(start, zone)} on,"
+    window = f"{when(start, zone)}{DASH}{when(end, zone)}" if end else f"From {when(start, zone)} on, it"
     line = f"{window} is now {people(after)}, was {people(before)}"
     head = f"*Shift change for {escape(team)}* ({escape(zone)}): {line}."
     return {"text": f"Shift change for {team}: {line}.", "blocks": [section(head)]}

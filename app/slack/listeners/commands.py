@@ -1,23 +1,116 @@
-"""The /oncall slash command: parse, read the cache, answer in the ack itself."""
+"""The /oncall slash command: parse, read the cache, answer in the ack itself.
+
+Nothing on the way to ``ack()`` talks to the network: the answer comes from SQLite, and the only Web API
+call this command makes (users.info, for a user whose time zone is not cached) starts after the ack.
+"""
 
 from __future__ import annotations
 
+import difflib
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from slack_bolt import Ack, App
+from sqlalchemy.orm import Session
 
+from app.domain import Team
 from app.runtime import Runtime
-from app.slack import blocks
+from app.services import oncall_view, slack_users
+from app.slack import oncall_blocks
+
+SUBCOMMANDS = ("now", "next", "week", "me", "help")
+PER_TEAM = ("now", "next", "week")
+
+
+@dataclass(frozen=True)
+class Query:
+    """What the user asked: ``kind`` is a subcommand, "unknown" (a near miss) or "help"."""
+
+    kind: str
+    team: str | None = None
+    word: str | None = None
+    suggestions: tuple[str, ...] = ()
+
+
+def _team(word: str, names: list[str]) -> str | None:
+    wanted = word.lstrip("#@").lower()
+    return next((name for name in names if name.lower() == wanted), None)
+
+
+def _near(word: str, choices: list[str]) -> tuple[str, ...]:
+    lowered = {c.lower(): c for c in choices}
+    close = difflib.get_close_matches(word.lstrip("#@").lower()[:100], list(lowered), n=3, cutoff=0.6)
+    return tuple(lowered[c] for c in close)
+
+
+def _shape(words: list[str], team_names: list[str]) -> tuple[str | None, str | None]:
+    """(subcommand, team word) of at most two words; subcommand None when they fit no known pattern."""
+    lowered = [w.lower() for w in words]
+    if not words:
+        return "now", None
+    if len(words) == 1:
+        return (lowered[0], None) if lowered[0] in SUBCOMMANDS else ("now", words[0])
+    if lowered[0] in PER_TEAM:
+        return lowered[0], words[1]
+    if lowered[1] in PER_TEAM and _team(words[0], team_names) is not None:
+        return lowered[1], words[0]
+    return None, None
+
+
+def parse(text: str, team_names: list[str]) -> Query:
+    """Read the arguments: ``[now|next|week] [team]``, ``<team> [now|next|week]``, ``me`` or ``help``."""
+    words = text.split()
+    kind, word = _shape(words, team_names) if len(words) <= 2 else (None, None)
+    if kind is None:
+        return Query("help", word=text)
+    if word is None:
+        return Query(kind)
+    team = _team(word, team_names)
+    if team is not None:
+        return Query(kind, team)
+    choices = team_names if len(words) == 2 else [*team_names, *SUBCOMMANDS]
+    return Query("unknown", word=word, suggestions=_near(word, choices))
+
+
+def answer(
+    session: Session, runtime: Runtime, query: Query, user_id: str, channel_id: str, now: datetime
+) -> tuple[dict[str, Any], slack_users.UserZone]:
+    """The ack payload for ``query``, read from the cache, and the zone it was rendered in."""
+    config, source = runtime.config, runtime.provider.name
+    names = [t.name for t in config.teams]
+    here = config.team_for_channel(channel_id)
+    zone = slack_users.cached_zone(session, user_id, here.timezone if here else config.timezone, now)
+    if query.kind == "help":
+        return oncall_blocks.usage(names, query.word), zone
+    if query.kind == "unknown":
+        return oncall_blocks.unknown_team(query.word or "", query.suggestions, names), zone
+    if query.kind == "me":
+        mine = oncall_view.my_shifts(session, config, user_id, now)
+        known = slack_users.profile_known(session, user_id)
+        return oncall_blocks.me_answer(mine, zone, now, source, profile_known=known), zone
+    chosen = config.team(query.team) if query.team else here
+    teams: list[Team] = [chosen] if chosen is not None else list(config.teams)
+    if query.kind == "next":
+        upcoming = oncall_view.next_on_call(session, config, teams, now)
+        return oncall_blocks.next_answer(upcoming, zone, now, source), zone
+    if query.kind == "week":
+        week = oncall_view.week_ahead(session, config, teams, now)
+        return oncall_blocks.week_answer(week, zone, now, source), zone
+    current = oncall_view.on_call_now(session, config, teams, now)
+    return oncall_blocks.now_answer(current, zone, now, source), zone
 
 
 def register(app: App, runtime: Runtime) -> None:
     """Attach the /oncall listener to the Bolt app."""
+    zones = slack_users.ZoneFetcher(runtime)
 
     @app.command("/oncall")
     def oncall(ack: Ack, command: dict[str, Any]) -> None:
-        words = str(command.get("text") or "").split()
-        names = [team.name for team in runtime.config.teams]
-        if not words or words[0].lower() == "help":
-            ack(**blocks.help_message(names))
-            return
-        ack(**blocks.help_message(names, not_understood=" ".join(words)))
+        user_id, channel_id = str(command.get("user_id") or ""), str(command.get("channel_id") or "")
+        query = parse(str(command.get("text") or ""), [team.name for team in runtime.config.teams])
+        with runtime.sessions.begin() as session:
+            payload, zone = answer(session, runtime, query, user_id, channel_id, runtime.now())
+        ack(**payload)
+        if zone.needs_fetch and user_id:
+            zones.fetch_after_ack(user_id)
