@@ -279,3 +279,21 @@ def test_dry_run_writes_nothing_to_slack(sandbox: Sandbox, world: World, runtime
     assert report.sync.after == (ALICE,)
     assert sandbox.slack.usergroup_members(USERGROUP_ID) == [DAVE]
     assert not [r for r in sandbox.slack.requests() if r.method in (*WRITES, "chat.postMessage")]
+
+
+def test_a_cached_user_who_is_gone_is_looked_up_again_at_once(
+    sandbox: Sandbox, world: World, runtime: Runtime
+) -> None:
+    now = world.rotation_start + timedelta(days=8)  # bob's week
+    cycle(runtime, now)
+    assert sandbox.slack.usergroup_members(USERGROUP_ID) == [BOB]
+    sandbox.slack.set_user(BOB, deleted=True)
+    sandbox.slack.add_usergroup(USERGROUP_ID, handle="data-oncall", users=[DAVE])  # someone edited it by hand
+    report = cycle(runtime, now + timedelta(minutes=5))  # the day-old cache still says bob is fine
+    assert report.sync.action == "failed"
+    assert "invalid_users" in report.sync.detail
+    lookups = len(sandbox.slack.requests("users.lookupByEmail"))
+    report = cycle(runtime, now + timedelta(minutes=10))
+    assert len(sandbox.slack.requests("users.lookupByEmail")) == lookups + 1  # asked again at once
+    assert report.sync.action == "skipped_empty"
+    assert report.sync.unmapped == ("bob@corp.example",)
