@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from app.config import Settings, load_oncall_config
+from app.demo_handover import demo_step as handover_step
 from app.runtime import utc_now
 from app.sandbox import Sandbox
 from app.sandbox.world import CHANNEL, PEOPLE, SCHEDULE, USERGROUP, USERGROUP_ID, seed, write_config
@@ -125,7 +126,11 @@ def step_usergroup_follows_the_pager(scene: Scene) -> None:
     scene.transcript.expect(again == writes, "a cycle with no change writes nothing to Slack")
 
 
-STEPS: list[Callable[[Scene], None]] = [step_help, step_usergroup_follows_the_pager]
+STEPS: list[Callable[[Scene], None]] = [
+    step_help,
+    step_usergroup_follows_the_pager,
+    handover_step,  # last: it moves the bot's clock forward
+]
 
 
 @contextmanager

@@ -11,6 +11,7 @@ from datetime import datetime
 from app.domain import Team
 from app.runtime import Runtime
 from app.services import notices
+from app.services.handover_checks import announce_shift_changes
 from app.services.roster import TeamRefresh, refresh_team
 from app.services.usergroups import SyncResult, WritePacer, fetch_groups, sync_team
 from app.slack.errors import SlackCallFailed
@@ -35,11 +36,16 @@ class TeamReport:
 
 
 def _after_refresh(runtime: Runtime, refresh: TeamRefresh, now: datetime) -> None:
-    """Say once that the pager went away or came back."""
-    if refresh.ok:
-        notices.announce_recovery(runtime, refresh.team, now)
-    else:
+    """Say once that the pager went away or came back, and when a coming shift changed hands."""
+    if not refresh.ok:
         notices.announce_outage(runtime, refresh.team)
+        return
+    notices.announce_recovery(runtime, refresh.team, now)
+    if refresh.timeline_read:
+        with runtime.sessions.begin() as session:
+            announce_shift_changes(
+                runtime, session, refresh.team, refresh.shifts_before, refresh.shifts_after, now
+            )
 
 
 def run_cycle(

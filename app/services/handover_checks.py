@@ -19,7 +19,7 @@ from app.config import OncallConfig
 from app.domain import Shift, Team
 from app.runtime import Runtime
 from app.services.people import resolve_people
-from app.slack.errors import from_sdk
+from app.slack.errors import SlackCallFailed, from_sdk
 from app.slack.handover_blocks import PersonView, identity_notice, shift_change_notice
 from app.store import repo
 from app.store.models import Notice, PersonRow
@@ -146,6 +146,17 @@ def _resolve(
     return views
 
 
+def _mentionable(
+    runtime: Runtime, session: Session, pager_ids: list[str], now: datetime
+) -> dict[str, PersonView]:
+    """Like _resolve, but a Slack failure falls back to the cache: the caller's refresh must not fail."""
+    try:
+        return _resolve(runtime, session, pager_ids, now)
+    except SlackCallFailed as failure:
+        log.warning("shift-change notice without fresh Slack names: %s", failure)
+        return person_views(session, runtime.config, pager_ids)
+
+
 def _check_team(runtime: Runtime, team: Team, now: datetime) -> int:
     moment = next_handover(team, now)
     if moment - now > IDENTITY_LEAD:
@@ -176,6 +187,8 @@ def check_incoming_identities(runtime: Runtime, now: datetime) -> int:
     for team in runtime.config.teams:
         try:
             posted += _check_team(runtime, team, now)
+        except SlackCallFailed as failure:  # Slack lookups failed: the next hourly run tries again
+            log.warning("identity check for %s skipped: %s", team.name, failure)
         except Exception:  # one team's failure must not stall the others
             log.exception("identity check for %s failed", team.name)
     return posted
@@ -229,7 +242,7 @@ def announce_shift_changes(
             continue
         end = window.end.isoformat() if window.end else OPEN_END
         key = _key(window.start.isoformat(), end, *window.after)
-        views = person_views(session, runtime.config, [*window.before, *window.after])
+        views = _mentionable(runtime, session, [*window.before, *window.after], now)
         message = shift_change_notice(
             team.name,
             team.timezone,

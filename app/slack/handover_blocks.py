@@ -128,8 +128,8 @@ def _group_name(handle: str) -> str:
     return escape(handle) if handle.startswith("S") and handle.isupper() else f"@{escape(handle)}"
 
 
-def usergroup_text(group: UsergroupView, zone: str) -> str:
-    """The usergroup's state after its latest sync."""
+def usergroup_text(group: UsergroupView, zone: str, incoming: Sequence[PersonView] = ()) -> str:
+    """The usergroup's state after its latest sync, and whether it still has to follow the new shift."""
     name = _group_name(group.handle)
     if group.result is None or group.at is None:
         return f"*Usergroup:* {name} has not been synced yet"
@@ -137,7 +137,11 @@ def usergroup_text(group: UsergroupView, zone: str) -> str:
         detail = escape(group.detail or "no detail")
         return f"*Usergroup:* {name}: the last sync failed ({when(group.at, zone)}): {detail}"
     members = ", ".join(f"<@{m}>" for m in group.members) or "nobody"
-    return f"*Usergroup:* {name} → {members} (checked {when(group.at, zone)})"
+    text = f"*Usergroup:* {name} → {members} (checked {when(group.at, zone)})"
+    wanted = {p.slack_id for p in incoming}
+    if incoming and all(p.mapped for p in incoming) and wanted != set(group.members):
+        text += "; it moves to the new shift at the next refresh"
+    return text
 
 
 def reason(person: PersonView) -> str:
@@ -196,7 +200,7 @@ def handover_message(view: HandoverView) -> dict[str, Any]:
     if view.late:
         blocks.append(context(f"Posted late: I was not running at {when(view.start, view.zone)}."))
     blocks.append(section(escalations_text(view.escalations, view.zone)))
-    blocks.append(section(usergroup_text(view.usergroup, view.zone)))
+    blocks.append(section(usergroup_text(view.usergroup, view.zone, view.incoming)))
     items = attention_items(view)
     if items:
         blocks.append(section("*Needs attention*\n" + "\n".join(f"• {item}" for item in items)))
@@ -206,7 +210,8 @@ def handover_message(view: HandoverView) -> dict[str, Any]:
 
 def incoming_dm(view: HandoverView) -> dict[str, Any]:
     """The DM to an incoming person: their window and what is still open."""
-    head = f"You are on call for *{escape(view.team)}* from {_window(view)}."
+    span = f"from {when(view.start, view.zone)} to {when(view.end, view.zone)} ({escape(view.zone)})"
+    head = f"You are on call for *{escape(view.team)}* {span}."
     still_open = [i for i in view.escalations if i.open]
     blocks: Blocks = [section(head)]
     if still_open:
@@ -216,7 +221,7 @@ def incoming_dm(view: HandoverView) -> dict[str, Any]:
         blocks.append(section("*Still open from the last shift:*\n" + "\n".join(lines)))
     else:
         blocks.append(section("Nothing is open from the last shift."))
-    plain = f"You are on call for {view.team} from {_window(view)}. Still open: {len(still_open)}."
+    plain = f"You are on call for {view.team} {span}. Still open: {len(still_open)}."
     return {"text": plain, "blocks": blocks}
 
 

@@ -1,0 +1,61 @@
+"""Demo step: the bot's clock jumps to the next handover; the post, the DM, and no second post."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+from app.sandbox.world import CHANNEL, PEOPLE
+from app.services.cycle import run_cycle
+from app.services.handover import run_handover
+from app.services.handover_checks import next_handover
+from app.slack.handover_blocks import message_text, when
+
+if TYPE_CHECKING:  # app.demo imports this module to list its steps
+    from app.demo import Scene
+
+
+def _readable(text: str) -> str:
+    """Mentions as @handles, as Slack would show them."""
+    for user_id, handle, *_ in PEOPLE:
+        text = text.replace(f"<@{user_id}>", f"@{handle}")
+    return text
+
+
+def demo_step(scene: Scene) -> None:
+    """Move the bot's clock to the next handover and show the channel post and the incoming person's DM."""
+    say, expect, slack = scene.transcript.say, scene.transcript.expect, scene.sandbox.slack
+    runtime = scene.bot.runtime
+    team = runtime.config.teams[0]
+    moment = next_handover(team, runtime.now())
+    say("\n== The weekly handover")
+    say(f"  » the bot's clock jumps to {when(moment, team.timezone)} ({team.timezone}), the next handover")
+    real_clock = runtime.clock
+    try:
+        # The refresh cycles around the handover record who was on call before and after it.
+        run_cycle(runtime, moment - timedelta(minutes=2))
+        runtime.clock = lambda: moment + timedelta(seconds=30)
+        run_cycle(runtime, runtime.now())
+        before = len(slack.messages(CHANNEL))
+        dms_before = {user_id: len(slack.messages(user_id)) for user_id, *_ in PEOPLE}
+        outcome = run_handover(runtime, team, runtime.now())  # what the cron job does at that moment
+        posts = [m for m in slack.messages(CHANNEL)[before:] if m["text"].startswith("On-call handover")]
+        for post in posts:
+            scene.transcript.quote("oncall-bot in the team channel", _readable(message_text(post)))
+        expect(outcome.status == "posted" and len(posts) == 1, "one handover post in the team channel")
+        dms = [
+            (handle, dm)
+            for user_id, handle, *_ in PEOPLE
+            for dm in slack.messages(user_id)[dms_before[user_id] :]
+        ]
+        for handle, dm in dms:
+            scene.transcript.quote(f"oncall-bot → DM to {handle}", _readable(message_text(dm)))
+        expect(len(dms) == 1, "the incoming person got a direct message")
+        runtime.clock = lambda: moment + timedelta(minutes=1)
+        again = run_handover(runtime, team, runtime.now())  # a restart or a second replica
+        say(f"  » a minute later a restarted bot tries again: {again.status}")
+        expect(
+            again.status == "already_posted" and len(slack.messages(CHANNEL)) == before + 1, "no second post"
+        )
+    finally:
+        runtime.clock = real_clock
