@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from app.config import Settings, load_oncall_config
+from app.demo_escalation import demo_step as escalation_step
 from app.demo_handover import demo_step as handover_step
 from app.runtime import utc_now
 from app.sandbox import Sandbox
@@ -129,6 +130,7 @@ def step_usergroup_follows_the_pager(scene: Scene) -> None:
 STEPS: list[Callable[[Scene], None]] = [
     step_help,
     step_usergroup_follows_the_pager,
+    escalation_step,
     handover_step,  # last: it moves the bot's clock forward
 ]
 
@@ -137,7 +139,7 @@ STEPS: list[Callable[[Scene], None]] = [
 def running_demo_bot(out: TextIO) -> Iterator[Scene]:
     """Start the sandbox, seed it, and run the real bot against it in a temporary directory."""
     with tempfile.TemporaryDirectory(prefix="oncall-demo-") as tmp, Sandbox() as sandbox:
-        world = seed(sandbox, utc_now())
+        world = seed(sandbox, utc_now(), escalate="page")
         config_path = write_config(Path(tmp), world.config_text)
         env = {key.lower(): value for key, value in sandbox.env().items()}
         settings = Settings(

@@ -25,8 +25,9 @@ from app.services.escalation_pages import (
     LEASE,
     PAGED_STATUSES,
     advance,
+    permalink_of,
     post_in_thread,
-    retry_pending_pages,
+    retry_pending_pages,  # noqa: F401  (the job, re-exported)
 )
 from app.slack import escalation_blocks as render
 from app.slack.errors import from_sdk
@@ -38,17 +39,6 @@ from app.store.repo import (
     people_rows,
     release_notice,
 )
-
-__all__ = [
-    "Mention",
-    "Route",
-    "handle_mention",
-    "mention_from_event",
-    "parse_priority",
-    "plain_text",
-    "retry_pending_pages",
-    "route_mention",
-]
 
 log = logging.getLogger(__name__)
 
@@ -82,7 +72,10 @@ class Mention:
 
 @dataclass(frozen=True)
 class Route:
-    """What a mention asks for: an escalation to ``team`` with ``body``, the usage, or an unknown team."""
+    """What a mention asks for: an escalation to ``team`` with ``body``, the usage, or an unknown team.
+
+    ``word`` is the unknown team's name when the text started like ``sales: …``.
+    """
 
     kind: Literal["escalate", "help", "unknown_team"]
     team: Team | None = None
@@ -142,7 +135,7 @@ def plain_text(slack_text: str) -> str:
 def route_mention(config: OncallConfig, channel: str, text: str) -> Route:
     """Decide the team (a leading team name, else the channel's team, else the only team) and the body."""
     if text.lower() in HELP_WORDS or not text:
-        return Route("help", team=config.team_for_channel(channel))
+        return Route("help")
     match = _LEADING_WORD.match(text)
     named = config.team(match.group(1)) if match else None
     if named is not None and match is not None:
@@ -155,11 +148,13 @@ def route_mention(config: OncallConfig, channel: str, text: str) -> Route:
             colon_word = match.group(1) if match and match.group(2) else None
             return Route("unknown_team", word=colon_word)
     if not body or body.lower() in HELP_WORDS:
-        return Route("help", team=team)
+        return Route("help")
     return Route("escalate", team=team, body=body)
 
 
-def _on_call(session: Session, config: OncallConfig, team: Team) -> tuple[list[render.Person] | None, Any]:
+def _on_call(
+    session: Session, config: OncallConfig, team: Team
+) -> tuple[list[render.Person] | None, datetime | None]:
     """The cached on-call people of ``team`` with their Slack ids, and when the pager last confirmed them."""
     snapshot = latest_snapshot(session, team.name)
     if snapshot is None:
@@ -295,8 +290,12 @@ def handle_mention(runtime: Runtime, mention: Mention, now: datetime) -> str | N
             limit=config.pages_per_user_per_hour,
         )
         reply_ts = post_in_thread(runtime, row.channel, row.thread_ts, reply)
+        # The link lets the page and the handover point at the conversation.
+        link = permalink_of(runtime, row.channel, row.message_ts)
         with session.begin():
-            session.execute(update(Escalation).where(Escalation.id == row.id).values(reply_ts=reply_ts))
+            session.execute(
+                update(Escalation).where(Escalation.id == row.id).values(reply_ts=reply_ts, permalink=link)
+            )
         log.info("escalation %s for team %s by %s: %s", mention.event_id, team.name, mention.user, row.status)
         if row.status != "pending":
             return row.status

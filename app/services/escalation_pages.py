@@ -89,7 +89,8 @@ def post_in_thread(runtime: Runtime, channel: str, thread_ts: str, payload: rend
     return str(response.get("ts") or "") or None
 
 
-def _permalink(runtime: Runtime, channel: str, ts: str) -> str | None:
+def permalink_of(runtime: Runtime, channel: str, ts: str) -> str | None:
+    """The message's permalink, or None (logged) when Slack does not give one."""
     try:
         return str(runtime.slack.chat_getPermalink(channel=channel, message_ts=ts)["permalink"])
     except (SlackApiError, KeyError) as exc:
@@ -160,7 +161,7 @@ def _fail(
 
 
 def _create(runtime: Runtime, session: Session, row: Escalation, team: Team, now: datetime) -> str:
-    permalink = row.permalink or _permalink(runtime, row.channel, row.message_ts)
+    permalink = row.permalink or permalink_of(runtime, row.channel, row.message_ts)
     with session.begin():
         reporter = _reporter(session, row.user_id)
     alert = build_alert(row, team, reporter=reporter, permalink=permalink)

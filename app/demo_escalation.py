@@ -1,0 +1,83 @@
+"""Demo step: alice mentions the bot in the team channel; the thread reply, the page and its confirmation."""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from typing import TYPE_CHECKING, Any
+
+from app.sandbox.world import CHANNEL, PEOPLE, SCHEDULE
+from app.services.cycle import run_cycle
+
+if TYPE_CHECKING:  # app.demo imports this module to list its steps
+    from app.demo import Scene
+
+TEXT = "the revenue dashboard is empty since 9:00, P2"
+WAIT = 10.0  # seconds the bot gets to reply and to confirm the page
+
+
+def _readable(text: str) -> str:
+    """Mentions as @handles, as Slack would show them."""
+    for user_id, handle, *_ in PEOPLE:
+        text = text.replace(f"<@{user_id}>", f"@{handle}")
+    return text
+
+
+def _shown(message: dict[str, Any]) -> str:
+    """A posted message's blocks as the lines a reader sees."""
+    lines = []
+    for block in message.get("blocks") or []:
+        if block.get("text"):
+            lines.append(block["text"]["text"])
+        lines.extend(element["text"] for element in block.get("elements") or [] if element.get("text"))
+    return _readable("\n".join(lines) or message.get("text", ""))
+
+
+def _thread(scene: Scene, ts: str, count: int) -> list[dict[str, Any]]:
+    """The bot's replies in the thread on ``ts``, waiting (up to WAIT) until there are ``count``."""
+    deadline = time.monotonic() + WAIT
+    while True:
+        replies = [m for m in scene.sandbox.slack.messages(CHANNEL) if m.get("thread_ts") == ts]
+        if len(replies) >= count or time.monotonic() > deadline:
+            return replies
+        time.sleep(0.05)
+
+
+def demo_step(scene: Scene) -> None:
+    """Mention the bot in the data channel; show the thread reply, the Opsgenie alert and the confirmation."""
+    say, expect, sandbox = scene.transcript.say, scene.transcript.expect, scene.sandbox
+    runtime = scene.bot.runtime
+    config = runtime.config
+    team = config.teams[0]
+    say("\n== Escalating: mention the bot")
+    if not team.pages:
+        say(f'  » the {team.name} team turns paging on: escalate = "page" in its config')
+        paging = dataclasses.replace(team, escalate="page")
+        runtime.config = dataclasses.replace(config, teams=(paging, *config.teams[1:]))
+    try:
+        now = runtime.now()
+        run_cycle(runtime, now)  # the cache knows who is on call, as the scheduled refresh keeps it
+        on_call = sandbox.opsgenie.on_call_at(SCHEDULE, now)
+        expected = [f"<@{user_id}>" for user_id, _, email, _ in PEOPLE if email in on_call]
+        alice = next(user_id for user_id, handle, *_ in PEOPLE if handle == "alice")
+        ts = f"{time.time():.6f}"
+        say(f"  » alice writes in #data-team: @oncall-bot {TEXT}")
+        event = {"type": "app_mention", "user": alice, "text": f"<@{runtime.bot_user_id}> {TEXT}"}
+        sandbox.slack.socket.push_event({**event, "ts": ts, "channel": CHANNEL})
+        replies = _thread(scene, ts, 2)
+        for reply in replies:
+            scene.transcript.quote("oncall-bot, in the thread", _shown(reply))
+        first = replies[0]["text"] if replies else ""
+        expect(bool(expected) and all(m in first for m in expected), "the thread reply tags who is on call")
+        expect("pending" in first, "the reply says the page is on its way")
+        alerts = sandbox.opsgenie.alerts()
+        for alert in alerts:
+            responders = ", ".join(r.get("name", "?") for r in alert.get("responders", []))
+            say(
+                f"  Opsgenie alert {alert['tinyId']}: “{alert['message']}” {alert['priority']} → {responders}"
+            )
+        expect(len(alerts) == 1 and alerts[0]["priority"] == "P2", "one P2 alert for the team's schedule")
+        confirmed = len(replies) == 2 and bool(alerts) and alerts[0]["id"] in replies[1]["text"]
+        expect(confirmed, "the thread is told the alert's id once it exists")
+    finally:
+        runtime.config = config

@@ -1,0 +1,272 @@
+"""Escalation service: parsing tables, the alert it builds, and the retry job's exactly-once guarantees."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import update
+
+from app.config import OncallConfig, parse_oncall_config
+from app.domain import HandoverTime, Team
+from app.jobs import build_scheduler, schedule
+from app.runtime import Runtime, utc_now
+from app.sandbox import Sandbox
+from app.sandbox.world import CHANNEL, World, teams_toml
+from app.services.escalation import (
+    Mention,
+    handle_mention,
+    parse_priority,
+    plain_text,
+    retry_pending_pages,
+    route_mention,
+    strip_bot_mention,
+)
+from app.services.escalation_pages import MAX_ATTEMPTS, backoff, build_alert
+from app.store.models import Escalation
+from tests.conftest import RuntimeFactory
+from tests.slack.test_mentions import ALICE, BOB, alert_posts, fill_cache, new_ts, rows, thread
+
+PAGING = teams_toml(escalate="page")
+
+
+# ---- parsing -----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("the dashboard is empty", None),
+        ("P1", "P1"),
+        ("p2 the dashboard is empty", "P2"),
+        ("dashboard empty, P3.", "P3"),
+        ("(P4) dashboard", "P4"),
+        ("P5 for now", "P5"),
+        ("P3 maybe P1 or P2", "P1"),  # several: the highest wins
+        ("P5 and P4", "P4"),
+        ("my MP3 player", None),  # inside a word
+        ("SP1 build failed", None),
+        ("P10 and P0 and P6 are not priorities", None),
+        ("P1x", None),
+        ("ticket DP-P2", "P2"),  # a hyphen separates words
+        ("", None),
+    ],
+)
+def test_parse_priority(text: str, expected: str | None) -> None:
+    assert parse_priority(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "bot", "expected"),
+    [
+        ("<@UBOT> db down", "UBOT", "db down"),
+        ("hey <@UBOT> db down", "UBOT", "hey   db down"),
+        ("<@UBOT|oncall-bot> db down <@UBOT>", "UBOT", "db down"),
+        ("<@UBOT> ask <@U0ALICE0001>", "UBOT", "ask <@U0ALICE0001>"),
+        ("<@U0SOMEBOT> db down", None, "db down"),  # without a known id: the leading mention
+        ("<@UBOT>", "UBOT", ""),
+    ],
+)
+def test_strip_bot_mention(text: str, bot: str | None, expected: str) -> None:
+    assert strip_bot_mention(text, bot) == expected
+
+
+@pytest.mark.parametrize(
+    ("slack", "plain"),
+    [
+        ("plain words", "plain words"),
+        ("&lt;b&gt; &amp; &amp;lt;", "<b> & &lt;"),
+        ("<!channel> <!here> <!everyone>", "@channel @here @everyone"),
+        ("<!here|@here> <!subteam^S0DATA00001|@data-oncall> <!subteam^S0X>", "@here @data-oncall @S0X"),
+        ("ask <@U0ALICE0001> and <@U0BOB000001|bob>", "ask @U0ALICE0001 and @bob"),
+        ("in <#C0DATA00001|data-team> and <#C0RANDOM001>", "in #data-team and #C0RANDOM001"),
+        ("see <https://x.example/a?b=1&amp;c=2|the run> <https://y.example>", None),
+    ],
+)
+def test_plain_text(slack: str, plain: str | None) -> None:
+    if plain is None:
+        assert plain_text(slack) == "see the run (https://x.example/a?b=1&c=2) https://y.example"
+    else:
+        assert plain_text(slack) == plain
+
+
+def config_of(*teams: tuple[str, str]) -> OncallConfig:
+    text = "".join(
+        f'[[teams]]\nname = "{name}"\nschedule = "s-{name}"\n'
+        f'usergroup = "{name}-oncall"\nchannel = "{channel}"\n'
+        for name, channel in teams
+    )
+    return parse_oncall_config(text, Path("oncall.toml"))
+
+
+TWO = config_of(("data", "C0DATA00001"), ("infra", "C0INFRA0001"))
+ONE = config_of(("data", "C0DATA00001"))
+
+
+@pytest.mark.parametrize(
+    ("config", "channel", "text", "kind", "team", "body"),
+    [
+        (TWO, "C0DATA00001", "db down", "escalate", "data", "db down"),
+        (TWO, "C0INFRA0001", "db down", "escalate", "infra", "db down"),
+        (TWO, "C0DATA00001", "infra: disk full", "escalate", "infra", "disk full"),  # naming wins
+        (TWO, "C0DATA00001", "Infra:disk full", "escalate", "infra", "disk full"),
+        (TWO, "C0RANDOM001", "infra disk full", "escalate", "infra", "disk full"),
+        (TWO, "C0RANDOM001", "disk full", "unknown_team", None, ""),
+        (TWO, "C0RANDOM001", "sales: disk full", "unknown_team", None, ""),
+        (TWO, "C0DATA00001", "sales: disk full", "escalate", "data", "sales: disk full"),
+        (ONE, "C0RANDOM001", "disk full", "escalate", "data", "disk full"),  # the only team
+        (ONE, "C0RANDOM001", "", "help", None, ""),
+        (TWO, "C0RANDOM001", "help", "help", None, ""),
+        (TWO, "C0DATA00001", "infra", "help", None, ""),
+        (TWO, "C0DATA00001", "data: ?", "help", None, ""),
+    ],
+)
+def test_route_mention(
+    config: OncallConfig, channel: str, text: str, kind: str, team: str | None, body: str
+) -> None:
+    route = route_mention(config, channel, text)
+    assert (route.kind, route.team.name if route.team else None, route.body) == (kind, team, body)
+
+
+def test_unknown_team_remembers_the_word_only_when_it_looked_like_a_team() -> None:
+    assert route_mention(TWO, "C0RANDOM001", "sales: x").word == "sales"
+    assert route_mention(TWO, "C0RANDOM001", "sales x").word is None
+
+
+def test_backoff_doubles_and_is_capped() -> None:
+    assert [backoff(n).total_seconds() for n in range(1, 8)] == [10, 20, 40, 80, 160, 300, 300]
+
+
+def test_alert_without_permalink_still_says_where_to_look() -> None:
+    team = Team("data", "data_sched", "data-oncall", CHANNEL, HandoverTime(0, 9, 0), "UTC", "page", "P4")
+    now = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+    row = Escalation(
+        event_id="Ev1", team="data", channel=CHANNEL, message_ts="1.000200", thread_ts="1.000100",
+        user_id=ALICE, text="  ", on_call=[], priority="P4", status="pending", alias=None,
+        created_at=now, updated_at=now,
+    )  # fmt: skip
+    alert = build_alert(row, team, reporter="alice (U0ALICE0001)", permalink=None)
+    assert alert.message == "Escalation from Slack for team data"
+    assert alert.description.endswith("Slack gave no permalink for the message.")
+    assert alert.alias == f"slack-{CHANNEL}-1.000200"
+    assert alert.schedule == "data_sched"
+    assert alert.priority == "P4"
+    assert "permalink" not in alert.details
+    assert alert.details["thread_ts"] == "1.000100"
+
+
+# ---- the service and its job, against the sandbox -----------------------------------------------------
+
+
+def escalate(runtime: Runtime, sandbox: Sandbox, text: str, now: datetime, *, user: str = ALICE) -> str:
+    """Mention the bot through the service (as the listener does) and return the message ts."""
+    ts = new_ts()
+    sandbox.slack.see_message(CHANNEL, ts)  # the message exists in Slack, so it has a permalink
+    mention = Mention(f"Ev{ts}", CHANNEL, user, f"<@UBOT> {text}", ts, bot_user_id="UBOT")
+    handle_mention(runtime, mention, now)
+    return ts
+
+
+@pytest.fixture
+def runtime(world: World, make_runtime: RuntimeFactory) -> Runtime:
+    return make_runtime(PAGING)
+
+
+def test_a_refused_page_fails_at_once_and_says_so(sandbox: Sandbox, runtime: Runtime) -> None:
+    sandbox.opsgenie.fail(403, path_contains="/v2/alerts")
+    now = utc_now()
+    ts = escalate(runtime, sandbox, "db down", now)
+    [row] = rows(runtime)
+    assert row.status == "failed"
+    assert "HTTP 403" in (row.last_error or "")
+    assert thread(sandbox, ts)[1]["text"].startswith("Could not page through Opsgenie: Opsgenie denied")
+    assert retry_pending_pages(runtime, now + timedelta(hours=1)) == 0
+    assert sandbox.opsgenie.alerts() == []
+
+
+def test_page_limit_counts_only_pages(sandbox: Sandbox, world: World, make_runtime: RuntimeFactory) -> None:
+    runtime = make_runtime("pages_per_user_per_hour = 0\n" + PAGING)
+    escalate(runtime, sandbox, "db down", utc_now())
+    assert [r.status for r in rows(runtime)] == ["limited"]
+    assert alert_posts(sandbox) == []
+
+
+def test_no_permalink_still_pages(sandbox: Sandbox, runtime: Runtime) -> None:
+    sandbox.opsgenie.alert_processing_polls = 0
+    sandbox.slack.fail("chat.getPermalink", "message_not_found", times=2)
+    ts = escalate(runtime, sandbox, "db down", utc_now())
+    [body] = alert_posts(sandbox)
+    assert "permalink" not in body["details"]
+    assert body["description"].endswith("Slack gave no permalink for the message.")
+    assert thread(sandbox, ts)[1]["text"].startswith("Paged:")
+
+
+def test_a_lost_confirmation_is_posted_by_the_job_exactly_once(sandbox: Sandbox, runtime: Runtime) -> None:
+    now = utc_now()
+    sandbox.opsgenie.down = True
+    ts = escalate(runtime, sandbox, "db down", now)
+    sandbox.opsgenie.down = False
+    sandbox.opsgenie.alert_processing_polls = 0
+    sandbox.slack.fail("chat.postMessage", "channel_not_found")  # the confirmation is refused once
+
+    assert retry_pending_pages(runtime, now + timedelta(minutes=1)) == 1
+    [row] = rows(runtime)
+    assert (row.status, row.last_error) == ("requested", "the confirmation could not be posted")
+    assert len(thread(sandbox, ts)) == 1
+
+    assert retry_pending_pages(runtime, now + timedelta(minutes=3)) == 1
+    assert retry_pending_pages(runtime, now + timedelta(minutes=10)) == 0
+    [alert] = sandbox.opsgenie.alerts()
+    assert [m["text"] for m in thread(sandbox, ts)][1:] == [
+        f"Paged: Opsgenie alert {alert['id']} created; the on-call people are being notified."
+    ]
+    assert rows(runtime)[0].status == "created"
+
+
+def test_two_replicas_running_the_job_at_once_page_and_confirm_once(
+    sandbox: Sandbox, world: World, make_runtime: RuntimeFactory
+) -> None:
+    first, second = make_runtime(PAGING), make_runtime(PAGING)
+    fill_cache(first, utc_now(), {"bob@corp.example": BOB})
+    now = utc_now()
+    sandbox.opsgenie.down = True
+    tss = [escalate(first, sandbox, f"problem {n}", now, user=f"U0USER0000{n}") for n in range(3)]
+    sandbox.opsgenie.down = False
+    sandbox.opsgenie.alert_processing_polls = 0
+
+    later = now + timedelta(minutes=1)
+    worked: list[int] = []
+    jobs = [
+        threading.Thread(target=lambda r=r: worked.append(retry_pending_pages(r, later)))
+        for r in (first, second)
+    ]
+    for job in jobs:
+        job.start()
+    for job in jobs:
+        job.join()
+    assert sum(worked) == 3
+    assert len(alert_posts(sandbox)) == 3
+    for ts in tss:
+        assert [m["text"].split(" ")[0] for m in thread(sandbox, ts)] == [f"<@{BOB}>", "Paged:"]
+
+
+def test_the_job_gives_up_after_max_attempts(sandbox: Sandbox, runtime: Runtime) -> None:
+    now = utc_now()
+    sandbox.opsgenie.down = True
+    ts = escalate(runtime, sandbox, "db down", now)
+    with runtime.sessions.begin() as session:
+        session.execute(update(Escalation).values(attempts=MAX_ATTEMPTS - 1))
+    assert retry_pending_pages(runtime, now + timedelta(hours=1)) == 1
+    [row] = rows(runtime)
+    assert row.status == "failed"
+    assert thread(sandbox, ts)[1]["text"].startswith("Could not page through Opsgenie: Opsgenie unreachable")
+
+
+def test_the_retry_job_is_scheduled_every_15_seconds(runtime: Runtime) -> None:
+    scheduler = build_scheduler()
+    schedule(scheduler, runtime)
+    job = scheduler.get_job("escalation-pages")
+    assert job is not None
+    assert job.trigger.interval == timedelta(seconds=15)
