@@ -72,6 +72,7 @@ class RunningBot:
         if self.scheduler.running:
             self.scheduler.shutdown(wait=True)
         self.handler.close()
+        self.runtime.provider.close()
         log.info("oncall-bot stopped")
 
 

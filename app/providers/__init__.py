@@ -68,3 +68,7 @@ class Provider(Protocol):
     def alert_status(self, request_id: str) -> AlertStatus:
         """Follow an alert request until the pager has processed it."""
         ...
+
+    def close(self) -> None:
+        """Release the provider's connections."""
+        ...

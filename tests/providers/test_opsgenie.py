@@ -438,5 +438,6 @@ def test_the_transport_is_the_seam() -> None:
         assert request.headers["Authorization"] == f"GenieKey {KEY}"
         return httpx.Response(200, json={"data": {"name": "acme"}, "took": 0.0, "requestId": "r"})
 
-    with OpsgenieProvider(KEY, "https://api.eu.opsgenie.com", transport=httpx.MockTransport(answer)) as eu:
+    eu_url = "https://api.eu.opsgenie.com"  # MockTransport answers in-process: nothing is sent there
+    with OpsgenieProvider(KEY, eu_url, transport=httpx.MockTransport(answer)) as eu:
         eu.check()

@@ -422,8 +422,17 @@ def test_page_limit_per_user_per_hour_tags_only_and_says_why(
     def escalate(user: str, text: str) -> list[dict[str, Any]]:
         _, ts = mention(sandbox, text, user=user)
         wait_until(lambda: rows(bot.runtime) and rows(bot.runtime)[-1].message_ts == ts)
-        wait_until(lambda: rows(bot.runtime)[-1].status in ("created", "limited"))
-        return thread(sandbox, ts)
+        status = wait_until(
+            lambda: rows(bot.runtime)[-1].status in ("created", "limited") and rows(bot.runtime)[-1].status
+        )
+        # The confirmation is posted just after the row turns "created": wait for it too.
+        return wait_until(
+            lambda: (
+                (replies := thread(sandbox, ts))
+                and len(replies) == (2 if status == "created" else 1)
+                and replies
+            )
+        )
 
     assert len(escalate(ALICE, "one")) == 2
     clock.at += timedelta(minutes=10)
