@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from app.demo_scene import Scene
 from app.sandbox.world import CHANNEL, PEOPLE, SCHEDULE
 from app.services.cycle import run_cycle
-
-if TYPE_CHECKING:  # app.demo imports this module to list its steps
-    from app.demo import Scene
 
 TEXT = "the revenue dashboard is empty since 9:00, P2"
 WAIT = 10.0  # seconds the bot gets to reply and to confirm the page

@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import TYPE_CHECKING
 
+from app.demo_scene import Scene
 from app.sandbox.world import CHANNEL, PEOPLE
 from app.services.cycle import run_cycle
 from app.services.handover import run_handover
 from app.services.handover_checks import next_handover
 from app.slack.handover_blocks import message_text, when
-
-if TYPE_CHECKING:  # app.demo imports this module to list its steps
-    from app.demo import Scene
 
 
 def _readable(text: str) -> str:

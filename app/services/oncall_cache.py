@@ -1,4 +1,7 @@
-"""Batched reads of the roster cache for /oncall and the App Home: a few queries however many teams."""
+"""Batched reads of the roster cache for /oncall and the App Home: a few queries however many teams.
+
+Also the pure timeline maths they need (who is on at an instant, the next change, merged shifts).
+"""
 
 from __future__ import annotations
 
@@ -16,6 +19,9 @@ from app.domain import Shift
 from app.store.models import OnCallSnapshot, PersonRow, ShiftRow, SlackUser, TeamState, UsergroupSync
 
 MENTIONABLE = ("ok", "guest")
+# The next handover is usually hours or days away: reading six hours of every team's timeline first, and
+# the rest only for teams whose change lies further out, keeps a 50-team answer to a few hundred rows.
+FIRST_LOOK = timedelta(hours=6)
 Change = tuple[datetime, frozenset[str]] | None
 
 
@@ -45,6 +51,14 @@ class Freshness:
 
 
 @dataclass(frozen=True)
+class Snapshot:
+    """The latest on-call set the pager gave for a team, and when it last confirmed it."""
+
+    people: tuple[str, ...]
+    seen_at: datetime
+
+
+@dataclass(frozen=True)
 class ShiftView:
     """One person's stretch on call for a team, adjacent pieces merged."""
 
@@ -62,8 +76,7 @@ def people_at(shifts: Iterable[Shift], at: datetime) -> frozenset[str]:
 def next_change(shifts: Sequence[Shift], now: datetime, horizon: datetime) -> Change:
     """The first instant in ``(now, horizon)`` when the on-call set changes, and the new set.
 
-    ``horizon`` is the edge of the cached timeline: its end is where our knowledge stops, not a handover
-    to nobody. ``shifts`` must hold every cached shift that starts before ``horizon``.
+    ``shifts`` must hold every cached shift that starts before ``horizon`` and ends after ``now``.
     """
     current = people_at(shifts, now)
     for boundary in sorted({s.start for s in shifts} | {s.end for s in shifts}):
@@ -88,91 +101,111 @@ def merged(team: str, shifts: Iterable[Shift], people: dict[str, Person]) -> lis
 
 
 class CacheReader:
-    """Batched reads of the cache for a set of teams: a handful of queries however many teams there are."""
+    """Batched reads for one answer: one query per kind of row, whatever the number of teams."""
 
     def __init__(self, session: Session, config: OncallConfig, now: datetime) -> None:
         self.session, self.config, self.now = session, config, now
         self._states: dict[str, TeamState] | None = None
+        self._timeline_read: dict[str, datetime] = {}
+        self._fetched: dict[str, datetime] = {}
 
     def states(self) -> dict[str, TeamState]:
-        """TeamState rows by team (missing teams were never refreshed)."""
+        """TeamState rows by team (missing teams were never refreshed), with when each timeline was read."""
         if self._states is None:
-            self._states = {s.team: s for s in self.session.scalars(select(TeamState))}
+            # Every cached shift of a team carries the same fetched_at: one index lookup per team finds it,
+            # even while the roster has cleared shifts_fetched_at to force a re-read.
+            one = (
+                select(ShiftRow.fetched_at).where(ShiftRow.team == TeamState.team).limit(1).scalar_subquery()
+            )
+            rows = self.session.execute(select(TeamState, one)).all()
+            self._states = {state.team: state for state, _ in rows}
+            self._timeline_read = {state.team: fetched for state, fetched in rows if fetched is not None}
         return self._states
 
-    def _latest(
-        self, model: type[OnCallSnapshot | UsergroupSync], when: Any, teams: Sequence[str]
-    ) -> Select[Any]:
-        """The newest row (by ``when``, then id) per team of a history table: one query for every team."""
+    def _latest(self, model: type[OnCallSnapshot | UsergroupSync], when: Any, teams: Sequence[str]) -> Any:
+        """Ids of the newest row (by ``when``, then id) per team of a history table."""
         rank = func.row_number().over(partition_by=model.team, order_by=(when.desc(), model.id.desc()))
         ranked = select(model.id, rank.label("n")).where(model.team.in_(teams)).subquery()
-        return select(model).join(ranked, ranked.c.id == model.id).where(ranked.c.n == 1)
+        return select(ranked.c.id).where(ranked.c.n == 1)
 
-    def snapshots(self, teams: Sequence[str]) -> dict[str, OnCallSnapshot]:
-        """The latest snapshot per team."""
+    def snapshots(self, teams: Sequence[str]) -> dict[str, Snapshot]:
+        """The latest on-call set per team."""
+        latest = self._latest(OnCallSnapshot, OnCallSnapshot.first_seen_at, teams)
+        query: Select[Any] = select(OnCallSnapshot.team, OnCallSnapshot.people, OnCallSnapshot.last_seen_at)
+        rows = self.session.execute(query.where(OnCallSnapshot.id.in_(latest)))
+        return {team: Snapshot(tuple(p.lower() for p in people), seen) for team, people, seen in rows}
+
+    def latest_syncs(self, teams: Sequence[str]) -> dict[str, UsergroupSync]:
+        """The latest usergroup sync per team."""
+        latest = self._latest(UsergroupSync, UsergroupSync.at, teams)
         return {
             row.team: row
-            for row in self.session.scalars(self._latest(OnCallSnapshot, OnCallSnapshot.first_seen_at, teams))
+            for row in self.session.scalars(select(UsergroupSync).where(UsergroupSync.id.in_(latest)))
         }
 
     def timelines(
         self, teams: Sequence[str], end: datetime | None = None, since: datetime | None = None
     ) -> dict[str, list[Shift]]:
         """Cached shifts per team that end after ``since`` (default now) and start before ``end``."""
-        query = select(ShiftRow.team, ShiftRow.person, ShiftRow.start, ShiftRow.end).where(
-            ShiftRow.team.in_(teams), ShiftRow.end > (since or self.now)
-        )
+        query = select(
+            ShiftRow.team, ShiftRow.person, ShiftRow.start, ShiftRow.end, ShiftRow.fetched_at
+        ).where(ShiftRow.team.in_(teams), ShiftRow.end > (since or self.now))
         if end is not None:
             query = query.where(ShiftRow.start < end)
         found: dict[str, list[Shift]] = defaultdict(list)
-        for team, person, start, stop in self.session.execute(query):
+        for team, person, start, stop, fetched in self.session.execute(query):
             found[team].append(Shift(person.lower(), start, stop))
+            self._fetched[team] = max(fetched, self._fetched.get(team, fetched))
         return found
 
-    def timeline_ends(self, teams: Sequence[str]) -> dict[str, tuple[datetime, datetime]]:
-        """Per team with a cached timeline: (when it was fetched, where it ends)."""
-        query = (
-            select(ShiftRow.team, func.max(ShiftRow.fetched_at), func.max(ShiftRow.end))
-            .where(ShiftRow.team.in_(teams))
-            .group_by(ShiftRow.team)
-        )
-        return {team: (fetched, end) for team, fetched, end in self.session.execute(query)}
+    def fetched_at(self, team: str) -> datetime | None:
+        """When the team's cached timeline was read from the pager (None: never)."""
+        state = self.states().get(team)
+        read = self._fetched.get(team) or self._timeline_read.get(team)
+        return read or (state.shifts_fetched_at if state is not None else None)  # an empty timeline
+
+    def handovers(self, teams: Sequence[str]) -> tuple[dict[str, Change], dict[str, datetime]]:
+        """The next change per team, and where the timeline ends for teams without one in the first look."""
+        window_end = self.now + FIRST_LOOK
+        first = self.timelines(teams, window_end)
+        found: dict[str, Change] = {}
+        for team in teams:
+            change = next_change(first.get(team, []), self.now, window_end)
+            if change is not None and change[1]:  # a drop to nobody may be the timeline's edge: read on
+                found[team] = change
+        rest = [t for t in teams if t not in found]
+        horizons: dict[str, datetime] = {}
+        for team, shifts in (self.timelines(rest) if rest else {}).items():
+            horizons[team] = max(s.end for s in shifts)  # where our knowledge stops, not a handover to nobody
+            found[team] = next_change(shifts, self.now, horizons[team])
+        return {t: found.get(t) for t in teams}, horizons
 
     def people(self, pager_ids: Iterable[str]) -> dict[str, Person]:
         """Persons for identities: the roster's mapping first, then [people], then profiles we cached."""
         ids = {p.lower() for p in pager_ids}
         if not ids:
             return {}
-        rows = {
-            r.pager_id: r for r in self.session.scalars(select(PersonRow).where(PersonRow.pager_id.in_(ids)))
-        }
-        profiles = {
-            u.email: u for u in self.session.scalars(select(SlackUser).where(SlackUser.email.in_(ids)))
-        }
+        mapped = select(PersonRow.pager_id, PersonRow.slack_user_id, PersonRow.display_name, PersonRow.status)
+        rows = {row[0]: row for row in self.session.execute(mapped.where(PersonRow.pager_id.in_(ids)))}
+        known = select(SlackUser.email, SlackUser.user_id, SlackUser.name).where(SlackUser.email.in_(ids))
+        profiles = {email: (user_id, name) for email, user_id, name in self.session.execute(known)}
         found: dict[str, Person] = {}
         for pager_id in ids:
             row, profile = rows.get(pager_id), profiles.get(pager_id)
-            if row is not None and (row.status != "ok" or row.slack_user_id):
-                found[pager_id] = Person(pager_id, row.slack_user_id, row.display_name, row.status)
+            if row is not None and (row[3] != "ok" or row[1]):
+                found[pager_id] = Person(pager_id, row[1], row[2], row[3])
             elif pager_id in self.config.people:
                 found[pager_id] = Person(pager_id, self.config.people[pager_id], None, "ok")
             elif profile is not None:
-                found[pager_id] = Person(pager_id, profile.user_id, profile.name, "ok")
+                found[pager_id] = Person(pager_id, profile[0], profile[1], "ok")
             else:
                 found[pager_id] = Person(pager_id, status="unknown")
         return found
 
-    def freshness(self, team: str, as_of: datetime | None) -> Freshness:
-        """Freshness of data fetched at ``as_of``, with the team's current failure, if any."""
+    def freshness(self, team: str, as_of: datetime | None, every: timedelta = timedelta(0)) -> Freshness:
+        """Freshness of data fetched at ``as_of`` and re-read ``every`` so long, with any current failure."""
         state = self.states().get(team)
-        stale_after = max(timedelta(minutes=3 * self.config.refresh_minutes), timedelta(minutes=15))
+        stale_after = every + max(timedelta(minutes=3 * self.config.refresh_minutes), timedelta(minutes=15))
         failing = state.failing_since if state is not None else None
         stale = as_of is not None and failing is None and as_of < self.now - stale_after
         return Freshness(as_of, failing, state.last_error if state is not None else None, stale)
-
-    def latest_syncs(self, teams: Sequence[str]) -> dict[str, UsergroupSync]:
-        """The latest usergroup sync per team."""
-        return {
-            row.team: row
-            for row in self.session.scalars(self._latest(UsergroupSync, UsergroupSync.at, teams))
-        }

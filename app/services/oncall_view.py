@@ -15,7 +15,8 @@ from sqlalchemy.orm import Session
 
 from app.config import OncallConfig
 from app.domain import Shift, Team
-from app.services.oncall_cache import CacheReader, Change, Freshness, Person, ShiftView, merged, next_change
+from app.services.oncall_cache import CacheReader, Freshness, Person, ShiftView, merged, next_change
+from app.services.roster import HORIZON, TIMELINE_MAX_AGE  # how far ahead, and how often, the pager is read
 from app.store.models import PersonRow, ShiftRow, SlackUser
 
 __all__ = [
@@ -37,9 +38,6 @@ __all__ = [
 ]
 
 WEEK = timedelta(days=7)
-# The first handover is usually within a day or two: reading that much first keeps 50-team answers cheap.
-FIRST_LOOK = timedelta(days=2)
-Ends = dict[str, tuple[datetime, datetime]]
 
 
 @dataclass(frozen=True)
@@ -83,6 +81,7 @@ class MyShifts:
     current: tuple[ShiftView, ...]
     upcoming: tuple[ShiftView, ...]
     freshness: Freshness
+    known_until: datetime | None = None  # where the shortest cached timeline ends
 
 
 @dataclass(frozen=True)
@@ -96,27 +95,9 @@ class TeamHome:
     unmapped: tuple[Person, ...]
 
 
-def _handovers(reader: CacheReader, names: Sequence[str], ends: Ends) -> dict[str, Change]:
-    """The next handover per team, reading a short window first and the whole timeline only when needed."""
-    window_end = reader.now + FIRST_LOOK
-    found: dict[str, Change] = {}
-    timelines = reader.timelines(names, window_end)
-    for name in names:
-        horizon = ends[name][1] if name in ends else reader.now
-        found[name] = next_change(timelines.get(name, []), reader.now, min(horizon, window_end))
-    rest = [n for n in names if found[n] is None and n in ends and ends[n][1] > window_end]
-    if rest:
-        full = reader.timelines(rest)
-        for name in rest:
-            found[name] = next_change(full.get(name, []), reader.now, ends[name][1])
-    return found
-
-
-def _timeline_freshness(reader: CacheReader, name: str, ends: Ends) -> Freshness:
+def _timeline_freshness(reader: CacheReader, team: str) -> Freshness:
     """Freshness of a team's cached timeline (an empty timeline still counts as fetched)."""
-    state = reader.states().get(name)
-    fetched = ends[name][0] if name in ends else state.shifts_fetched_at if state is not None else None
-    return reader.freshness(name, fetched)
+    return reader.freshness(team, reader.fetched_at(team), TIMELINE_MAX_AGE)
 
 
 def _persons(people: dict[str, Person], pager_ids: Iterable[str]) -> tuple[Person, ...]:
@@ -131,20 +112,19 @@ def on_call_now(
     reader = CacheReader(session, config, now)
     names = [t.name for t in teams]
     snapshots = reader.snapshots(names)
-    ends = reader.timeline_ends(names)
-    changes = _handovers(reader, names, ends)
+    changes, _ = reader.handovers(names)
     people = reader.people(p for s in snapshots.values() for p in s.people)
     answers = []
     for team in teams:
-        snapshot = snapshots.get(team.name)
-        current = (
-            None
-            if snapshot is None
-            else tuple(people[p] for p in sorted({p.lower() for p in snapshot.people}))
+        snapshot, change = snapshots.get(team.name), changes[team.name]
+        answers.append(
+            TeamNow(
+                team,
+                None if snapshot is None else _persons(people, snapshot.people),
+                reader.freshness(team.name, snapshot.seen_at if snapshot is not None else None),
+                change[0] if change else None,
+            )
         )
-        change = changes[team.name]
-        freshness = reader.freshness(team.name, snapshot.last_seen_at if snapshot is not None else None)
-        answers.append(TeamNow(team, current, freshness, change[0] if change else None))
     return answers
 
 
@@ -155,8 +135,7 @@ def next_on_call(
     reader = CacheReader(session, config, now)
     names = [t.name for t in teams]
     snapshots = reader.snapshots(names)
-    ends = reader.timeline_ends(names)
-    changes = _handovers(reader, names, ends)
+    changes, horizons = reader.handovers(names)
     people = reader.people(
         [p for s in snapshots.values() for p in s.people] + [p for c in changes.values() if c for p in c[1]]
     )
@@ -169,8 +148,8 @@ def next_on_call(
                 None if snapshot is None else _persons(people, snapshot.people),
                 change[0] if change else None,
                 _persons(people, change[1]) if change else (),
-                _timeline_freshness(reader, team.name, ends),
-                ends[team.name][1] if team.name in ends else None,
+                _timeline_freshness(reader, team.name),
+                horizons.get(team.name),
             )
         )
     return answers
@@ -182,19 +161,22 @@ def week_ahead(
     """Each team's shifts overlapping the next seven days, adjacent pieces merged."""
     reader = CacheReader(session, config, now)
     names = [t.name for t in teams]
-    ends = reader.timeline_ends(names)
     # A week back as well, so that a running shift split into pieces shows where it really began.
     timelines = reader.timelines(names, now + WEEK, since=now - WEEK)
     people = reader.people(s.person for shifts in timelines.values() for s in shifts)
-    return [
-        TeamWeek(
-            team,
-            tuple(v for v in merged(team.name, timelines.get(team.name, []), people) if v.end > now),
-            _timeline_freshness(reader, team.name, ends),
-            ends[team.name][1] if team.name in ends else None,
+    weeks = []
+    for team in teams:
+        shifts = timelines.get(team.name, [])
+        last = max((s.end for s in shifts), default=None)
+        weeks.append(
+            TeamWeek(
+                team,
+                tuple(v for v in merged(team.name, shifts, people) if v.end > now),
+                _timeline_freshness(reader, team.name),
+                last if last is not None and last < now + WEEK else None,
+            )
         )
-        for team in teams
-    ]
+    return weeks
 
 
 def identities_of(session: Session, config: OncallConfig, user_id: str) -> tuple[str, ...]:
@@ -207,12 +189,28 @@ def identities_of(session: Session, config: OncallConfig, user_id: str) -> tuple
     return tuple(sorted(ids))
 
 
+def _combined(reader: CacheReader, names: Sequence[str]) -> Freshness:
+    """One freshness for data from several teams: the oldest fetch and the longest failure."""
+    known = [_timeline_freshness(reader, n) for n in names]
+    dated = [f.as_of for f in known if f.as_of is not None]
+    failing = sorted(
+        (f for f in known if f.failing_since is not None), key=lambda f: f.failing_since or reader.now
+    )
+    worst = failing[0] if failing else None
+    return Freshness(
+        min(dated) if dated else None,
+        worst.failing_since if worst else None,
+        worst.error if worst else None,
+        any(f.stale for f in known),
+    )
+
+
 def my_shifts(session: Session, config: OncallConfig, user_id: str, now: datetime) -> MyShifts:
     """The user's current shifts and next shift per team, across every configured team."""
     reader = CacheReader(session, config, now)
     names = [t.name for t in config.teams]
     ids = identities_of(session, config, user_id)
-    person = func.lower(ShiftRow.person)
+    person = func.lower(ShiftRow.person)  # pagers may keep an email's capitals; our identities are lowercase
     rows = session.execute(
         select(ShiftRow.team, person, ShiftRow.start, ShiftRow.end).where(
             person.in_(ids), ShiftRow.end > now - WEEK, ShiftRow.team.in_(names)
@@ -228,18 +226,10 @@ def my_shifts(session: Session, config: OncallConfig, user_id: str, now: datetim
         views = [v for v in merged(name, by_team.get(name, []), people) if v.end > now]
         current += [v for v in views if v.start <= now]
         upcoming += [v for v in views if v.start > now][:1]
-    ends = reader.timeline_ends(names)
-    known = [_timeline_freshness(reader, n, ends) for n in names]
-    dated = [f.as_of for f in known if f.as_of is not None]
-    failing = [f for f in known if f.failing_since is not None]
-    worst = min(failing, key=lambda f: f.failing_since or now) if failing else None
-    freshness = Freshness(
-        min(dated) if dated else None,
-        worst.failing_since if worst else None,
-        worst.error if worst else None,
-        any(f.stale for f in known),
-    )
-    return MyShifts(user_id, ids, tuple(current), tuple(sorted(upcoming, key=lambda v: v.start)), freshness)
+    upcoming.sort(key=lambda v: v.start)
+    reaches = [fetched + HORIZON for n in names if (fetched := reader.fetched_at(n)) is not None]
+    freshness = _combined(reader, names)
+    return MyShifts(user_id, ids, tuple(current), tuple(upcoming), freshness, min(reaches, default=None))
 
 
 def home_teams(session: Session, config: OncallConfig, now: datetime) -> list[TeamHome]:

@@ -1,4 +1,4 @@
-"""The asking user's Slack time zone: read from the slack_users cache, refreshed from users.info after the ack."""
+"""The asking user's Slack time zone: from the slack_users cache, refreshed by users.info after the ack."""
 
 from __future__ import annotations
 

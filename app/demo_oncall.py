@@ -1,0 +1,67 @@
+"""Demo step: `/oncall`, `/oncall next data` and `/oncall me`, answered in the ack from the cache."""
+
+from __future__ import annotations
+
+import time
+
+from app.demo_scene import Scene, blocks_text
+from app.sandbox.world import PEOPLE
+from app.services import oncall_view
+from app.services.cycle import run_cycle
+from app.slack import oncall_blocks
+from app.store.models import SlackUser
+
+PROFILE_WAIT = 5.0  # seconds the bot gets to look up a user's time zone after answering
+
+
+def _user_id(handle: str) -> str:
+    return next(user_id for user_id, name, *_ in PEOPLE if name == handle)
+
+
+def _profile_cached(scene: Scene, handle: str) -> bool:
+    """Wait until the bot has cached the user's Slack profile (it asks users.info after the ack)."""
+    deadline = time.monotonic() + PROFILE_WAIT
+    while time.monotonic() < deadline:
+        with scene.bot.runtime.sessions.begin() as session:
+            if session.get(SlackUser, _user_id(handle)) is not None:
+                return True
+        time.sleep(0.05)
+    return False
+
+
+def demo_step(scene: Scene) -> None:
+    """Ask who is on call now, who is next, and when carol's shifts are (in her own time zone)."""
+    say, expect, runtime = scene.transcript.say, scene.transcript.expect, scene.bot.runtime
+    team = runtime.config.teams[0]
+    say("\n== Asking /oncall: who is on call, who is next, and my own shifts")
+    now = runtime.now()
+    run_cycle(runtime, now)  # the cache holds what the scheduled refresh keeps there
+    with runtime.sessions.begin() as session:  # what the cache says, to check each answer against
+        [current] = oncall_view.on_call_now(session, runtime.config, [team], now)
+        [upcoming] = oncall_view.next_on_call(session, runtime.config, [team], now)
+    scene.sandbox.slack.clear_requests()
+
+    shown = blocks_text(scene.slash("", user="alice"))
+    expected = [oncall_blocks.person(p) for p in current.people or ()]
+    expect(
+        bool(expected) and all(p in shown for p in expected), "`/oncall` names who the cache says is on call"
+    )
+    expect("as of" in shown, "the answer says how fresh its data is")
+
+    shown = blocks_text(scene.slash(f"next {team.name}", user="alice"))
+    incoming = [oncall_blocks.person(p) for p in upcoming.incoming]
+    expect(
+        upcoming.at is not None and all(p in shown for p in incoming), "`/oncall next` names the next person"
+    )
+
+    first = blocks_text(scene.slash("me", user="carol"))
+    expect("I do not know your Slack time zone yet" in first, "a first-time asker sees which zone is shown")
+    cached = _profile_cached(scene, "carol")
+    say("  » after answering, the bot looked up carol's time zone with users.info (off the ack's path)")
+    expect(cached, "carol's Slack profile is cached")
+    again = blocks_text(scene.slash("me", user="carol"))
+    expect(
+        "Times in Asia/Tokyo" in again and "JST" in again, "asked again, carol sees her shifts in Tokyo time"
+    )
+    methods = {r.method for r in scene.sandbox.slack.requests()}
+    expect(methods == {"users.info"}, "the only Slack calls were users.info for new askers, after the ack")

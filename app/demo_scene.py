@@ -1,0 +1,81 @@
+"""The demo's stage: a transcript that prints the scenario, and the scene each step plays on."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, TextIO
+
+from app.sandbox import Sandbox
+from app.sandbox.world import CHANNEL, PEOPLE
+from app.wiring import RunningBot
+
+ACK_DEADLINE = 3.0
+
+
+def blocks_text(payload: dict[str, Any] | None) -> str:
+    """Flatten a message or ack payload's blocks (or text) into plain lines for the transcript."""
+    if not payload:
+        return "(empty)"
+    lines: list[str] = []
+    for block in payload.get("blocks") or []:
+        if block.get("type") in ("section", "header") and block.get("text"):
+            lines.append(block["text"]["text"])
+        for item in block.get("fields") or []:
+            lines.append(item["text"])
+        for element in block.get("elements") or []:
+            if isinstance(element, dict) and element.get("text"):
+                text = element["text"]
+                lines.append(text["text"] if isinstance(text, dict) else text)
+    return "\n".join(lines) if lines else str(payload.get("text", ""))
+
+
+class Transcript:
+    """Prints the scenario as a conversation and counts the steps that misbehaved."""
+
+    def __init__(self, out: TextIO) -> None:
+        self.out = out
+        self.failures: list[str] = []
+
+    def say(self, text: str = "") -> None:
+        """Print a line of narration."""
+        print(text, file=self.out, flush=True)
+
+    def quote(self, who: str, text: str) -> None:
+        """Print what someone (or the bot) said, indented."""
+        self.say(f"  {who}:")
+        for line in text.splitlines() or [""]:
+            self.say(f"    │ {line}")
+
+    def expect(self, ok: bool, what: str) -> None:
+        """Record a check of the scenario; a failed one makes the demo exit non-zero."""
+        self.say(f"  {'✓' if ok else '✗'} {what}")
+        if not ok:
+            self.failures.append(what)
+
+
+@dataclass
+class Scene:
+    """What a demo step may use: the sandbox, the running bot and the transcript."""
+
+    sandbox: Sandbox
+    bot: RunningBot
+    transcript: Transcript
+
+    def slash(self, text: str, *, user: str = "alice", channel: str = CHANNEL) -> dict[str, Any] | None:
+        """Type ``/oncall text`` as ``user`` and return the ack's payload (None when no ack came)."""
+        user_id = next(p[0] for p in PEOPLE if p[1] == user)
+        typed = f"/oncall {text}".rstrip()
+        self.transcript.say(f"\n» {user} types `{typed}` in {channel}")
+        envelope = self.sandbox.slack.socket.push_command(
+            text, user_id=user_id, channel_id=channel, user_name=user
+        )
+        try:
+            ack = self.sandbox.slack.socket.wait_for_ack(envelope, timeout=ACK_DEADLINE)
+        except TimeoutError:
+            self.transcript.expect(False, f"the bot acked within {ACK_DEADLINE:.0f} s")
+            return None
+        self.transcript.quote(
+            f"oncall-bot (ephemeral, in the ack, {ack.latency * 1000:.0f} ms)", blocks_text(ack.payload)
+        )
+        self.transcript.expect(ack.latency < ACK_DEADLINE, f"answered in the ack within {ACK_DEADLINE:.0f} s")
+        return ack.payload

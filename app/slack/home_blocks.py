@@ -1,0 +1,67 @@
+"""The App Home tab: every team's on-call and sync health, and the user's own shifts. Pure renderers."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from app.services.oncall_view import MyShifts, TeamHome
+from app.services.slack_users import UserZone
+from app.slack.blocks import Blocks, context, escape, fit_sections, plain
+from app.slack.oncall_blocks import MORE, clock, freshness_line, me_lines, moment, people, person, zone_line
+
+HOME_BLOCKS = 100  # Slack's limit for a Home tab view
+_GROUP_ID = re.compile(r"^S[A-Z0-9]{6,}$")
+
+
+def sync_line(home: TeamHome, zone: str, now: datetime, source: str) -> str:
+    """The team's health in one line: ok, stale, unmapped people, or a failed usergroup sync."""
+    group = escape(home.now.team.usergroup)
+    group = group if _GROUP_ID.match(group) else f"@{group}"
+    fresh = home.now.freshness
+    if fresh.as_of is None and fresh.failing_since is None:
+        return f"Sync: *no data yet* — {freshness_line(fresh, zone, now, source)}"
+    if fresh.failing_since is not None or fresh.stale:
+        return f"Sync: *stale* — {freshness_line(fresh, zone, now, source)}"
+    if home.unmapped:
+        return f"Sync: *unmapped people* — not in {group}: {', '.join(person(p) for p in home.unmapped)}"
+    if home.sync_result is None:
+        return f"Sync: *not yet* — {group} has not been synced"
+    when = clock(home.sync_at, zone, now) if home.sync_at else "?"
+    if home.sync_result in ("updated", "unchanged"):
+        return f"Sync: *ok* — {group} {home.sync_result} at {when}"
+    detail = f": {escape(plain(home.sync_detail, 300))}" if home.sync_detail else ""
+    return f"Sync: *{escape(home.sync_result)}* at {when} — {group}{detail}"
+
+
+def home_view(
+    teams: Sequence[TeamHome],
+    mine: MyShifts,
+    zone: UserZone,
+    now: datetime,
+    source: str,
+    *,
+    profile_known: bool,
+) -> dict[str, Any]:
+    """The App Home tab: every team's on-call now and sync health, and the user's next shift."""
+    z = zone.name
+    entries = []
+    for home in teams:
+        until = f" until {moment(home.now.until, z, now)}" if home.now.until and home.now.people else ""
+        health = sync_line(home, z, now, source)
+        fresh = freshness_line(home.now.freshness, z, now, source)
+        health = health if fresh in health else f"{health} · _{fresh}_"  # say an outage once, not twice
+        entries.append(f"*{escape(home.now.team.name)}*: {people(home.now.people)}{until}\n{health}\n")
+    blocks: Blocks = [{"type": "header", "text": {"type": "plain_text", "text": "On call now"}}]
+    blocks += fit_sections(entries or ["_No teams are configured._"])
+    blocks += [
+        {"type": "divider"},
+        {"type": "header", "text": {"type": "plain_text", "text": "Your shifts"}},
+        *fit_sections(me_lines(mine, z, now, profile_known)),
+        context(f"{zone_line(zone)} Updated {clock(now, z, now)}."),
+    ]
+    if len(blocks) > HOME_BLOCKS:  # only with hundreds of teams: keep the user's part, trim the teams
+        blocks = [*blocks[: HOME_BLOCKS - 5], context(MORE), *blocks[-4:]]
+    return {"type": "home", "blocks": blocks}

@@ -1,0 +1,266 @@
+"""Pure renderers for /oncall answers and the App Home: view values in, Block Kit payloads out."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from app.services.oncall_view import (
+    Freshness,
+    MyShifts,
+    Person,
+    ShiftView,
+    TeamNext,
+    TeamNow,
+    TeamWeek,
+)
+from app.services.slack_users import UserZone
+from app.slack.blocks import (
+    MESSAGE_BLOCKS,
+    cap_blocks,
+    context,
+    ephemeral,
+    escape,
+    fit_sections,
+    help_message,
+    plain,
+    section,
+)
+
+NAME_LIMIT = 80
+FALLBACK_LIMIT = 500
+ANSWER_CHARS = 12_000
+_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
+_STATUS_NOTES = {
+    "not_found": "no Slack account",
+    "deleted": "deactivated in Slack",
+    "bot": "a bot",
+}
+MORE = "More teams than fit here: ask `/oncall <team>` for one team."
+
+
+# ---- words for times, people and freshness ---------------------------------------------------------
+
+
+def zone_abbreviation(local: datetime) -> str:
+    """The zone's abbreviation at that instant (CET/CEST, PST/PDT); numeric ones read as UTC+04."""
+    name = local.tzname() or ""
+    return name if name[:1].isalpha() else f"UTC{name}"
+
+
+def clock(at: datetime, zone: str, now: datetime) -> str:
+    """``11:35 CET`` on the same local day as ``now``, else ``Mon 2 Dec 11:35 CET``."""
+    local, today = at.astimezone(ZoneInfo(zone)), now.astimezone(ZoneInfo(zone))
+    day = "" if local.date() == today.date() else f"{local:%a} {local.day} {local:%b} "
+    return f"{day}{local:%H:%M} {zone_abbreviation(local)}"
+
+
+def moment(at: datetime, zone: str, now: datetime) -> str:
+    """A moment with its day named: ``today 09:00 CET``, ``tomorrow 09:00 CET``, ``Mon 9 Dec 09:00 CET``."""
+    local, today = at.astimezone(ZoneInfo(zone)), now.astimezone(ZoneInfo(zone))
+    days = (local.date() - today.date()).days
+    day = {0: "today", 1: "tomorrow"}.get(days, f"{local:%a} {local.day} {local:%b}")
+    return f"{day} {local:%H:%M} {zone_abbreviation(local)}"
+
+
+def ago(delta: timedelta) -> str:
+    """``just now``, ``2 min ago``, ``3 h 5 min ago``, ``2 days ago``."""
+    minutes = int(delta.total_seconds() // 60)
+    if minutes < 1:
+        return "just now"
+    if minutes < 60:
+        return f"{minutes} min ago"
+    if minutes < 48 * 60:
+        hours, rest = divmod(minutes, 60)
+        return f"{hours} h {rest} min ago" if rest else f"{hours} h ago"
+    return f"{minutes // (24 * 60)} days ago"
+
+
+def freshness_line(fresh: Freshness, zone: str, now: datetime, source: str) -> str:
+    """How old the answer is, said plainly; never pretends that missing data means nobody."""
+    if fresh.failing_since is not None:
+        since = clock(fresh.failing_since, zone, now)
+        if fresh.as_of is None:
+            return f":warning: {source} unreachable since {since} — no data yet"
+        shown = clock(fresh.as_of, zone, now)
+        return f":warning: {source} unreachable since {since} — showing data from {shown}"
+    if fresh.as_of is None:
+        return f":hourglass: No data from {source} yet: the first refresh has not finished"
+    line = f"as of {clock(fresh.as_of, zone, now)}, {ago(now - fresh.as_of)}"
+    return f":warning: {line} — older than expected: is the bot's refresh running?" if fresh.stale else line
+
+
+def person(who: Person) -> str:
+    """A mention when the person maps to a Slack user (ephemeral: it notifies nobody), else a name."""
+    if who.mentionable and who.slack_user_id and _USER_ID.match(who.slack_user_id):
+        return f"<@{who.slack_user_id}>"
+    label = escape(plain(who.name or who.pager_id, NAME_LIMIT))
+    note = _STATUS_NOTES.get(who.status)
+    return f"{label} ({note})" if note else label
+
+
+def people(who: Sequence[Person] | None) -> str:
+    """A list of people; an empty one is a real answer from the pager (a gap), not missing data."""
+    if who is None:
+        return "_not known yet_"
+    return ", ".join(person(p) for p in who) if who else "_nobody_ (the schedule has a gap)"
+
+
+def zone_line(zone: UserZone) -> str:
+    """Which zone the times are in, and why."""
+    if zone.known:
+        return f"Times in {escape(zone.name)}, your Slack time zone."
+    return f"Times in {escape(zone.name)}: I do not know your Slack time zone yet."
+
+
+def shift_span(shift: ShiftView, zone: str, now: datetime) -> str:
+    """``Mon 2 Dec 09:00 CET → Mon 9 Dec 09:00 CET``."""
+    return f"{moment(shift.start, zone, now)} → {moment(shift.end, zone, now)}"
+
+
+def _answer(fallback: str, lines: list[str], notes: list[str], zone: UserZone) -> dict[str, Any]:
+    sections, size = [], 0
+    for block in fit_sections(lines):
+        size += len(block["text"]["text"])
+        if size > ANSWER_CHARS:  # a wall of text helps nobody: point to the one-team answer instead
+            sections.append(context(MORE))
+            break
+        sections.append(block)
+    blocks = [*sections, *(context(n) for n in notes), context(zone_line(zone))]
+    text = fallback if len(fallback) <= FALLBACK_LIMIT else fallback[: FALLBACK_LIMIT - 1] + "…"
+    return ephemeral(text, cap_blocks(blocks, MESSAGE_BLOCKS, MORE))
+
+
+# ---- /oncall answers ---------------------------------------------------------------------------------
+
+
+def now_answer(teams: Sequence[TeamNow], zone: UserZone, now: datetime, source: str) -> dict[str, Any]:
+    """Who is on call now: one team in full, several teams one line each."""
+    z = zone.name
+    if len(teams) == 1:
+        team = teams[0]
+        until = f"\nuntil {moment(team.until, z, now)}" if team.until and team.people else ""
+        head = f"*On call for {escape(team.team.name)} now:* {people(team.people)}{until}"
+        return _answer(
+            f"On call for {escape(team.team.name)} now: {people(team.people)}",
+            [head],
+            [freshness_line(team.freshness, z, now, source)],
+            zone,
+        )
+    lines = ["*On call now*"]
+    for team in teams:
+        until = f" · until {moment(team.until, z, now)}" if team.until and team.people else ""
+        fresh = freshness_line(team.freshness, z, now, source)
+        lines.append(f"*{escape(team.team.name)}*: {people(team.people)}{until} · _{fresh}_")
+    fallback = "On call now — " + "; ".join(f"{escape(t.team.name)}: {people(t.people)}" for t in teams)
+    return _answer(fallback, lines, [], zone)
+
+
+def _next_line(team: TeamNext, zone: str, now: datetime) -> str:
+    name = escape(team.team.name)
+    if team.freshness.as_of is None:
+        return f"*{name}*: _no schedule from the pager yet_"
+    if team.at is None:
+        until = (
+            f" (the schedule I have ends {moment(team.known_until, zone, now)})" if team.known_until else ""
+        )
+        return f"*{name}*: no handover in the schedule I have{until}; on call now: {people(team.current)}"
+    return (
+        f"*{name}*: {people(team.incoming)} from {moment(team.at, zone, now)} (now: {people(team.current)})"
+    )
+
+
+def next_answer(teams: Sequence[TeamNext], zone: UserZone, now: datetime, source: str) -> dict[str, Any]:
+    """Who takes over next, and when the handover is."""
+    z = zone.name
+    if len(teams) == 1:
+        lines, notes = (
+            ["*Next on call*", _next_line(teams[0], z, now)],
+            [freshness_line(teams[0].freshness, z, now, source)],
+        )
+    else:
+        lines, notes = ["*Next on call*"], []
+        lines += [f"{_next_line(t, z, now)} · _{freshness_line(t.freshness, z, now, source)}_" for t in teams]
+    fallback = "Next on call — " + "; ".join(
+        f"{escape(t.team.name)}: {people(t.incoming) if t.at else 'no handover known'}" for t in teams
+    )
+    return _answer(fallback, lines, notes, zone)
+
+
+def week_answer(weeks: Sequence[TeamWeek], zone: UserZone, now: datetime, source: str) -> dict[str, Any]:
+    """The shifts of the next seven days, per team."""
+    z = zone.name
+    lines: list[str] = []
+    for week in weeks:
+        fresh = freshness_line(week.freshness, z, now, source)
+        lines.append(f"*{escape(week.team.name)} — the next 7 days* · _{fresh}_")
+        if week.freshness.as_of is not None and not week.shifts:
+            lines.append("_nobody is scheduled in the next 7 days_")
+        lines += [f"• {person(s.person)}: {shift_span(s, z, now)}" for s in week.shifts]
+        if week.known_until is not None and week.known_until < now + timedelta(days=7):
+            lines.append(f"_nothing in the schedule I have after {moment(week.known_until, z, now)}_")
+    fallback = "On call this week — " + "; ".join(
+        f"{escape(w.team.name)}: {', '.join(person(s.person) for s in w.shifts) or 'nobody'}" for w in weeks
+    )
+    return _answer(fallback, lines, [], zone)
+
+
+def me_lines(mine: MyShifts, zone: str, now: datetime, profile_known: bool) -> list[str]:
+    """The user's current and next shifts as lines (shared by /oncall me and the App Home)."""
+    if not mine.identities:
+        if not profile_known:
+            return ["I am still looking up your Slack profile: ask again in a moment."]
+        return [
+            "I could not match you to anyone in the pager's schedules: your Slack email must be your "
+            "pager login, or an admin can map you under `[people]`."
+        ]
+    lines = [
+        f"You are on call now for *{escape(s.team)}* until {moment(s.end, zone, now)}" for s in mine.current
+    ]
+    lines += [f"• *{escape(s.team)}*: {shift_span(s, zone, now)}" for s in mine.upcoming]
+    if mine.upcoming:
+        lines.insert(len(mine.current), "*Your next shifts*")
+    elif mine.freshness.as_of is not None:
+        until = f" (they reach {moment(mine.known_until, zone, now)})" if mine.known_until else ""
+        other = "other " if mine.current else ""
+        lines.append(f"You have no {other}upcoming shifts in the schedules I have{until}.")
+    return lines
+
+
+def me_answer(
+    mine: MyShifts, zone: UserZone, now: datetime, source: str, *, profile_known: bool
+) -> dict[str, Any]:
+    """The asking user's current and next shifts across all teams."""
+    lines = me_lines(mine, zone.name, now, profile_known)
+    notes = [freshness_line(mine.freshness, zone.name, now, source)] if mine.identities else []
+    return _answer(" ".join(lines).replace("*", ""), lines, notes, zone)
+
+
+def unknown_team(word: str, suggestions: Sequence[str], team_names: Sequence[str]) -> dict[str, Any]:
+    """A near miss: "did you mean …" with the teams and subcommands that are close."""
+    shown = escape(plain(word, NAME_LIMIT))
+    if not suggestions:
+        return usage(team_names, word)
+    options = " or ".join(f"`{escape(s)}`" for s in suggestions)
+    lines = [f"I do not know `{shown}`. Did you mean {options}?"]
+    teams = ", ".join(escape(n) for n in team_names)
+    blocks = [*fit_sections(lines), context(f"Teams: {teams}" if teams else "No teams are configured.")]
+    fallback = f"I do not know {shown}. Did you mean {' or '.join(escape(s) for s in suggestions)}?"
+    return ephemeral(fallback, cap_blocks(blocks, MESSAGE_BLOCKS, MORE))
+
+
+def cache_unreadable() -> dict[str, Any]:
+    """The answer when the cache itself cannot be read (the error is logged for the admin)."""
+    text = "Sorry, I cannot read my on-call cache right now. Please try again in a minute."
+    return ephemeral(text, [section(text)])
+
+
+def usage(team_names: Sequence[str], not_understood: str | None = None) -> dict[str, Any]:
+    """The /oncall usage, optionally saying (safely) which words were not understood."""
+    said = None if not_understood is None else plain(not_understood, 120)
+    payload = help_message(list(team_names), said)
+    payload["blocks"] = cap_blocks(payload["blocks"], MESSAGE_BLOCKS, MORE)
+    return payload
