@@ -47,8 +47,7 @@ def start(sandbox: Sandbox, make_bot: BotFactory, at: datetime) -> tuple[Running
 def refresh(bot: RunningBot, clock: Clock) -> None:
     """What the scheduled cycle does first: read the pager into the cache, then map the people."""
     assert refresh_team(bot.runtime, bot.runtime.config.teams[0], clock.at).ok
-    with bot.runtime.sessions.begin() as session:
-        resolve_people(bot.runtime, session, ROTA, clock.at)
+    resolve_people(bot.runtime, ROTA, clock.at)
 
 
 @pytest.mark.parametrize(

@@ -105,19 +105,28 @@ def store_identity(
     session.add(row)
 
 
-def resolve_people(
-    runtime: Runtime, session: Session, pager_ids: Iterable[str], now: datetime
-) -> dict[str, PersonRow]:
-    """Map pager identities to cached PersonRows, asking Slack only for missing or day-old entries."""
-    ids = [p.lower() for p in pager_ids]
-    for pager_id in stale_ids(session, ids, now, runtime.config.people):
-        identity = ask_slack(runtime, pager_id)
-        source = "config" if pager_id in runtime.config.people else "lookup"
-        store_identity(session, pager_id, identity, source, now)
-        if identity.status != "ok":
-            log.warning("pager user %s %s", pager_id, NOT_MEMBER_STATUSES[identity.status])
-    session.flush()
-    return repo.people_rows(session, ids)
+def resolve_people(runtime: Runtime, pager_ids: Iterable[str], now: datetime) -> dict[str, PersonRow]:
+    """Map pager identities to PersonRows, asking Slack only for missing or day-old entries.
+
+    Slack is called with no transaction open (a slow or rate-limited lookup must never hold SQLite's
+    write lock); the answers are then stored in one short transaction. The rows returned are detached.
+    """
+    ids = sorted({p.lower() for p in pager_ids})
+    with runtime.sessions.begin() as session:
+        stale = stale_ids(session, ids, now, runtime.config.people)
+    answers: dict[str, SlackIdentity] = {}
+    try:
+        for pager_id in stale:
+            answers[pager_id] = ask_slack(runtime, pager_id)
+    finally:  # keep what Slack already told us, even when a later lookup fails
+        with runtime.sessions.begin() as session:
+            for pager_id, identity in answers.items():
+                source = "config" if pager_id in runtime.config.people else "lookup"
+                store_identity(session, pager_id, identity, source, now)
+                if identity.status != "ok":
+                    log.warning("pager user %s %s", pager_id, NOT_MEMBER_STATUSES[identity.status])
+    with runtime.sessions.begin() as session:
+        return repo.people_rows(session, ids)
 
 
 def forget_slack_users(session: Session, slack_user_ids: Iterable[str]) -> None:

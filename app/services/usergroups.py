@@ -97,17 +97,16 @@ def _desired(runtime: Runtime, team: Team, now: datetime) -> _Desired | str:
             return "no_data"
         if state.failing_since is not None:
             return "stale"
-        rows = resolve_people(runtime, session, snapshot.people, now)
-        desired, unmapped = set(), []
-        for person in snapshot.people:
-            row = rows.get(person.lower())
-            if row is not None and row.status == "ok" and row.slack_user_id:
-                desired.add(row.slack_user_id)
-            else:
-                unmapped.append(
-                    (person, NOT_MEMBER_STATUSES.get(row.status if row else "not_found", "unknown"))
-                )
-        return _Desired(tuple(sorted(desired)), tuple(unmapped), snapshot.first_seen_at.isoformat())
+        people, shift_key = list(snapshot.people), snapshot.first_seen_at.isoformat()
+    rows = resolve_people(runtime, people, now)  # may ask Slack: outside any transaction
+    desired, unmapped = set(), []
+    for person in people:
+        row = rows.get(person.lower())
+        if row is not None and row.status == "ok" and row.slack_user_id:
+            desired.add(row.slack_user_id)
+        else:
+            unmapped.append((person, NOT_MEMBER_STATUSES.get(row.status if row else "not_found", "unknown")))
+    return _Desired(tuple(sorted(desired)), tuple(unmapped), shift_key)
 
 
 def _record(runtime: Runtime, result: SyncResult, now: datetime) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from datetime import timedelta
 
 import pytest
@@ -13,6 +15,7 @@ from app.sandbox.opsgenie import Rotation
 from app.sandbox.world import CHANNEL, SCHEDULE, USERGROUP_ID, World, last_handover, teams_toml
 from app.services.cycle import run_cycle
 from app.services.usergroups import WritePacer
+from app.store import repo
 from app.store.models import OnCallSnapshot, UsergroupSync
 from tests.conftest import RuntimeFactory
 
@@ -297,3 +300,29 @@ def test_a_cached_user_who_is_gone_is_looked_up_again_at_once(
     assert len(sandbox.slack.requests("users.lookupByEmail")) == lookups + 1  # asked again at once
     assert report.sync.action == "skipped_empty"
     assert report.sync.unmapped == ("bob@corp.example",)
+
+
+def test_slow_slack_lookups_never_hold_the_database_write_lock(
+    sandbox: Sandbox, world: World, runtime: Runtime
+) -> None:
+    rotations = [
+        Rotation(name=f"r{i}", participants=[email], start=world.rotation_start, length=timedelta(days=7))
+        for i, email in enumerate(["alice@corp.example", "bob@corp.example", "carol@corp.example"])
+    ]
+    sandbox.opsgenie.set_rotations(SCHEDULE, rotations)
+    now = world.rotation_start + timedelta(days=1)
+    refresh = threading.Thread(target=run_cycle, args=(runtime, now))
+    sandbox.slack.latency = 0.4  # three lookups: about 1.2 s of Slack time
+    refresh.start()
+    deadline = time.monotonic() + 5
+    while not sandbox.slack.requests("users.lookupByEmail") and time.monotonic() < deadline:
+        time.sleep(0.01)
+    time.sleep(0.5)  # the cycle is now between its first and last lookup
+    started = time.monotonic()
+    with runtime.sessions.begin() as session:  # e.g. an escalation being recorded meanwhile
+        repo.claim_notice(session, "data", "probe", "k", at=now, text="x")
+    waited = time.monotonic() - started
+    refresh.join(timeout=10)
+    sandbox.slack.latency = 0.0
+    assert waited < 0.3, f"a writer waited {waited:.2f} s for the cycle's Slack lookups"
+    assert sorted(sandbox.slack.usergroup_members(USERGROUP_ID)) == [ALICE, BOB, CAROL]

@@ -1,0 +1,56 @@
+"""The one way the bot posts a message: every Slack or network failure becomes a logged, explained None."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError, SlackClientError
+
+from app.slack.errors import from_sdk
+
+log = logging.getLogger(__name__)
+
+
+class PostFailed(Exception):
+    """chat.postMessage did not go through; ``str()`` says why in a sentence."""
+
+
+def post_message(
+    client: WebClient,
+    channel: str,
+    *,
+    text: str,
+    blocks: list[dict[str, Any]] | None = None,
+    thread_ts: str | None = None,
+) -> str:
+    """Post to ``channel`` (or a user id for a DM); return the message ts, or raise PostFailed."""
+    try:
+        response = client.chat_postMessage(
+            channel=channel, text=text, blocks=blocks, thread_ts=thread_ts, unfurl_links=False
+        )
+    except SlackApiError as error:
+        raise PostFailed(str(from_sdk("chat.postMessage", error))) from error
+    except (
+        SlackClientError,
+        OSError,
+    ) as error:  # connection refused, timeouts, TLS: slack_sdk raises these raw
+        raise PostFailed(f"chat.postMessage: Slack could not be reached: {error}") from error
+    return str(response.get("ts") or "")
+
+
+def try_post(
+    client: WebClient,
+    channel: str,
+    *,
+    text: str,
+    blocks: list[dict[str, Any]] | None = None,
+    thread_ts: str | None = None,
+) -> str | None:
+    """Like post_message, but log the failure and return None instead of raising."""
+    try:
+        return post_message(client, channel, text=text, blocks=blocks, thread_ts=thread_ts)
+    except PostFailed as failure:
+        log.error("could not post in %s: %s", channel, failure)
+        return None
