@@ -13,7 +13,7 @@ from app.runtime import Runtime
 from app.services import notices
 from app.services.handover_checks import announce_shift_changes
 from app.services.roster import TeamRefresh, refresh_team
-from app.services.usergroups import SyncResult, WritePacer, fetch_groups, sync_team
+from app.services.usergroups import Groups, SyncResult, WritePacer, fetch_groups, sync_team
 from app.slack.errors import SlackCallFailed
 
 log = logging.getLogger(__name__)
@@ -48,6 +48,33 @@ def _after_refresh(runtime: Runtime, refresh: TeamRefresh, now: datetime) -> Non
             )
 
 
+def _safe_refresh(runtime: Runtime, team: Team, now: datetime, dry_run: bool) -> TeamRefresh:
+    """Refresh one team; an unexpected error (a locked database, a bug) fails that team only."""
+    try:
+        return refresh_team(runtime, team, now, dry_run=dry_run)
+    except Exception as error:
+        log.exception("team %s: refresh failed unexpectedly", team.name)
+        return TeamRefresh(team=team, ok=False, error=f"unexpected error: {error}")
+
+
+def _safe_after_refresh(runtime: Runtime, refresh: TeamRefresh, now: datetime) -> None:
+    try:
+        _after_refresh(runtime, refresh, now)
+    except Exception:
+        log.exception("team %s: notices after the refresh failed", refresh.team.name)
+
+
+def _safe_sync(
+    runtime: Runtime, team: Team, groups: Groups, now: datetime, dry_run: bool, pacer: WritePacer | None
+) -> SyncResult:
+    """Sync one team's group; an unexpected error fails that team only."""
+    try:
+        return sync_team(runtime, team, groups, now, dry_run=dry_run, pacer=pacer)
+    except Exception as error:
+        log.exception("team %s: usergroup sync failed unexpectedly", team.name)
+        return SyncResult(team.name, None, (), (), "failed", f"unexpected error: {error}")
+
+
 def run_cycle(
     runtime: Runtime,
     now: datetime,
@@ -59,16 +86,14 @@ def run_cycle(
     """Refresh every team from the pager, then sync every usergroup; one failing team stops no other."""
     chosen = list(teams if teams is not None else runtime.config.teams)
     with ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="cycle") as pool:
-        refreshes = list(pool.map(lambda team: refresh_team(runtime, team, now), chosen))
+        refreshes = list(pool.map(lambda team: _safe_refresh(runtime, team, now, dry_run), chosen))
         if not dry_run:
-            list(pool.map(lambda r: _after_refresh(runtime, r, now), refreshes))
+            list(pool.map(lambda r: _safe_after_refresh(runtime, r, now), refreshes))
         try:
             groups = fetch_groups(runtime)
         except SlackCallFailed as failure:
             log.error("usergroup sync skipped: %s", failure)
             failed = [SyncResult(r.team.name, None, (), (), "failed", str(failure)) for r in refreshes]
             return [TeamReport(r, s) for r, s in zip(refreshes, failed, strict=True)]
-        syncs = list(
-            pool.map(lambda t: sync_team(runtime, t, groups, now, dry_run=dry_run, pacer=pacer), chosen)
-        )
+        syncs = list(pool.map(lambda t: _safe_sync(runtime, t, groups, now, dry_run, pacer), chosen))
     return [TeamReport(refresh, sync) for refresh, sync in zip(refreshes, syncs, strict=True)]

@@ -5,14 +5,13 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-from slack_sdk.errors import SlackApiError
 from sqlalchemy import update
 
 from app.domain import Team
 from app.runtime import Runtime
 from app.slack import notice_text
 from app.slack.blocks import section
-from app.slack.errors import from_sdk
+from app.slack.post import try_post
 from app.store import repo
 from app.store.models import TeamState
 
@@ -20,15 +19,8 @@ log = logging.getLogger(__name__)
 
 
 def post_to_team(runtime: Runtime, team: Team, text: str) -> bool:
-    """Post ``text`` in the team channel; False (logged) when Slack refuses."""
-    try:
-        runtime.slack.chat_postMessage(channel=team.channel, text=text, blocks=[section(text)])
-    except SlackApiError as error:
-        log.error(
-            "team %s: cannot post in %s: %s", team.name, team.channel, from_sdk("chat.postMessage", error)
-        )
-        return False
-    return True
+    """Post ``text`` in the team channel; False (logged) when Slack refuses or cannot be reached."""
+    return try_post(runtime.slack, team.channel, text=text, blocks=[section(text)]) is not None
 
 
 def post_once(runtime: Runtime, team: Team, kind: str, key: str, text: str, now: datetime) -> bool:
@@ -63,7 +55,13 @@ def announce_outage(runtime: Runtime, team: Team) -> bool:
     text = notice_text.pager_unreachable(
         team.name, team.usergroup, error or "no answer", since, data_from, team.timezone
     )
-    return post_to_team(runtime, team, text)
+    if post_to_team(runtime, team, text):
+        return True
+    with runtime.sessions.begin() as session:  # unsaid: let the next failing cycle try again
+        session.execute(
+            update(TeamState).where(TeamState.team == team.name).values(outage_announced_since=None)
+        )
+    return False
 
 
 def announce_recovery(runtime: Runtime, team: Team, now: datetime) -> bool:

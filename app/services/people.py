@@ -13,13 +13,14 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from app.runtime import Runtime
-from app.slack.errors import from_sdk, slack_error_code
+from app.slack.errors import SLACK_FAILURES, call_failed, slack_error_code
 from app.store import repo
 from app.store.models import PersonRow
 
 log = logging.getLogger(__name__)
 
 MAX_AGE = timedelta(days=1)
+GONE = ("users_not_found", "user_not_found")
 LONG_AGO = datetime(2000, 1, 1, tzinfo=UTC)
 NOT_MEMBER_STATUSES = {
     "not_found": "has no Slack account with that email",
@@ -64,11 +65,10 @@ def ask_slack(runtime: Runtime, pager_id: str) -> SlackIdentity:
             user = runtime.slack.users_info(user=mapped)["user"]
         else:
             user = runtime.slack.users_lookupByEmail(email=pager_id)["user"]
-    except SlackApiError as error:
-        code = slack_error_code(error)
-        if code in ("users_not_found", "user_not_found"):
+    except SLACK_FAILURES as error:
+        if isinstance(error, SlackApiError) and slack_error_code(error) in GONE:
             return SlackIdentity(mapped, "not_found", None)
-        raise from_sdk("users.info" if mapped else "users.lookupByEmail", error) from error
+        raise call_failed("users.info" if mapped else "users.lookupByEmail", error) from error
     return SlackIdentity(user.get("id"), status_of(user), _display_name(user))
 
 

@@ -57,8 +57,12 @@ def _record_failure(runtime: Runtime, team: Team, now: datetime, error: Provider
         state.failing_since = state.failing_since or now
 
 
-def refresh_team(runtime: Runtime, team: Team, now: datetime) -> TeamRefresh:
-    """Ask the pager once (timeline hourly, on-calls otherwise) and store the answer with its time."""
+def refresh_team(runtime: Runtime, team: Team, now: datetime, *, dry_run: bool = False) -> TeamRefresh:
+    """Ask the pager once (timeline hourly, on-calls otherwise) and store the answer with its time.
+
+    A dry run stores who is on call but keeps the cached timeline, so that the shift changes it saw are
+    still announced by the next real cycle.
+    """
     timeline_due, predicted = _timeline_due(runtime, team, now)
     shifts: list[Shift] | None = None
     try:
@@ -79,7 +83,7 @@ def refresh_team(runtime: Runtime, team: Team, now: datetime) -> TeamRefresh:
         state.last_attempt_at = state.last_success_at = now
         state.last_error = None
         state.failing_since = None
-        if shifts is not None:
+        if shifts is not None and not dry_run:
             before = repo.replace_shifts(session, team.name, shifts, now)
             state.shifts_fetched_at = now
         elif predicted is not None and predicted != people:
@@ -92,7 +96,7 @@ def refresh_team(runtime: Runtime, team: Team, now: datetime) -> TeamRefresh:
         ok=True,
         people=people,
         changed=changed,
-        timeline_read=shifts is not None,
+        timeline_read=shifts is not None and not dry_run,
         shifts_before=before,
         shifts_after=shifts or [],
     )

@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from slack_sdk.errors import SlackApiError
 from sqlalchemy import select
 
 from app.domain import Team
@@ -18,7 +17,7 @@ from app.runtime import Runtime
 from app.services import notices
 from app.services.people import NOT_MEMBER_STATUSES, forget_slack_users, resolve_people
 from app.slack import notice_text
-from app.slack.errors import SlackCallFailed, from_sdk
+from app.slack.errors import SLACK_FAILURES, SlackCallFailed, call_failed
 from app.store import repo
 from app.store.models import UsergroupSync
 
@@ -72,8 +71,8 @@ def fetch_groups(runtime: Runtime) -> Groups:
     """Every user group with its members, keyed by id and by handle: one Slack call for all teams."""
     try:
         groups = runtime.slack.usergroups_list(include_users=True, include_disabled=True)["usergroups"]
-    except SlackApiError as error:
-        raise from_sdk("usergroups.list", error) from error
+    except SLACK_FAILURES as error:
+        raise call_failed("usergroups.list", error) from error
     by_key: dict[str, dict[str, Any]] = {}
     for group in groups:
         by_key[group["id"]] = group
@@ -150,8 +149,8 @@ def _write(
 ) -> SyncResult:
     try:
         runtime.slack.usergroups_users_update(usergroup=group_id, users=",".join(wanted.desired))
-    except SlackApiError as error:
-        failure = from_sdk("usergroups.users.update", error)
+    except SLACK_FAILURES as error:
+        failure = call_failed("usergroups.users.update", error)
         if failure.code in ("invalid_users", "failed_for_some_users"):
             with runtime.sessions.begin() as session:
                 forget_slack_users(session, wanted.desired)  # look them up again next cycle

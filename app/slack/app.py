@@ -8,7 +8,7 @@ from typing import Any
 from slack_bolt import App, BoltResponse
 
 from app.runtime import Runtime
-from app.slack.listeners import commands, events, home, mentions
+from app.slack.listeners import commands, home, mentions
 
 log = logging.getLogger(__name__)
 
@@ -23,7 +23,6 @@ def build_bolt_app(runtime: Runtime) -> App:
         logger=logging.getLogger("app.slack.bolt"),
     )
     commands.register(app, runtime)
-    events.register(app, runtime)
     mentions.register(app, runtime)
     home.register(app, runtime)
 

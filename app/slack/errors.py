@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from slack_sdk.errors import SlackApiError
+from slack_sdk.errors import SlackApiError, SlackClientError
+
+# Every way a Web API call can fail: Slack said no, or Slack could not be reached (slack_sdk raises the
+# network errors raw, as URLError/TimeoutError, which are OSErrors).
+SLACK_FAILURES = (SlackApiError, SlackClientError, OSError)
 
 _SENTENCES = {
     "permission_denied": (
@@ -64,3 +68,10 @@ def from_sdk(method: str, error: SlackApiError) -> SlackCallFailed:
     if code == "missing_scope" and isinstance(data, dict) and data.get("needed"):
         sentence = f"the bot token lacks the scope {data['needed']}: reinstall the app from manifest.yaml"
     return SlackCallFailed(method, code, sentence)
+
+
+def call_failed(method: str, error: Exception) -> SlackCallFailed:
+    """Any failure of a Slack call (an error answer or no answer) as our narrow, explained exception."""
+    if isinstance(error, SlackApiError):
+        return from_sdk(method, error)
+    return SlackCallFailed(method, "unreachable", f"Slack could not be reached: {error}")

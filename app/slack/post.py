@@ -6,9 +6,8 @@ import logging
 from typing import Any
 
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError, SlackClientError
 
-from app.slack.errors import from_sdk
+from app.slack.errors import SLACK_FAILURES, call_failed
 
 log = logging.getLogger(__name__)
 
@@ -30,13 +29,8 @@ def post_message(
         response = client.chat_postMessage(
             channel=channel, text=text, blocks=blocks, thread_ts=thread_ts, unfurl_links=False
         )
-    except SlackApiError as error:
-        raise PostFailed(str(from_sdk("chat.postMessage", error))) from error
-    except (
-        SlackClientError,
-        OSError,
-    ) as error:  # connection refused, timeouts, TLS: slack_sdk raises these raw
-        raise PostFailed(f"chat.postMessage: Slack could not be reached: {error}") from error
+    except SLACK_FAILURES as error:
+        raise PostFailed(str(call_failed("chat.postMessage", error))) from error
     return str(response.get("ts") or "")
 
 

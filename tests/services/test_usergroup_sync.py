@@ -326,3 +326,31 @@ def test_slow_slack_lookups_never_hold_the_database_write_lock(
     sandbox.slack.latency = 0.0
     assert waited < 0.3, f"a writer waited {waited:.2f} s for the cycle's Slack lookups"
     assert sorted(sandbox.slack.usergroup_members(USERGROUP_ID)) == [ALICE, BOB, CAROL]
+
+
+def test_an_outage_notice_slack_refused_is_said_by_the_next_cycle(
+    sandbox: Sandbox, world: World, runtime: Runtime
+) -> None:
+    now = world.rotation_start + timedelta(days=1)
+    cycle(runtime, now)
+    sandbox.opsgenie.down = True
+    sandbox.slack.fail("chat.postMessage", "not_in_channel", times=1)
+    cycle(runtime, now + timedelta(minutes=5))
+    assert not notices_in(sandbox, "the pager is unreachable")
+    cycle(runtime, now + timedelta(minutes=10))
+    cycle(runtime, now + timedelta(minutes=15))
+    assert len(notices_in(sandbox, "the pager is unreachable")) == 1
+    sandbox.opsgenie.down = False
+    cycle(runtime, now + timedelta(minutes=20))
+    assert len(notices_in(sandbox, "answers again")) == 1
+
+
+def test_slack_unreachable_fails_the_sync_with_a_sentence(
+    sandbox: Sandbox, world: World, runtime: Runtime
+) -> None:
+    runtime.slack.base_url = "http://127.0.0.1:9/api/"  # nothing listens on the discard port
+    runtime.slack.retry_handlers = []
+    [report] = run_cycle(runtime, world.rotation_start + timedelta(days=1))
+    assert report.refresh.ok
+    assert report.failed
+    assert "Slack could not be reached" in report.sync.detail
