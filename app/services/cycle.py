@@ -42,10 +42,7 @@ def _after_refresh(runtime: Runtime, refresh: TeamRefresh, now: datetime) -> Non
         return
     notices.announce_recovery(runtime, refresh.team, now)
     if refresh.timeline_read:
-        with runtime.sessions.begin() as session:
-            announce_shift_changes(
-                runtime, session, refresh.team, refresh.shifts_before, refresh.shifts_after, now
-            )
+        announce_shift_changes(runtime, refresh.team, refresh.shifts_before, refresh.shifts_after, now)
 
 
 def _safe_refresh(runtime: Runtime, team: Team, now: datetime, dry_run: bool) -> TeamRefresh:
