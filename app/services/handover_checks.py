@@ -4,25 +4,27 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Iterable, Sequence
+import time as clock
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from itertools import pairwise
-from typing import Any
+from typing import Any, Literal, TypeVar
 from zoneinfo import ZoneInfo
 
-from slack_sdk.errors import SlackApiError, SlackClientError
 from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from app.config import OncallConfig
 from app.domain import Shift, Team
 from app.runtime import Runtime
 from app.services.people import resolve_people
-from app.slack.errors import SlackCallFailed, from_sdk
+from app.slack.errors import SlackCallFailed
 from app.slack.handover_blocks import PersonView, identity_notice, shift_change_notice
+from app.slack.post import PostFailed, post_message
 from app.store import repo
-from app.store.models import Notice, PersonRow
+from app.store.models import AnnouncedTimeline, Notice, PersonRow
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +34,11 @@ IDENTITY_LEAD = timedelta(hours=24)
 CHANGE_HORIZON = timedelta(days=7)
 KEY_CHARS = 400  # Notice.key's column width
 OPEN_END = "open"
+WRITE_ATTEMPTS = 4  # each attempt already waits SQLite's busy timeout before "database is locked"
+WRITE_BACKOFF_SECONDS = 0.2
+
+T = TypeVar("T")
+Said = Literal["posted", "said_before", "failed"]
 
 
 def _local_moment(team: Team, day: date) -> datetime:
@@ -110,6 +117,19 @@ def from_row(row: PersonRow) -> PersonView:
     return PersonView(row.pager_id, row.slack_user_id, row.status)
 
 
+def write_retrying(runtime: Runtime, work: Callable[[Session], T], what: str) -> T:
+    """Run ``work`` in its own short write transaction, again (a few times) when the database is locked."""
+    for attempt in range(1, WRITE_ATTEMPTS):
+        try:
+            with runtime.sessions.begin() as session:
+                return work(session)
+        except OperationalError as error:
+            log.warning("%s: %s; trying again (%d/%d)", what, error.orig, attempt, WRITE_ATTEMPTS)
+            clock.sleep(WRITE_BACKOFF_SECONDS * attempt)
+    with runtime.sessions.begin() as session:
+        return work(session)
+
+
 @dataclass(frozen=True)
 class ChangedWindow:
     """A stretch of time whose on-call people differ between two timelines (``end`` None: open-ended)."""
@@ -120,41 +140,51 @@ class ChangedWindow:
     after: tuple[str, ...]
 
 
-def _post(runtime: Runtime, channel: str, message: dict[str, Any]) -> str | None:
-    """Post; return None on success, else a sentence saying why not."""
-    try:
-        runtime.slack.chat_postMessage(channel=channel, text=message["text"], blocks=message["blocks"])
-    except SlackApiError as error:
-        return str(from_sdk("chat.postMessage", error))
-    except (SlackClientError, OSError) as error:
-        return str(error)
-    return None
-
-
 def _key(*parts: str) -> str:
     key = "|".join(parts)
     return key if len(key) <= KEY_CHARS else hashlib.sha256(key.encode()).hexdigest()
 
 
-def _resolve(
-    runtime: Runtime, session: Session, pager_ids: list[str], now: datetime
-) -> dict[str, PersonView]:
-    """Map pager ids to Slack accounts; rows older than a day are refreshed from Slack first."""
-    rows = resolve_people(runtime, session, pager_ids, now)
+def _resolve(runtime: Runtime, pager_ids: list[str], now: datetime) -> dict[str, PersonView]:
+    """Map pager ids to Slack accounts; day-old rows are refreshed from Slack, with no transaction open."""
+    rows = resolve_people(runtime, pager_ids, now)
     views = {p.lower(): PersonView(p.lower(), None, "not_found") for p in pager_ids}
     views.update({pager_id.lower(): from_row(row) for pager_id, row in rows.items()})
     return views
 
 
-def _mentionable(
-    runtime: Runtime, session: Session, pager_ids: list[str], now: datetime
-) -> dict[str, PersonView]:
-    """Like _resolve, but a Slack failure falls back to the cache: the caller's refresh must not fail."""
+def _mentionable(runtime: Runtime, pager_ids: list[str], now: datetime) -> dict[str, PersonView]:
+    """Like _resolve, but a Slack failure falls back to the cache: a notice must not wait for a lookup."""
     try:
-        return _resolve(runtime, session, pager_ids, now)
+        return _resolve(runtime, pager_ids, now)
     except SlackCallFailed as failure:
         log.warning("shift-change notice without fresh Slack names: %s", failure)
-        return person_views(session, runtime.config, pager_ids)
+        with runtime.sessions.begin() as session:
+            return person_views(session, runtime.config, pager_ids)
+
+
+def _say_once(
+    runtime: Runtime, team: Team, kind: str, key: str, message: dict[str, Any], now: datetime
+) -> Said:
+    """Claim (team, kind, key) in a committed transaction, then post; a failed post gives the claim back."""
+    try:
+        with runtime.sessions.begin() as session:
+            if not repo.claim_notice(session, team.name, kind, key, at=now, text=message["text"]):
+                return "said_before"
+    except OperationalError as error:  # locked for longer than the busy timeout: the next run tries again
+        log.warning("%s notice for %s not claimed (will retry): %s", kind, team.name, error.orig)
+        return "failed"
+    # Posted after the claim committed (a second replica finds the claim and stays quiet) and with no
+    # transaction open: a slow or retried Slack call must never hold SQLite's write lock.
+    try:
+        post_message(runtime.slack, team.channel, text=message["text"], blocks=message["blocks"])
+    except PostFailed as failure:
+        log.warning("%s notice for %s not posted (will retry): %s", kind, team.name, failure)
+        write_retrying(
+            runtime, lambda s: repo.release_notice(s, team.name, kind, key), f"releasing the {kind} notice"
+        )
+        return "failed"
+    return "posted"
 
 
 def _check_team(runtime: Runtime, team: Team, now: datetime) -> int:
@@ -163,22 +193,13 @@ def _check_team(runtime: Runtime, team: Team, now: datetime) -> int:
         return 0
     with runtime.sessions.begin() as session:
         _, incoming, _ = handing_over(session, team, moment, guess=False)
-        views = _resolve(runtime, session, incoming, now)
-        problems = [views[p.lower()] for p in incoming if p.lower() in views and not views[p.lower()].mapped]
-        if not problems:
-            return 0
-        message = identity_notice(team.name, team.timezone, moment, problems)
-        key = _key(moment.isoformat(), *(f"{p.pager_id}:{p.status}" for p in problems))
-        if not repo.claim_notice(session, team.name, "identity", key, at=now, text=message["text"]):
-            return 0
-    # Posted after the claim committed, so a second replica finds the claim and stays quiet.
-    failure = _post(runtime, team.channel, message)
-    if failure is None:
-        return 1
-    log.warning("identity notice for %s not posted (will retry): %s", team.name, failure)
-    with runtime.sessions.begin() as session:
-        repo.release_notice(session, team.name, "identity", key)
-    return 0
+    views = _resolve(runtime, incoming, now)
+    problems = [views[p.lower()] for p in incoming if p.lower() in views and not views[p.lower()].mapped]
+    if not problems:
+        return 0
+    message = identity_notice(team.name, team.timezone, moment, problems)
+    key = _key(moment.isoformat(), *(f"{p.pager_id}:{p.status}" for p in problems))
+    return int(_say_once(runtime, team, "identity", key, message, now) == "posted")
 
 
 def check_incoming_identities(runtime: Runtime, now: datetime) -> int:
@@ -219,6 +240,10 @@ def _open_key(window: ChangedWindow) -> str:
     return _key(window.start.isoformat(), OPEN_END, *window.after)
 
 
+def _window_key(window: ChangedWindow) -> str:
+    return _key(window.start.isoformat(), window.end.isoformat() if window.end else OPEN_END, *window.after)
+
+
 def _said_open(session: Session, team: Team, window: ChangedWindow) -> bool:
     # Once announced as "from … on", the same change seen later with its real end is not news.
     statement = select(Notice.id).where(
@@ -227,22 +252,44 @@ def _said_open(session: Session, team: Team, window: ChangedWindow) -> bool:
     return session.scalars(statement).first() is not None
 
 
+def _told_timeline(session: Session, team: str) -> list[Shift] | None:
+    row = session.get(AnnouncedTimeline, team)
+    if row is None:
+        return None
+    return [Shift(p, datetime.fromisoformat(s), datetime.fromisoformat(e)) for p, s, e in row.shifts]
+
+
+def _remember_timeline(runtime: Runtime, team: str, shifts: list[Shift], now: datetime) -> None:
+    stored = [[s.person, s.start.isoformat(), s.end.isoformat()] for s in shifts]
+    with runtime.sessions.begin() as session:
+        row = session.get(AnnouncedTimeline, team) or AnnouncedTimeline(team=team)
+        if row.shifts != stored:
+            row.shifts, row.updated_at = stored, now
+            session.add(row)
+
+
 def announce_shift_changes(
-    runtime: Runtime, session: Session, team: Team, before: list[Shift], after: list[Shift], now: datetime
+    runtime: Runtime, team: Team, before: list[Shift], after: list[Shift], now: datetime
 ) -> int:
-    """Post one notice per shift in the next 7 days that changed hands; never twice for the same change."""
-    windows = [
-        w
-        for w in changed_windows(before, after)
-        if w.start < now + CHANGE_HORIZON and (w.end is None or w.end > now)
-    ]
-    posted = 0
+    """Post one notice per shift in the next 7 days that changed hands; never twice for the same change.
+
+    Compares ``after`` with the timeline the channel was last told about (``before`` the first time), so
+    that a notice Slack refused is posted by a later refresh even though the cache already holds ``after``.
+    Manages its own short transactions; Slack is only called with none open.
+    """
+    with runtime.sessions.begin() as session:
+        told = _told_timeline(session, team.name)
+        baseline = before if told is None else told
+        windows = [
+            w
+            for w in changed_windows(baseline, after)
+            if w.start < now + CHANGE_HORIZON
+            and (w.end is None or w.end > now)
+            and (w.end is None or not _said_open(session, team, w))
+        ]
+    views = _mentionable(runtime, [p for w in windows for p in (*w.before, *w.after)], now) if windows else {}
+    said: list[Said] = []
     for window in windows:
-        if window.end is not None and _said_open(session, team, window):
-            continue
-        end = window.end.isoformat() if window.end else OPEN_END
-        key = _key(window.start.isoformat(), end, *window.after)
-        views = _mentionable(runtime, session, [*window.before, *window.after], now)
         message = shift_change_notice(
             team.name,
             team.timezone,
@@ -251,13 +298,8 @@ def announce_shift_changes(
             [views[p.lower()] for p in window.before],
             [views[p.lower()] for p in window.after],
         )
-        if not repo.claim_notice(session, team.name, "shift_change", key, at=now, text=message["text"]):
-            continue
-        # Posted inside the caller's transaction: a failure releases the claim so the next refresh retries.
-        failure = _post(runtime, team.channel, message)
-        if failure is None:
-            posted += 1
-        else:
-            log.warning("shift-change notice for %s not posted (will retry): %s", team.name, failure)
-            repo.release_notice(session, team.name, "shift_change", key)
-    return posted
+        said.append(_say_once(runtime, team, "shift_change", _window_key(window), message, now))
+    # Move on to ``after`` only once every change in it was said; after a failure, keep diffing against
+    # the old baseline (notice keys keep its already-said windows quiet). Past or far-off changes: no news.
+    _remember_timeline(runtime, team.name, baseline if "failed" in said else after, now)
+    return said.count("posted")

@@ -135,6 +135,16 @@ class Notice(Base):
     text: Mapped[str | None] = mapped_column(Text)
 
 
+class AnnouncedTimeline(Base):
+    """Per team, the shift timeline the channel was told about: shift-change notices diff against it."""
+
+    __tablename__ = "announced_timelines"
+
+    team: Mapped[str] = mapped_column(String(80), primary_key=True)
+    shifts: Mapped[list[Any]] = mapped_column(JSON)  # [[person, start ISO, end ISO], ...]
+    updated_at: Mapped[datetime]
+
+
 class Escalation(Base):
     """A mention of the bot that asked for the on-call people; the outbox of its pager alert."""
 
@@ -155,15 +165,20 @@ class Escalation(Base):
     text: Mapped[str] = mapped_column(Text)
     on_call: Mapped[list[str]]
     priority: Mapped[str] = mapped_column(String(2))
-    # tag_only, pending, requested, created, failed, limited
+    # tag_only, pending, requested, created, failed, limited; created and failed are final.
     status: Mapped[str] = mapped_column(String(16))
     alias: Mapped[str | None] = mapped_column(String(512))
     alert_request_id: Mapped[str | None] = mapped_column(String(64))
     alert_id: Mapped[str | None] = mapped_column(String(64))
     attempts: Mapped[int] = mapped_column(default=0)
+    # When the work left (a thread post or the page) is due, or a worker's lease ends; None: nothing left.
     next_attempt_at: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(Text)
     reply_ts: Mapped[str | None] = mapped_column(String(32))
+    # The thread message telling how the page ended (its confirmation or failure), once posted.
+    outcome_ts: Mapped[str | None] = mapped_column(String(32))
+    # Failed chat.postMessage calls in this thread; posting is given up after MAX_ATTEMPTS of them.
+    post_attempts: Mapped[int] = mapped_column(default=0)
     permalink: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
@@ -180,7 +195,7 @@ class Handover(Base):
     team: Mapped[str] = mapped_column(String(80))
     shift_start: Mapped[datetime]
     created_at: Mapped[datetime]
-    status: Mapped[str] = mapped_column(String(16))  # claimed, posted, skipped, failed
+    status: Mapped[str] = mapped_column(String(16))  # claimed, posted, skipped, failed, unconfirmed
     late: Mapped[bool] = mapped_column(default=False)
     outgoing: Mapped[list[str]]
     incoming: Mapped[list[str]]

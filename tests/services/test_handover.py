@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import io
 import logging
+import sqlite3
 import threading
+import time
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -23,10 +25,10 @@ from app.runtime import Runtime
 from app.sandbox import Sandbox
 from app.sandbox.world import CHANNEL, PEOPLE, ROTATION, World, last_handover, teams_toml
 from app.services.cycle import run_cycle
-from app.services.handover import catch_up, run_handover
+from app.services.handover import LATE_AFTER, catch_up, run_handover
 from app.services.handover_checks import handover_after
 from app.slack.handover_blocks import DASH, message_text
-from app.store import repo
+from app.store import db, repo
 from app.store.models import Escalation, Handover, PersonRow, UsergroupSync
 from tests.conftest import RuntimeFactory
 
@@ -213,19 +215,64 @@ def test_restart_around_the_handover_does_not_double_it(
     assert len(handover_posts(sandbox)) == 1
 
 
-def test_a_claim_left_by_a_crash_is_taken_over_once(sandbox: Sandbox, runtime: Runtime) -> None:
+def test_a_claim_never_recorded_is_reported_once_and_never_posted_again(
+    sandbox: Sandbox, runtime: Runtime, caplog: pytest.LogCaptureFixture
+) -> None:
     seed_cache(runtime, E - timedelta(days=7), weeks=3)
-    with runtime.sessions.begin() as session:  # the process claimed, then died before posting
+    with runtime.sessions.begin() as session:  # the process claimed, then died (before or after posting)
         session.add(
             Handover(team="data", shift_start=E, created_at=E, status="claimed", outgoing=[], incoming=[])
         )
     fresh(runtime, E + timedelta(minutes=5))
-    assert [o.status for o in catch_up(runtime, E + timedelta(minutes=5))] == ["already_posted"]
+    assert [o.status for o in catch_up(runtime, E + timedelta(minutes=5))] == ["already_posted"]  # in flight
+    with caplog.at_level(logging.ERROR, logger="app.services.handover"):
+        for minutes in (20, 80, 140):
+            fresh(runtime, E + timedelta(minutes=minutes))
+            [outcome] = catch_up(runtime, E + timedelta(minutes=minutes))
+            assert outcome.status == "unconfirmed"
+    assert "oncall-bot handover --team data --dry-run" in outcome.detail
+    [logged] = [r.getMessage() for r in caplog.records if "never recorded" in r.getMessage()]
+    assert logged.startswith("the data handover of 2026-03-30T07:00:00+00:00 was claimed at")
     assert handover_posts(sandbox) == []
-    fresh(runtime, E + timedelta(minutes=20))
-    assert [o.status for o in catch_up(runtime, E + timedelta(minutes=20))] == ["late"]
-    assert [o.status for o in catch_up(runtime, E + timedelta(minutes=80))] == ["already_posted"]
+    assert sandbox.slack.messages(BOB) == []
+    assert [r.status for r in handover_rows(runtime)] == ["unconfirmed"]
+
+
+def test_a_locked_database_after_the_post_is_waited_out_and_never_doubles_it(
+    sandbox: Sandbox, world: World, make_runtime: RuntimeFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(db, "BUSY_TIMEOUT_MS", 300)  # "database is locked" after 0.3 s, not 10 s
+    runtime = make_runtime(config_for())
+    seed_cache(runtime, E - timedelta(days=7), weeks=3)
+    fresh(runtime, E)
+    sandbox.slack.latency = 0.3
+    outcomes: list[str] = []
+    poster = threading.Thread(
+        target=lambda: outcomes.append(run_handover(runtime, team_of(runtime), E).status)
+    )
+    poster.start()
+    deadline = time.monotonic() + 10
+    while not handover_rows(runtime) and time.monotonic() < deadline:
+        time.sleep(0.005)
+    other = sqlite3.connect(runtime.sessions.kw["bind"].url.database, isolation_level=None, timeout=5)
+    try:
+        other.execute("BEGIN IMMEDIATE")  # another writer holds the lock from the claim until after the post
+        while not sandbox.slack.requests("chat.postMessage") and time.monotonic() < deadline:
+            time.sleep(0.005)
+        time.sleep(0.5)  # longer than the busy timeout: recording the post fails at least once
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+        sandbox.slack.latency = 0.0
+    poster.join(timeout=30)
+    assert outcomes == ["posted"]
+    [row] = handover_rows(runtime)
+    [post] = handover_posts(sandbox)
+    assert (row.status, row.message_ts) == ("posted", post["ts"])
+    fresh(runtime, E + timedelta(hours=1))
+    assert [o.status for o in catch_up(runtime, E + timedelta(hours=1))] == ["already_posted"]
     assert len(handover_posts(sandbox)) == 1
+    assert len(sandbox.slack.messages(BOB)) == 1
 
 
 def test_two_replicas_at_the_same_instant_post_once(
@@ -287,6 +334,24 @@ def test_missed_beyond_grace_is_skipped_with_one_log_line(
     assert len(skipped) == 1
     assert "2026-03-30T07:00:00+00:00" in skipped[0]
     assert [(r.shift_start, r.status) for r in handover_rows(runtime)] == [(E, "skipped")]
+
+
+def test_grace_zero_still_posts_on_time_and_nothing_late(
+    sandbox: Sandbox, world: World, make_runtime: RuntimeFactory
+) -> None:
+    runtime = make_runtime(config_for(grace=0))
+    seed_cache(runtime, E - timedelta(days=7), weeks=3)
+    fresh(runtime, E)
+    assert run_handover(runtime, team_of(runtime), E + timedelta(milliseconds=40)).status == "posted"
+    next_week = handover_after(team_of(runtime), E)
+    fresh(runtime, next_week + LATE_AFTER + timedelta(minutes=1))
+    [outcome] = catch_up(runtime, next_week + LATE_AFTER + timedelta(minutes=1))
+    assert outcome.status == "skipped_too_old"
+    assert len(handover_posts(sandbox)) == 1
+    assert [(r.shift_start, r.status) for r in handover_rows(runtime)] == [
+        (E, "posted"),
+        (next_week, "skipped"),
+    ]
 
 
 def add_escalation(

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import threading
+import time
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 import pytest
@@ -18,6 +21,7 @@ from app.services.handover_checks import (
 )
 from app.services.roster import refresh_team
 from app.slack.handover_blocks import DASH, message_text, when
+from app.store import repo
 from tests.conftest import RuntimeFactory
 from tests.services.test_handover import BOB, E, config_for, seed_cache, team_of
 
@@ -34,6 +38,27 @@ def runtime(world: World, make_runtime: RuntimeFactory) -> Runtime:
 def channel_texts(sandbox: Sandbox, fragment: str) -> list[str]:
     """Flattened texts of the team-channel messages that contain ``fragment``."""
     return [message_text(m) for m in sandbox.slack.messages(CHANNEL) if fragment in message_text(m)]
+
+
+def longest_writer_wait(runtime: Runtime, sandbox: Sandbox, work: Callable[[], object]) -> float:
+    """Run ``work`` in a thread against a slow Slack; the longest a concurrent writer waited meanwhile."""
+    results: list[object] = []
+    thread = threading.Thread(target=lambda: results.append(work()))
+    sandbox.slack.latency = 0.5
+    waits: list[float] = []
+    try:
+        thread.start()
+        while thread.is_alive():
+            started = time.monotonic()
+            with runtime.sessions.begin() as session:  # e.g. an escalation being recorded meanwhile
+                repo.claim_notice(session, "probe", "probe", str(len(waits)), at=E, text="x")
+            waits.append(time.monotonic() - started)
+            time.sleep(0.02)
+    finally:
+        thread.join(timeout=30)
+        sandbox.slack.latency = 0.0
+    assert results, "the work did not finish"
+    return max(waits)
 
 
 # ---- the identity check, 24 h before a handover ---------------------------------------------------
@@ -93,6 +118,16 @@ def test_a_failing_slack_lookup_is_logged_and_retried(
     assert check_incoming_identities(runtime, E - timedelta(hours=19)) == 1
 
 
+def test_identity_lookups_never_hold_the_database_write_lock(sandbox: Sandbox, runtime: Runtime) -> None:
+    shifts = seed_cache(runtime, E - WEEK, weeks=3)  # the Slack mappings are a week old: all looked up again
+    three = [Shift(person, E, E + WEEK) for person in (ALICE_MAIL, CAROL_MAIL)]
+    with runtime.sessions.begin() as session:
+        repo.replace_shifts(session, "data", [*shifts, *three], E - WEEK)  # bob, alice and carol take over
+    waited = longest_writer_wait(runtime, sandbox, lambda: check_incoming_identities(runtime, E - DAY / 2))
+    assert len(sandbox.slack.requests("users.lookupByEmail")) == 3
+    assert waited < 0.25, f"a writer waited {waited:.2f} s for the identity check's Slack lookups"
+
+
 # ---- where two timelines disagree -----------------------------------------------------------------
 
 
@@ -149,9 +184,8 @@ def test_changed_windows(before: list[Shift], after: list[Shift], expected: list
 
 
 def announce(runtime: Runtime, before: list[Shift], after: list[Shift], now: datetime) -> int:
-    """What the roster refresh does after a timeline fetch."""
-    with runtime.sessions.begin() as session:
-        return announce_shift_changes(runtime, session, team_of(runtime), before, after, now)
+    """What the refresh cycle does after a timeline fetch."""
+    return announce_shift_changes(runtime, team_of(runtime), before, after, now)
 
 
 def test_override_within_the_week_is_announced_once(sandbox: Sandbox, runtime: Runtime) -> None:
@@ -166,13 +200,15 @@ def test_override_within_the_week_is_announced_once(sandbox: Sandbox, runtime: R
     ]
 
 
+@pytest.mark.parametrize(
+    "now",
+    [TUESDAY + DAY + timedelta(minutes=1), TUESDAY - WEEK - timedelta(minutes=1)],
+    ids=["already over", "7 days and 1 minute ahead"],
+)
 def test_changes_in_the_past_or_beyond_seven_days_are_not_announced(
-    sandbox: Sandbox, runtime: Runtime
+    now: datetime, sandbox: Sandbox, runtime: Runtime
 ) -> None:
-    assert announce(runtime, BEFORE, OVERRIDE, TUESDAY + DAY + timedelta(minutes=1)) == 0  # already over
-    assert (
-        announce(runtime, BEFORE, OVERRIDE, TUESDAY - WEEK - timedelta(minutes=1)) == 0
-    )  # 7 days + 1 min ahead
+    assert announce(runtime, BEFORE, OVERRIDE, now) == 0
     assert sandbox.slack.requests("chat.postMessage") == []
 
 
@@ -190,10 +226,45 @@ def test_a_change_cut_by_the_fetch_is_not_repeated_when_its_end_shows_up(
     assert "From Mon 6 Apr 09:00 on, it is now <@U0DAVE00001>, was <@U0CAROL0001>." in notice
 
 
-def test_a_refused_notice_is_released_for_the_next_refresh(sandbox: Sandbox, runtime: Runtime) -> None:
+def test_a_refused_notice_is_posted_by_the_next_refresh(sandbox: Sandbox, runtime: Runtime) -> None:
     sandbox.slack.fail("chat.postMessage", "channel_not_found")
     assert announce(runtime, BEFORE, OVERRIDE, E) == 0
-    assert announce(runtime, BEFORE, OVERRIDE, E + timedelta(minutes=5)) == 1
+    # The cache already holds the new timeline: the next refresh reads it again and sees no difference.
+    assert announce(runtime, OVERRIDE, list(OVERRIDE), E + timedelta(hours=1)) == 1
+    assert announce(runtime, OVERRIDE, list(OVERRIDE), E + timedelta(hours=2)) == 0
+    assert channel_texts(sandbox, "Shift change") == [
+        f"*Shift change for data* (Europe/Amsterdam): Tue 31 Mar 09:00{DASH}Wed 1 Apr 09:00 "
+        "is now <@U0DAVE00001>, was <@U0BOB000001>."
+    ]
+
+
+def test_only_the_refused_one_of_two_notices_is_posted_again(sandbox: Sandbox, runtime: Runtime) -> None:
+    swapped = weekly(E - WEEK, ALICE_MAIL, CAROL_MAIL, BOB_MAIL)
+    sandbox.slack.fail("chat.postMessage", "channel_not_found")  # the first of the two notices only
+    now = E + timedelta(hours=1)
+    assert announce(runtime, BEFORE, swapped, now) == 1
+    assert announce(runtime, swapped, list(swapped), now + timedelta(hours=1)) == 1
+    assert announce(runtime, swapped, list(swapped), now + timedelta(hours=2)) == 0
+    texts = channel_texts(sandbox, "Shift change")
+    assert len(texts) == 2
+    assert "From Mon 6 Apr 09:00 on, it is now <@U0BOB000001>, was <@U0CAROL0001>." in texts[0]
+    assert f"Mon 30 Mar 09:00{DASH}Mon 6 Apr 09:00 is now <@U0CAROL0001>, was <@U0BOB000001>." in texts[1]
+
+
+def test_a_change_undone_before_its_notice_got_out_is_not_announced(
+    sandbox: Sandbox, runtime: Runtime
+) -> None:
+    sandbox.slack.fail("chat.postMessage", "channel_not_found")
+    assert announce(runtime, BEFORE, OVERRIDE, E) == 0
+    assert announce(runtime, OVERRIDE, list(BEFORE), E + timedelta(hours=1)) == 0  # the override was removed
+    assert announce(runtime, BEFORE, list(BEFORE), E + timedelta(hours=2)) == 0
+    assert channel_texts(sandbox, "Shift change") == []
+
+
+def test_a_slow_notice_post_never_holds_the_database_write_lock(sandbox: Sandbox, runtime: Runtime) -> None:
+    seed_cache(runtime, E - WEEK, weeks=3)  # a week-old mapping: dave and bob are looked up too
+    waited = longest_writer_wait(runtime, sandbox, lambda: announce(runtime, BEFORE, OVERRIDE, E))
+    assert waited < 0.25, f"a writer waited {waited:.2f} s for the shift-change notice"
     assert len(channel_texts(sandbox, "Shift change")) == 1
 
 
@@ -214,3 +285,24 @@ def test_an_override_in_the_pager_is_announced_after_the_refresh(
     assert channel_texts(sandbox, "Shift change") == [
         f"*Shift change for data* (Europe/Amsterdam): {window} is now <@U0DAVE00001>, was <@U0CAROL0001>."
     ]
+
+
+def test_a_refused_notice_is_posted_after_the_next_real_refresh(
+    sandbox: Sandbox, world: World, runtime: Runtime
+) -> None:
+    now = world.rotation_start + timedelta(days=14, hours=2)
+    first = refresh_team(runtime, team_of(runtime), now)
+    assert announce(runtime, first.shifts_before, first.shifts_after, now) == 0  # the first fetch: no news
+    start = world.rotation_start + timedelta(days=16)
+    sandbox.opsgenie.add_override(SCHEDULE, DAVE_MAIL, start, start + DAY)
+    later = now + timedelta(hours=1, minutes=1)
+    second = refresh_team(runtime, team_of(runtime), later)
+    sandbox.slack.fail("chat.postMessage", "not_in_channel")
+    assert announce(runtime, second.shifts_before, second.shifts_after, later) == 0
+    third = refresh_team(runtime, team_of(runtime), later + timedelta(hours=1, minutes=1))
+    assert third.timeline_read
+    assert changed_windows(third.shifts_before, third.shifts_after) == []  # the pager changed nothing since
+    assert announce(runtime, third.shifts_before, third.shifts_after, later + timedelta(hours=1)) == 1
+    assert announce(runtime, third.shifts_before, third.shifts_after, later + timedelta(hours=2)) == 0
+    [notice] = channel_texts(sandbox, "Shift change")
+    assert "is now <@U0DAVE00001>, was <@U0CAROL0001>." in notice

@@ -1,4 +1,4 @@
-"""Initial schema: the roster cache, people, syncs, notices, escalations and handovers.
+"""Initial schema: the roster cache, people, syncs, notices, escalations, handovers and announced timelines.
 
 Revision ID: 0001
 Revises:
@@ -19,6 +19,13 @@ depends_on = None
 def upgrade() -> None:
     """Apply this revision."""
     op.create_table(
+        "announced_timelines",
+        sa.Column("team", sa.String(length=80), nullable=False),
+        sa.Column("shifts", sa.JSON(), nullable=False),
+        sa.Column("updated_at", sa.DateTime(), nullable=False),
+        sa.PrimaryKeyConstraint("team"),
+    )
+    op.create_table(
         "escalations",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("event_id", sa.String(length=64), nullable=False),
@@ -38,6 +45,8 @@ def upgrade() -> None:
         sa.Column("next_attempt_at", sa.DateTime(), nullable=True),
         sa.Column("last_error", sa.Text(), nullable=True),
         sa.Column("reply_ts", sa.String(length=32), nullable=True),
+        sa.Column("outcome_ts", sa.String(length=32), nullable=True),
+        sa.Column("post_attempts", sa.Integer(), nullable=False),
         sa.Column("permalink", sa.Text(), nullable=True),
         sa.Column("created_at", sa.DateTime(), nullable=False),
         sa.Column("updated_at", sa.DateTime(), nullable=False),
@@ -180,3 +189,4 @@ def downgrade() -> None:
         batch_op.drop_index("ix_escalations_team_created")
 
     op.drop_table("escalations")
+    op.drop_table("announced_timelines")
