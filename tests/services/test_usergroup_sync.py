@@ -354,3 +354,17 @@ def test_slack_unreachable_fails_the_sync_with_a_sentence(
     assert report.refresh.ok
     assert report.failed
     assert "Slack could not be reached" in report.sync.detail
+
+
+def test_a_dry_run_does_not_swallow_a_shift_change_notice(
+    sandbox: Sandbox, world: World, runtime: Runtime
+) -> None:
+    now = world.rotation_start + timedelta(days=15, hours=2)  # carol's week
+    cycle(runtime, now)
+    tomorrow = now + timedelta(days=1)
+    sandbox.opsgenie.add_override(SCHEDULE, "dave@corp.example", tomorrow, tomorrow + timedelta(hours=8))
+    cycle(runtime, now + timedelta(minutes=61), dry_run=True)  # reads the new timeline, says nothing
+    assert not [m for m in sandbox.slack.messages(CHANNEL) if "dave" in m["text"] or DAVE in m["text"]]
+    cycle(runtime, now + timedelta(minutes=62))
+    changed = [m["text"] for m in sandbox.slack.messages(CHANNEL) if DAVE in m["text"] or "dave" in m["text"]]
+    assert len(changed) == 1
