@@ -9,6 +9,7 @@ from typing import Any
 from app.demo_scene import Scene
 from app.sandbox.world import CHANNEL, PEOPLE, SCHEDULE
 from app.services.cycle import run_cycle
+from app.services.escalation_pages import retry_pending_pages
 
 TEXT = "the revenue dashboard is empty since 9:00, P2"
 WAIT = 10.0  # seconds the bot gets to reply and to confirm the page
@@ -41,6 +42,15 @@ def _thread(scene: Scene, ts: str, count: int) -> list[dict[str, Any]]:
         time.sleep(0.05)
 
 
+def _run_page_job(scene: Scene) -> int:
+    """Run the page job as its 15-second schedule would, once the listener has handed the page over."""
+    runtime = scene.bot.runtime
+    deadline = time.monotonic() + WAIT
+    while not (worked := retry_pending_pages(runtime, runtime.now())) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return worked
+
+
 def demo_step(scene: Scene) -> None:
     """Mention the bot in the data channel; show the thread reply, the Opsgenie alert and the confirmation."""
     say, expect, sandbox = scene.transcript.say, scene.transcript.expect, scene.sandbox
@@ -62,12 +72,18 @@ def demo_step(scene: Scene) -> None:
         say(f"  » alice writes in #data-team: @oncall-bot {TEXT}")
         event = {"type": "app_mention", "user": alice, "text": f"<@{runtime.bot_user_id}> {TEXT}"}
         sandbox.slack.socket.push_event({**event, "ts": ts, "channel": CHANNEL})
-        replies = _thread(scene, ts, 2)
+        replies = _thread(scene, ts, 1)
         for reply in replies:
             scene.transcript.quote("oncall-bot, in the thread", _shown(reply))
         first = replies[0]["text"] if replies else ""
         expect(bool(expected) and all(m in first for m in expected), "the thread reply tags who is on call")
         expect("pending" in first, "the reply says the page is on its way")
+        expect(not sandbox.opsgenie.alerts(), "the mention itself never waits on Opsgenie")
+        say("  » the bot's page job runs (every 15 s in the background; here at once)")
+        expect(_run_page_job(scene) == 1, "the job takes the pending page")
+        replies = _thread(scene, ts, 2)
+        for reply in replies[1:]:
+            scene.transcript.quote("oncall-bot, in the thread", _shown(reply))
         alerts = sandbox.opsgenie.alerts()
         for alert in alerts:
             responders = ", ".join(r.get("name", "?") for r in alert.get("responders", []))

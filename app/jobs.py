@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
@@ -15,7 +16,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from app.domain import WEEKDAYS, Team
 from app.runtime import Runtime
 from app.services.cycle import run_cycle
-from app.services.escalation_pages import retry_pending_pages
+from app.services.escalation_pages import PAGES_JOB, retry_pending_pages
 from app.services.handover import CATCH_UP_DELAY, catch_up, run_handover
 from app.services.handover_checks import check_incoming_identities
 from app.services.usergroups import WritePacer
@@ -54,6 +55,18 @@ def refresh_job(runtime: Runtime, pacer: WritePacer) -> Callable[[], None]:
     return guarded("refresh", run)
 
 
+def waker(scheduler: BackgroundScheduler) -> Callable[[str], None]:
+    """A function that makes a scheduled job run now (a run already going on is not doubled)."""
+
+    def wake(job_id: str) -> None:
+        try:
+            scheduler.modify_job(job_id, next_run_time=datetime.now(UTC))
+        except JobLookupError:
+            log.warning("no job %s to wake", job_id)
+
+    return wake
+
+
 def build_scheduler() -> BackgroundScheduler:
     """A background scheduler in UTC with safe job defaults."""
     return BackgroundScheduler(
@@ -71,10 +84,11 @@ def schedule(scheduler: BackgroundScheduler, runtime: Runtime) -> None:
         next_run_time=datetime.now(UTC),  # at start, then every refresh_minutes
     )
     scheduler.add_job(
-        guarded("escalation-pages", lambda: retry_pending_pages(runtime, runtime.now())),
+        guarded(PAGES_JOB, lambda: retry_pending_pages(runtime, runtime.now())),
         IntervalTrigger(seconds=15),
-        id="escalation-pages",
+        id=PAGES_JOB,
     )
+    runtime.wake = waker(scheduler)
     for team in runtime.config.teams:
         hand = team.handover
         scheduler.add_job(

@@ -13,6 +13,10 @@ from app.config import OncallConfig
 from app.providers import Provider
 
 
+def _no_scheduler(job_id: str) -> None:
+    """Without a running scheduler (CLI, tests) there is no job to wake."""
+
+
 def utc_now() -> datetime:
     """The wall clock in UTC; the default clock of the running bot (tests move it with time-machine)."""
     return datetime.now(UTC)
@@ -28,6 +32,8 @@ class Runtime:
     provider: Provider
     clock: Callable[[], datetime] = utc_now
     bot_user_id: str | None = None
+    # Run a scheduled job now instead of at its next tick (set by jobs.schedule when the scheduler runs).
+    wake: Callable[[str], None] = _no_scheduler
 
     def now(self) -> datetime:
         """The current instant as the bot sees it (aware UTC)."""

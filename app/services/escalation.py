@@ -1,8 +1,9 @@
 """Escalation: a mention of the bot tags the team's on-call people in a thread and, if asked, pages them.
 
 The escalation row is the outbox: it is inserted first, keyed on Slack's event_id, so a redelivered or
-duplicated event stops right there; the thread reply and the page follow, and the page is retried by
-``retry_pending_pages`` until the pager takes it.
+duplicated event stops right there. The listener then only replies in the thread; the page (and any thread
+post Slack refused) is left due for ``retry_pending_pages``, the 15-second job, so that a slow pager never
+holds one of Bolt's few listener threads.
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from slack_sdk.errors import SlackApiError
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
@@ -24,21 +24,19 @@ from app.runtime import Runtime
 from app.services.escalation_pages import (
     LEASE,
     PAGED_STATUSES,
-    advance,
-    permalink_of,
-    post_in_thread,
+    PAGES_JOB,
     retry_pending_pages,  # noqa: F401  (the job, re-exported)
 )
-from app.slack import escalation_blocks as render
-from app.slack.errors import from_sdk
-from app.store.models import Escalation, TeamState
-from app.store.repo import (
-    claim_notice,
-    insert_ignoring_duplicates,
-    latest_snapshot,
-    people_rows,
-    release_notice,
+from app.services.escalation_thread import (
+    on_call_now,
+    permalink_of,
+    record_post,
+    reply_message,
 )
+from app.slack import escalation_blocks as render
+from app.slack.post import try_post
+from app.store.models import Escalation
+from app.store.repo import claim_notice, insert_ignoring_duplicates, release_notice
 
 log = logging.getLogger(__name__)
 
@@ -152,27 +150,6 @@ def route_mention(config: OncallConfig, channel: str, text: str) -> Route:
     return Route("escalate", team=team, body=body)
 
 
-def _on_call(
-    session: Session, config: OncallConfig, team: Team
-) -> tuple[list[render.Person] | None, datetime | None]:
-    """The cached on-call people of ``team`` with their Slack ids, and when the pager last confirmed them."""
-    snapshot = latest_snapshot(session, team.name)
-    if snapshot is None:
-        return None, None
-    rows = people_rows(session, snapshot.people)
-    people: list[render.Person] = []
-    for email in snapshot.people:
-        row = rows.get(email.lower())
-        if row is None:
-            # Not looked up yet: the config's explicit map is still trustworthy.
-            people.append((email, config.people.get(email.lower())))
-        else:
-            people.append((email, row.slack_user_id if row.status == "ok" else None))
-    state = session.get(TeamState, team.name)
-    as_of = state.last_success_at if state is not None and state.last_success_at else snapshot.last_seen_at
-    return people, as_of
-
-
 def _record(
     session: Session, mention: Mention, team: Team, text: str, on_call: list[str], limit: int, now: datetime
 ) -> Escalation | None:
@@ -199,8 +176,9 @@ def _record(
             # Stable across redeliveries and retries: Opsgenie folds repeats into the open alert.
             "alias": f"slack-{mention.channel}-{mention.ts}" if team.pages else None,
             "attempts": 0,
-            # The listener holds the page until it has tried once; after that the job may take it.
-            "next_attempt_at": now + LEASE if team.pages else None,
+            "post_attempts": 0,
+            # The listener holds the row until it has replied; then the job may take what is left.
+            "next_attempt_at": now + LEASE,
             "created_at": now,
             "updated_at": now,
         },
@@ -221,18 +199,10 @@ def _record(
         )
         if (recent or 0) >= limit:
             session.execute(
-                update(Escalation)
-                .where(Escalation.id == row.id)
-                .values(status="limited", next_attempt_at=None, updated_at=now)
+                update(Escalation).where(Escalation.id == row.id).values(status="limited", updated_at=now)
             )
             session.refresh(row)
     return row
-
-
-def _outcome(status: str) -> render.Outcome:
-    if status == "pending":
-        return "page"
-    return "limited" if status == "limited" else "tag"
 
 
 def _reply_once(
@@ -244,18 +214,18 @@ def _reply_once(
     if not claimed:
         log.info("mention %s already answered; ignoring the repeat", mention.event_id)
         return
-    try:
-        runtime.slack.chat_postMessage(channel=mention.channel, thread_ts=mention.reply_thread, **payload)
-    except SlackApiError as exc:
-        log.warning("could not answer mention %s: %s", mention.event_id, from_sdk("chat.postMessage", exc))
+    if try_post(runtime.slack, mention.channel, thread_ts=mention.reply_thread, **payload) is None:
+        # Unclaimed, a redelivery of the event may answer it.
         with runtime.sessions.begin() as session:
             release_notice(session, "*", kind, mention.event_id)
 
 
 def handle_mention(runtime: Runtime, mention: Mention, now: datetime) -> str | None:
-    """Escalate one mention: record it, reply in its thread, then page; returns the escalation's status.
+    """Escalate one mention: record it and reply in its thread; returns the escalation's status.
 
-    None when the mention was not an escalation (usage, unknown team) or was a repeat already handled.
+    The listener never calls the pager: a ``pending`` row is left due for ``retry_pending_pages``, as is
+    a row whose reply Slack refused. None when the mention was not an escalation (usage, unknown team)
+    or was a repeat already handled.
     """
     config = runtime.config
     text = strip_bot_mention(mention.text, mention.bot_user_id)
@@ -268,35 +238,28 @@ def handle_mention(runtime: Runtime, mention: Mention, now: datetime) -> str | N
         _reply_once(runtime, mention, "mention_unknown_team", render.unknown_team(route.word, names), now)
         return None
     team, body = route.team, plain_text(route.body)
-    # One session; several short transactions: the row must be committed before anything leaves the
-    # process, and no write lock may be held while Slack or the pager is called.
+    # One session, several short transactions: the row is committed before anything leaves the
+    # process, and no write lock is held while Slack is called.
     with runtime.sessions() as session:
         with session.begin():
-            people, as_of = _on_call(session, config, team)
+            people, as_of = on_call_now(session, config, team.name)
             on_call = [email for email, _ in people or []]
             row = _record(session, mention, team, body, on_call, config.pages_per_user_per_hour, now)
         if row is None:
             log.info("escalation %s already recorded; ignoring the repeat delivery", mention.event_id)
             return None
-        reply = render.escalation_reply(
-            team.name,
-            people,
-            reporter=mention.user,
-            outcome=_outcome(row.status),
-            pager=runtime.provider.name,
-            priority=row.priority,
-            as_of=as_of,
-            now=now,
-            limit=config.pages_per_user_per_hour,
-        )
-        reply_ts = post_in_thread(runtime, row.channel, row.thread_ts, reply)
+        reply = reply_message(runtime, row, people, as_of, now)
+        reply_ts = try_post(runtime.slack, row.channel, thread_ts=row.thread_ts, **reply)
+        record_post(session, row, "reply", reply_ts, now)
         # The link lets the page and the handover point at the conversation.
         link = permalink_of(runtime, row.channel, row.message_ts)
+        # Release the row: due now when a page or the reply is still owed, else done.
+        due = now if row.status == "pending" or reply_ts is None else None
         with session.begin():
             session.execute(
-                update(Escalation).where(Escalation.id == row.id).values(reply_ts=reply_ts, permalink=link)
+                update(Escalation).where(Escalation.id == row.id).values(permalink=link, next_attempt_at=due)
             )
         log.info("escalation %s for team %s by %s: %s", mention.event_id, team.name, mention.user, row.status)
-        if row.status != "pending":
-            return row.status
-        return advance(runtime, session, row.id, now, team=team)
+    if due is not None:
+        runtime.wake(PAGES_JOB)  # page now, on the scheduler's thread, not in 15 s and not on Bolt's
+    return row.status

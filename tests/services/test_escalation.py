@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import logging
+import socket
 import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from slack_sdk import WebClient
 from sqlalchemy import update
 
 from app.config import OncallConfig, parse_oncall_config
@@ -27,7 +30,7 @@ from app.services.escalation import (
 from app.services.escalation_pages import MAX_ATTEMPTS, backoff, build_alert
 from app.store.models import Escalation
 from tests.conftest import RuntimeFactory
-from tests.slack.test_mentions import ALICE, BOB, alert_posts, fill_cache, new_ts, rows, thread
+from tests.slack.test_mentions import ALICE, BOB, Clock, alert_posts, fill_cache, new_ts, rows, thread
 
 PAGING = teams_toml(escalate="page")
 
@@ -137,6 +140,7 @@ def test_unknown_team_remembers_the_word_only_when_it_looked_like_a_team() -> No
 
 def test_backoff_doubles_and_is_capped() -> None:
     assert [backoff(n).total_seconds() for n in range(1, 8)] == [10, 20, 40, 80, 160, 300, 300]
+    assert backoff(MAX_ATTEMPTS) == backoff(10_000) == timedelta(minutes=5)  # no overflow on the way
 
 
 def test_alert_without_permalink_still_says_where_to_look() -> None:
@@ -178,8 +182,9 @@ def test_a_refused_page_fails_at_once_and_says_so(sandbox: Sandbox, runtime: Run
     sandbox.opsgenie.fail(403, path_contains="/v2/alerts")
     now = utc_now()
     ts = escalate(runtime, sandbox, "db down", now)
+    assert retry_pending_pages(runtime, now) == 1
     [row] = rows(runtime)
-    assert row.status == "failed"
+    assert (row.status, row.attempts, row.next_attempt_at) == ("failed", 0, None)
     assert "HTTP 403" in (row.last_error or "")
     assert thread(sandbox, ts)[1]["text"].startswith("Could not page through Opsgenie: Opsgenie denied")
     assert retry_pending_pages(runtime, now + timedelta(hours=1)) == 0
@@ -195,34 +200,149 @@ def test_page_limit_counts_only_pages(sandbox: Sandbox, world: World, make_runti
 
 def test_no_permalink_still_pages(sandbox: Sandbox, runtime: Runtime) -> None:
     sandbox.opsgenie.alert_processing_polls = 0
-    sandbox.slack.fail("chat.getPermalink", "message_not_found", times=2)
-    ts = escalate(runtime, sandbox, "db down", utc_now())
+    sandbox.slack.fail("chat.getPermalink", "message_not_found", times=2)  # the listener's and the job's
+    now = utc_now()
+    ts = escalate(runtime, sandbox, "db down", now)
+    assert retry_pending_pages(runtime, now) == 1
     [body] = alert_posts(sandbox)
     assert "permalink" not in body["details"]
     assert body["description"].endswith("Slack gave no permalink for the message.")
     assert thread(sandbox, ts)[1]["text"].startswith("Paged:")
 
 
-def test_a_lost_confirmation_is_posted_by_the_job_exactly_once(sandbox: Sandbox, runtime: Runtime) -> None:
+def test_a_lost_confirmation_is_posted_by_the_job_exactly_once(
+    sandbox: Sandbox, world: World, make_runtime: RuntimeFactory
+) -> None:
     now = utc_now()
-    sandbox.opsgenie.down = True
-    ts = escalate(runtime, sandbox, "db down", now)
-    sandbox.opsgenie.down = False
+    runtime = make_runtime(PAGING, clock=Clock(now))
     sandbox.opsgenie.alert_processing_polls = 0
+    ts = escalate(runtime, sandbox, "db down", now)
     sandbox.slack.fail("chat.postMessage", "channel_not_found")  # the confirmation is refused once
 
-    assert retry_pending_pages(runtime, now + timedelta(minutes=1)) == 1
+    assert retry_pending_pages(runtime, now) == 1
     [row] = rows(runtime)
-    assert (row.status, row.last_error) == ("requested", "the confirmation could not be posted")
-    assert len(thread(sandbox, ts)) == 1
-
-    assert retry_pending_pages(runtime, now + timedelta(minutes=3)) == 1
-    assert retry_pending_pages(runtime, now + timedelta(minutes=10)) == 0
     [alert] = sandbox.opsgenie.alerts()
+    # The alert exists: the row stays created; only the confirmation is owed.
+    assert (row.status, row.alert_id, row.outcome_ts) == ("created", alert["id"], None)
+    assert (row.post_attempts, row.next_attempt_at) == (1, now + timedelta(seconds=10))
+    assert len(thread(sandbox, ts)) == 1
+    polls = len(sandbox.opsgenie.requests("/v2/alerts/requests/"))
+
+    assert retry_pending_pages(runtime, now + timedelta(seconds=5)) == 0  # not due yet
+    assert retry_pending_pages(runtime, now + timedelta(minutes=1)) == 1
+    assert retry_pending_pages(runtime, now + timedelta(minutes=10)) == 0
     assert [m["text"] for m in thread(sandbox, ts)][1:] == [
         f"Paged: Opsgenie alert {alert['id']} created; the on-call people are being notified."
     ]
-    assert rows(runtime)[0].status == "created"
+    [row] = rows(runtime)
+    assert (row.status, row.next_attempt_at, row.outcome_ts) == (
+        "created",
+        None,
+        thread(sandbox, ts)[1]["ts"],
+    )
+    assert len(sandbox.opsgenie.requests("/v2/alerts/requests/")) == polls  # Opsgenie is not asked again
+    assert len(alert_posts(sandbox)) == 1
+
+
+def test_a_refused_reply_is_posted_by_the_job_before_it_pages_and_confirms(
+    sandbox: Sandbox, runtime: Runtime
+) -> None:
+    fill_cache(runtime, utc_now(), {"bob@corp.example": BOB})
+    sandbox.opsgenie.alert_processing_polls = 0
+    sandbox.slack.fail("chat.postMessage", "not_in_channel", times=1)  # the bot was not in the channel yet
+    now = utc_now()
+    ts = escalate(runtime, sandbox, "db down", now)
+    [row] = rows(runtime)
+    assert (row.status, row.reply_ts, row.post_attempts, row.next_attempt_at) == ("pending", None, 1, now)
+    assert thread(sandbox, ts) == []
+
+    assert retry_pending_pages(runtime, now) == 1
+    replies = thread(sandbox, ts)
+    assert [m["text"].split(" ")[0] for m in replies] == [f"<@{BOB}>", "Paged:"]  # in this order
+    assert "Paging through Opsgenie (pending)" in replies[0]["text"]
+    [row] = rows(runtime)
+    assert (row.status, row.reply_ts, row.outcome_ts) == ("created", replies[0]["ts"], replies[1]["ts"])
+    assert row.next_attempt_at is None
+    assert retry_pending_pages(runtime, now + timedelta(hours=1)) == 0
+    assert len(thread(sandbox, ts)) == 2
+    assert len(alert_posts(sandbox)) == 1
+
+
+def closed_port() -> int:
+    """A loopback port nothing listens on: connecting to it is refused."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def test_slack_unreachable_for_the_reply_leaves_it_to_the_job(
+    sandbox: Sandbox, world: World, make_runtime: RuntimeFactory
+) -> None:
+    runtime = make_runtime(world.config_text)  # tag only: no page would bring the row back
+    fill_cache(runtime, utc_now(), {"bob@corp.example": BOB})
+    reachable = runtime.slack
+    # Connection refused: slack_sdk raises URLError here, not SlackApiError.
+    runtime.slack = WebClient(token="xoxb-unreachable", base_url=f"http://127.0.0.1:{closed_port()}/api/")
+    now = utc_now()
+    ts = escalate(runtime, sandbox, "db down", now)  # does not raise
+    [row] = rows(runtime)
+    assert (row.status, row.reply_ts, row.permalink, row.post_attempts) == ("tag_only", None, None, 1)
+    assert row.next_attempt_at == now
+
+    runtime.slack = reachable
+    assert retry_pending_pages(runtime, now) == 1
+    [reply] = thread(sandbox, ts)
+    assert reply["text"] == f"<@{BOB}> is on call for data. This team does not page from Slack."
+    [row] = rows(runtime)
+    assert (row.reply_ts, row.next_attempt_at) == (reply["ts"], None)
+    assert retry_pending_pages(runtime, now + timedelta(hours=1)) == 0
+
+
+def test_a_confirmation_slack_keeps_refusing_stays_created_and_is_given_up(
+    sandbox: Sandbox, world: World, make_runtime: RuntimeFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.ERROR)
+    now = utc_now()
+    runtime = make_runtime(PAGING, clock=Clock(now))
+    sandbox.opsgenie.alert_processing_polls = 0
+    ts = escalate(runtime, sandbox, "db down", now)
+    sandbox.slack.fail("chat.postMessage", "is_archived", times=10 * MAX_ATTEMPTS)  # the channel was archived
+
+    step = backoff(MAX_ATTEMPTS)  # the longest wait: every run below finds the row due, until it gives up
+    runs = [retry_pending_pages(runtime, now + n * step) for n in range(MAX_ATTEMPTS + 5)]
+    assert runs == [1] * MAX_ATTEMPTS + [0] * 5
+    [row] = rows(runtime)
+    [alert] = sandbox.opsgenie.alerts()
+    assert (row.status, row.alert_id, row.outcome_ts, row.next_attempt_at) == (
+        "created",
+        alert["id"],
+        None,
+        None,
+    )
+    assert (row.attempts, row.post_attempts) == (1, MAX_ATTEMPTS)
+    assert len(sandbox.slack.requests("chat.postMessage")) == 1 + MAX_ATTEMPTS  # the reply, then each try
+    assert len(sandbox.opsgenie.requests("/v2/alerts/requests/")) == 1  # the alert is never asked about again
+    assert len(alert_posts(sandbox)) == 1
+    assert len(thread(sandbox, ts)) == 1
+    assert "giving up on its thread outcome" in caplog.text
+    assert not [r for r in caplog.records if "page of escalation" in r.getMessage()]  # never "failed"
+
+
+def test_each_escalation_of_a_batch_reads_the_clock_again(sandbox: Sandbox, runtime: Runtime) -> None:
+    now = utc_now()
+    for n in range(2):
+        escalate(runtime, sandbox, f"problem {n}", now, user=f"U0USER0000{n}")
+    sandbox.opsgenie.down = True
+    sandbox.opsgenie.latency = 0.3  # each answer is slow: a failed create (two tries) takes over 0.6 s
+    later = now + timedelta(hours=1)  # an explicit start, as a test or a late job run gives
+
+    assert retry_pending_pages(runtime, later) == 2
+    first, second = rows(runtime)
+    assert first.next_attempt_at is not None
+    assert second.next_attempt_at is not None
+    # Backoffs run from when each create failed, not from when the run started.
+    assert first.next_attempt_at >= later + backoff(1) + timedelta(seconds=0.6)
+    assert second.next_attempt_at - first.next_attempt_at >= timedelta(seconds=0.6)
 
 
 def test_two_replicas_running_the_job_at_once_page_and_confirm_once(
@@ -231,9 +351,7 @@ def test_two_replicas_running_the_job_at_once_page_and_confirm_once(
     first, second = make_runtime(PAGING), make_runtime(PAGING)
     fill_cache(first, utc_now(), {"bob@corp.example": BOB})
     now = utc_now()
-    sandbox.opsgenie.down = True
     tss = [escalate(first, sandbox, f"problem {n}", now, user=f"U0USER0000{n}") for n in range(3)]
-    sandbox.opsgenie.down = False
     sandbox.opsgenie.alert_processing_polls = 0
 
     later = now + timedelta(minutes=1)

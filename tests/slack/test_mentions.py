@@ -19,6 +19,7 @@ from app.runtime import Runtime, utc_now
 from app.sandbox import Sandbox
 from app.sandbox.world import CHANNEL, OTHER_CHANNEL, SCHEDULE, World, teams_toml
 from app.services.escalation import retry_pending_pages
+from app.services.escalation_pages import LEASE
 from app.store.models import Escalation, Notice, PersonRow
 from app.store.repo import record_on_call, team_state
 from tests.conftest import BotFactory, RuntimeFactory, fast_provider
@@ -80,6 +81,23 @@ def alert_posts(sandbox: Sandbox) -> list[Any]:
         for r in sandbox.opsgenie.requests("/v2/alerts")
         if r.method == "POST" and r.path == "/v2/alerts" and r.status == 202
     ]
+
+
+def handed_over(runtime: Runtime, ts: str) -> Escalation:
+    """Wait until the listener has replied to the mention ``ts`` and let go of its row (no longer leased)."""
+
+    def released() -> Escalation | None:
+        mine = [r for r in rows(runtime) if r.message_ts == ts]
+        return next((r for r in mine if r.next_attempt_at != r.created_at + LEASE), None)
+
+    return wait_until(released)
+
+
+def run_job(runtime: Runtime, *tss: str, at: datetime | None = None) -> int:
+    """Run the page job once, as the 15-second scheduler does, after the listener handed ``tss`` over."""
+    for ts in tss:
+        handed_over(runtime, ts)
+    return retry_pending_pages(runtime, at or runtime.now())
 
 
 @dataclass
@@ -205,6 +223,31 @@ def test_channel_of_no_team_with_several_teams_asks_which_team(
     assert (row.team, row.channel, row.text) == ("data", OTHER_CHANNEL, "the CRM sync is stuck")
 
 
+def test_a_refused_reply_is_posted_by_the_job_once_even_without_paging(
+    sandbox: Sandbox, world: World, make_bot: BotFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="app.services.escalation")
+    bot = make_bot(world.config_text)  # tag only
+    fill_cache(bot.runtime, utc_now(), {"bob@corp.example": BOB})
+    sandbox.slack.fail("chat.postMessage", "not_in_channel", times=1)  # the bot was not invited yet
+    envelope, ts = mention(sandbox, "the revenue dashboard is empty since 9:00", event_id="Ev0REFUSED1")
+
+    row = handed_over(bot.runtime, ts)
+    assert (row.status, row.reply_ts, row.post_attempts) == ("tag_only", None, 1)
+    assert row.next_attempt_at == row.created_at  # left due for the job
+    sandbox.slack.socket.redeliver(envelope)  # Slack's retry is dropped on the event id ...
+    wait_until(lambda: saw_repeat(caplog))
+    assert thread(sandbox, ts) == []
+
+    assert run_job(bot.runtime, ts) == 1  # ... so the job posts the missing reply
+    [reply] = thread(sandbox, ts)
+    assert reply["text"] == f"<@{BOB}> is on call for data. This team does not page from Slack."
+    assert run_job(bot.runtime, ts, at=utc_now() + timedelta(hours=1)) == 0
+    assert len(thread(sandbox, ts)) == 1
+    [row] = rows(bot.runtime)
+    assert (row.status, row.reply_ts, row.next_attempt_at) == ("tag_only", reply["ts"], None)
+
+
 # ---- paging ------------------------------------------------------------------------------------------
 
 
@@ -216,7 +259,11 @@ def test_mention_pages_once_with_the_full_alert_and_confirms_in_the_thread(
     text = "the revenue dashboard is empty since 9:00, P2 please (not P4)"
     _, ts = mention(sandbox, text)
 
-    replies = wait_until(lambda: len(thread(sandbox, ts)) == 2 and thread(sandbox, ts))
+    [pending] = wait_until(lambda: thread(sandbox, ts))
+    assert sandbox.opsgenie.requests() == []  # the listener leaves the pager to the job
+    assert run_job(bot.runtime, ts) == 1
+    replies = thread(sandbox, ts)
+    assert replies[0] == pending
     [alert] = sandbox.opsgenie.alerts()
     assert replies[0]["text"] == f"<@{BOB}> is on call for data. Paging through Opsgenie (pending)."
     assert "I am paging the *data* schedule in Opsgenie (P2)" in json.dumps(replies[0]["blocks"])
@@ -250,7 +297,8 @@ def test_mention_pages_once_with_the_full_alert_and_confirms_in_the_thread(
         permalink,
     )
     assert row.resolved_at is not None
-    assert row.next_attempt_at is None
+    assert (row.next_attempt_at, row.outcome_ts) == (None, replies[1]["ts"])
+    assert run_job(bot.runtime, ts) == 0
 
 
 def test_long_text_is_cut_to_130_characters_in_the_message_only(
@@ -260,7 +308,8 @@ def test_long_text_is_cut_to_130_characters_in_the_message_only(
     sandbox.opsgenie.alert_processing_polls = 0
     text = "word " * 60 + "\nsecond line"
     _, ts = mention(sandbox, text)
-    wait_until(lambda: len(thread(sandbox, ts)) == 2)
+    assert run_job(bot.runtime, ts) == 1
+    assert len(thread(sandbox, ts)) == 2
     [body] = alert_posts(sandbox)
     assert body["message"] == ("word " * 26).strip()[:130]
     assert len(body["message"]) <= 130
@@ -278,7 +327,9 @@ def test_hostile_text_never_reaches_slack_unescaped(
     # What Slack sends when someone types "@channel @here <b>&" and mentions dave.
     _, ts = mention(sandbox, f"<!channel> <!here> <!everyone> <@{DAVE}> &lt;b&gt; &amp; P1")
 
-    replies = wait_until(lambda: len(thread(sandbox, ts)) == 2 and thread(sandbox, ts))
+    assert run_job(bot.runtime, ts) == 1
+    replies = thread(sandbox, ts)
+    assert len(replies) == 2
     raw = json.dumps(replies)
     for token in ("<!channel", "<!here", "<!everyone", f"<@{DAVE}>"):
         assert token not in raw
@@ -297,11 +348,15 @@ def test_redelivered_event_replies_and_pages_once(
     sandbox.opsgenie.alert_processing_polls = 0
     fill_cache(bot.runtime, utc_now(), {"bob@corp.example": BOB})
     envelope, ts = mention(sandbox, "nightly load failed", event_id="Ev0REPEAT01")
-    wait_until(lambda: len(thread(sandbox, ts)) == 2)
+    handed_over(bot.runtime, ts)
 
     again = sandbox.slack.socket.redeliver(envelope)  # retry_attempt 1, x-slack-retry-num: 1
     assert sandbox.slack.socket.wait_for_ack(again).envelope_id == again
     wait_until(lambda: saw_repeat(caplog))
+    assert run_job(bot.runtime, ts) == 1
+    again = sandbox.slack.socket.redeliver(envelope, retry_reason="http_error")  # after the page
+    wait_until(lambda: saw_repeat(caplog, 2))
+    assert run_job(bot.runtime, ts) == 0
     assert len(thread(sandbox, ts)) == 2
     assert len(alert_posts(sandbox)) == 1
     assert len(rows(bot.runtime)) == 1
@@ -320,7 +375,8 @@ def test_same_event_on_two_connections_replies_and_pages_once(
     for connection in (a, b):
         mention(sandbox, "warehouse is down", ts=ts, event_id="Ev0TWICE001", connection=connection)
 
-    wait_until(lambda: saw_repeat(caplog) and len(thread(sandbox, ts)) == 2)
+    wait_until(lambda: saw_repeat(caplog) and thread(sandbox, ts))
+    assert run_job(first.runtime, ts) == 1
     assert {ack.connection for ack in sandbox.slack.socket.acks()} == {a, b}
     assert [m["text"].split(" ")[0] for m in thread(sandbox, ts)] == [f"<@{BOB}>", "Paged:"]
     assert len(alert_posts(sandbox)) == 1
@@ -342,8 +398,12 @@ def test_pager_down_replies_pending_at_once_then_pages_once_when_back(
 
     [reply] = wait_until(lambda: thread(sandbox, ts))
     assert "Paging through Opsgenie (pending)" in reply["text"]
-    [row] = wait_until(lambda: [r for r in rows(bot.runtime) if r.attempts == 1])
-    assert (row.status, row.alert_id) == ("pending", None)
+    row = handed_over(bot.runtime, ts)
+    assert (row.status, row.attempts, row.next_attempt_at) == ("pending", 0, clock.at)  # due for the job
+
+    assert retry_pending_pages(bot.runtime, clock.at) == 1  # the job's first try: still down
+    [row] = rows(bot.runtime)
+    assert (row.status, row.alert_id, row.attempts) == ("pending", None, 1)
     assert "Opsgenie unreachable" in (row.last_error or "")
     assert row.next_attempt_at == clock.at + timedelta(seconds=10)
     assert retry_pending_pages(bot.runtime, clock.at + timedelta(seconds=5)) == 0  # not due yet
@@ -374,7 +434,8 @@ def test_restart_while_the_pager_is_down_still_pages_exactly_once(
     bot.runtime.provider = fast_provider(sandbox)
     sandbox.opsgenie.down = True
     _, ts = mention(sandbox, "queue is backing up")
-    wait_until(lambda: [r for r in rows(bot.runtime) if r.attempts == 1])
+    assert run_job(bot.runtime, ts) == 1
+    assert [(r.status, r.attempts) for r in rows(bot.runtime)] == [("pending", 1)]
     bot.stop()
 
     sandbox.opsgenie.down = False
@@ -394,8 +455,11 @@ def test_restart_while_the_alert_request_is_processing_follows_it_without_a_seco
     bot = make_bot(PAGING)
     sandbox.opsgenie.alert_processing_polls = 1000  # Opsgenie is slow to process the request
     _, ts = mention(sandbox, "disk full on etl-1")
-    [row] = wait_until(lambda: [r for r in rows(bot.runtime) if r.status == "requested" and r.reply_ts])
-    wait_until(lambda: rows(bot.runtime)[0].next_attempt_at < row.created_at + timedelta(minutes=1))
+    assert run_job(bot.runtime, ts) == 1
+    [row] = rows(bot.runtime)
+    assert (row.status, row.attempts) == ("requested", 1)
+    assert row.next_attempt_at is not None
+    assert row.next_attempt_at < row.created_at + timedelta(minutes=1)  # asked about again soon
     bot.stop()
     assert len(thread(sandbox, ts)) == 1
 
@@ -406,6 +470,28 @@ def test_restart_while_the_alert_request_is_processing_follows_it_without_a_seco
     [alert] = sandbox.opsgenie.alerts()
     assert thread(sandbox, ts)[1]["text"].startswith(f"Paged: Opsgenie alert {alert['id']} created")
     assert rows(restarted)[0].status == "created"
+
+
+def test_mentions_while_opsgenie_hangs_reply_at_once_and_oncall_still_acks(
+    sandbox: Sandbox, world: World, make_bot: BotFactory
+) -> None:
+    bot = make_bot(PAGING)  # the real provider: 10-second timeouts and retries
+    fill_cache(bot.runtime, utc_now(), {"bob@corp.example": BOB})
+    sandbox.opsgenie.hang(120, times=1000)  # Opsgenie accepts connections and never answers
+    pushed = time.monotonic()
+    # More mentions than Bolt has listener threads (5), which the /oncall acks share.
+    tss = [mention(sandbox, f"incident {n}: checkout is down", user=f"U0USER0000{n}")[1] for n in range(6)]
+
+    wait_until(lambda: all(thread(sandbox, ts) for ts in tss), timeout=1.0)
+    assert time.monotonic() - pushed < 1.0
+    asked = time.monotonic()
+    envelope = sandbox.slack.socket.push_command("", user_id=ALICE, channel_id=CHANNEL)
+    ack = sandbox.slack.socket.wait_for_ack(envelope, timeout=3)
+    assert time.monotonic() - asked < 3
+    assert ack.payload is not None
+    assert ack.payload["text"] == f"On call for data now: <@{BOB}>"
+    assert all("Paging through Opsgenie (pending)" in thread(sandbox, ts)[0]["text"] for ts in tss)
+    assert [(r.status, r.attempts) for r in rows(bot.runtime)] == [("pending", 0)] * 6  # left to the job
 
 
 # ---- abuse limits ------------------------------------------------------------------------------------
@@ -421,18 +507,8 @@ def test_page_limit_per_user_per_hour_tags_only_and_says_why(
 
     def escalate(user: str, text: str) -> list[dict[str, Any]]:
         _, ts = mention(sandbox, text, user=user)
-        wait_until(lambda: rows(bot.runtime) and rows(bot.runtime)[-1].message_ts == ts)
-        status = wait_until(
-            lambda: rows(bot.runtime)[-1].status in ("created", "limited") and rows(bot.runtime)[-1].status
-        )
-        # The confirmation is posted just after the row turns "created": wait for it too.
-        return wait_until(
-            lambda: (
-                (replies := thread(sandbox, ts))
-                and len(replies) == (2 if status == "created" else 1)
-                and replies
-            )
-        )
+        run_job(bot.runtime, ts, at=clock.at)  # a limited row has nothing left for the job
+        return thread(sandbox, ts)
 
     assert len(escalate(ALICE, "one")) == 2
     clock.at += timedelta(minutes=10)
@@ -456,7 +532,7 @@ def test_page_limit_per_user_per_hour_tags_only_and_says_why(
 def test_two_mentions_racing_on_two_replicas_cannot_both_slip_under_the_limit(
     sandbox: Sandbox, world: World, make_bot: BotFactory
 ) -> None:
-    make_bot("pages_per_user_per_hour = 1\n" + PAGING)
+    runtime = make_bot("pages_per_user_per_hour = 1\n" + PAGING).runtime
     make_bot("pages_per_user_per_hour = 1\n" + PAGING)
     sandbox.opsgenie.alert_processing_polls = 0
     a, b = sandbox.slack.socket.connection_ids()
@@ -468,7 +544,9 @@ def test_two_mentions_racing_on_two_replicas_cannot_both_slip_under_the_limit(
         push.start()
     for push in pushes:
         push.join()
-    wait_until(lambda: len(sandbox.slack.messages(CHANNEL)) == 3)
+    wait_until(lambda: len(rows(runtime)) == 2)
+    assert run_job(runtime, *(row.message_ts for row in rows(runtime))) == 1  # the limited one is done
+    assert len(sandbox.slack.messages(CHANNEL)) == 3
     assert len(alert_posts(sandbox)) == 1
     assert sum("Not paged" in m["text"] for m in sandbox.slack.messages(CHANNEL)) == 1
 
@@ -482,3 +560,17 @@ def test_help_replies_are_keyed_in_the_notices_table(
     with bot.runtime.sessions() as session:
         [notice] = session.scalars(select(Notice).where(Notice.key == "Ev0NOTICE01"))
     assert notice.kind == "mention_usage"
+
+
+def test_with_the_scheduler_running_a_page_goes_out_at_once_not_at_the_next_tick(
+    sandbox: Sandbox, world: World, make_bot: BotFactory
+) -> None:
+    bot = make_bot(PAGING, jobs=True)  # the real scheduler: refresh at start, the page job every 15 s
+    sandbox.opsgenie.alert_processing_polls = 0
+    started = time.monotonic()
+    _, ts = mention(sandbox, "orders are not flowing")
+    wait_until(lambda: len(thread(sandbox, ts)) == 2, timeout=5)
+    assert time.monotonic() - started < 5  # well before the job's next 15-second tick
+    [alert] = sandbox.opsgenie.alerts()
+    assert alert["id"] in thread(sandbox, ts)[1]["text"]
+    assert rows(bot.runtime)[0].status == "created"

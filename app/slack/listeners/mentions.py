@@ -13,7 +13,9 @@ from app.services import escalation
 def register(app: App, runtime: Runtime) -> None:
     """Attach the app_mention listener to the Bolt app."""
 
-    # Bolt acks events before the listener runs, so the thread reply and the page may take a moment.
+    # Bolt acks events before the listener runs. The listener only records and replies in the thread:
+    # the page is left to the 15-second job, so a slow pager cannot hold Bolt's few listener threads
+    # (shared with the /oncall acks).
     @app.event("app_mention")
     def on_mention(event: dict[str, Any], body: dict[str, Any], context: BoltContext) -> None:
         mention = escalation.mention_from_event(
