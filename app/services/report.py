@@ -8,6 +8,7 @@ from datetime import datetime
 from app.domain import Team
 from app.runtime import Runtime
 from app.services.cycle import TeamReport
+from app.slack.blocks import ago
 from app.store import repo
 
 _ACTIONS = {
@@ -20,18 +21,6 @@ _ACTIONS = {
     "no_data": "no on-call data yet",
     "failed": "FAILED",
 }
-
-
-def age(since: datetime, now: datetime) -> str:
-    """A short human age like '3 min ago' or '2 h ago'."""
-    seconds = max(0, int((now - since).total_seconds()))
-    if seconds < 90:
-        return f"{seconds} s ago"
-    if seconds < 90 * 60:
-        return f"{seconds // 60} min ago"
-    if seconds < 48 * 3600:
-        return f"{seconds // 3600} h ago"
-    return f"{seconds // 86400} days ago"
 
 
 def _members(ids: Sequence[str]) -> str:
@@ -71,9 +60,9 @@ def describe_cached(runtime: Runtime, teams: Sequence[Team], now: datetime) -> t
                 stale = True
                 continue
             people = ", ".join(snapshot.people) or "nobody"
-            line = f"{team.name}: {people} (as of {age(snapshot.last_seen_at, now)})"
+            line = f"{team.name}: {people} (as of {ago(now - snapshot.last_seen_at)})"
             if state.failing_since is not None:
                 stale = True
-                line += f"; pager failing since {age(state.failing_since, now)}: {state.last_error}"
+                line += f"; pager failing since {ago(now - state.failing_since)}: {state.last_error}"
             lines.append(line)
     return "\n".join(lines), stale

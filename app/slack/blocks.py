@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from typing import Any
 
 Blocks = list[dict[str, Any]]
@@ -90,3 +91,16 @@ def cap_blocks(blocks: Blocks, limit: int, note: str) -> Blocks:
     if len(blocks) <= limit:
         return blocks
     return [*blocks[: limit - 1], context(note)]
+
+
+def ago(delta: timedelta) -> str:
+    """``just now``, ``2 min ago``, ``3 h 5 min ago``, ``2 days ago``."""
+    minutes = int(delta.total_seconds() // 60)
+    if minutes < 1:
+        return "just now"
+    if minutes < 60:
+        return f"{minutes} min ago"
+    if minutes < 48 * 60:
+        hours, rest = divmod(minutes, 60)
+        return f"{hours} h {rest} min ago" if rest else f"{hours} h ago"
+    return f"{minutes // (24 * 60)} days ago"

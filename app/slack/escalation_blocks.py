@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Literal
 
-from app.slack.blocks import Blocks, context, escape, plain, section
+from app.slack.blocks import Blocks, ago, context, escape, plain, section
 
 Message = dict[str, Any]
 # A person on call: the pager's identity (an email) and the Slack user it maps to, None when unmapped.
@@ -39,18 +39,6 @@ def people_text(people: Sequence[Person]) -> str:
     if len(parts) <= 1:
         return parts[0] if parts else "nobody"
     return ", ".join(parts[:-1]) + " and " + parts[-1]
-
-
-def age(as_of: datetime, now: datetime) -> str:
-    """How long ago ``as_of`` was, in words: "just now", "7 min ago", "3 h ago", "2 days ago"."""
-    seconds = (now - as_of).total_seconds()
-    if seconds < 60:
-        return "just now"
-    if seconds < 3600:
-        return f"{int(seconds // 60)} min ago"
-    if seconds < 2 * 86400:
-        return f"{int(seconds // 3600)} h ago"
-    return f"{int(seconds // 86400)} days ago"
 
 
 def _next_step(team: str, outcome: Outcome, *, pager: str, priority: str, limit: int) -> str:
@@ -107,7 +95,7 @@ def escalation_reply(
         fallback = f"{who} {'are' if len(people) > 1 else 'is'} on call for {name}. "
     blocks = [section(head), section(next_step)]
     if as_of is not None:
-        blocks.append(context(f"On call for {name} according to {pager}, checked {age(as_of, now)}."))
+        blocks.append(context(f"On call for {name} according to {pager}, checked {ago(now - as_of)}."))
     return message(fallback + _plain_next(outcome, pager), blocks)
 
 

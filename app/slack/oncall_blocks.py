@@ -20,6 +20,7 @@ from app.services.oncall_view import (
 from app.services.slack_users import UserZone
 from app.slack.blocks import (
     MESSAGE_BLOCKS,
+    ago,
     cap_blocks,
     context,
     ephemeral,
@@ -64,19 +65,6 @@ def moment(at: datetime, zone: str, now: datetime) -> str:
     days = (local.date() - today.date()).days
     day = {0: "today", 1: "tomorrow"}.get(days, f"{local:%a} {local.day} {local:%b}")
     return f"{day} {local:%H:%M} {zone_abbreviation(local)}"
-
-
-def ago(delta: timedelta) -> str:
-    """``just now``, ``2 min ago``, ``3 h 5 min ago``, ``2 days ago``."""
-    minutes = int(delta.total_seconds() // 60)
-    if minutes < 1:
-        return "just now"
-    if minutes < 60:
-        return f"{minutes} min ago"
-    if minutes < 48 * 60:
-        hours, rest = divmod(minutes, 60)
-        return f"{hours} h {rest} min ago" if rest else f"{hours} h ago"
-    return f"{minutes // (24 * 60)} days ago"
 
 
 def freshness_line(fresh: Freshness, zone: str, now: datetime, source: str) -> str:

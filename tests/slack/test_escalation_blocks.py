@@ -55,19 +55,6 @@ def test_people_text(people: list[render.Person], expected: str) -> None:
     assert render.people_text(people) == expected
 
 
-@pytest.mark.parametrize(
-    ("delta", "expected"),
-    [
-        (timedelta(seconds=5), "just now"),
-        (timedelta(minutes=7, seconds=59), "7 min ago"),
-        (timedelta(hours=3, minutes=10), "3 h ago"),
-        (timedelta(days=3, hours=1), "3 days ago"),
-    ],
-)
-def test_age(delta: timedelta, expected: str) -> None:
-    assert render.age(NOW - delta, NOW) == expected
-
-
 def test_tag_only_reply_names_on_call_team_and_next_step() -> None:
     reply = render.escalation_reply(
         "data",

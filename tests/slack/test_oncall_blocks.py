@@ -22,6 +22,7 @@ from app.services.oncall_view import (
 from app.services.slack_users import UserZone
 from app.slack import home_blocks as home_render
 from app.slack import oncall_blocks as render
+from app.slack.blocks import ago
 
 NOW = datetime(2025, 3, 5, 10, 37, tzinfo=UTC)  # Wed 11:37 in Amsterdam
 AS_OF = NOW - timedelta(minutes=2)
@@ -71,7 +72,7 @@ def assert_safe(payload: dict[str, Any]) -> None:
     ],
 )
 def test_ago(delta: timedelta, said: str) -> None:
-    assert render.ago(delta) == said
+    assert ago(delta) == said
 
 
 @pytest.mark.parametrize(
