@@ -17,10 +17,11 @@ from sqlalchemy.orm import Session
 
 from app.config import OncallConfig
 from app.runtime import Runtime
+from app.services.people import cached_identities
 from app.slack import escalation_blocks as render
 from app.slack.post import try_post
 from app.store.models import Escalation, TeamState
-from app.store.repo import latest_snapshot, people_rows
+from app.store.repo import latest_snapshot
 
 log = logging.getLogger(__name__)
 
@@ -37,15 +38,11 @@ def on_call_now(
     snapshot = latest_snapshot(session, team)
     if snapshot is None:
         return None, None
-    rows = people_rows(session, snapshot.people)
+    known = cached_identities(session, config.people, snapshot.people)
     people: list[render.Person] = []
     for email in snapshot.people:
-        row = rows.get(email.lower())
-        if row is None:
-            # Not looked up yet: the config's explicit map is still trustworthy.
-            people.append((email, config.people.get(email.lower())))
-        else:
-            people.append((email, row.slack_user_id if row.status == "ok" else None))
+        slack_id, status = known[email.lower()]
+        people.append((email, slack_id if status == "ok" else None))
     state = session.get(TeamState, team)
     as_of = state.last_success_at if state is not None and state.last_success_at else snapshot.last_seen_at
     return people, as_of

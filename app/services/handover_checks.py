@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from app.config import OncallConfig
 from app.domain import Shift, Team
 from app.runtime import Runtime
-from app.services.people import resolve_people
+from app.services.people import cached_identities, resolve_people
 from app.slack.errors import SlackCallFailed
 from app.slack.handover_blocks import PersonView, identity_notice, shift_change_notice
 from app.slack.post import PostFailed, post_message
@@ -98,18 +98,8 @@ def handing_over(
 
 def person_views(session: Session, config: OncallConfig, pager_ids: Iterable[str]) -> dict[str, PersonView]:
     """Cached Slack mappings as render values; the config's [people] map when no row exists yet."""
-    ids = [p.lower() for p in pager_ids]
-    rows = repo.people_rows(session, ids)
-    views: dict[str, PersonView] = {}
-    for pager_id in ids:
-        row = rows.get(pager_id)
-        if row is not None:
-            views[pager_id] = from_row(row)
-        elif pager_id in config.people:
-            views[pager_id] = PersonView(pager_id, config.people[pager_id], "ok")
-        else:
-            views[pager_id] = PersonView(pager_id, None, "unknown")
-    return views
+    known = cached_identities(session, config.people, pager_ids)
+    return {pid: PersonView(pid, slack_id, status) for pid, (slack_id, status) in known.items()}
 
 
 def from_row(row: PersonRow) -> PersonView:

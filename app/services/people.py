@@ -129,6 +129,27 @@ def resolve_people(runtime: Runtime, pager_ids: Iterable[str], now: datetime) ->
         return repo.people_rows(session, ids)
 
 
+def cached_identities(
+    session: Session, config_people: dict[str, str], pager_ids: Iterable[str]
+) -> dict[str, tuple[str | None, str]]:
+    """(Slack id, status) per lowercased pager identity from the cache alone, never asking Slack.
+
+    A row not looked up yet falls back to the [people] map (an admin's explicit word), else "unknown".
+    """
+    ids = [p.lower() for p in pager_ids]
+    rows = repo.people_rows(session, ids)
+    known: dict[str, tuple[str | None, str]] = {}
+    for pager_id in ids:
+        row = rows.get(pager_id)
+        if row is not None:
+            known[pager_id] = (row.slack_user_id, row.status)
+        elif pager_id in config_people:
+            known[pager_id] = (config_people[pager_id], "ok")
+        else:
+            known[pager_id] = (None, "unknown")
+    return known
+
+
 def forget_slack_users(session: Session, slack_user_ids: Iterable[str]) -> None:
     """Mark these Slack users' mappings as needing a fresh look (Slack said one of them is gone)."""
     ids = list(slack_user_ids)
