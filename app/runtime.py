@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from slack_sdk import WebClient
@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.config import OncallConfig
 from app.providers import Provider
+from app.slack.background import Background
 
 
 def _no_scheduler(job_id: str) -> None:
@@ -32,6 +33,8 @@ class Runtime:
     provider: Provider
     clock: Callable[[], datetime] = utc_now
     bot_user_id: str | None = None
+    # Event follow-up work (mention replies, App Home views), kept off Bolt's listener threads.
+    background: Background = field(default_factory=Background)
     # Run a scheduled job now instead of at its next tick (set by jobs.schedule when the scheduler runs).
     wake: Callable[[str], None] = _no_scheduler
 

@@ -73,6 +73,7 @@ class RunningBot:
         if self.scheduler.running:
             self.scheduler.shutdown(wait=True)
         self.handler.close()
+        self.runtime.background.shutdown()
         self.runtime.provider.close()
         log.info("oncall-bot stopped")
 

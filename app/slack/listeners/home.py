@@ -5,12 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from slack_bolt import App
-from slack_sdk.errors import SlackApiError
 
 from app.runtime import Runtime
 from app.services import oncall_view, slack_users
 from app.slack import home_blocks
-from app.slack.errors import from_sdk
+from app.slack.errors import SLACK_FAILURES, call_failed
 
 
 def register(app: App, runtime: Runtime) -> None:
@@ -21,15 +20,20 @@ def register(app: App, runtime: Runtime) -> None:
         user_id = str(event.get("user") or "")
         if event.get("tab", "home") != "home" or not user_id:
             return  # the Messages tab needs no view
-        # Events are acked before this runs, so there is time to ask Slack for a zone we lack.
-        zone = slack_users.ensure_zone(runtime, user_id, runtime.config.timezone)
-        now = runtime.now()
-        with runtime.sessions.begin() as session:
-            teams = oncall_view.home_teams(session, runtime.config, now)
-            mine = oncall_view.my_shifts(session, runtime.config, user_id, now)
-            known = slack_users.profile_known(session, user_id)
-        view = home_blocks.home_view(teams, mine, zone, now, runtime.provider.name, profile_known=known)
-        try:
-            runtime.slack.views_publish(user_id=user_id, view=view)
-        except SlackApiError as error:
-            raise from_sdk("views.publish", error) from error
+        # Slack calls follow (users.info, views.publish): off Bolt's threads, which /oncall acks need.
+        runtime.background.run(f"App Home for {user_id}", lambda: publish_home(runtime, user_id))
+
+
+def publish_home(runtime: Runtime, user_id: str) -> None:
+    """Render and publish the App Home of ``user_id`` (events are acked already: Slack may be asked)."""
+    zone = slack_users.ensure_zone(runtime, user_id, runtime.config.timezone)
+    now = runtime.now()
+    with runtime.sessions.begin() as session:
+        teams = oncall_view.home_teams(session, runtime.config, now)
+        mine = oncall_view.my_shifts(session, runtime.config, user_id, now)
+        known = slack_users.profile_known(session, user_id)
+    view = home_blocks.home_view(teams, mine, zone, now, runtime.provider.name, profile_known=known)
+    try:
+        runtime.slack.views_publish(user_id=user_id, view=view)
+    except SLACK_FAILURES as error:
+        raise call_failed("views.publish", error) from error

@@ -13,12 +13,13 @@ from app.services import escalation
 def register(app: App, runtime: Runtime) -> None:
     """Attach the app_mention listener to the Bolt app."""
 
-    # Bolt acks events before the listener runs. The listener only records and replies in the thread:
-    # the page is left to the 15-second job, so a slow pager cannot hold Bolt's few listener threads
-    # (shared with the /oncall acks).
+    # Bolt acks events before the listener runs. The escalation (record, reply in the thread) runs on the
+    # background pool and the page on the scheduler's job, so neither a slow Slack nor a slow pager can
+    # hold Bolt's few listener threads, which the /oncall acks share.
     @app.event("app_mention")
     def on_mention(event: dict[str, Any], body: dict[str, Any], context: BoltContext) -> None:
         mention = escalation.mention_from_event(
             event, event_id=body.get("event_id"), bot_user_id=context.bot_user_id or runtime.bot_user_id
         )
-        escalation.handle_mention(runtime, mention, runtime.now())
+        work = lambda: escalation.handle_mention(runtime, mention, runtime.now())  # noqa: E731
+        runtime.background.run(f"escalation {mention.event_id}", work)

@@ -1,0 +1,38 @@
+"""Work that follows an event's ack (replies, App Home views) on its own threads, off Bolt's pool.
+
+Bolt runs every listener, the /oncall acks included, on one small thread pool. A mention or an App Home
+open that waits on a slow Slack (timeouts, Retry-After sleeps) must not take a thread that a slash command
+needs within its 3 seconds, so event listeners hand their work to this pool and return at once.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+
+log = logging.getLogger(__name__)
+
+WORKERS = 4
+
+
+class Background:
+    """A few worker threads for event follow-up work; a failure is logged, never raised."""
+
+    def __init__(self, workers: int = WORKERS) -> None:
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="event-work")
+
+    def run(self, name: str, work: Callable[[], object]) -> Future[None]:
+        """Run ``work`` on a worker thread; ``name`` says what it was when it fails."""
+        return self._pool.submit(self._guarded, name, work)
+
+    @staticmethod
+    def _guarded(name: str, work: Callable[[], object]) -> None:
+        try:
+            work()
+        except Exception:
+            log.exception("%s failed", name)
+
+    def shutdown(self) -> None:
+        """Finish the work already handed over (an acked event is not delivered again), then stop."""
+        self._pool.shutdown(wait=True)
