@@ -312,19 +312,21 @@ def test_slow_slack_lookups_never_hold_the_database_write_lock(
     sandbox.opsgenie.set_rotations(SCHEDULE, rotations)
     now = world.rotation_start + timedelta(days=1)
     refresh = threading.Thread(target=run_cycle, args=(runtime, now))
-    sandbox.slack.latency = 0.4  # three lookups: about 1.2 s of Slack time
+    sandbox.slack.latency = 0.8  # three lookups, one after another
     refresh.start()
-    deadline = time.monotonic() + 5
-    while not sandbox.slack.requests("users.lookupByEmail") and time.monotonic() < deadline:
+    deadline = time.monotonic() + 10
+    # Two lookups answered (the sandbox records a call once it has answered): the third is under way,
+    # which is when the old code held the write lock it took while storing the first two.
+    while len(sandbox.slack.requests("users.lookupByEmail")) < 2 and time.monotonic() < deadline:
         time.sleep(0.01)
-    time.sleep(0.5)  # the cycle is now between its first and last lookup
     started = time.monotonic()
     with runtime.sessions.begin() as session:  # e.g. an escalation being recorded meanwhile
         repo.claim_notice(session, "data", "probe", "k", at=now, text="x")
     waited = time.monotonic() - started
     refresh.join(timeout=10)
     sandbox.slack.latency = 0.0
-    assert waited < 0.3, f"a writer waited {waited:.2f} s for the cycle's Slack lookups"
+    assert len(sandbox.slack.requests("users.lookupByEmail")) == 3
+    assert waited < 0.4, f"a writer waited {waited:.2f} s for the cycle's Slack lookups"
     assert sorted(sandbox.slack.usergroup_members(USERGROUP_ID)) == [ALICE, BOB, CAROL]
 
 
