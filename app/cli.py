@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from types import FrameType
 from typing import TYPE_CHECKING
 
-from app.config import ConfigError, OncallConfig, Settings, load_oncall_config, load_settings
+from app.config import ConfigError, OncallConfig, Settings, StartupError, load_oncall_config, load_settings
 from app.logs import setup_logging
 
 if TYPE_CHECKING:
@@ -168,5 +168,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as error:
         print(f"oncall-bot: configuration error\n{error}", file=sys.stderr)
         return EXIT_CONFIG
+    except StartupError as error:
+        print(f"oncall-bot: cannot start: {error}", file=sys.stderr)
+        return EXIT_FAILED
     except KeyboardInterrupt:
         return EXIT_FAILED

@@ -19,6 +19,10 @@ class ConfigError(Exception):
     """The configuration cannot be used; the message names the file, the team and the field."""
 
 
+class StartupError(Exception):
+    """The bot cannot start (bad token, no database); ``str()`` says why and what to do."""
+
+
 class Settings(BaseSettings):
     """Secrets and endpoints, read from the environment and an optional ``.env`` file."""
 

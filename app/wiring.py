@@ -16,12 +16,14 @@ from slack_sdk.http_retry.builtin_handlers import (
     RateLimitErrorRetryHandler,
     ServerErrorRetryHandler,
 )
+from sqlalchemy.exc import SQLAlchemyError
 
 from app import jobs
-from app.config import OncallConfig, Settings
+from app.config import OncallConfig, Settings, StartupError
 from app.providers.opsgenie import OpsgenieProvider
 from app.runtime import Runtime, utc_now
 from app.slack.app import build_bolt_app
+from app.slack.errors import SLACK_FAILURES, call_failed
 from app.slack.socket_mode import LowLatencySocketModeHandler
 from app.store.db import make_engine, migrate, session_factory
 
@@ -46,8 +48,13 @@ def build_runtime(
     settings: Settings, config: OncallConfig, *, clock: Callable[[], datetime] = utc_now
 ) -> Runtime:
     """Create the engine (migrated to the latest schema), clients and the runtime bag."""
-    engine = make_engine(settings.database_url)
-    migrate(engine)
+    try:
+        engine = make_engine(settings.database_url)
+        migrate(engine)
+    except (SQLAlchemyError, OSError) as error:
+        raise StartupError(
+            f"cannot open or upgrade the database at {settings.database_url}: {error}"
+        ) from None
     provider = OpsgenieProvider(
         settings.opsgenie_api_key.get_secret_value(), base_url=settings.opsgenie_api_url
     )
@@ -78,12 +85,31 @@ class RunningBot:
         log.info("oncall-bot stopped")
 
 
+def _connect(settings: Settings, runtime: Runtime) -> LowLatencySocketModeHandler:
+    """Check the bot token, build the Bolt app and open the Socket Mode connection."""
+    try:
+        runtime.bot_user_id = runtime.slack.auth_test().get("user_id")
+    except SLACK_FAILURES as error:
+        raise StartupError(
+            f"{call_failed('auth.test', error)} (`oncall-bot check` tests every setting)"
+        ) from None
+    handler = LowLatencySocketModeHandler(
+        build_bolt_app(runtime), settings.slack_app_token.get_secret_value()
+    )
+    try:
+        handler.connect()
+    except SLACK_FAILURES as error:
+        failure = call_failed("apps.connections.open", error)
+        raise StartupError(
+            f"cannot open the Socket Mode connection: {failure}; check SLACK_APP_TOKEN (xapp-, with "
+            "connections:write) and that Socket Mode is enabled for the app"
+        ) from None
+    return handler
+
+
 def start_bot(settings: Settings, runtime: Runtime, *, start_jobs: bool = True) -> RunningBot:
     """Connect over Socket Mode and start the scheduled jobs; returns at once."""
-    bolt_app = build_bolt_app(runtime)
-    runtime.bot_user_id = bolt_app.client.auth_test().get("user_id")
-    handler = LowLatencySocketModeHandler(bolt_app, settings.slack_app_token.get_secret_value())
-    handler.connect()
+    handler = _connect(settings, runtime)
     scheduler = jobs.build_scheduler()
     if start_jobs:
         jobs.schedule(scheduler, runtime)

@@ -75,3 +75,26 @@ def test_run_reconnects_after_a_refresh_request(sandbox: Sandbox, bot_process: s
     sandbox.slack.socket.wait_connected(timeout=20)
     envelope = sandbox.slack.socket.push_command("help", user_id="U0ALICE0001", channel_id=CHANNEL)
     assert sandbox.slack.socket.wait_for_ack(envelope, timeout=ACK_DEADLINE).payload is not None
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "said"),
+    [
+        ("SLACK_BOT_TOKEN", "xoxb-revoked", "Slack rejected the bot token (invalid_auth)"),
+        ("SLACK_APP_TOKEN", "xapp-revoked", "cannot open the Socket Mode connection"),
+        ("DATABASE_URL", "sqlite:////proc/no-such-dir/oncall.db", "cannot open or upgrade the database"),
+    ],
+)
+def test_run_refuses_to_start_with_one_clear_sentence(
+    sandbox: Sandbox, world: World, tmp_path: Path, variable: str, value: str, said: str
+) -> None:
+    env = environment_for(sandbox, tmp_path, write_config(tmp_path, world.config_text))
+    env[variable] = value
+    done = subprocess.run(
+        [sys.executable, "-m", "app", "run"], env=env, capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == 1
+    assert "oncall-bot: cannot start:" in done.stderr
+    assert said in done.stderr
+    assert "Traceback" not in done.stderr
+    assert value not in done.stderr or variable == "DATABASE_URL"  # tokens are never echoed
