@@ -80,8 +80,9 @@ class MyShifts:
     identities: tuple[str, ...]
     current: tuple[ShiftView, ...]
     upcoming: tuple[ShiftView, ...]
-    freshness: Freshness
+    freshness: Freshness  # of the teams the user appears in (else of every team with data)
     known_until: datetime | None = None  # where the shortest cached timeline ends
+    unknown_teams: tuple[str, ...] = ()  # teams with no schedule yet: the user's shifts there are unknown
 
 
 @dataclass(frozen=True)
@@ -227,9 +228,16 @@ def my_shifts(session: Session, config: OncallConfig, user_id: str, now: datetim
         current += [v for v in views if v.start <= now]
         upcoming += [v for v in views if v.start > now][:1]
     upcoming.sort(key=lambda v: v.start)
-    reaches = [fetched + HORIZON for n in names if (fetched := reader.fetched_at(n)) is not None]
-    freshness = _combined(reader, names)
-    return MyShifts(user_id, ids, tuple(current), tuple(upcoming), freshness, min(reaches, default=None))
+    fetched = {n: reader.fetched_at(n) for n in names}
+    with_data = [n for n in names if fetched[n] is not None]
+    reaches = [at + HORIZON for at in fetched.values() if at is not None]
+    # Another team's outage says nothing about this user's shifts: judge the teams they appear in.
+    mine = [n for n in names if n in by_team]
+    freshness = _combined(reader, mine or with_data or names)
+    unknown = tuple(n for n in names if fetched[n] is None)
+    return MyShifts(
+        user_id, ids, tuple(current), tuple(upcoming), freshness, min(reaches, default=None), unknown
+    )
 
 
 def home_teams(session: Session, config: OncallConfig, now: datetime) -> list[TeamHome]:

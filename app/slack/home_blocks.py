@@ -9,10 +9,12 @@ from typing import Any
 
 from app.services.oncall_view import MyShifts, TeamHome
 from app.services.slack_users import UserZone
-from app.slack.blocks import Blocks, context, escape, fit_sections, plain
+from app.slack.blocks import cap_blocks, context, escape, fit_sections, plain
 from app.slack.oncall_blocks import MORE, clock, freshness_line, me_lines, moment, people, person, zone_line
 
 HOME_BLOCKS = 100  # Slack's limit for a Home tab view
+MINE_BLOCKS = 40  # the user's own shifts may take this many sections; the teams get the rest
+MORE_SHIFTS = "More shifts than fit here: ask `/oncall me`."
 _GROUP_ID = re.compile(r"^S[A-Z0-9]{6,}$")
 
 
@@ -54,14 +56,20 @@ def home_view(
         fresh = freshness_line(home.now.freshness, z, now, source)
         health = health if fresh in health else f"{health} · _{fresh}_"  # say an outage once, not twice
         entries.append(f"*{escape(home.now.team.name)}*: {people(home.now.people)}{until}\n{health}\n")
-    blocks: Blocks = [{"type": "header", "text": {"type": "plain_text", "text": "On call now"}}]
-    blocks += fit_sections(entries or ["_No teams are configured._"])
-    blocks += [
+    entries = entries or ["_No teams are configured._"]
+    yours = [
         {"type": "divider"},
-        {"type": "header", "text": {"type": "plain_text", "text": "Your shifts"}},
-        *fit_sections(me_lines(mine, z, now, profile_known)),
+        _header("Your shifts"),
+        *cap_blocks(fit_sections(me_lines(mine, z, now, profile_known)), MINE_BLOCKS, MORE_SHIFTS),
         context(f"{zone_line(zone)} Updated {clock(now, z, now)}."),
     ]
-    if len(blocks) > HOME_BLOCKS:  # only with hundreds of teams: keep the user's part, trim the teams
-        blocks = [*blocks[: HOME_BLOCKS - 5], context(MORE), *blocks[-4:]]
-    return {"type": "home", "blocks": blocks}
+    # Only with hundreds of teams: the user's part (itself capped) keeps its room, the teams part gives way.
+    room = HOME_BLOCKS - 1 - len(yours)
+    return {
+        "type": "home",
+        "blocks": [_header("On call now"), *cap_blocks(fit_sections(entries), room, MORE), *yours],
+    }
+
+
+def _header(text: str) -> dict[str, Any]:
+    return {"type": "header", "text": {"type": "plain_text", "text": text}}

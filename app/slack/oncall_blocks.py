@@ -40,6 +40,7 @@ _STATUS_NOTES = {
     "deleted": "deactivated in Slack",
     "bot": "a bot",
 }
+UNKNOWN_SHOWN = 10  # teams named in a "not known yet" line before "and N more"
 MORE = "More teams than fit here: ask `/oncall <team>` for one team."
 
 
@@ -161,6 +162,13 @@ def _next_line(team: TeamNext, zone: str, now: datetime) -> str:
     )
 
 
+def _next_said(team: TeamNext) -> str:
+    """A team's next handover in the plain-text fallback."""
+    if team.freshness.as_of is None:
+        return "not known yet"
+    return people(team.incoming) if team.at else "no handover known"
+
+
 def next_answer(teams: Sequence[TeamNext], zone: UserZone, now: datetime, source: str) -> dict[str, Any]:
     """Who takes over next, and when the handover is."""
     z = zone.name
@@ -172,10 +180,15 @@ def next_answer(teams: Sequence[TeamNext], zone: UserZone, now: datetime, source
     else:
         lines, notes = ["*Next on call*"], []
         lines += [f"{_next_line(t, z, now)} · _{freshness_line(t.freshness, z, now, source)}_" for t in teams]
-    fallback = "Next on call — " + "; ".join(
-        f"{escape(t.team.name)}: {people(t.incoming) if t.at else 'no handover known'}" for t in teams
-    )
+    fallback = "Next on call — " + "; ".join(f"{escape(t.team.name)}: {_next_said(t)}" for t in teams)
     return _answer(fallback, lines, notes, zone)
+
+
+def _week_said(week: TeamWeek) -> str:
+    """A team's week in the plain-text fallback: missing data is "not known yet", never "nobody"."""
+    if week.freshness.as_of is None:
+        return "not known yet"
+    return ", ".join(person(s.person) for s in week.shifts) or "nobody scheduled"
 
 
 def week_answer(weeks: Sequence[TeamWeek], zone: UserZone, now: datetime, source: str) -> dict[str, Any]:
@@ -190,9 +203,7 @@ def week_answer(weeks: Sequence[TeamWeek], zone: UserZone, now: datetime, source
         lines += [f"• {person(s.person)}: {shift_span(s, z, now)}" for s in week.shifts]
         if week.known_until is not None and week.known_until < now + timedelta(days=7):
             lines.append(f"_nothing in the schedule I have after {moment(week.known_until, z, now)}_")
-    fallback = "On call this week — " + "; ".join(
-        f"{escape(w.team.name)}: {', '.join(person(s.person) for s in w.shifts) or 'nobody'}" for w in weeks
-    )
+    fallback = "On call this week — " + "; ".join(f"{escape(w.team.name)}: {_week_said(w)}" for w in weeks)
     return _answer(fallback, lines, [], zone)
 
 
@@ -211,11 +222,23 @@ def me_lines(mine: MyShifts, zone: str, now: datetime, profile_known: bool) -> l
     lines += [f"• *{escape(s.team)}*: {shift_span(s, zone, now)}" for s in mine.upcoming]
     if mine.upcoming:
         lines.insert(len(mine.current), "*Your next shifts*")
-    elif mine.freshness.as_of is not None:
+    elif mine.freshness.as_of is not None:  # a claim about the schedules I have, and only those
         until = f" (they reach {moment(mine.known_until, zone, now)})" if mine.known_until else ""
         other = "other " if mine.current else ""
         lines.append(f"You have no {other}upcoming shifts in the schedules I have{until}.")
+    if mine.unknown_teams:
+        lines.append(_not_known_yet(mine.unknown_teams))
     return lines
+
+
+def _not_known_yet(teams: Sequence[str]) -> str:
+    """Names the teams whose schedule has not arrived: missing data is never "no shifts"."""
+    shown = [f"*{escape(plain(t, NAME_LIMIT))}*" for t in teams[:UNKNOWN_SHOWN]]
+    if len(teams) > UNKNOWN_SHOWN:
+        shown.append(f"{len(teams) - UNKNOWN_SHOWN} more teams")
+    names = shown[0] if len(shown) == 1 else f"{', '.join(shown[:-1])} and {shown[-1]}"
+    them = "it" if len(teams) == 1 else "them"
+    return f"Your shifts in {names} are not known yet: I have no schedule from the pager for {them} yet."
 
 
 def me_answer(
@@ -241,7 +264,7 @@ def unknown_team(word: str, suggestions: Sequence[str], team_names: Sequence[str
 
 
 def cache_unreadable() -> dict[str, Any]:
-    """The answer when the cache itself cannot be read (the error is logged for the admin)."""
+    """The answer when the cache cannot be read or an answer not built from it (the error is logged)."""
     text = "Sorry, I cannot read my on-call cache right now. Please try again in a minute."
     return ephemeral(text, [section(text)])
 

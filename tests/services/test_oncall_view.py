@@ -16,7 +16,7 @@ from app.services import oncall_view
 from app.services.oncall_view import Person
 from app.store import repo
 from app.store.db import make_engine, migrate, session_factory
-from app.store.models import PersonRow, SlackUser, UsergroupSync
+from app.store.models import PersonRow, ShiftRow, SlackUser, UsergroupSync
 
 NOW = datetime(2025, 3, 5, 11, 0, tzinfo=UTC)  # a Wednesday
 MONDAY = datetime(2025, 3, 3, 8, 0, tzinfo=UTC)  # 09:00 in Amsterdam
@@ -298,6 +298,57 @@ def test_me_finds_shifts_by_mapping_people_map_and_profile_email(
     assert [(s.team, s.start) for s in carol.upcoming] == [("data", MONDAY + 2 * WEEK)]  # via [people]
     assert nobody.identities == ()
     assert bob.freshness.as_of == NOW
+
+
+def test_me_names_the_teams_with_no_data_yet(sessions: sessionmaker[Session], config: OncallConfig) -> None:
+    with sessions.begin() as session:  # Infra refreshed; carol's team "data" never fetched
+        fill_team(session, "Infra", people=[BOB], shifts=weekly(MONDAY, BOB, ALICE))
+    with sessions.begin() as session:
+        carol = oncall_view.my_shifts(session, config, "U0CAROL0001", NOW)
+    assert (carol.current, carol.upcoming) == ((), ())
+    assert carol.unknown_teams == ("data",)
+    assert carol.freshness == oncall_view.Freshness(NOW)
+    assert carol.known_until == NOW + timedelta(days=14)
+    with sessions.begin() as session:
+        repo.team_state(session, "Infra").shifts_fetched_at = None
+        session.execute(ShiftRow.__table__.delete())
+    with sessions.begin() as session:
+        nothing = oncall_view.my_shifts(session, config, "U0CAROL0001", NOW)
+    assert nothing.unknown_teams == ("data", "Infra")
+    assert nothing.freshness.as_of is None
+    assert nothing.known_until is None
+
+
+def test_me_freshness_is_that_of_the_teams_the_user_is_on(
+    sessions: sessionmaker[Session], config: OncallConfig
+) -> None:
+    read = NOW - timedelta(minutes=2)
+    with sessions.begin() as session:
+        fill_team(session, "data", people=[ALICE], shifts=weekly(MONDAY, ALICE, CAROL), fetched_at=read)
+        fill_team(
+            session,
+            "Infra",
+            people=[BOB],
+            shifts=weekly(MONDAY, BOB),
+            fetched_at=NOW - timedelta(minutes=20),
+            failing_since=NOW - timedelta(minutes=15),
+        )
+        map_person(session, ALICE, "U0ALICE0001")
+        map_person(session, BOB, "U0BOB000001")
+        session.add(SlackUser(user_id="U0DAVE00001", tz="UTC", email="dave@corp.example", fetched_at=NOW))
+    with sessions.begin() as session:
+        alice = oncall_view.my_shifts(session, config, "U0ALICE0001", NOW)
+        bob = oncall_view.my_shifts(session, config, "U0BOB000001", NOW)
+        dave = oncall_view.my_shifts(session, config, "U0DAVE00001", NOW)
+    # Infra's outage says nothing about alice's shifts in data ...
+    assert alice.freshness == oncall_view.Freshness(read)
+    # ... but everything about bob's, and about dave's "no shifts", which covers Infra too.
+    failing = oncall_view.Freshness(
+        NOW - timedelta(minutes=20), NOW - timedelta(minutes=15), "Opsgenie did not answer"
+    )
+    assert bob.freshness == dave.freshness == failing
+    assert (dave.identities, dave.current, dave.upcoming) == (("dave@corp.example",), (), ())
+    assert alice.unknown_teams == bob.unknown_teams == ()
 
 
 def test_timeline_freshness_survives_the_roster_asking_for_a_re_read(

@@ -22,7 +22,7 @@ from app.services.oncall_view import (
 from app.services.slack_users import UserZone
 from app.slack import home_blocks as home_render
 from app.slack import oncall_blocks as render
-from app.slack.blocks import ago
+from app.slack.blocks import ago, context, fit_sections
 
 NOW = datetime(2025, 3, 5, 10, 37, tzinfo=UTC)  # Wed 11:37 in Amsterdam
 AS_OF = NOW - timedelta(minutes=2)
@@ -260,6 +260,18 @@ def test_next(upcoming: TeamNext, line: str) -> None:
     assert_safe(payload)
 
 
+def test_next_fallback_says_not_known_yet_for_a_team_without_data() -> None:
+    teams = [
+        TeamNext(DATA, (ALICE,), HANDOVER, (BOB,), FRESH),
+        TeamNext(DATA, (ALICE,), None, (), FRESH, HANDOVER),
+        TeamNext(DATA, None, None, (), Freshness(None)),
+    ]
+    payload = render.next_answer(teams, AMS, NOW, "Opsgenie")
+    assert payload["text"] == (
+        "Next on call — data: <@U0BOB000001>; data: no handover known; data: not known yet"
+    )
+
+
 def test_week_lists_shifts_and_says_when_the_known_schedule_ends() -> None:
     shifts = (
         ShiftView("data", ALICE, MONDAY, HANDOVER),
@@ -281,6 +293,10 @@ def test_week_lists_shifts_and_says_when_the_known_schedule_ends() -> None:
         "*data — the next 7 days* · "
         "_:hourglass: No data from Opsgenie yet: the first refresh has not finished_",
     ]
+    assert payload["text"] == (
+        "On call this week — data: <@U0ALICE0001>, <@U0BOB000001>; "
+        "data: nobody scheduled; data: not known yet"
+    )
     assert_safe(payload)
 
 
@@ -326,6 +342,81 @@ def test_week_lists_shifts_and_says_when_the_known_schedule_ends() -> None:
 def test_me(mine: MyShifts, known: bool, lines: list[str]) -> None:
     payload = render.me_answer(mine, AMS, NOW, "Opsgenie", profile_known=known)
     assert sections(payload) == ["\n".join(lines)]
+    assert_safe(payload)
+
+
+NOT_KNOWN = "I have no schedule from the pager for"
+REACH = HANDOVER + timedelta(days=7)
+
+
+@pytest.mark.parametrize(
+    ("mine", "lines", "note"),
+    [
+        pytest.param(
+            MyShifts("U1", ("a@x",), (), (), FRESH, REACH, ("data",)),
+            [
+                "You have no upcoming shifts in the schedules I have (they reach Mon 17 Mar 09:00 CET).",
+                f"Your shifts in *data* are not known yet: {NOT_KNOWN} it yet.",
+            ],
+            "as of 11:35 CET, 2 min ago",
+            id="one team without data",
+        ),
+        pytest.param(
+            MyShifts("U1", ("a@x",), (), (), Freshness(None), None, ("data", "ops")),
+            [f"Your shifts in *data* and *ops* are not known yet: {NOT_KNOWN} them yet."],
+            ":hourglass: No data from Opsgenie yet: the first refresh has not finished",
+            id="no team has data",
+        ),
+        pytest.param(
+            MyShifts(
+                "U1",
+                ("a@x",),
+                (ShiftView("data", ALICE, MONDAY, HANDOVER),),
+                (ShiftView("ops", ALICE, HANDOVER, REACH),),
+                FRESH,
+                REACH,
+                ("infra", "<!channel> & db"),
+            ),
+            [
+                "You are on call now for *data* until Mon 10 Mar 09:00 CET",
+                "*Your next shifts*",
+                "• *ops*: Mon 10 Mar 09:00 CET → Mon 17 Mar 09:00 CET",
+                "Your shifts in *infra* and *&lt;!channel&gt; &amp; db* are not known yet: "
+                f"{NOT_KNOWN} them yet.",
+            ],
+            "as of 11:35 CET, 2 min ago",
+            id="shifts, and teams without data",
+        ),
+        pytest.param(
+            MyShifts(
+                "U1", ("a@x",), (ShiftView("data", ALICE, MONDAY, HANDOVER),), (), FRESH, REACH, ("ops",)
+            ),
+            [
+                "You are on call now for *data* until Mon 10 Mar 09:00 CET",
+                "You have no other upcoming shifts in the schedules I have "
+                "(they reach Mon 17 Mar 09:00 CET).",
+                f"Your shifts in *ops* are not known yet: {NOT_KNOWN} it yet.",
+            ],
+            "as of 11:35 CET, 2 min ago",
+            id="on call now, no other shifts, a team without data",
+        ),
+        pytest.param(
+            MyShifts("U1", ("a@x",), (), (), Freshness(None), None, tuple(f"t{i}" for i in range(12))),
+            [
+                "Your shifts in *t0*, *t1*, *t2*, *t3*, *t4*, *t5*, *t6*, *t7*, *t8*, *t9* and 2 more teams "
+                f"are not known yet: {NOT_KNOWN} them yet."
+            ],
+            ":hourglass: No data from Opsgenie yet: the first refresh has not finished",
+            id="many teams without data",
+        ),
+    ],
+)
+def test_me_never_says_no_shifts_for_a_team_without_data(mine: MyShifts, lines: list[str], note: str) -> None:
+    payload = render.me_answer(mine, AMS, NOW, "Opsgenie", profile_known=True)
+    assert sections(payload) == ["\n".join(lines)]
+    assert contexts(payload) == [note, "Times in Europe/Amsterdam, your Slack time zone."]
+    assert payload["text"] == " ".join(lines).replace("*", "")
+    assert "nobody" not in json.dumps(payload)
     assert_safe(payload)
 
 
@@ -402,3 +493,28 @@ def test_home_view_shows_teams_and_my_shifts_within_limits() -> None:
     )
     assert "*Your next shifts*\n• *data*: Mon 10 Mar 09:00 CET → Mon 17 Mar 09:00 CET" in texts
     assert all(len(t) <= 3000 for t in texts)
+
+
+def test_home_view_at_the_block_cap_trims_teams_and_keeps_my_shifts_whole() -> None:
+    teams = [home()] * 2500  # a hundred-odd sections of teams: far beyond Slack's 100 blocks
+    upcoming = tuple(
+        ShiftView(f"team-{i:03d}-" + "x" * 40, ALICE, HANDOVER + timedelta(hours=i), REACH) for i in range(40)
+    )
+    mine = MyShifts("U1", ("a@x",), (ShiftView("data", ALICE, MONDAY, HANDOVER),), upcoming, FRESH)
+    yours = render.me_lines(mine, "Europe/Amsterdam", NOW, True)
+    assert len(fit_sections(yours)) == 2  # the user's part itself spans two sections
+
+    view = home_render.home_view(teams, mine, AMS, NOW, "Opsgenie", profile_known=True)
+
+    blocks = view["blocks"]
+    assert len(blocks) == 100
+    assert [b["type"] for b in blocks[:2]] == ["header", "section"]
+    assert blocks[0]["text"]["text"] == "On call now"
+    divider = [b["type"] for b in blocks].index("divider")
+    assert blocks[divider - 1] == context(render.MORE)  # the teams part gave way, and says so
+    assert blocks[divider + 1]["text"]["text"] == "Your shifts"
+    assert blocks[divider + 2 :] == [
+        *fit_sections(yours),
+        context("Times in Europe/Amsterdam, your Slack time zone. Updated 11:37 CET."),
+    ]
+    assert all(b["text"]["text"].startswith("*data*: <@U0ALICE0001>") for b in blocks[1 : divider - 1])

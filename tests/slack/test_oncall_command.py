@@ -20,7 +20,7 @@ from app.sandbox.socket_mode import Ack
 from app.sandbox.world import CHANNEL, OTHER_CHANNEL, seed, teams_toml
 from app.services.roster import refresh_team
 from app.slack.listeners.commands import Query, answer, parse
-from app.store.models import SlackUser
+from app.store.models import OnCallSnapshot, SlackUser
 from app.wiring import RunningBot
 from tests.conftest import BotFactory
 from tests.services.test_oncall_view import fill_team, map_person, weekly
@@ -42,11 +42,15 @@ MENTION = re.compile(r"<@([^>|]*)")
 
 @dataclass(frozen=True)
 class Asked:
-    """One /oncall round trip: the ack, and the monotonic window from push to ack."""
+    """One /oncall round trip: the ack, and when the command was pushed (monotonic)."""
 
     ack: Ack
     pushed: float
-    acked: float
+
+    @property
+    def arrived(self) -> float:
+        """When the ack reached the sandbox, by the sandbox's own clock (never later than that)."""
+        return self.pushed + self.ack.latency
 
     @property
     def payload(self) -> dict[str, Any]:
@@ -68,8 +72,7 @@ def ask(sandbox: Sandbox, text: str, user: str = ALICE, channel: str = CHANNEL) 
     """Type ``/oncall text`` and wait for the ack."""
     pushed = time.monotonic()
     envelope = sandbox.slack.socket.push_command(text, user_id=user, channel_id=channel)
-    ack = sandbox.slack.socket.wait_for_ack(envelope, timeout=3)
-    return Asked(ack, pushed, time.monotonic())
+    return Asked(sandbox.slack.socket.wait_for_ack(envelope, timeout=3), pushed)
 
 
 def eventually(check: Callable[[], Any], timeout: float = 5.0) -> Any:
@@ -192,7 +195,7 @@ def test_every_subcommand_is_answered_in_the_ack_from_the_cache_alone(
         for fragment in expected:
             assert fragment in joined, f"/oncall {text!r}: {fragment!r} not in\n{joined}"
         # Not one Web API call while the user waited: the answer came from SQLite.
-        assert not [r for r in sandbox.slack.requests() if asked.pushed <= r.at <= asked.acked]
+        assert not [r for r in sandbox.slack.requests() if asked.pushed <= r.at <= asked.arrived]
     assert sandbox.slack.requests() == []  # every asker's zone was cached: nothing to fetch afterwards either
     assert sandbox.opsgenie.requests() == []
     assert sandbox.slack.responses() == []  # no respond() to the response_url: the ack is the answer
@@ -206,7 +209,7 @@ def test_an_unknown_zone_is_fetched_after_the_ack_and_used_next_time(
     assert "*data*: <@U0ALICE0001> from Mon 10 Mar 09:00 CET (now: <@U0CAROL0001>)" in first.texts[0]
     [lookup] = eventually(lambda: sandbox.slack.requests("users.info"))
     assert lookup.params["user"] == BOB
-    assert lookup.at > first.acked  # after the ack had arrived, never on the user's clock
+    assert lookup.at > first.arrived  # after the ack had arrived, never on the user's clock
 
     def stored() -> SlackUser | None:
         with bot.runtime.sessions.begin() as session:
@@ -258,6 +261,45 @@ def test_an_unreadable_cache_gets_a_sentence_not_silence(
     asked = ask(sandbox, "next data")
     assert asked.texts == ["Sorry, I cannot read my on-call cache right now. Please try again in a minute."]
     assert eventually(lambda: "listener for /oncall failed" in caplog.text)
+
+
+def test_a_row_that_breaks_the_answer_gets_a_sentence_in_the_ack(
+    sandbox: Sandbox, bot: RunningBot, caplog: pytest.LogCaptureFixture
+) -> None:
+    with bot.runtime.sessions.begin() as session:  # no database error: a value our code cannot render
+        session.add(
+            OnCallSnapshot(team="data", people=["carol@corp.example", 7], first_seen_at=NOW, last_seen_at=NOW)
+        )
+    asked = ask(sandbox, "data")
+    assert asked.payload["response_type"] == "ephemeral"
+    assert asked.texts == ["Sorry, I cannot read my on-call cache right now. Please try again in a minute."]
+    assert eventually(lambda: "listener for /oncall failed" in caplog.text)
+    assert "AttributeError" in caplog.text  # logged by the app's error handler, with its traceback
+    # The bot carries on: an answer that does not read the broken row still comes.
+    assert ask(sandbox, "week data").texts[0].startswith("*data — the next 7 days*")
+
+
+def test_me_names_the_teams_with_no_schedule_and_ignores_their_outage(
+    sandbox: Sandbox, bot: RunningBot
+) -> None:
+    # infra has an on-call answer but no timeline yet, and Opsgenie fails for it; alice is only in data.
+    asked = ask(sandbox, "me", user=ALICE, channel=OTHER_CHANNEL)
+    assert asked.texts == [
+        "*Your next shifts*\n"
+        "• *data*: Mon 10 Mar 09:00 CET → Mon 17 Mar 09:00 CET\n"
+        "Your shifts in *infra* are not known yet: I have no schedule from the pager for it yet.",
+        "as of 11:07 CET, 30 min ago",
+        "Times in Europe/Amsterdam, your Slack time zone.",
+    ]
+    dave = ask(sandbox, "me", user=DAVE, channel=OTHER_CHANNEL)  # dave is on no timeline at all
+    assert dave.texts == [
+        "You have no upcoming shifts in the schedules I have (they reach Wed 19 Mar 03:07 PDT).\n"
+        "Your shifts in *infra* are not known yet: I have no schedule from the pager for it yet.",
+        "as of 02:07 PST, 30 min ago",
+        "Times in America/Los_Angeles, your Slack time zone.",
+    ]
+    week = ask(sandbox, "week infra", user=ALICE, channel=OTHER_CHANNEL)
+    assert week.payload["text"] == "On call this week — infra: not known yet"
 
 
 # ---- hostile input ---------------------------------------------------------------------------------

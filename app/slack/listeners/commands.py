@@ -12,7 +12,6 @@ from datetime import datetime
 from typing import Any
 
 from slack_bolt import Ack, App
-from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from app.domain import Team
@@ -109,11 +108,11 @@ def register(app: App, runtime: Runtime) -> None:
     @app.command("/oncall")
     def oncall(ack: Ack, command: dict[str, Any]) -> None:
         user_id, channel_id = str(command.get("user_id") or ""), str(command.get("channel_id") or "")
-        query = parse(str(command.get("text") or ""), [team.name for team in runtime.config.teams])
         try:
+            query = parse(str(command.get("text") or ""), [team.name for team in runtime.config.teams])
             with runtime.sessions.begin() as session:
                 payload, zone = answer(session, runtime, query, user_id, channel_id, runtime.now())
-        except SQLAlchemyError:
+        except Exception:  # a broken row or a bug as much as a broken database: never leave silence
             ack(**oncall_blocks.cache_unreadable())
             raise  # the app's error handler logs it; the user already has a sentence
         ack(**payload)
