@@ -3,7 +3,8 @@
 The escalation row is the outbox: it is inserted first, keyed on Slack's event_id, so a redelivered or
 duplicated event stops right there. The listener then only replies in the thread; the page (and any thread
 post Slack refused) is left due for ``retry_pending_pages``, the 15-second job, so that a slow pager never
-holds one of Bolt's few listener threads.
+holds one of Bolt's few listener threads. The listener holds the row's lease from the insert until it has
+recorded its reply, and writes nothing once the job has taken the row over (a reply slower than the lease).
 """
 
 from __future__ import annotations
@@ -22,12 +23,15 @@ from app.config import OncallConfig
 from app.domain import Team
 from app.runtime import Runtime
 from app.services.escalation_pages import (
-    LEASE,
     PAGED_STATUSES,
     PAGES_JOB,
     retry_pending_pages,  # noqa: F401  (the job, re-exported)
 )
 from app.services.escalation_thread import (
+    LEASE,
+    LeaseLost,
+    hold,
+    new_lease,
     on_call_now,
     permalink_of,
     record_post,
@@ -151,9 +155,16 @@ def route_mention(config: OncallConfig, channel: str, text: str) -> Route:
 
 
 def _record(
-    session: Session, mention: Mention, team: Team, text: str, on_call: list[str], limit: int, now: datetime
+    session: Session,
+    mention: Mention,
+    team: Team,
+    text: str,
+    on_call: list[str],
+    limit: int,
+    lease: str,
+    now: datetime,
 ) -> Escalation | None:
-    """INSERT the escalation keyed on event_id; None when another delivery already did.
+    """INSERT the escalation keyed on event_id, leased to this listener; None when a delivery already did.
 
     The per-user page limit is counted after the insert, inside the same write transaction, so two
     mentions racing on two replicas cannot both slip under it.
@@ -179,6 +190,8 @@ def _record(
             "post_attempts": 0,
             # The listener holds the row until it has replied; then the job may take what is left.
             "next_attempt_at": now + LEASE,
+            "lease_token": lease,
+            "posting_since": now,  # the reply goes out next: until it is recorded, nobody else posts one
             "created_at": now,
             "updated_at": now,
         },
@@ -238,27 +251,39 @@ def handle_mention(runtime: Runtime, mention: Mention, now: datetime) -> str | N
         _reply_once(runtime, mention, "mention_unknown_team", render.unknown_team(route.word, names), now)
         return None
     team, body = route.team, plain_text(route.body)
+    lease = new_lease()
     # One session, several short transactions: the row is committed before anything leaves the
     # process, and no write lock is held while Slack is called.
     with runtime.sessions() as session:
         with session.begin():
             people, as_of = on_call_now(session, config, team.name)
             on_call = [email for email, _ in people or []]
-            row = _record(session, mention, team, body, on_call, config.pages_per_user_per_hour, now)
+            limit = config.pages_per_user_per_hour
+            row = _record(session, mention, team, body, on_call, limit, lease, now)
         if row is None:
             log.info("escalation %s already recorded; ignoring the repeat delivery", mention.event_id)
             return None
         reply = reply_message(runtime, row, people, as_of, now)
         reply_ts = try_post(runtime.slack, row.channel, thread_ts=row.thread_ts, **reply)
-        record_post(session, row, "reply", reply_ts, now)
-        # The link lets the page and the handover point at the conversation.
-        link = permalink_of(runtime, row.channel, row.message_ts)
+        record_post(session, row, "reply", reply_ts, now, lease)
         # Release the row: due now when a page or the reply is still owed, else done.
         due = now if row.status == "pending" or reply_ts is None else None
-        with session.begin():
-            session.execute(
-                update(Escalation).where(Escalation.id == row.id).values(permalink=link, next_attempt_at=due)
+        try:
+            hold(session, row.id, lease, now, next_attempt_at=due, lease_token=None)
+        except LeaseLost:
+            log.warning(
+                "escalation %s: the reply outlasted the lease; the job has taken it over", row.event_id
             )
+            due = None
+        # The link lets the page and the handover point at the conversation; it is the same whoever asks.
+        link = permalink_of(runtime, row.channel, row.message_ts)
+        if link is not None:
+            with session.begin():
+                session.execute(
+                    update(Escalation)
+                    .where(Escalation.id == row.id, Escalation.permalink.is_(None))
+                    .values(permalink=link)
+                )
         log.info("escalation %s for team %s by %s: %s", mention.event_id, team.name, mention.user, row.status)
     if due is not None:
         runtime.wake(PAGES_JOB)  # page now, on the scheduler's thread, not in 15 s and not on Bolt's

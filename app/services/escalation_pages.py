@@ -2,9 +2,11 @@
 
 The listener only records the escalation and replies; everything that may wait on the pager happens here,
 in the 15-second job. A row has work left while its ``next_attempt_at`` is set. A worker first leases a due
-row by moving that time forward (a conditional UPDATE), so two replicas never work the same escalation at
-once; each page step is a transition guarded by the current status, and each thread post is stored only
-where none is stored yet. Opsgenie's alias makes a repeated create harmless on top of that.
+row (a conditional UPDATE moves that time forward and stores a fresh ``lease_token``), so two replicas never
+work the same escalation at once, and fences every later write on its token (``hold``): a worker that was
+overtaken stops instead of undoing its successor's work. Opsgenie's alias makes a repeated create harmless
+on top of that. An alert request Opsgenie never finishes processing is asked about less and less often and
+given up as ``unconfirmed`` after ``CONFIRM_WITHIN``.
 """
 
 from __future__ import annotations
@@ -21,7 +23,18 @@ from sqlalchemy.orm import Session
 from app.domain import AlertRequest, AlertStatus, Team
 from app.providers import ProviderError
 from app.runtime import Runtime
-from app.services.escalation_thread import MAX_ATTEMPTS, permalink_of, post_outcome, post_reply
+from app.services.escalation_thread import (
+    LEASE,
+    MAX_ATTEMPTS,
+    LeaseLost,
+    hold,
+    may_post,
+    new_lease,
+    permalink_of,
+    post_in_flight_until,
+    post_outcome,
+    post_reply,
+)
 from app.store.models import Escalation, SlackUser
 
 log = logging.getLogger(__name__)
@@ -31,16 +44,18 @@ PAGES_JOB = "escalation-pages"  # the scheduler job that runs retry_pending_page
 Clock = Callable[[], datetime]
 
 # Statuses that count against a user's page limit; those the pager still has to act on; the final ones.
-PAGED_STATUSES = ("pending", "requested", "created")
+PAGED_STATUSES = ("pending", "requested", "created", "unconfirmed")
 ACTIVE_STATUSES = ("pending", "requested")
-OUTCOME_STATUSES = ("created", "failed")
-# How long a worker owns an escalation it is working on; after that (a crash) another may take it over.
-LEASE = timedelta(minutes=2)
+OUTCOME_STATUSES = ("created", "failed", "unconfirmed")
 FIRST_RETRY = timedelta(seconds=10)
 MAX_RETRY = timedelta(minutes=5)
-# A created alert request not yet processed is asked about again this soon.
-FOLLOW_AGAIN = timedelta(seconds=5)
-# Opsgenie usually processes a request within a second: one short wait saves a 15-second round trip.
+# An accepted alert request not processed yet is asked about again 5 s, 10 s, 20 s … (at most a minute)
+# later, and given up as unconfirmed this long after Opsgenie accepted it.
+FOLLOW_FIRST = timedelta(seconds=5)
+FOLLOW_MAX = timedelta(minutes=1)
+CONFIRM_WITHIN = timedelta(minutes=10)
+# Opsgenie usually processes a request within a second: one short wait right after the create saves a
+# job round trip for nearly every page. It is spent once per page, never on the later follow-ups.
 JOB_PAUSES: tuple[float, ...] = (0.5,)
 BATCH = 20
 MESSAGE_LIMIT = 130
@@ -50,6 +65,11 @@ def backoff(attempts: int) -> timedelta:
     """The wait before attempt ``attempts + 1``: 10 s, 20 s, 40 s … capped at 5 minutes."""
     # The exponent is capped too: 10 s * 2**49 would overflow timedelta long before MAX_ATTEMPTS.
     return min(FIRST_RETRY * 2 ** min(max(attempts - 1, 0), 16), MAX_RETRY)
+
+
+def follow_delay(waited: timedelta) -> timedelta:
+    """The wait before asking again about a request unprocessed for ``waited``: 5 s, 10 s, 20 s … 1 min."""
+    return min(waited + FOLLOW_FIRST, FOLLOW_MAX)
 
 
 def build_alert(row: Escalation, team: Team, *, reporter: str, permalink: str | None) -> AlertRequest:
@@ -83,15 +103,11 @@ def _reporter(session: Session, user_id: str) -> str:
     return f"{user.name} ({user_id})" if user is not None and user.name else user_id
 
 
-def _transition(session: Session, escalation_id: int, expected: str, now: datetime, **values: Any) -> bool:
-    """Change the row only if it still has status ``expected``; True when this worker did it."""
-    with session.begin():
-        result = session.execute(
-            update(Escalation)
-            .where(Escalation.id == escalation_id, Escalation.status == expected)
-            .values(updated_at=now, **values)
-        )
-    return bool(getattr(result, "rowcount", 0))
+def _transition(
+    session: Session, row: Escalation, lease: str, expected: str, now: datetime, **values: Any
+) -> None:
+    """Change the row, still ours and still in status ``expected``; LeaseLost otherwise."""
+    hold(session, row.id, lease, now, where=(Escalation.status == expected,), **values)
 
 
 def _load(session: Session, escalation_id: int) -> Escalation:
@@ -101,32 +117,29 @@ def _load(session: Session, escalation_id: int) -> Escalation:
         ).scalar_one()
 
 
-def _retry_later(session: Session, row: Escalation, error: str, now: datetime, **extra: Any) -> datetime:
-    """Count a failed pager call; the time of the next try."""
+def _retry_later(
+    session: Session, row: Escalation, lease: str, error: str, now: datetime, **extra: Any
+) -> datetime:
+    """Count a failed create; the time of the next try."""
     attempts = row.attempts + 1
-    _transition(session, row.id, row.status, now, attempts=attempts, last_error=error, **extra)
+    _transition(session, row, lease, row.status, now, attempts=attempts, last_error=error, **extra)
     log.warning("page of escalation %s will be retried (attempt %d): %s", row.event_id, attempts, error)
     return now + backoff(attempts)
 
 
-def _fail(session: Session, row: Escalation, reason: str, now: datetime, **extra: Any) -> None:
-    """Give a page that has no alert up for good; the thread hears it from ``post_outcome``."""
-    if _transition(
-        session, row.id, row.status, now, status="failed", last_error=reason, resolved_at=now, **extra
-    ):
-        log.error("page of escalation %s failed: %s", row.event_id, reason)
+def _end(
+    session: Session, row: Escalation, lease: str, status: str, reason: str, now: datetime, **extra: Any
+) -> None:
+    """Give the page up for good as ``status``; the thread hears it from ``post_outcome``."""
+    _transition(
+        session, row, lease, row.status, now, status=status, last_error=reason, resolved_at=now, **extra
+    )
+    log.error("page of escalation %s %s: %s", row.event_id, status, reason)
 
 
-def _give_up_or_retry(
-    session: Session, row: Escalation, exc: ProviderError, now: datetime, **extra: Any
+def _create(
+    runtime: Runtime, session: Session, row: Escalation, lease: str, team: Team, clock: Clock
 ) -> datetime | None:
-    if not exc.retryable or row.attempts + 1 >= MAX_ATTEMPTS:
-        _fail(session, row, str(exc), now, **extra)
-        return None
-    return _retry_later(session, row, str(exc), now, **extra)
-
-
-def _create(runtime: Runtime, session: Session, row: Escalation, team: Team, clock: Clock) -> datetime | None:
     """Ask the pager for the alert; when to try again, or None once it is requested (or failed)."""
     permalink = row.permalink or permalink_of(runtime, row.channel, row.message_ts)
     with session.begin():
@@ -135,19 +148,24 @@ def _create(runtime: Runtime, session: Session, row: Escalation, team: Team, clo
     try:
         request_id = runtime.provider.create_alert(alert)
     except ProviderError as exc:
-        return _give_up_or_retry(session, row, exc, clock(), permalink=permalink)
+        now = clock()
+        if not exc.retryable or row.attempts + 1 >= MAX_ATTEMPTS:
+            _end(session, row, lease, "failed", str(exc), now, permalink=permalink)
+            return None
+        return _retry_later(session, row, lease, str(exc), now, permalink=permalink)
     now = clock()
     _transition(
         session,
-        row.id,
+        row,
+        lease,
         "pending",
         now,
         status="requested",
         alert_request_id=request_id,
+        requested_at=now,
         attempts=row.attempts + 1,
         last_error=None,
         permalink=permalink,
-        next_attempt_at=now + LEASE,  # the create may have been slow: the lease runs from here
     )
     return None
 
@@ -163,50 +181,61 @@ def _poll(runtime: Runtime, request_id: str, pauses: Sequence[float]) -> AlertSt
 
 
 def _follow(
-    runtime: Runtime, session: Session, row: Escalation, clock: Clock, pauses: Sequence[float]
+    runtime: Runtime, session: Session, row: Escalation, lease: str, clock: Clock, pauses: Sequence[float]
 ) -> datetime | None:
-    """Ask how the alert request went; the alert's id makes the row ``created`` for good."""
+    """Ask how the accepted alert request went; when to ask again, or None once the page is final.
+
+    Only the pager's own answer makes a page ``failed``: once a request was accepted the alert may exist,
+    so a request that stays unanswered (unprocessed, or the status cannot be read) ends ``unconfirmed``.
+    """
+    pager = runtime.provider.name
+    requested_at = row.requested_at or row.updated_at
+    deadline = requested_at + CONFIRM_WITHIN
     try:
-        status = _poll(runtime, row.alert_request_id or "", pauses)
+        status: AlertStatus | None = _poll(runtime, row.alert_request_id or "", pauses)
+        error: ProviderError | None = None
     except ProviderError as exc:
-        return _give_up_or_retry(session, row, exc, clock())
+        status, error = None, exc
     now = clock()
-    if not status.done:
-        return now + FOLLOW_AGAIN
-    if not status.success or not status.alert_id:
-        reason = f"{runtime.provider.name} did not create the alert ({status.message})"
-        _fail(session, row, reason, now)
-        return None
-    if _transition(
-        session,
-        row.id,
-        "requested",
-        now,
-        status="created",
-        alert_id=status.alert_id,
-        last_error=None,
-        resolved_at=now,
-    ):
+    if status is not None and status.done:
+        if not status.success or not status.alert_id:
+            _end(session, row, lease, "failed", f"{pager} did not create the alert ({status.message})", now)
+            return None
+        _transition(
+            session, row, lease, "requested", now,
+            status="created", alert_id=status.alert_id, last_error=None, resolved_at=now,
+        )  # fmt: skip
         log.info("escalation %s paged: alert %s", row.event_id, status.alert_id)
-    return None
+        return None
+    if error is not None and not error.retryable:
+        _end(session, row, lease, "unconfirmed", f"its status could not be read ({error})", now)
+        return None
+    if now >= deadline:
+        waited = f"after {int(CONFIRM_WITHIN.total_seconds() // 60)} minutes"
+        why = f"its status still could not be read {waited} ({error})" if error else ""
+        _end(session, row, lease, "unconfirmed", why or f"it was still processing the request {waited}", now)
+        return None
+    if error is not None:
+        _transition(session, row, lease, "requested", now, last_error=str(error))
+    return min(now + follow_delay(now - requested_at), deadline)
 
 
 def _page(
-    runtime: Runtime, session: Session, row: Escalation, clock: Clock, pauses: Sequence[float]
+    runtime: Runtime, session: Session, row: Escalation, lease: str, clock: Clock, pauses: Sequence[float]
 ) -> datetime | None:
     """Move the page as far as the pager lets it; when to look again (None: nothing left to do)."""
-    if row.status not in ACTIVE_STATUSES:
-        return None
-    team = runtime.config.team(row.team)
-    if team is None:
-        _fail(session, row, f"team {row.team!r} is no longer in the config", clock())
-        return None
     if row.status == "pending":
-        again = _create(runtime, session, row, team, clock)
+        team = runtime.config.team(row.team)
+        if team is None:
+            _end(session, row, lease, "failed", f"team {row.team!r} is no longer in the config", clock())
+            return None
+        again = _create(runtime, session, row, lease, team, clock)
         row = _load(session, row.id)
-        if row.status != "requested":
-            return again
-    return _follow(runtime, session, row, clock, pauses)
+        # Only a request made just now is worth a short wait: it is almost always processed within it.
+        return _follow(runtime, session, row, lease, clock, pauses) if row.status == "requested" else again
+    if row.status == "requested":
+        return _follow(runtime, session, row, lease, clock, ())
+    return None
 
 
 def _outcome_missing(row: Escalation) -> bool:
@@ -219,46 +248,53 @@ def _posts_left(row: Escalation) -> bool:
     return missing and row.post_attempts < MAX_ATTEMPTS
 
 
+def _post_due(row: Escalation, now: datetime) -> datetime:
+    """When to try the missing thread post: once an earlier one can no longer land, after the backoff."""
+    until = post_in_flight_until(row)
+    return until if until is not None and until > now else now + backoff(row.post_attempts)
+
+
 def advance(
     runtime: Runtime,
     session: Session,
     escalation_id: int,
+    lease: str,
     clock: Clock,
     *,
     pauses: Sequence[float] = JOB_PAUSES,
 ) -> str:
-    """Do what one leased escalation still needs: thread reply, page, the page's outcome; its status."""
+    """Do what one leased escalation still needs (thread reply, page, outcome), then release it; its status.
+
+    Raises LeaseLost, having stopped, when another worker took the escalation over meanwhile.
+    """
     row = _load(session, escalation_id)
-    if row.reply_ts is None and row.post_attempts < MAX_ATTEMPTS:
-        post_reply(runtime, session, row, clock())
+    # A reply the listener sent may still land (its lease ran out while Slack was slow): wait for it.
+    if row.reply_ts is None and row.post_attempts < MAX_ATTEMPTS and may_post(row, clock()):
+        post_reply(runtime, session, row, clock(), lease)
         row = _load(session, escalation_id)
-    again = _page(runtime, session, row, clock, pauses)
+    again = _page(runtime, session, row, lease, clock, pauses)
     row = _load(session, escalation_id)
-    if _outcome_missing(row) and row.post_attempts < MAX_ATTEMPTS:
-        post_outcome(runtime, session, row, clock())
+    if _outcome_missing(row) and row.post_attempts < MAX_ATTEMPTS and may_post(row, clock()):
+        post_outcome(runtime, session, row, clock(), lease)
         row = _load(session, escalation_id)
     now = clock()
     due = [again or now + FIRST_RETRY] if row.status in ACTIVE_STATUSES else []
     if _posts_left(row):
-        due.append(now + backoff(row.post_attempts))
-    with session.begin():
-        session.execute(
-            update(Escalation)
-            .where(Escalation.id == escalation_id)
-            .values(next_attempt_at=min(due) if due else None)
-        )
+        due.append(_post_due(row, now))
+    hold(session, escalation_id, lease, now, next_attempt_at=min(due) if due else None, lease_token=None)
     return row.status
 
 
-def _lease(session: Session, escalation_id: int, now: datetime) -> bool:
-    """Take a due escalation for ``LEASE``; False when another worker took it first."""
+def _lease(session: Session, escalation_id: int, now: datetime) -> str | None:
+    """Take a due escalation for ``LEASE``: its new lease token, or None when another worker took it first."""
+    lease = new_lease()
     with session.begin():
         result = session.execute(
             update(Escalation)
             .where(Escalation.id == escalation_id, Escalation.next_attempt_at <= now)
-            .values(next_attempt_at=now + LEASE)
+            .values(next_attempt_at=now + LEASE, lease_token=lease)
         )
-    return bool(getattr(result, "rowcount", 0))
+    return lease if getattr(result, "rowcount", 0) else None
 
 
 def retry_pending_pages(runtime: Runtime, now: datetime) -> int:
@@ -285,11 +321,14 @@ def retry_pending_pages(runtime: Runtime, now: datetime) -> int:
             )
         worked = 0
         for escalation_id in due:
-            if not _lease(session, escalation_id, clock()):
+            lease = _lease(session, escalation_id, clock())
+            if lease is None:
                 continue
             worked += 1
             try:
-                advance(runtime, session, escalation_id, clock)
+                advance(runtime, session, escalation_id, lease, clock)
+            except LeaseLost as lost:
+                log.warning("%s; leaving it to that worker", lost)
             except Exception:
                 # One broken escalation must not starve the others; its lease runs out and it is tried again.
                 log.exception("escalation %s could not be advanced", escalation_id)

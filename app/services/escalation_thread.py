@@ -3,16 +3,23 @@
 Both are posted through ``app.slack.post`` (every Slack or network failure is a logged None) and recorded
 with a conditional UPDATE on their ts column still being NULL, so a post is stored once; a failed post is
 counted in ``post_attempts`` and the row stays due, so that the retry job posts what is missing.
+
+Whoever works on an escalation (the listener, then the job) holds its lease: ``lease_token``. Every write
+that decides something (a status, a failure count, when to look again, the release) is fenced on that
+token, so a worker that was overtaken cannot undo its successor's work. A post that did land is a fact,
+though: its ts is stored wherever none is stored yet, lease or not, and ``posting_since`` tells a
+successor that a post may still be on its way, so that it does not send a second one.
 """
 
 from __future__ import annotations
 
 import logging
-from datetime import datetime
-from typing import Literal
+import uuid
+from datetime import datetime, timedelta
+from typing import Any, Literal
 
 from slack_sdk.errors import SlackApiError, SlackClientError
-from sqlalchemy import update
+from sqlalchemy import ColumnElement, update
 from sqlalchemy.orm import Session
 
 from app.config import OncallConfig
@@ -28,7 +35,59 @@ log = logging.getLogger(__name__)
 # After this many failed tries (with the 5-minute backoff cap, about four hours) a page or a thread post
 # is given up.
 MAX_ATTEMPTS = 50
+# The longest one Slack call takes with the client's retries (wiring.make_slack_client): 8 tries (1 + 2
+# connection + 3 rate-limit + 2 server-error retries) of up to 15 s, three Retry-After waits (under a
+# minute each in practice) and short 5xx backoffs: about 5 minutes. A post older than this has ended.
+SLACK_CALL_MAX = timedelta(minutes=6)
+# How long a worker owns an escalation; each of its writes renews it. Well over the longest step between
+# two writes (one Slack call, or a permalink and the pager's create), so only a dead or frozen worker loses
+# it; a crashed one delays the escalation's remaining work by this much.
+LEASE = timedelta(minutes=10)
 Post = Literal["reply", "outcome"]
+
+
+class LeaseLost(Exception):
+    """Another worker took the escalation over (this one was too slow): stop writing to it."""
+
+
+def new_lease() -> str:
+    """A fresh lease token for one claim of an escalation."""
+    return uuid.uuid4().hex
+
+
+def hold(
+    session: Session,
+    escalation_id: int,
+    lease: str,
+    now: datetime,
+    *,
+    where: tuple[ColumnElement[bool], ...] = (),
+    **values: Any,
+) -> None:
+    """Write to an escalation while holding its lease (renewed unless ``values`` say otherwise).
+
+    Raises LeaseLost when ``lease`` is no longer the row's (or ``where`` no longer holds): nothing is written.
+    """
+    changes = {"updated_at": now, "next_attempt_at": now + LEASE, **values}
+    with session.begin():
+        result = session.execute(
+            update(Escalation)
+            .where(Escalation.id == escalation_id, Escalation.lease_token == lease, *where)
+            .values(**changes)
+        )
+    if not getattr(result, "rowcount", 0):
+        raise LeaseLost(f"escalation {escalation_id} was taken over by another worker (or moved on)")
+
+
+def post_in_flight_until(row: Escalation) -> datetime | None:
+    """Until when a thread post sent for ``row`` but not recorded may still land; None when there is none."""
+    return row.posting_since + SLACK_CALL_MAX if row.posting_since is not None else None
+
+
+def may_post(row: Escalation, now: datetime) -> bool:
+    """True unless a post sent earlier (maybe by a worker that lost its lease) could still land."""
+    until = post_in_flight_until(row)
+    return until is None or until <= now
 
 
 def on_call_now(
@@ -75,15 +134,24 @@ def reply_message(
     )
 
 
-def record_post(session: Session, row: Escalation, post: Post, ts: str | None, now: datetime) -> bool:
-    """Store a thread post's ts unless one is stored already, or count a failed post; True when posted."""
+def record_post(
+    session: Session, row: Escalation, post: Post, ts: str | None, now: datetime, lease: str
+) -> bool:
+    """Store a thread post's ts unless one is stored already, or count a failed post; True when posted.
+
+    A failure is counted only under ``lease``: the worker that took the row over decides on retries. A post
+    that landed is stored even after the lease was lost (it exists in the thread; forgetting it would
+    bring a second one), but never over one already stored.
+    """
     if ts is None:
-        with session.begin():
-            session.execute(
-                update(Escalation)
-                .where(Escalation.id == row.id)
-                .values(post_attempts=Escalation.post_attempts + 1, updated_at=now)
-            )
+        try:
+            hold(session, row.id, lease, now, post_attempts=Escalation.post_attempts + 1, posting_since=None)
+        except LeaseLost:
+            log.warning(
+                "escalation %s: its %s failed after the lease was lost; the new holder retries it",
+                row.event_id, post,
+            )  # fmt: skip
+            return False
         if row.post_attempts + 1 >= MAX_ATTEMPTS:
             log.error(
                 "escalation %s: giving up on its thread %s in %s after %d failed posts",
@@ -95,33 +163,38 @@ def record_post(session: Session, row: Escalation, post: Post, ts: str | None, n
         stored = session.execute(
             update(Escalation)
             .where(Escalation.id == row.id, column.is_(None))
-            .values({column: ts, Escalation.updated_at: now})
+            .values({column: ts, Escalation.posting_since: None, Escalation.updated_at: now})
         )
     if not getattr(stored, "rowcount", 0):
         log.warning("escalation %s: its %s was already recorded; keeping the first", row.event_id, post)
     return True
 
 
-def post_reply(runtime: Runtime, session: Session, row: Escalation, now: datetime) -> bool:
+def post_reply(runtime: Runtime, session: Session, row: Escalation, now: datetime, lease: str) -> bool:
     """Post the thread reply the listener could not, naming who is on call now; True when posted."""
     with session.begin():
         people, as_of = on_call_now(session, runtime.config, row.team)
     payload = reply_message(runtime, row, people, as_of, now)
+    hold(session, row.id, lease, now, posting_since=now)
     ts = try_post(runtime.slack, row.channel, thread_ts=row.thread_ts, **payload)
     if ts is not None:
         log.info("escalation %s: posted the thread reply late", row.event_id)
-    return record_post(session, row, "reply", ts, now)
+    return record_post(session, row, "reply", ts, now, lease)
 
 
-def post_outcome(runtime: Runtime, session: Session, row: Escalation, now: datetime) -> bool:
-    """Tell the thread how the page ended: the alert's id, or why it failed; True when posted."""
+def post_outcome(runtime: Runtime, session: Session, row: Escalation, now: datetime, lease: str) -> bool:
+    """Tell the thread how the page ended: the alert's id, why it failed, or that it went unconfirmed."""
     pager = runtime.provider.name
+    reason = row.last_error or "the pager gave no reason"
     if row.status == "created":
         payload = render.page_confirmed(row.alert_id or "", pager=pager)
+    elif row.status == "unconfirmed":
+        payload = render.page_unconfirmed(reason, row.alert_request_id or "?", pager=pager)
     else:
-        payload = render.page_failed(row.last_error or "the pager gave no reason", pager=pager)
+        payload = render.page_failed(reason, pager=pager)
+    hold(session, row.id, lease, now, posting_since=now)
     ts = try_post(runtime.slack, row.channel, thread_ts=row.thread_ts, **payload)
-    return record_post(session, row, "outcome", ts, now)
+    return record_post(session, row, "outcome", ts, now, lease)
 
 
 def permalink_of(runtime: Runtime, channel: str, ts: str) -> str | None:

@@ -151,3 +151,16 @@ def unknown_team(word: str | None, team_names: Sequence[str]) -> Message:
     if team_names:
         blocks.append(context("Teams: " + ", ".join(escape(name) for name in team_names)))
     return message(head.replace("`", ""), blocks)
+
+
+def page_unconfirmed(reason: str, request_id: str, *, pager: str) -> Message:
+    """The thread notice when the pager accepted the page but never said whether the alert exists."""
+    text = (
+        f"The page was sent to {pager} (request {escape(request_id)}), but {pager} never confirmed it: "
+        f"{escape(plain(reason, 300))}. The alert may exist and the on-call people may have been paged."
+    )
+    blocks = [
+        section(f":grey_question: {text}"),
+        context(f"Check {pager} for the alert before paging again; the on-call people are tagged above."),
+    ]
+    return message(text, blocks)

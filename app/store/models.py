@@ -165,7 +165,9 @@ class Escalation(Base):
     text: Mapped[str] = mapped_column(Text)
     on_call: Mapped[list[str]]
     priority: Mapped[str] = mapped_column(String(2))
-    # tag_only, pending, requested, created, failed, limited; created and failed are final.
+    # tag_only, pending, requested, created, failed, unconfirmed, limited. Final: created (the alert exists),
+    # failed (the pager refused it: no alert) and unconfirmed (the pager accepted the request but never said
+    # how it went within the deadline: an alert may exist and the on-call people may have been paged).
     status: Mapped[str] = mapped_column(String(16))
     alias: Mapped[str | None] = mapped_column(String(512))
     alert_request_id: Mapped[str | None] = mapped_column(String(64))
@@ -173,6 +175,12 @@ class Escalation(Base):
     attempts: Mapped[int] = mapped_column(default=0)
     # When the work left (a thread post or the page) is due, or a worker's lease ends; None: nothing left.
     next_attempt_at: Mapped[datetime | None]
+    # The lease holder's token (a fresh uuid per claim), None when released; writes are fenced on it.
+    lease_token: Mapped[str | None] = mapped_column(String(32))
+    # When a thread post was sent that is not recorded yet: while it may still land, nobody posts again.
+    posting_since: Mapped[datetime | None]
+    # When the pager accepted the alert request: the deadline for its confirmation runs from here.
+    requested_at: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(Text)
     reply_ts: Mapped[str | None] = mapped_column(String(32))
     # The thread message telling how the page ended (its confirmation or failure), once posted.

@@ -27,10 +27,21 @@ from app.services.escalation import (
     route_mention,
     strip_bot_mention,
 )
-from app.services.escalation_pages import MAX_ATTEMPTS, backoff, build_alert
+from app.services.escalation_pages import CONFIRM_WITHIN, MAX_ATTEMPTS, backoff, build_alert, follow_delay
+from app.services.escalation_thread import SLACK_CALL_MAX
 from app.store.models import Escalation
 from tests.conftest import RuntimeFactory
-from tests.slack.test_mentions import ALICE, BOB, Clock, alert_posts, fill_cache, new_ts, rows, thread
+from tests.slack.test_mentions import (
+    ALICE,
+    BOB,
+    Clock,
+    alert_posts,
+    fill_cache,
+    new_ts,
+    rows,
+    thread,
+    wait_until,
+)
 
 PAGING = teams_toml(escalate="page")
 
@@ -141,6 +152,14 @@ def test_unknown_team_remembers_the_word_only_when_it_looked_like_a_team() -> No
 def test_backoff_doubles_and_is_capped() -> None:
     assert [backoff(n).total_seconds() for n in range(1, 8)] == [10, 20, 40, 80, 160, 300, 300]
     assert backoff(MAX_ATTEMPTS) == backoff(10_000) == timedelta(minutes=5)  # no overflow on the way
+
+
+def test_follow_ups_back_off_from_5_seconds_to_a_minute() -> None:
+    waited, schedule = timedelta(0), []
+    for _ in range(7):
+        waited += follow_delay(waited)
+        schedule.append(waited.total_seconds())
+    assert schedule == [5, 15, 35, 75, 135, 195, 255]
 
 
 def test_alert_without_permalink_still_says_where_to_look() -> None:
@@ -388,3 +407,98 @@ def test_the_retry_job_is_scheduled_every_15_seconds(runtime: Runtime) -> None:
     job = scheduler.get_job("escalation-pages")
     assert job is not None
     assert job.trigger.interval == timedelta(seconds=15)
+
+
+# ---- a request Opsgenie never confirms; a worker that lost its lease ----------------------------------
+
+
+def status_polls(sandbox: Sandbox) -> int:
+    """How often Opsgenie was asked how an alert request went."""
+    return len(sandbox.opsgenie.requests("/v2/alerts/requests/"))
+
+
+def test_a_request_opsgenie_never_processes_ends_unconfirmed_in_the_thread_once(
+    sandbox: Sandbox, world: World, make_runtime: RuntimeFactory
+) -> None:
+    now = utc_now()
+    runtime = make_runtime(PAGING, clock=Clock(now))
+    sandbox.opsgenie.alert_processing_polls = 10**6  # accepted (202), then never processed
+    ts = escalate(runtime, sandbox, "db down", now)
+
+    assert retry_pending_pages(runtime, now) == 1  # the create, a poll, one short wait, a poll
+    [row] = rows(runtime)
+    assert (row.status, row.attempts, row.requested_at) == ("requested", 1, now)
+    assert status_polls(sandbox) == 2
+    schedule: list[float] = []
+    while (at := rows(runtime)[0].next_attempt_at) is not None and len(schedule) < 30:
+        assert retry_pending_pages(runtime, at - timedelta(seconds=1)) == 0  # not due before
+        assert retry_pending_pages(runtime, at) == 1
+        schedule.append((at - now).total_seconds())
+    # Backed off (5 s, 10 s, 20 s … a minute), the last one at the deadline: one poll each, no waiting.
+    assert schedule == [5, 15, 35, 75, 135, 195, 255, 315, 375, 435, 495, 555, 600]
+    assert status_polls(sandbox) == 2 + len(schedule)
+
+    [row] = rows(runtime)
+    request_id = row.alert_request_id
+    assert (row.status, row.alert_id, row.resolved_at) == ("unconfirmed", None, now + CONFIRM_WITHIN)
+    assert (row.next_attempt_at, row.lease_token) == (None, None)
+    replies = thread(sandbox, ts)
+    assert [m["text"] for m in replies[1:]] == [
+        f"The page was sent to Opsgenie (request {request_id}), but Opsgenie never confirmed it: it was "
+        "still processing the request after 10 minutes. The alert may exist and the on-call people may "
+        "have been paged."
+    ]
+    assert "Check Opsgenie for the alert before paging again" in str(replies[1]["blocks"])
+    assert row.outcome_ts == replies[1]["ts"]
+    # Final: never asked about again, nothing more in the thread.
+    assert retry_pending_pages(runtime, now + timedelta(hours=2)) == 0
+    assert status_polls(sandbox) == 2 + len(schedule)
+    assert len(thread(sandbox, ts)) == 2
+    assert len(alert_posts(sandbox)) == 1
+
+
+def test_a_status_opsgenie_refuses_to_show_ends_unconfirmed_not_failed(
+    sandbox: Sandbox, runtime: Runtime
+) -> None:
+    sandbox.opsgenie.fail(403, path_contains="/v2/alerts/requests/")
+    now = utc_now()
+    ts = escalate(runtime, sandbox, "db down", now)
+    assert retry_pending_pages(runtime, now) == 1
+    [row] = rows(runtime)
+    assert (row.status, row.next_attempt_at) == ("unconfirmed", None)
+    [_, notice] = thread(sandbox, ts)
+    assert notice["text"].startswith(f"The page was sent to Opsgenie (request {row.alert_request_id}), but")
+    assert "its status could not be read" in notice["text"]
+    assert "Could not page" not in notice["text"]  # the alert may well exist
+
+
+def test_a_job_overtaken_while_its_confirmation_is_slow_confirms_once_and_stops(
+    sandbox: Sandbox, world: World, make_runtime: RuntimeFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    now = utc_now()
+    first, second = make_runtime(PAGING, clock=Clock(now)), make_runtime(PAGING, clock=Clock(now))
+    fill_cache(first, now, {"bob@corp.example": BOB})
+    sandbox.opsgenie.alert_processing_polls = 0
+    ts = escalate(first, sandbox, "db down", now)
+    # Slack rate-limits the confirmation: slack_sdk waits Retry-After (here 1-2 s) and posts it again.
+    sandbox.slack.rate_limit("chat.postMessage", retry_after=1)
+    slow = threading.Thread(target=retry_pending_pages, args=(first, now))
+    slow.start()
+    wait_until(lambda: len(sandbox.slack.requests("chat.postMessage")) == 2)  # the reply, then the 429
+    with first.sessions.begin() as session:  # the first worker's lease runs out while it waits
+        session.execute(update(Escalation).values(next_attempt_at=now))
+    assert retry_pending_pages(second, now) == 1  # another worker takes the row over ...
+    assert len(thread(sandbox, ts)) == 1  # ... and does not confirm again while the first may still
+    slow.join()
+
+    assert "taken over by another worker" in caplog.text  # the first one recorded its post, then stopped
+    [row] = rows(first)
+    [alert] = sandbox.opsgenie.alerts()
+    [_, confirmation] = thread(sandbox, ts)
+    assert confirmation["text"].startswith(f"Paged: Opsgenie alert {alert['id']} created")
+    assert (row.status, row.outcome_ts) == ("created", confirmation["ts"])
+    assert (row.next_attempt_at, row.lease_token) == (now + SLACK_CALL_MAX, None)  # the second one's
+    assert retry_pending_pages(second, now + SLACK_CALL_MAX) == 1  # nothing left to post
+    assert len(thread(sandbox, ts)) == 2
+    assert rows(first)[0].next_attempt_at is None
+    assert len(alert_posts(sandbox)) == 1

@@ -13,13 +13,13 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from app.runtime import Runtime, utc_now
 from app.sandbox import Sandbox
 from app.sandbox.world import CHANNEL, OTHER_CHANNEL, SCHEDULE, World, teams_toml
 from app.services.escalation import retry_pending_pages
-from app.services.escalation_pages import LEASE
+from app.services.escalation_thread import SLACK_CALL_MAX
 from app.store.models import Escalation, Notice, PersonRow
 from app.store.repo import record_on_call, team_state
 from tests.conftest import BotFactory, RuntimeFactory, fast_provider
@@ -88,7 +88,7 @@ def handed_over(runtime: Runtime, ts: str) -> Escalation:
 
     def released() -> Escalation | None:
         mine = [r for r in rows(runtime) if r.message_ts == ts]
-        return next((r for r in mine if r.next_attempt_at != r.created_at + LEASE), None)
+        return next((r for r in mine if r.lease_token is None), None)
 
     return wait_until(released)
 
@@ -381,6 +381,40 @@ def test_same_event_on_two_connections_replies_and_pages_once(
     assert [m["text"].split(" ")[0] for m in thread(sandbox, ts)] == [f"<@{BOB}>", "Paged:"]
     assert len(alert_posts(sandbox)) == 1
     assert len(sandbox.opsgenie.alerts()) == 1
+
+
+def test_a_reply_slower_than_the_lease_is_posted_once_and_the_listener_leaves_the_job_alone(
+    sandbox: Sandbox, world: World, make_bot: BotFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="app.services.escalation")
+    clock = Clock(utc_now())
+    bot = make_bot(PAGING, clock=clock)
+    fill_cache(bot.runtime, clock.at, {"bob@corp.example": BOB})
+    sandbox.opsgenie.alert_processing_polls = 0
+    # Slack rate-limits the reply: slack_sdk waits Retry-After (here 1-2 s) and posts it again.
+    sandbox.slack.rate_limit("chat.postMessage", retry_after=1)
+    _, ts = mention(sandbox, "payments are failing")
+    wait_until(lambda: rows(bot.runtime) and sandbox.slack.requests("chat.postMessage"))
+    with bot.runtime.sessions.begin() as session:  # the listener's lease runs out while the reply waits
+        session.execute(update(Escalation).values(next_attempt_at=clock.at))
+
+    assert retry_pending_pages(bot.runtime, clock.at) == 1  # the job takes the row over and pages
+    assert thread(sandbox, ts) == []  # but sends no reply of its own: the listener's may still land
+    [row] = rows(bot.runtime)
+    taken = clock.at + SLACK_CALL_MAX  # when the listener's reply can no longer be on its way
+    assert (row.status, row.reply_ts, row.next_attempt_at, row.lease_token) == ("created", None, taken, None)
+
+    wait_until(lambda: any("outlasted the lease" in r.getMessage() for r in caplog.records))
+    [reply] = thread(sandbox, ts)  # the listener's, late
+    [row] = rows(bot.runtime)
+    assert row.reply_ts == reply["ts"]  # a reply that landed is recorded ...
+    assert (row.next_attempt_at, row.lease_token) == (taken, None)  # ... but the job's schedule is not undone
+    assert retry_pending_pages(bot.runtime, taken) == 1  # the confirmation follows the reply
+    [alert] = sandbox.opsgenie.alerts()
+    assert [m["text"].split(" ")[0] for m in thread(sandbox, ts)] == [f"<@{BOB}>", "Paged:"]
+    assert alert["id"] in thread(sandbox, ts)[1]["text"]
+    assert len(alert_posts(sandbox)) == 1
+    assert retry_pending_pages(bot.runtime, taken + timedelta(hours=1)) == 0
 
 
 # ---- the pager is down -------------------------------------------------------------------------------
