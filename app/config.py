@@ -48,9 +48,7 @@ class Settings(BaseSettings):
     @classmethod
     def _app_token_kind(cls, value: SecretStr) -> SecretStr:
         if not value.get_secret_value().startswith("xapp-"):
-            raise ValueError(
-                "must be an app-level token starting with xapp- (scope connections:write)"
-            )
+            raise ValueError("must be an app-level token starting with xapp- (scope connections:write)")
         return value
 
     @field_validator("log_level", mode="before")

@@ -34,9 +34,15 @@ class MethodSpec:
 
 def auth_test(ws: SlackWorkspace, _: Params) -> dict[str, Any]:
     """auth.test: who the token belongs to."""
-    return {"url": f"https://{ws.domain}.slack.com/", "team": ws.team, "user": ws.bot_name,
-            "team_id": ws.team_id, "user_id": ws.bot_user_id, "bot_id": ws.bot_id,
-            "is_enterprise_install": False}
+    return {
+        "url": f"https://{ws.domain}.slack.com/",
+        "team": ws.team,
+        "user": ws.bot_name,
+        "team_id": ws.team_id,
+        "user_id": ws.bot_user_id,
+        "bot_id": ws.bot_id,
+        "is_enterprise_install": False,
+    }
 
 
 def users_lookup_by_email(ws: SlackWorkspace, p: Params) -> dict[str, Any]:
@@ -129,10 +135,27 @@ def chat_post_message(ws: SlackWorkspace, p: Params) -> dict[str, Any]:
     text, blocks = _content(p)
     thread_ts = param_str(p, "thread_ts") or None
     ts = ws.next_ts()
-    ws.add_message(_record(p, channel=channel.id, ts=ts, thread_ts=thread_ts, text=text, blocks=blocks,
-                           user=channel.user or ws.bot_user_id, bot_id=ws.bot_id))
-    message: dict[str, Any] = {"type": "message", "user": ws.bot_user_id, "bot_id": ws.bot_id,
-                               "app_id": ws.app_id, "team": ws.team_id, "text": text, "ts": ts}
+    ws.add_message(
+        _record(
+            p,
+            channel=channel.id,
+            ts=ts,
+            thread_ts=thread_ts,
+            text=text,
+            blocks=blocks,
+            user=channel.user or ws.bot_user_id,
+            bot_id=ws.bot_id,
+        )
+    )
+    message: dict[str, Any] = {
+        "type": "message",
+        "user": ws.bot_user_id,
+        "bot_id": ws.bot_id,
+        "app_id": ws.app_id,
+        "team": ws.team_id,
+        "text": text,
+        "ts": ts,
+    }
     if blocks:
         message["blocks"] = blocks
     if thread_ts:
@@ -148,8 +171,17 @@ def chat_post_ephemeral(ws: SlackWorkspace, p: Params) -> dict[str, Any]:
         raise ApiError("user_not_in_channel")
     text, blocks = _content(p)
     ts = ws.next_ts()
-    ws.add_ephemeral(_record(p, channel=channel.id, user=user.id, ts=ts,
-                             thread_ts=param_str(p, "thread_ts") or None, text=text, blocks=blocks))
+    ws.add_ephemeral(
+        _record(
+            p,
+            channel=channel.id,
+            user=user.id,
+            ts=ts,
+            thread_ts=param_str(p, "thread_ts") or None,
+            text=text,
+            blocks=blocks,
+        )
+    )
     return {"message_ts": ts}
 
 
@@ -162,9 +194,18 @@ def chat_update(ws: SlackWorkspace, p: Params) -> dict[str, Any]:
         raise ApiError("message_not_found")
     text, blocks = _content(p)
     message.update(text=text, blocks=blocks, edited={"user": ws.bot_user_id, "ts": ws.next_ts()})
-    return {"channel": channel.id, "ts": ts, "text": text,
-            "message": {"type": "message", "user": ws.bot_user_id, "bot_id": ws.bot_id, "text": text,
-                        "blocks": blocks or []}}
+    return {
+        "channel": channel.id,
+        "ts": ts,
+        "text": text,
+        "message": {
+            "type": "message",
+            "user": ws.bot_user_id,
+            "bot_id": ws.bot_id,
+            "text": text,
+            "blocks": blocks or [],
+        },
+    }
 
 
 def chat_get_permalink(ws: SlackWorkspace, p: Params) -> dict[str, Any]:
@@ -193,9 +234,17 @@ def views_publish(ws: SlackWorkspace, p: Params) -> dict[str, Any]:
         raise ApiError("invalid_arguments")
     view_id = ws.publish_view(user.id, view)
     digest = hashlib.sha1(repr(sorted(view.items())).encode(), usedforsecurity=False).hexdigest()[:16]
-    published = {"id": view_id, "team_id": ws.team_id, "private_metadata": "", "callback_id": "",
-                 "state": {"values": {}}, "app_id": ws.app_id, "bot_id": ws.bot_id, **view,
-                 "hash": digest}
+    published = {
+        "id": view_id,
+        "team_id": ws.team_id,
+        "private_metadata": "",
+        "callback_id": "",
+        "state": {"values": {}},
+        "app_id": ws.app_id,
+        "bot_id": ws.bot_id,
+        **view,
+        "hash": digest,
+    }
     return {"view": published}
 
 

@@ -16,8 +16,16 @@ from zoneinfo import ZoneInfo
 Params = Mapping[str, Any]
 
 DEFAULT_SCOPES: tuple[str, ...] = (
-    "commands", "app_mentions:read", "chat:write", "usergroups:read", "usergroups:write",
-    "users:read", "users:read.email", "channels:read", "groups:read", "im:write",
+    "commands",
+    "app_mentions:read",
+    "chat:write",
+    "usergroups:read",
+    "usergroups:write",
+    "users:read",
+    "users:read.email",
+    "channels:read",
+    "groups:read",
+    "im:write",
 )
 
 
@@ -343,41 +351,82 @@ class SlackWorkspace:
         offset = now.utcoffset()
         offset_seconds = int(offset.total_seconds()) if offset else 0
         real_name = user.real_name or user.name
-        profile: dict[str, Any] = {"real_name": real_name, "display_name": user.name,
-                                   "real_name_normalized": real_name, "display_name_normalized": user.name}
+        profile: dict[str, Any] = {
+            "real_name": real_name,
+            "display_name": user.name,
+            "real_name_normalized": real_name,
+            "display_name_normalized": user.name,
+        }
         if user.email:
             profile["email"] = user.email
         return {
-            "id": user.id, "team_id": self.team_id, "name": user.name, "real_name": real_name,
-            "deleted": user.deleted, "is_bot": user.is_bot, "is_app_user": False,
-            "is_admin": False, "is_owner": False,
-            "is_restricted": user.is_restricted, "is_ultra_restricted": False,
-            "tz": user.tz, "tz_label": now.tzname(), "tz_offset": offset_seconds,
+            "id": user.id,
+            "team_id": self.team_id,
+            "name": user.name,
+            "real_name": real_name,
+            "deleted": user.deleted,
+            "is_bot": user.is_bot,
+            "is_app_user": False,
+            "is_admin": False,
+            "is_owner": False,
+            "is_restricted": user.is_restricted,
+            "is_ultra_restricted": False,
+            "tz": user.tz,
+            "tz_label": now.tzname(),
+            "tz_offset": offset_seconds,
             "profile": profile,
         }
 
     def channel_json(self, channel: Channel) -> dict[str, Any]:
         """A conversation as conversations.info returns it."""
         if channel.is_im:
-            return {"id": channel.id, "is_im": True, "user": channel.user, "created": channel.created,
-                    "is_org_shared": False, "is_archived": False}
+            return {
+                "id": channel.id,
+                "is_im": True,
+                "user": channel.user,
+                "created": channel.created,
+                "is_org_shared": False,
+                "is_archived": False,
+            }
         return {
-            "id": channel.id, "name": channel.name, "name_normalized": channel.name,
-            "is_channel": not channel.is_private, "is_group": channel.is_private, "is_im": False,
-            "is_mpim": False, "is_private": channel.is_private, "is_archived": channel.is_archived,
-            "is_general": False, "is_shared": False, "is_org_shared": False,
-            "is_member": channel.bot_is_member, "created": channel.created, "context_team_id": self.team_id,
+            "id": channel.id,
+            "name": channel.name,
+            "name_normalized": channel.name,
+            "is_channel": not channel.is_private,
+            "is_group": channel.is_private,
+            "is_im": False,
+            "is_mpim": False,
+            "is_private": channel.is_private,
+            "is_archived": channel.is_archived,
+            "is_general": False,
+            "is_shared": False,
+            "is_org_shared": False,
+            "is_member": channel.bot_is_member,
+            "created": channel.created,
+            "context_team_id": self.team_id,
         }
 
     def group_json(self, group: Usergroup, *, include_users: bool) -> dict[str, Any]:
         """A user group as usergroups.* return it."""
         data: dict[str, Any] = {
-            "id": group.id, "team_id": self.team_id, "is_usergroup": True, "is_subteam": True,
-            "name": group.name, "description": "", "handle": group.handle, "is_external": False,
-            "date_create": group.date_create, "date_update": group.date_update,
-            "date_delete": group.date_delete, "auto_type": None, "created_by": self.bot_user_id,
-            "updated_by": self.bot_user_id, "deleted_by": None,
-            "prefs": {"channels": [], "groups": []}, "user_count": len(group.users), "channel_count": 0,
+            "id": group.id,
+            "team_id": self.team_id,
+            "is_usergroup": True,
+            "is_subteam": True,
+            "name": group.name,
+            "description": "",
+            "handle": group.handle,
+            "is_external": False,
+            "date_create": group.date_create,
+            "date_update": group.date_update,
+            "date_delete": group.date_delete,
+            "auto_type": None,
+            "created_by": self.bot_user_id,
+            "updated_by": self.bot_user_id,
+            "deleted_by": None,
+            "prefs": {"channels": [], "groups": []},
+            "user_count": len(group.users),
+            "channel_count": 0,
         }
         if include_users:
             data["users"] = list(group.users)

@@ -61,12 +61,21 @@ class SlackSandbox(SlackWorkspace):
         bot_name: str = "oncall-bot",
         host: str = "127.0.0.1",
     ) -> None:
-        super().__init__(bot_token=bot_token, app_token=app_token, scopes=scopes, team_id=team_id, team=team,
-                         bot_user_id=bot_user_id, app_id=app_id, bot_name=bot_name)
+        super().__init__(
+            bot_token=bot_token,
+            app_token=app_token,
+            scopes=scopes,
+            team_id=team_id,
+            team=team,
+            bot_user_id=bot_user_id,
+            app_id=app_id,
+            bot_name=bot_name,
+        )
         self.host = host
         self.latency = 0.0
-        self.socket = SocketModeServer(app_id=app_id, team_id=team_id, team_domain=self.domain,
-                                       bot_user_id=bot_user_id, host=host)
+        self.socket = SocketModeServer(
+            app_id=app_id, team_id=team_id, team_domain=self.domain, bot_user_id=bot_user_id, host=host
+        )
         self.socket.on_event = self._see_event
         self._methods: dict[str, MethodSpec] = {
             **METHODS,
@@ -89,8 +98,9 @@ class SlackSandbox(SlackWorkspace):
         server.sandbox = self
         self._http = server
         # A short poll interval keeps stop() fast (shutdown() waits for the next poll).
-        serve = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
-                                 name="sandbox-slack-web", daemon=True)
+        serve = threading.Thread(
+            target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="sandbox-slack-web", daemon=True
+        )
         serve.start()
         self.socket.response_url_base = f"{self.base_url}commands"
         self.socket.start()
@@ -120,8 +130,9 @@ class SlackSandbox(SlackWorkspace):
     def __enter__(self) -> Self:
         return self.start()
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.stop()
 
     # ---- records and fault injection -------------------------------------------------------------
@@ -295,6 +306,8 @@ def _parse_body(content_type: str, body: bytes) -> dict[str, Any]:
     if kind == "multipart/form-data":
         head = b"Content-Type: " + content_type.encode() + b"\r\n\r\n"
         message = BytesParser(policy=HTTP).parsebytes(head + body)
-        return {part.get_param("name", header="content-disposition"): part.get_content()
-                for part in message.iter_parts()}
+        return {
+            part.get_param("name", header="content-disposition"): part.get_content()
+            for part in message.iter_parts()
+        }
     return dict(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))

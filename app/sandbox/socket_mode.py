@@ -87,11 +87,18 @@ class SocketModeServer:
         listener = socket.create_server((self.host, 0))
         listener.settimeout(0.1)  # lets the accept loop notice stop() promptly
         self._listener = listener
-        self._server = serve(self._handle, sock=listener, process_request=self._check_ticket,
-                             compression=None, close_timeout=1, ping_interval=self.ping_interval,
-                             logger=logger)
-        self._accept_thread = threading.Thread(target=self._accept_loop, name="sandbox-socket-mode",
-                                               daemon=True)
+        self._server = serve(
+            self._handle,
+            sock=listener,
+            process_request=self._check_ticket,
+            compression=None,
+            close_timeout=1,
+            ping_interval=self.ping_interval,
+            logger=logger,
+        )
+        self._accept_thread = threading.Thread(
+            target=self._accept_loop, name="sandbox-socket-mode", daemon=True
+        )
         self._accept_thread.start()
 
     @property
@@ -135,8 +142,9 @@ class SocketModeServer:
                 continue
             except OSError:
                 return
-            threading.Thread(target=server.handler, args=(sock, addr), daemon=True,
-                             name="sandbox-socket-mode-conn").start()
+            threading.Thread(
+                target=server.handler, args=(sock, addr), daemon=True, name="sandbox-socket-mode-conn"
+            ).start()
 
     # ---- connections ----------------------------------------------------------------------------
 
@@ -180,9 +188,12 @@ class SocketModeServer:
                 self._cond.notify_all()
 
     def _hello(self, num_connections: int) -> dict[str, Any]:
-        return {"type": "hello", "num_connections": num_connections,
-                "connection_info": {"app_id": self.app_id},
-                "debug_info": {"host": "sandbox", "approximate_connection_time": 3600}}
+        return {
+            "type": "hello",
+            "num_connections": num_connections,
+            "connection_info": {"app_id": self.app_id},
+            "debug_info": {"host": "sandbox", "approximate_connection_time": 3600},
+        }
 
     def connection_ids(self) -> list[int]:
         """Ids of the open connections that receive envelopes, oldest first."""
@@ -204,12 +215,20 @@ class SocketModeServer:
     def _ready_count(self) -> int:
         return sum(1 for c in self._conns.values() if c.ready and not c.draining)
 
-    def disconnect(self, reason: str = "refresh_requested", *, close_after: float | None = 0.2,
-                   connection: int | None = None) -> None:
+    def disconnect(
+        self,
+        reason: str = "refresh_requested",
+        *,
+        close_after: float | None = 0.2,
+        connection: int | None = None,
+    ) -> None:
         """Send {"type": "disconnect"} (to one connection, or to all when None), then close after a delay."""
         with self._cond:
-            targets = [self._conn(connection)] if connection is not None else [
-                c for c in self._conns.values() if c.ready and not c.draining]
+            targets = (
+                [self._conn(connection)]
+                if connection is not None
+                else [c for c in self._conns.values() if c.ready and not c.draining]
+            )
             for conn in targets:
                 conn.draining = True
             self._cond.notify_all()
@@ -232,52 +251,97 @@ class SocketModeServer:
 
     # ---- envelopes ------------------------------------------------------------------------------
 
-    def push_command(self, text: str = "", *, command: str = "/oncall", user_id: str = "U0SANDBOX",
-                     channel_id: str = "C0SANDBOX", user_name: str = "sandbox-user",
-                     channel_name: str = "general", connection: int | None = None) -> str:
+    def push_command(
+        self,
+        text: str = "",
+        *,
+        command: str = "/oncall",
+        user_id: str = "U0SANDBOX",
+        channel_id: str = "C0SANDBOX",
+        user_name: str = "sandbox-user",
+        channel_name: str = "general",
+        connection: int | None = None,
+    ) -> str:
         """Deliver a slash command envelope; returns its envelope_id."""
         payload = {
-            "token": self.verification_token, "team_id": self.team_id, "team_domain": self.team_domain,
-            "channel_id": channel_id, "channel_name": channel_name, "user_id": user_id,
-            "user_name": user_name, "command": command, "text": text, "api_app_id": self.app_id,
+            "token": self.verification_token,
+            "team_id": self.team_id,
+            "team_domain": self.team_domain,
+            "channel_id": channel_id,
+            "channel_name": channel_name,
+            "user_id": user_id,
+            "user_name": user_name,
+            "command": command,
+            "text": text,
+            "api_app_id": self.app_id,
             "is_enterprise_install": "false",
             "response_url": f"{self.response_url_base}/{self.team_id}/{secrets.randbelow(10**12)}/"
-                            f"{secrets.token_hex(12)}",
+            f"{secrets.token_hex(12)}",
             "trigger_id": f"{secrets.randbelow(10**10)}.{secrets.randbelow(10**10)}.{secrets.token_hex(16)}",
         }
-        envelope = {"envelope_id": str(uuid.uuid4()), "type": "slash_commands", "payload": payload,
-                    "accepts_response_payload": True}
+        envelope = {
+            "envelope_id": str(uuid.uuid4()),
+            "type": "slash_commands",
+            "payload": payload,
+            "accepts_response_payload": True,
+        }
         return self._route(envelope, connection)
 
-    def push_event(self, event: dict[str, Any], *, event_id: str | None = None, retry_attempt: int = 0,
-                   retry_reason: str = "", connection: int | None = None) -> str:
+    def push_event(
+        self,
+        event: dict[str, Any],
+        *,
+        event_id: str | None = None,
+        retry_attempt: int = 0,
+        retry_reason: str = "",
+        connection: int | None = None,
+    ) -> str:
         """Deliver an events_api envelope around `event`; returns its envelope_id."""
         event = copy.deepcopy(event)
         event.setdefault("event_ts", f"{time.time():.6f}")
         if self.on_event is not None:
             self.on_event(event)
         payload = {
-            "token": self.verification_token, "team_id": self.team_id, "api_app_id": self.app_id,
-            "event": event, "type": "event_callback",
+            "token": self.verification_token,
+            "team_id": self.team_id,
+            "api_app_id": self.app_id,
+            "event": event,
+            "type": "event_callback",
             "event_id": event_id or f"Ev{secrets.token_hex(5).upper()}",
             "event_time": int(time.time()),
-            "authorizations": [{"enterprise_id": None, "team_id": self.team_id, "user_id": self.bot_user_id,
-                                "is_bot": True, "is_enterprise_install": False}],
+            "authorizations": [
+                {
+                    "enterprise_id": None,
+                    "team_id": self.team_id,
+                    "user_id": self.bot_user_id,
+                    "is_bot": True,
+                    "is_enterprise_install": False,
+                }
+            ],
             "is_ext_shared_channel": False,
         }
-        envelope = {"envelope_id": str(uuid.uuid4()), "type": "events_api", "payload": payload,
-                    "accepts_response_payload": False, "retry_attempt": retry_attempt,
-                    "retry_reason": retry_reason}
+        envelope = {
+            "envelope_id": str(uuid.uuid4()),
+            "type": "events_api",
+            "payload": payload,
+            "accepts_response_payload": False,
+            "retry_attempt": retry_attempt,
+            "retry_reason": retry_reason,
+        }
         return self._route(envelope, connection)
 
-    def redeliver(self, envelope_id: str, *, connection: int | None = None,
-                  retry_reason: str = "timeout") -> str:
+    def redeliver(
+        self, envelope_id: str, *, connection: int | None = None, retry_reason: str = "timeout"
+    ) -> str:
         """Send an earlier envelope again: same payload and event_id, new envelope_id, retry_attempt + 1."""
         with self._cond:
             original = self._envelopes[envelope_id]
         envelope = copy.deepcopy(original)
-        envelope.update(envelope_id=str(uuid.uuid4()), retry_attempt=original.get("retry_attempt", 0) + 1,
-                        retry_reason=retry_reason)
+        envelope.update(
+            envelope_id=str(uuid.uuid4()),
+            retry_attempt=original.get("retry_attempt", 0) + 1,
+            retry_reason=retry_reason,
+        )
         return self._route(envelope, connection)
 
     def _route(self, envelope: dict[str, Any], connection: int | None) -> str:
@@ -329,6 +393,7 @@ class SocketModeServer:
 
     def wait_for_ack(self, envelope_id: str, timeout: float = 3.0) -> Ack:
         """The first ack for an envelope, waiting up to `timeout` seconds; TimeoutError otherwise."""
+
         def find() -> Ack | None:
             return next((a for a in self._acks if a.envelope_id == envelope_id), None)
 

@@ -51,9 +51,16 @@ def api_error(call: object) -> SlackApiError:
 
 def test_auth_test_answers_identity_and_scope_header(slack: SlackSandbox, client: WebClient) -> None:
     response = client.auth_test()
-    assert response.data == {"ok": True, "url": "https://sandbox.slack.com/", "team": "Sandbox",
-                             "user": "oncall-bot", "team_id": "T0SANDBOX", "user_id": "UBOT",
-                             "bot_id": "BSANDBOX", "is_enterprise_install": False}
+    assert response.data == {
+        "ok": True,
+        "url": "https://sandbox.slack.com/",
+        "team": "Sandbox",
+        "user": "oncall-bot",
+        "team_id": "T0SANDBOX",
+        "user_id": "UBOT",
+        "bot_id": "BSANDBOX",
+        "is_enterprise_install": False,
+    }
     assert response.headers["x-oauth-scopes"] == ",".join(DEFAULT_SCOPES)
     assert slack.api_url.startswith("http://127.0.0.1:")
     assert slack.api_url.endswith("/api/")
@@ -90,8 +97,12 @@ def test_apps_connections_open_issues_a_loopback_ws_url(slack: SlackSandbox, cli
 def test_missing_scope_names_needed_and_provided(slack: SlackSandbox, client: WebClient) -> None:
     slack.set_scopes(["chat:write"])
     error = api_error(lambda: client.users_lookupByEmail(email="bob@example.com"))
-    assert error.response.data == {"ok": False, "error": "missing_scope", "needed": "users:read.email",
-                                   "provided": "chat:write"}
+    assert error.response.data == {
+        "ok": False,
+        "error": "missing_scope",
+        "needed": "users:read.email",
+        "provided": "chat:write",
+    }
 
 
 def test_unknown_method_is_404(client: WebClient) -> None:
@@ -114,8 +125,13 @@ def test_users_info_shape_and_changes(slack: SlackSandbox, client: WebClient) ->
     assert user["tz"] == "Asia/Tokyo"
     assert user["tz_offset"] == 9 * 3600
     assert user["tz_label"] == "JST"
-    assert user["profile"] == {"email": "Alice@Example.com", "real_name": "Alice A", "display_name": "alice",
-                               "real_name_normalized": "Alice A", "display_name_normalized": "alice"}
+    assert user["profile"] == {
+        "email": "Alice@Example.com",
+        "real_name": "Alice A",
+        "display_name": "alice",
+        "real_name_normalized": "Alice A",
+        "display_name_normalized": "alice",
+    }
     assert (user["deleted"], user["is_bot"], user["is_restricted"]) == (False, False, False)
     slack.set_user("U1", deleted=True, tz="UTC")
     changed = client.users_info(user="U1")["user"]
@@ -142,7 +158,9 @@ def test_post_message_records_and_returns_increasing_ts(slack: SlackSandbox, cli
     assert float(second["ts"]) > float(first["ts"])
     posted = slack.messages("C1")
     assert [(m["text"], m["thread_ts"], m["blocks"]) for m in posted] == [
-        ("hi", None, blocks), ("reply", first["ts"], None)]
+        ("hi", None, blocks),
+        ("reply", first["ts"], None),
+    ]
     assert posted[1]["username"] == "pager"
     assert slack.messages("COUT") == []
 
@@ -155,14 +173,17 @@ def test_post_message_to_a_user_goes_to_their_dm(slack: SlackSandbox, client: We
     assert slack.messages(response["channel"]) == [message]
 
 
-@pytest.mark.parametrize(("channel", "text", "error"), [
-    ("CNOPE", "x", "channel_not_found"),
-    ("UNOPE", "x", "channel_not_found"),
-    ("GPRIV", "x", "channel_not_found"),
-    ("COUT", "x", "not_in_channel"),
-    ("COLD", "x", "is_archived"),
-    pytest.param("C1", "", "no_text", marks=pytest.mark.filterwarnings("ignore:The top-level `text`")),
-])
+@pytest.mark.parametrize(
+    ("channel", "text", "error"),
+    [
+        ("CNOPE", "x", "channel_not_found"),
+        ("UNOPE", "x", "channel_not_found"),
+        ("GPRIV", "x", "channel_not_found"),
+        ("COUT", "x", "not_in_channel"),
+        ("COLD", "x", "is_archived"),
+        pytest.param("C1", "", "no_text", marks=pytest.mark.filterwarnings("ignore:The top-level `text`")),
+    ],
+)
 def test_post_message_errors(client: WebClient, channel: str, text: str, error: str) -> None:
     assert api_error(lambda: client.chat_postMessage(channel=channel, text=text)).response["error"] == error
 
@@ -187,7 +208,8 @@ def test_update_and_permalink(slack: SlackSandbox, client: WebClient) -> None:
     error = api_error(lambda: client.chat_getPermalink(channel="C1", message_ts="1.000001"))
     assert error.response["error"] == "message_not_found"
     assert api_error(lambda: client.chat_update(channel="C1", ts="1.1", text="x")).response["error"] == (
-        "message_not_found")
+        "message_not_found"
+    )
 
 
 def test_views_publish_accepts_object_and_json_string(slack: SlackSandbox, client: WebClient) -> None:
@@ -209,7 +231,9 @@ def test_usergroups_list_flags(client: WebClient) -> None:
     assert "users" not in enabled_only[0]
     everything = client.usergroups_list(include_users=True, include_disabled=True)["usergroups"]
     assert [(g["id"], g["handle"], g["users"], g["user_count"]) for g in everything] == [
-        ("S1", "ops-oncall", ["U1"], 1), ("S2", "old-group", [], 0)]
+        ("S1", "ops-oncall", ["U1"], 1),
+        ("S2", "old-group", [], 0),
+    ]
     assert everything[0]["is_usergroup"] is True
     assert everything[0]["date_delete"] == 0
     assert everything[1]["date_delete"] > 0
@@ -222,7 +246,8 @@ def test_usergroups_users_list_and_update(slack: SlackSandbox, client: WebClient
     assert slack.usergroup_members("S1") == ["U2", "U1"]
     assert slack.usergroup_members("ops-oncall") == ["U2", "U1"]
     assert api_error(lambda: client.usergroups_users_list(usergroup="SNOPE")).response["error"] == (
-        "subteam_not_found")
+        "subteam_not_found"
+    )
 
 
 def test_update_with_no_users_is_refused(client: WebClient) -> None:
@@ -278,8 +303,9 @@ def test_rate_limit_answers_429_with_retry_after(slack: SlackSandbox, client: We
 
 
 def test_rate_limit_retry_handler_succeeds_on_retry(slack: SlackSandbox) -> None:
-    client = WebClient(token=BOT, base_url=slack.api_url,
-                       retry_handlers=[RateLimitErrorRetryHandler(max_retry_count=1)])
+    client = WebClient(
+        token=BOT, base_url=slack.api_url, retry_handlers=[RateLimitErrorRetryHandler(max_retry_count=1)]
+    )
     slack.rate_limit("users.info", retry_after=0)
     assert client.users_info(user="U1")["user"]["id"] == "U1"
     assert [r.status for r in slack.requests("users.info")] == [429, 200]
@@ -288,8 +314,9 @@ def test_rate_limit_retry_handler_succeeds_on_retry(slack: SlackSandbox) -> None
 def test_fail_injects_errors_in_order(slack: SlackSandbox, client: WebClient) -> None:
     slack.fail("chat.postMessage", "fatal_error", times=2)
     slack.fail("chat.postMessage", "msg_too_long")
-    errors = [api_error(lambda: client.chat_postMessage(channel="C1", text="x")).response["error"]
-              for _ in range(3)]
+    errors = [
+        api_error(lambda: client.chat_postMessage(channel="C1", text="x")).response["error"] for _ in range(3)
+    ]
     assert errors == ["fatal_error", "fatal_error", "msg_too_long"]
     assert client.chat_postMessage(channel="C1", text="x")["ok"] is True
 
@@ -307,8 +334,10 @@ def test_request_log_records_calls_in_order(slack: SlackSandbox, client: WebClie
     api_error(lambda: client.users_info(user="UNOPE"))
     calls = slack.requests()
     assert [(c.method, c.status, c.ok, c.error) for c in calls] == [
-        ("auth.test", 200, True, None), ("chat.postMessage", 200, True, None),
-        ("users.info", 200, False, "user_not_found")]
+        ("auth.test", 200, True, None),
+        ("chat.postMessage", 200, True, None),
+        ("users.info", 200, False, "user_not_found"),
+    ]
     assert calls[1].params == {"channel": "C1", "text": "hi"}
     assert {c.token for c in calls} == {BOT}
     assert calls[0].at <= calls[1].at <= calls[2].at
@@ -333,8 +362,9 @@ def test_get_with_query_and_token_param_are_accepted(slack: SlackSandbox) -> Non
 def test_response_url_posts_are_recorded(slack: SlackSandbox) -> None:
     url = f"{slack.base_url}commands/T0SANDBOX/1/abc"
     assert httpx.post(url, json={"text": "later", "response_type": "ephemeral"}).json() == {"ok": True}
-    assert slack.responses() == [{"url": "/commands/T0SANDBOX/1/abc",
-                                  "payload": {"text": "later", "response_type": "ephemeral"}}]
+    assert slack.responses() == [
+        {"url": "/commands/T0SANDBOX/1/abc", "payload": {"text": "later", "response_type": "ephemeral"}}
+    ]
 
 
 def test_stop_is_idempotent() -> None:

@@ -75,11 +75,18 @@ def build_app(slack: SlackSandbox, seen: Seen) -> App:
         respond(text="done", response_type="ephemeral")
 
     @app.event("app_mention")
-    def mention(event: dict[str, Any], body: dict[str, Any], request: BoltRequest,
-                say: Callable[..., None]) -> None:
-        seen.add({"kind": "event", "event_id": body["event_id"], "text": event["text"],
-                  "retry_num": request.headers.get("x-slack-retry-num", ["0"])[0],
-                  "retry_reason": request.headers.get("x-slack-retry-reason", [""])[0]})
+    def mention(
+        event: dict[str, Any], body: dict[str, Any], request: BoltRequest, say: Callable[..., None]
+    ) -> None:
+        seen.add(
+            {
+                "kind": "event",
+                "event_id": body["event_id"],
+                "text": event["text"],
+                "retry_num": request.headers.get("x-slack-retry-num", ["0"])[0],
+                "retry_reason": request.headers.get("x-slack-retry-reason", [""])[0],
+            }
+        )
         say(text="on it", thread_ts=event["ts"])
 
     return app
@@ -114,8 +121,12 @@ def test_hello_then_invalid_ticket_refused(slack: SlackSandbox) -> None:
     url = WebClient(token=APP, base_url=slack.api_url).apps_connections_open(app_token=APP)["url"]
     with ws_connect(url) as ws:
         hello = json.loads(ws.recv(timeout=2))
-        assert hello == {"type": "hello", "num_connections": 1, "connection_info": {"app_id": "ASANDBOX"},
-                         "debug_info": {"host": "sandbox", "approximate_connection_time": 3600}}
+        assert hello == {
+            "type": "hello",
+            "num_connections": 1,
+            "connection_info": {"app_id": "ASANDBOX"},
+            "debug_info": {"host": "sandbox", "approximate_connection_time": 3600},
+        }
         slack.socket.wait_connected(1, timeout=2)
     with pytest.raises(InvalidStatus):
         ws_connect(f"ws://127.0.0.1:{slack.socket.port}/link/?ticket=forged", open_timeout=2)
@@ -155,7 +166,8 @@ def test_event_runs_listener_and_says_in_thread(slack: SlackSandbox, connect_bot
     assert [(m["text"], m["thread_ts"]) for m in slack.messages("C1")] == [("on it", "1732723200.000100")]
     # The mention was a user message, so its permalink resolves.
     link = WebClient(token=BOT, base_url=slack.api_url).chat_getPermalink(
-        channel="C1", message_ts="1732723200.000100")["permalink"]
+        channel="C1", message_ts="1732723200.000100"
+    )["permalink"]
     assert link.endswith("/archives/C1/p1732723200000100")
 
 
