@@ -73,11 +73,9 @@ def ask_slack(runtime: Runtime, pager_id: str) -> SlackIdentity:
 
 
 def stale_ids(
-    session: Session, pager_ids: Iterable[str], now: datetime, config_people: dict[str, str]
+    rows: dict[str, PersonRow], wanted: list[str], now: datetime, config_people: dict[str, str]
 ) -> list[str]:
     """The identities whose cached mapping is missing, older than a day, or disagrees with [people]."""
-    wanted = sorted({p.lower() for p in pager_ids})
-    rows = repo.people_rows(session, wanted)
     stale = []
     for pager_id in wanted:
         row = rows.get(pager_id)
@@ -113,7 +111,10 @@ def resolve_people(runtime: Runtime, pager_ids: Iterable[str], now: datetime) ->
     """
     ids = sorted({p.lower() for p in pager_ids})
     with runtime.sessions.begin() as session:
-        stale = stale_ids(session, ids, now, runtime.config.people)
+        rows = repo.people_rows(session, ids)
+    stale = stale_ids(rows, ids, now, runtime.config.people)
+    if not stale:
+        return rows  # the steady state: no Slack call, no write
     answers: dict[str, SlackIdentity] = {}
     try:
         for pager_id in stale:
