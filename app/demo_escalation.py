@@ -6,20 +6,13 @@ import dataclasses
 import time
 from typing import Any
 
-from app.demo_scene import Scene
+from app.demo_scene import Scene, readable
 from app.sandbox.world import CHANNEL, PEOPLE, SCHEDULE
 from app.services.cycle import run_cycle
 from app.services.escalation_pages import retry_pending_pages
 
 TEXT = "the revenue dashboard is empty since 9:00, P2"
 WAIT = 10.0  # seconds the bot gets to reply and to confirm the page
-
-
-def _readable(text: str) -> str:
-    """Mentions as @handles, as Slack would show them."""
-    for user_id, handle, *_ in PEOPLE:
-        text = text.replace(f"<@{user_id}>", f"@{handle}")
-    return text
 
 
 def _shown(message: dict[str, Any]) -> str:
@@ -29,7 +22,7 @@ def _shown(message: dict[str, Any]) -> str:
         if block.get("text"):
             lines.append(block["text"]["text"])
         lines.extend(element["text"] for element in block.get("elements") or [] if element.get("text"))
-    return _readable("\n".join(lines) or message.get("text", ""))
+    return readable("\n".join(lines) or message.get("text", ""))
 
 
 def _thread(scene: Scene, ts: str, count: int) -> list[dict[str, Any]]:

@@ -4,19 +4,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from app.demo_scene import Scene
+from app.demo_scene import Scene, readable
 from app.sandbox.world import CHANNEL, PEOPLE
 from app.services.cycle import run_cycle
 from app.services.handover import run_handover
 from app.services.handover_checks import next_handover
 from app.slack.handover_blocks import message_text, when
-
-
-def _readable(text: str) -> str:
-    """Mentions as @handles, as Slack would show them."""
-    for user_id, handle, *_ in PEOPLE:
-        text = text.replace(f"<@{user_id}>", f"@{handle}")
-    return text
 
 
 def demo_step(scene: Scene) -> None:
@@ -38,7 +31,7 @@ def demo_step(scene: Scene) -> None:
         outcome = run_handover(runtime, team, runtime.now())  # what the cron job does at that moment
         posts = [m for m in slack.messages(CHANNEL)[before:] if m["text"].startswith("On-call handover")]
         for post in posts:
-            scene.transcript.quote("oncall-bot in the team channel", _readable(message_text(post)))
+            scene.transcript.quote("oncall-bot in the team channel", readable(message_text(post)))
         expect(outcome.status == "posted" and len(posts) == 1, "one handover post in the team channel")
         dms = [
             (handle, dm)
@@ -46,7 +39,7 @@ def demo_step(scene: Scene) -> None:
             for dm in slack.messages(user_id)[dms_before[user_id] :]
         ]
         for handle, dm in dms:
-            scene.transcript.quote(f"oncall-bot → DM to {handle}", _readable(message_text(dm)))
+            scene.transcript.quote(f"oncall-bot → DM to {handle}", readable(message_text(dm)))
         expect(len(dms) == 1, "the incoming person got a direct message")
         runtime.clock = lambda: moment + timedelta(minutes=1)
         again = run_handover(runtime, team, runtime.now())  # a restart or a second replica

@@ -29,6 +29,13 @@ def blocks_text(payload: dict[str, Any] | None) -> str:
     return "\n".join(lines) if lines else str(payload.get("text", ""))
 
 
+def readable(text: str) -> str:
+    """Mentions as @handles, as Slack shows them to a reader."""
+    for user_id, handle, *_ in PEOPLE:
+        text = text.replace(f"<@{user_id}>", f"@{handle}")
+    return text
+
+
 class Transcript:
     """Prints the scenario as a conversation and counts the steps that misbehaved."""
 
@@ -75,7 +82,8 @@ class Scene:
             self.transcript.expect(False, f"the bot acked within {ACK_DEADLINE:.0f} s")
             return None
         self.transcript.quote(
-            f"oncall-bot (ephemeral, in the ack, {ack.latency * 1000:.0f} ms)", blocks_text(ack.payload)
+            f"oncall-bot (ephemeral, in the ack, {ack.latency * 1000:.0f} ms)",
+            readable(blocks_text(ack.payload)),
         )
         self.transcript.expect(ack.latency < ACK_DEADLINE, f"answered in the ack within {ACK_DEADLINE:.0f} s")
         return ack.payload
