@@ -49,7 +49,6 @@ class TeamState(Base):
     # The failing_since of the outage the team channel was told about; cleared once recovery is told.
     outage_announced_since: Mapped[datetime | None]
     shifts_fetched_at: Mapped[datetime | None]
-    usergroup_id: Mapped[str | None] = mapped_column(String(32))
 
 
 class OnCallSnapshot(Base):

@@ -145,7 +145,6 @@ def upgrade() -> None:
         sa.Column("failing_since", sa.DateTime(), nullable=True),
         sa.Column("outage_announced_since", sa.DateTime(), nullable=True),
         sa.Column("shifts_fetched_at", sa.DateTime(), nullable=True),
-        sa.Column("usergroup_id", sa.String(length=32), nullable=True),
         sa.PrimaryKeyConstraint("team"),
     )
     op.create_table(
