@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from slack_sdk import WebClient
@@ -12,8 +12,8 @@ from websockets.exceptions import WebSocketException
 from websockets.sync.client import connect
 
 from app.config import OncallConfig, Settings
-from app.providers import Provider, ProviderError
-from app.providers.opsgenie import OpsgenieProvider
+from app.providers import ProviderError
+from app.providers.registry import Builder, Providers, check_credentials
 from app.runtime import utc_now
 from app.slack.errors import from_sdk
 from app.slack.scopes import required_bot_scopes
@@ -78,15 +78,29 @@ def _socket_mode(client: WebClient, app_token: str) -> CheckResult:
     return CheckResult(name, True, "connected, hello received")
 
 
-def _pager(provider: Provider, config: OncallConfig) -> list[CheckResult]:
-    try:
-        provider.check()
-    except ProviderError as error:
-        return [CheckResult(f"{provider.name} API key", False, str(error), "set OPSGENIE_API_KEY")]
-    results = [CheckResult(f"{provider.name} API key", True, "accepted")]
+def _pagers(providers: Providers, config: OncallConfig) -> list[CheckResult]:
+    """Each provider in use once (its key), then each team's schedule through its own provider."""
+    results, broken = [], set()
+    for provider in providers.all():
+        teams = [t for t in config.teams if providers.for_team(t) is provider]
+        if all(t.provider == "rotation" for t in teams):
+            continue  # a rotation has no key: its team's line below says who is on call
+        name = f"{provider.name} API key"
+        users = f"team{'s' if len(teams) > 1 else ''} {', '.join(t.name for t in teams)}"
+        try:
+            provider.check()
+        except ProviderError as error:
+            results.append(CheckResult(name, False, f"{error} ({users})", "set the key named in the error"))
+            broken.add(id(provider))
+            continue
+        results.append(CheckResult(name, True, f"accepted ({users})"))
     now = utc_now()
     for team in config.teams:
-        name = f"team {team.name}: schedule {team.schedule!r}"
+        provider = providers.for_team(team)
+        if id(provider) in broken:
+            continue
+        what = "rotation" if team.provider == "rotation" else f"schedule {team.schedule!r}"
+        name = f"team {team.name}: {what}"
         try:
             on_call = provider.on_call(team.schedule, now)
         except ProviderError as error:
@@ -95,6 +109,13 @@ def _pager(provider: Provider, config: OncallConfig) -> list[CheckResult]:
         people = ", ".join(on_call.people) or "nobody"
         results.append(CheckResult(name, True, f"readable; on call now: {people}"))
     return results
+
+
+def _pager_credentials(settings: Settings, config: OncallConfig) -> list[CheckResult]:
+    return [
+        CheckResult("pager credentials", False, problem, "set the env var it names (or in .env)")
+        for problem in check_credentials(settings, config.teams)
+    ]
 
 
 def _usergroups(client: WebClient, config: OncallConfig) -> list[CheckResult]:
@@ -152,17 +173,22 @@ def run_checks(
     settings: Settings,
     config: OncallConfig,
     *,
-    provider_factory: Callable[[Settings], Provider] | None = None,
+    builders: Mapping[str, Builder] | None = None,
 ) -> list[CheckResult]:
     """Run every check in order; a failed check does not stop the others."""
     results = [CheckResult("config", True, f"{config.path}: {len(config.teams)} team(s)")]
     client = make_slack_client(settings)
     results += _auth(client)
     results.append(_socket_mode(client, settings.slack_app_token.get_secret_value()))
-    make_provider = provider_factory or (
-        lambda s: OpsgenieProvider(s.opsgenie_api_key.get_secret_value(), base_url=s.opsgenie_api_url)
-    )
-    results += _pager(make_provider(settings), config)
+    missing = _pager_credentials(settings, config)
+    if missing:
+        results += missing
+    else:
+        providers = Providers(settings, config.teams, builders=builders)
+        try:
+            results += _pagers(providers, config)
+        finally:
+            providers.close()
     results += _usergroups(client, config)
     results += _channels(client, config)
     return results

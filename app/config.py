@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -9,10 +10,24 @@ from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from dotenv import dotenv_values
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from app.config_rotation import RotationFile
 from app.domain import WEEKDAYS, HandoverTime, Team
+from app.durations import parse_duration, parse_duration_or_off
+from app.providers.registry import known_kinds
+
+__all__ = ["parse_duration", "parse_duration_or_off"]  # one duration syntax for every setting
 
 
 class ConfigError(Exception):
@@ -31,8 +46,11 @@ class Settings(BaseSettings):
     slack_bot_token: SecretStr
     slack_app_token: SecretStr
     slack_api_url: str = "https://slack.com/api/"
-    opsgenie_api_key: SecretStr
+    # Pager credentials are optional here: the provider registry requires them only for a provider some
+    # team uses (app.providers.registry.check_credentials), so a rotation-only bot needs no pager key.
+    opsgenie_api_key: SecretStr | None = None
     opsgenie_api_url: str = "https://api.opsgenie.com"
+    opsgenie_web_url: str | None = None  # e.g. https://acme.app.opsgenie.com: alert links for people
     database_url: str = "sqlite:///oncall.db"
     oncall_config: Path = Path("oncall.toml")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
@@ -60,6 +78,15 @@ class Settings(BaseSettings):
     @classmethod
     def _trailing_slash(cls, value: str) -> str:
         return value if value.endswith("/") else value + "/"
+
+    def secret(self, variable: str) -> SecretStr | None:
+        """The value of a team-scoped secret's env var (``api_key_env``), from the environment or .env."""
+        value = os.environ.get(variable)
+        if value is None:
+            env_file = self.model_config.get("env_file")
+            if isinstance(env_file, str) and Path(env_file).is_file():
+                value = dotenv_values(env_file).get(variable)
+        return SecretStr(value) if value else None
 
 
 _HANDOVER = re.compile(r"^\s*([a-zA-Z]{3})[a-zA-Z]*\s+(\d{1,2}):(\d{2})\s*$")
@@ -94,7 +121,11 @@ class _TeamFile(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     name: str = Field(min_length=1, max_length=80, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
-    schedule: str = Field(min_length=1)
+    # Left out: a team with a [teams.rotation] table is a rotation team, any other an Opsgenie team.
+    provider: str | None = None
+    schedule: str | None = Field(default=None, min_length=1)
+    api_key_env: str | None = Field(default=None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    rotation: RotationFile | None = None
     usergroup: str = Field(min_length=1)
     channel: str
     handover: str = "mon 09:00"
@@ -112,6 +143,35 @@ class _TeamFile(BaseModel):
     @classmethod
     def _zone(cls, value: str | None) -> str | None:
         return None if value is None else check_zone(value)
+
+    @field_validator("provider")
+    @classmethod
+    def _provider(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        kinds = known_kinds()  # the registry decides which pagers exist
+        if value.lower() not in kinds:
+            raise ValueError(f"unknown provider {value!r}: use one of {', '.join(kinds)}")
+        return value.lower()
+
+    @model_validator(mode="after")
+    def _kind(self) -> _TeamFile:
+        self.provider = self.provider or ("rotation" if self.rotation is not None else "opsgenie")
+        if self.provider == "rotation":
+            if self.rotation is None:
+                raise ValueError("provider 'rotation' needs a [teams.rotation] table (people, shift, start)")
+            if self.schedule is not None:
+                raise ValueError("field 'schedule': a rotation team has no pager schedule; remove it")
+            if self.api_key_env is not None:
+                raise ValueError("field 'api_key_env': a rotation team needs no pager key; remove it")
+        elif self.rotation is not None:
+            raise ValueError(
+                "field 'rotation': a [teams.rotation] table needs provider = 'rotation', "
+                f"not {self.provider!r}"
+            )
+        elif self.schedule is None:
+            raise ValueError("field 'schedule': missing (required unless provider = 'rotation')")
+        return self
 
     @field_validator("channel")
     @classmethod
@@ -228,13 +288,17 @@ def parse_oncall_config(text: str, path: Path) -> OncallConfig:
     teams = tuple(
         Team(
             name=t.name,
-            schedule=t.schedule,
+            # A rotation team's "schedule" is its own rotation: the team's name stands for it.
+            schedule=t.schedule or t.name,
             usergroup=t.usergroup,
             channel=t.channel,
             handover=parse_handover(t.handover),
             timezone=t.timezone or parsed.timezone,
             escalate=t.escalate,
             priority=t.priority,
+            provider=t.provider or "opsgenie",
+            api_key_env=t.api_key_env,
+            rotation=t.rotation.spec() if t.rotation is not None else None,
         )
         for t in parsed.teams
     )

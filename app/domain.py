@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 
 def require_aware(value: datetime, what: str) -> datetime:
@@ -67,6 +67,40 @@ class AlertStatus:
     message: str = ""
 
 
+@dataclass(frozen=True)
+class AlertRef:
+    """An alert to act on: the escalation's alias, and the pager's own id once known."""
+
+    alias: str
+    alert_id: str | None = None
+
+
+@dataclass(frozen=True)
+class RotationLayer:
+    """One rotation layer: ``people`` take turns of ``shift`` from ``start`` (naive, team-local time)."""
+
+    people: tuple[str, ...]
+    shift: timedelta
+    start: datetime
+
+
+@dataclass(frozen=True)
+class RotationOverride:
+    """``person`` is on call from ``start`` to ``end`` (naive, team-local) instead of the layers."""
+
+    person: str
+    start: datetime
+    end: datetime
+
+
+@dataclass(frozen=True)
+class RotationSpec:
+    """A team's built-in rotation: its layers (all on call at once) and the overrides that beat them."""
+
+    layers: tuple[RotationLayer, ...]
+    overrides: tuple[RotationOverride, ...] = ()
+
+
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
@@ -94,6 +128,9 @@ class Team:
     timezone: str
     escalate: str = "tag"  # "tag" only mentions the on-call people; "page" also raises a pager alert
     priority: str = "P3"
+    provider: str = "opsgenie"  # the registry kind that answers for this team (app.providers.registry)
+    api_key_env: str | None = None  # the env var holding this team's own pager key, when not the default
+    rotation: RotationSpec | None = None  # the built-in rotation (provider "rotation")
 
     @property
     def pages(self) -> bool:

@@ -10,7 +10,7 @@ from slack_sdk import WebClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.config import OncallConfig
-from app.providers import Provider
+from app.providers.registry import Providers
 from app.slack.background import Background
 
 
@@ -25,12 +25,12 @@ def utc_now() -> datetime:
 
 @dataclass
 class Runtime:
-    """Everything a listener or job may use: config, cache, Slack client, pager and the clock."""
+    """Everything a listener or job may use: config, cache, Slack client, pagers and the clock."""
 
     config: OncallConfig
     sessions: sessionmaker[Session]
     slack: WebClient
-    provider: Provider
+    providers: Providers  # each team's pager: runtime.providers.for_team(team)
     clock: Callable[[], datetime] = utc_now
     bot_user_id: str | None = None
     # Event follow-up work (mention replies, App Home views), kept off Bolt's listener threads.

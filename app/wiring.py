@@ -5,7 +5,7 @@ from __future__ import annotations
 import gc
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -19,8 +19,8 @@ from slack_sdk.http_retry.builtin_handlers import (
 from sqlalchemy.exc import SQLAlchemyError
 
 from app import jobs
-from app.config import OncallConfig, Settings, StartupError
-from app.providers.opsgenie import OpsgenieProvider
+from app.config import ConfigError, OncallConfig, Settings, StartupError
+from app.providers.registry import Builder, Providers, check_credentials
 from app.runtime import Runtime, utc_now
 from app.slack.app import build_bolt_app
 from app.slack.errors import SLACK_FAILURES, call_failed
@@ -44,10 +44,28 @@ def make_slack_client(settings: Settings) -> WebClient:
     )
 
 
+def build_providers(
+    settings: Settings, config: OncallConfig, *, builders: Mapping[str, Builder] | None = None
+) -> Providers:
+    """Every team's provider from the registry; ConfigError naming the env var a provider in use lacks."""
+    problems = check_credentials(settings, config.teams)
+    if problems:
+        raise ConfigError("\n".join(f"{config.path}: {problem}" for problem in problems))
+    return Providers(settings, config.teams, builders=builders)
+
+
 def build_runtime(
-    settings: Settings, config: OncallConfig, *, clock: Callable[[], datetime] = utc_now
+    settings: Settings,
+    config: OncallConfig,
+    *,
+    clock: Callable[[], datetime] = utc_now,
+    builders: Mapping[str, Builder] | None = None,
 ) -> Runtime:
-    """Create the engine (migrated to the latest schema), clients and the runtime bag."""
+    """Create the engine (migrated to the latest schema), clients and the runtime bag.
+
+    ``builders`` replaces the registry's builder of a provider kind (tests use a fast-failing client).
+    """
+    providers = build_providers(settings, config, builders=builders)
     try:
         engine = make_engine(settings.database_url)
         migrate(engine)
@@ -55,14 +73,11 @@ def build_runtime(
         raise StartupError(
             f"cannot open or upgrade the database at {settings.database_url}: {error}"
         ) from None
-    provider = OpsgenieProvider(
-        settings.opsgenie_api_key.get_secret_value(), base_url=settings.opsgenie_api_url
-    )
     return Runtime(
         config=config,
         sessions=session_factory(engine),
         slack=make_slack_client(settings),
-        provider=provider,
+        providers=providers,
         clock=clock,
     )
 
@@ -81,7 +96,7 @@ class RunningBot:
             self.scheduler.shutdown(wait=True)
         self.handler.close()
         self.runtime.background.shutdown()
-        self.runtime.provider.close()
+        self.runtime.providers.close()
         log.info("oncall-bot stopped")
 
 

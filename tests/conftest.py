@@ -86,9 +86,8 @@ def make_runtime(sandbox: Sandbox, tmp_path: Path) -> RuntimeFactory:
     def factory(config_text: str, *, clock: Callable[[], datetime] = utc_now) -> Runtime:
         config_path = write_config(tmp_path, config_text)
         settings = settings_for(sandbox, tmp_path, config_path)
-        runtime = build_runtime(settings, load_oncall_config(config_path), clock=clock)
-        runtime.provider = fast_provider(sandbox)
-        return runtime
+        fast = {"opsgenie": lambda _settings, _team: fast_provider(sandbox)}
+        return build_runtime(settings, load_oncall_config(config_path), clock=clock, builders=fast)
 
     return factory
 
@@ -102,11 +101,14 @@ def make_bot(sandbox: Sandbox, tmp_path: Path) -> Iterator[BotFactory]:
     started: list[RunningBot] = []
 
     def factory(
-        config_text: str, *, clock: Callable[[], datetime] = utc_now, jobs: bool = False
+        config_text: str, *, clock: Callable[[], datetime] = utc_now, jobs: bool = False, fast: bool = False
     ) -> RunningBot:
+        """``fast``: a pager client that gives up quickly (for outage tests)."""
         config_path = write_config(tmp_path, config_text)
         settings = settings_for(sandbox, tmp_path, config_path)
-        runtime: Runtime = build_runtime(settings, load_oncall_config(config_path), clock=clock)
+        builders = {"opsgenie": lambda _settings, _team: fast_provider(sandbox)} if fast else None
+        config = load_oncall_config(config_path)
+        runtime: Runtime = build_runtime(settings, config, clock=clock, builders=builders)
         known = set(sandbox.slack.socket.connection_ids())
         bot = start_bot(settings, runtime, start_jobs=jobs)
         started.append(bot)

@@ -1,11 +1,27 @@
-"""The pager interface: the only place the rest of the app learns who is on call."""
+"""The pager interface: the only place the rest of the app learns who is on call.
+
+Adding a pager is three steps:
+
+1. A module here (``app/providers/<kind>.py``) with a class that satisfies ``Provider`` below: it
+   translates the pager's JSON into domain values and maps every failure to one of the narrow
+   ``ProviderError`` subclasses, with a sentence a human understands.
+2. One ``ProviderKind`` entry in ``app/providers/registry.py``: its ``kind`` (what a team writes as
+   ``provider = "..."``), ``credentials(settings, team)`` (the secrets that identify one client, or a
+   ``MissingCredentials`` naming the env var to set) and ``build(settings, team)`` (the provider).
+   ``register()`` adds an entry; ``known_kinds()`` is what the teams file accepts.
+3. A sandbox server under ``app/sandbox/`` speaking the pager's wire format, for the tests and the demo.
+
+Everything else asks ``runtime.providers.for_team(team)``; teams whose credentials are equal share one
+client. A provider that cannot page (the built-in rotation) says so with ``can_page = False``; the
+escalation then DMs the on-call people instead of calling ``create_alert``.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Protocol
 
-from app.domain import AlertRequest, AlertStatus, OnCall, Shift
+from app.domain import AlertRef, AlertRequest, AlertStatus, OnCall, Shift
 
 
 class ProviderError(Exception):
@@ -47,7 +63,8 @@ class BadResponse(ProviderError):
 class Provider(Protocol):
     """What every pager (Opsgenie, JSM, PagerDuty, built-in rotation) offers the bot."""
 
-    name: str
+    name: str  # how the bot names the pager to people: "Opsgenie", "the rotation"
+    can_page: bool  # False: create_alert and the other alert calls are never made
 
     def on_call(self, schedule: str, at: datetime) -> OnCall:
         """Who is on call for ``schedule`` at ``at`` (overrides included)."""
@@ -67,6 +84,18 @@ class Provider(Protocol):
 
     def alert_status(self, request_id: str) -> AlertStatus:
         """Follow an alert request until the pager has processed it."""
+        ...
+
+    def acknowledge_alert(self, alert: AlertRef, *, note: str | None = None) -> str:
+        """Acknowledge the alert (by its id when known, else its alias); return the pager's request id."""
+        ...
+
+    def close_alert(self, alert: AlertRef, *, note: str | None = None) -> str:
+        """Close (resolve) the alert; return the pager's request id."""
+        ...
+
+    def alert_url(self, alert: AlertRef) -> str | None:
+        """A web address where a person can open the alert, or None when the pager gives none."""
         ...
 
     def close(self) -> None:

@@ -14,7 +14,7 @@ from urllib.parse import quote
 
 import httpx
 
-from app.domain import AlertRequest, AlertStatus, OnCall, Shift, require_aware
+from app.domain import AlertRef, AlertRequest, AlertStatus, OnCall, Shift, require_aware
 from app.providers import (
     AccessDenied,
     BadCredentials,
@@ -67,12 +67,15 @@ class OpsgenieProvider:
     """Who is on call, shifts and alerts from Opsgenie's REST API v2."""
 
     name = "Opsgenie"
+    can_page = True
 
     def __init__(
         self,
         api_key: str,
         base_url: str = "https://api.opsgenie.com",
         *,
+        web_url: str | None = None,
+        key_variable: str = "OPSGENIE_API_KEY",
         timeout: float = 10.0,
         max_retries: int = 4,
         backoff: float = 0.5,
@@ -81,6 +84,8 @@ class OpsgenieProvider:
     ) -> None:
         self._key = api_key
         self._base_url = base_url.rstrip("/")
+        self._web_url = web_url.rstrip("/") if web_url else None
+        self._key_variable = key_variable
         self._timeout = timeout
         self._max_retries = max_retries
         self._backoff = backoff
@@ -151,6 +156,33 @@ class OpsgenieProvider:
             alert_id=alert_id if isinstance(alert_id, str) and alert_id else None,
             message=str(data.get("status", "")),
         )
+
+    def acknowledge_alert(self, alert: AlertRef, *, note: str | None = None) -> str:
+        """Acknowledge the alert (by id when known, else by alias); return Opsgenie's request id."""
+        return self._alert_action(alert, "acknowledge", note)
+
+    def close_alert(self, alert: AlertRef, *, note: str | None = None) -> str:
+        """Close the alert (by id when known, else by alias); return Opsgenie's request id."""
+        return self._alert_action(alert, "close", note)
+
+    def alert_url(self, alert: AlertRef) -> str | None:
+        """The alert's page in Opsgenie's web app, when OPSGENIE_WEB_URL is set and the alert id known."""
+        if not self._web_url or not alert.alert_id:
+            return None
+        return f"{self._web_url}/alert/detail/{quote(alert.alert_id, safe='')}/details"
+
+    def _alert_action(self, alert: AlertRef, action: str, note: str | None) -> str:
+        identifier, kind = (alert.alert_id, "id") if alert.alert_id else (alert.alias, "alias")
+        path = f"/v2/alerts/{quote(identifier, safe='')}/{action}"
+        body: dict[str, Any] = {"source": "oncall-bot"}
+        if note:
+            body["note"] = _trim(note, 25000)
+        subject = f"the alert's {action}"
+        answer = self._json("POST", path, subject=subject, params={"identifierType": kind}, json=body)
+        request_id = answer.get("requestId")
+        if not isinstance(request_id, str) or not request_id:
+            raise BadResponse(f"Opsgenie accepted {subject} but sent no request id")
+        return request_id
 
     def close(self) -> None:
         """Close the HTTP connection pool."""
@@ -269,7 +301,7 @@ class OpsgenieProvider:
         if status == 401:
             error = BadCredentials(
                 "Opsgenie rejected the API key (HTTP 401): "
-                "check OPSGENIE_API_KEY and that the integration is enabled"
+                f"check {self._key_variable} and that the integration is enabled"
             )
         elif status == 402:
             error = AccessDenied(

@@ -122,6 +122,8 @@ class Api:
                 reply = self._create_alert(body)
             case "GET", ["v2", "alerts"]:
                 reply = self._list_alerts(query)
+            case "POST", ["v2", "alerts", identifier, ("acknowledge" | "close") as action]:
+                reply = self._alert_action(identifier, action, query.get("identifierType", "id"))
             case "GET", ["v2", "alerts", "requests", request_id]:
                 reply = self._request_status(request_id)
             case _:
@@ -317,6 +319,33 @@ class Api:
         self.alerts.append(alert)
         return alert, True
 
+    def _alert_action(self, identifier: str, action: str, kind: str) -> Reply:
+        """Acknowledge or close an alert by id, tiny id or alias: accepted at once, processed later."""
+        if kind not in ("id", "tiny", "alias"):
+            return error(422, "identifierType should be one of [id, tiny, alias]")
+        field = {"id": "id", "tiny": "tinyId", "alias": "alias"}[kind]
+        request_id = str(uuid.uuid4())
+        with self.sandbox.lock:
+            # Closed alerts keep their alias; the open one wins, as in Opsgenie.
+            found = sorted(
+                (a for a in self.alerts if a.get(field) == identifier), key=lambda a: a["status"] != "open"
+            )
+            alert = found[0] if found else None
+            if alert is not None and action == "acknowledge":
+                alert["acknowledged"] = True
+            elif alert is not None:
+                alert["status"] = "closed"
+            self.alert_requests[request_id] = {
+                "polls": 0,
+                "action": action.title(),
+                "success": alert is not None,
+                "alertId": alert["id"] if alert else "",
+                "alias": alert["alias"] if alert else "",
+                "status": f"{action.title()}d alert" if alert else "Alert does not exist",
+                "processedAt": self.sandbox.now().isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+            }
+        return ok(202, {"result": "Request will be processed"}, request_id=request_id)
+
     def _request_status(self, request_id: str) -> Reply:
         with self.sandbox.lock:
             entry = self.alert_requests.get(request_id)
@@ -327,11 +356,11 @@ class Api:
             headers = {"X-Opsgenie-Errortype": "RequestNotProcessed"}
             return error(404, "Request not found. It might not be processed, yet.", headers=headers)
         data = {
-            "success": True,
-            "action": "Create",
+            "success": entry.get("success", True),
+            "action": entry.get("action", "Create"),
             "processedAt": entry["processedAt"],
             "integrationId": "3a6f2b1e-0000-4000-8000-5a4db0c0ffee",
-            "isSuccess": True,
+            "isSuccess": entry.get("success", True),
             "status": entry["status"],
             "alertId": entry["alertId"],
             "alias": entry["alias"],

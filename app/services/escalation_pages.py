@@ -21,7 +21,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from app.domain import AlertRequest, AlertStatus, Team
-from app.providers import ProviderError
+from app.providers import Provider, ProviderError
 from app.runtime import Runtime
 from app.services.escalation_thread import (
     LEASE,
@@ -146,7 +146,7 @@ def _create(
         reporter = _reporter(session, row.user_id)
     alert = build_alert(row, team, reporter=reporter, permalink=permalink)
     try:
-        request_id = runtime.provider.create_alert(alert)
+        request_id = runtime.providers.for_team(team).create_alert(alert)
     except ProviderError as exc:
         now = clock()
         if not exc.retryable or row.attempts + 1 >= MAX_ATTEMPTS:
@@ -170,13 +170,13 @@ def _create(
     return None
 
 
-def _poll(runtime: Runtime, request_id: str, pauses: Sequence[float]) -> AlertStatus:
-    status = runtime.provider.alert_status(request_id)
+def _poll(provider: Provider, request_id: str, pauses: Sequence[float]) -> AlertStatus:
+    status = provider.alert_status(request_id)
     for pause in pauses:
         if status.done:
             break
         time.sleep(pause)
-        status = runtime.provider.alert_status(request_id)
+        status = provider.alert_status(request_id)
     return status
 
 
@@ -188,11 +188,12 @@ def _follow(
     Only the pager's own answer makes a page ``failed``: once a request was accepted the alert may exist,
     so a request that stays unanswered (unprocessed, or the status cannot be read) ends ``unconfirmed``.
     """
-    pager = runtime.provider.name
+    provider = runtime.providers.for_team(row.team)
+    pager = provider.name
     requested_at = row.requested_at or row.updated_at
     deadline = requested_at + CONFIRM_WITHIN
     try:
-        status: AlertStatus | None = _poll(runtime, row.alert_request_id or "", pauses)
+        status: AlertStatus | None = _poll(provider, row.alert_request_id or "", pauses)
         error: ProviderError | None = None
     except ProviderError as exc:
         status, error = None, exc
@@ -224,11 +225,11 @@ def _page(
     runtime: Runtime, session: Session, row: Escalation, lease: str, clock: Clock, pauses: Sequence[float]
 ) -> datetime | None:
     """Move the page as far as the pager lets it; when to look again (None: nothing left to do)."""
-    if row.status == "pending":
-        team = runtime.config.team(row.team)
-        if team is None:
-            _end(session, row, lease, "failed", f"team {row.team!r} is no longer in the config", clock())
-            return None
+    team = runtime.config.team(row.team)
+    if team is None and row.status in ACTIVE_STATUSES:
+        _end(session, row, lease, "failed", f"team {row.team!r} is no longer in the config", clock())
+        return None
+    if row.status == "pending" and team is not None:
         again = _create(runtime, session, row, lease, team, clock)
         row = _load(session, row.id)
         # Only a request made just now is worth a short wait: it is almost always processed within it.

@@ -126,7 +126,7 @@ def reply_message(
         people,
         reporter=row.user_id,
         outcome=_outcome(row.status),
-        pager=runtime.provider.name,
+        pager=runtime.providers.for_team(row.team).name,
         priority=row.priority,
         as_of=as_of,
         now=now,
@@ -184,7 +184,7 @@ def post_reply(runtime: Runtime, session: Session, row: Escalation, now: datetim
 
 def post_outcome(runtime: Runtime, session: Session, row: Escalation, now: datetime, lease: str) -> bool:
     """Tell the thread how the page ended: the alert's id, why it failed, or that it went unconfirmed."""
-    pager = runtime.provider.name
+    pager = runtime.providers.for_team(row.team).name
     reason = row.last_error or "the pager gave no reason"
     if row.status == "created":
         payload = render.page_confirmed(row.alert_id or "", pager=pager)

@@ -65,12 +65,13 @@ def refresh_team(runtime: Runtime, team: Team, now: datetime, *, dry_run: bool =
     """
     timeline_due, predicted = _timeline_due(runtime, team, now)
     shifts: list[Shift] | None = None
+    provider = runtime.providers.for_team(team)
     try:
         if timeline_due:
-            shifts = runtime.provider.shifts(team.schedule, now - HISTORY, now + HORIZON)
+            shifts = provider.shifts(team.schedule, now - HISTORY, now + HORIZON)
             people = on_call_from(shifts, now)
         else:
-            people = tuple(sorted({p.lower() for p in runtime.provider.on_call(team.schedule, now).people}))
+            people = tuple(sorted({p.lower() for p in provider.on_call(team.schedule, now).people}))
     except ProviderError as error:
         log.warning("team %s: %s", team.name, error)
         _record_failure(runtime, team, now, error)

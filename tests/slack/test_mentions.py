@@ -22,7 +22,7 @@ from app.services.escalation import retry_pending_pages
 from app.services.escalation_thread import SLACK_CALL_MAX
 from app.store.models import Escalation, Notice, PersonRow
 from app.store.repo import record_on_call, team_state
-from tests.conftest import BotFactory, RuntimeFactory, fast_provider
+from tests.conftest import BotFactory, RuntimeFactory
 
 ALICE, BOB, CAROL, DAVE = "U0ALICE0001", "U0BOB000001", "U0CAROL0001", "U0DAVE00001"
 BOT = "UBOT"
@@ -424,8 +424,7 @@ def test_pager_down_replies_pending_at_once_then_pages_once_when_back(
     sandbox: Sandbox, world: World, make_bot: BotFactory
 ) -> None:
     clock = Clock(utc_now())
-    bot = make_bot(PAGING, clock=clock)
-    bot.runtime.provider = fast_provider(sandbox)
+    bot = make_bot(PAGING, clock=clock, fast=True)
     fill_cache(bot.runtime, clock.at, {"bob@corp.example": BOB})
     sandbox.opsgenie.down = True
     _, ts = mention(sandbox, "orders API returns 500")
@@ -464,8 +463,7 @@ def test_pager_down_replies_pending_at_once_then_pages_once_when_back(
 def test_restart_while_the_pager_is_down_still_pages_exactly_once(
     sandbox: Sandbox, world: World, make_bot: BotFactory, make_runtime: RuntimeFactory
 ) -> None:
-    bot = make_bot(PAGING)
-    bot.runtime.provider = fast_provider(sandbox)
+    bot = make_bot(PAGING, fast=True)
     sandbox.opsgenie.down = True
     _, ts = mention(sandbox, "queue is backing up")
     assert run_job(bot.runtime, ts) == 1

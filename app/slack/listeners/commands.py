@@ -77,7 +77,7 @@ def answer(
     session: Session, runtime: Runtime, query: Query, user_id: str, channel_id: str, now: datetime
 ) -> tuple[dict[str, Any], slack_users.UserZone]:
     """The ack payload for ``query``, read from the cache, and the zone it was rendered in."""
-    config, source = runtime.config, runtime.provider.name
+    config, source = runtime.config, runtime.providers.label
     names = [t.name for t in config.teams]
     here = config.team_for_channel(channel_id)
     zone = slack_users.cached_zone(session, user_id, here.timezone if here else config.timezone, now)

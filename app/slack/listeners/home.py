@@ -32,7 +32,7 @@ def publish_home(runtime: Runtime, user_id: str) -> None:
         teams = oncall_view.home_teams(session, runtime.config, now)
         mine = oncall_view.my_shifts(session, runtime.config, user_id, now)
         known = slack_users.profile_known(session, user_id)
-    view = home_blocks.home_view(teams, mine, zone, now, runtime.provider.name, profile_known=known)
+    view = home_blocks.home_view(teams, mine, zone, now, runtime.providers.label, profile_known=known)
     try:
         runtime.slack.views_publish(user_id=user_id, view=view)
     except SLACK_FAILURES as error:

@@ -1,0 +1,145 @@
+"""The one factory of providers: a team's config section → the Provider that answers for it.
+
+Each ``ProviderKind`` says which credentials identify one client of its pager and how to build one.
+``Providers`` builds every team's provider once at start, sharing one client between teams whose kind and
+credentials are equal (one connection pool, one rate-limit budget per key), and answers ``for_team``.
+A new pager registers one ``ProviderKind`` here (see ``app/providers/__init__.py``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from app.domain import Team
+from app.providers import Provider
+from app.providers.opsgenie import OpsgenieProvider
+from app.providers.rotation import RotationProvider
+
+if TYPE_CHECKING:
+    from app.config import Settings
+
+Credentials = Callable[["Settings", Team], Hashable]
+Builder = Callable[["Settings", Team], Provider]
+
+
+class MissingCredentials(Exception):
+    """A provider some team uses has no credentials; ``str()`` names the env var to set."""
+
+
+@dataclass(frozen=True)
+class ProviderKind:
+    """One pager: what a team writes as ``provider``, its credentials and its builder.
+
+    ``credentials`` returns what identifies one client (secrets included: it is only compared, never
+    shown) or raises MissingCredentials; ``build`` makes the provider for a team.
+    """
+
+    kind: str
+    credentials: Credentials
+    build: Builder
+
+
+_KINDS: dict[str, ProviderKind] = {}
+
+
+def register(kind: ProviderKind) -> None:
+    """Make ``kind`` available to teams files (``provider = "<kind>"``) and to ``Providers``."""
+    _KINDS[kind.kind] = kind
+
+
+def known_kinds() -> tuple[str, ...]:
+    """The provider names a teams file may use, in registration order."""
+    return tuple(_KINDS)
+
+
+def kind_of(name: str) -> ProviderKind:
+    """The registered kind called ``name``; KeyError when there is none."""
+    return _KINDS[name]
+
+
+def check_credentials(settings: Settings, teams: Iterable[Team]) -> list[str]:
+    """One sentence per team whose provider lacks its credentials (empty when every one has them)."""
+    problems: list[str] = []
+    for team in teams:
+        try:
+            _KINDS[team.provider].credentials(settings, team)
+        except MissingCredentials as missing:
+            problems.append(f"team {team.name!r} (provider {team.provider}): {missing}")
+    return problems
+
+
+class Providers:
+    """Each team's provider, built once; teams with equal kind and credentials share one client."""
+
+    def __init__(
+        self, settings: Settings, teams: Iterable[Team], *, builders: Mapping[str, Builder] | None = None
+    ) -> None:
+        """Build every team's provider; ``builders`` replaces a kind's builder (a test's fast client)."""
+        custom = dict(builders or {})
+        self._by_key: dict[tuple[str, Hashable], Provider] = {}
+        self._by_team: dict[str, Provider] = {}
+        for team in teams:
+            kind = _KINDS[team.provider]
+            key = (kind.kind, kind.credentials(settings, team))
+            if key not in self._by_key:
+                self._by_key[key] = custom.get(kind.kind, kind.build)(settings, team)
+            self._by_team[team.name.lower()] = self._by_key[key]
+
+    def for_team(self, team: Team | str) -> Provider:
+        """The provider of ``team`` (a Team or its name); KeyError for a team not in the config."""
+        return self._by_team[(team if isinstance(team, str) else team.name).lower()]
+
+    def all(self) -> list[Provider]:
+        """Every distinct provider, in the order the teams first use them."""
+        return list(self._by_key.values())
+
+    @property
+    def label(self) -> str:
+        """How to name the source of the data to people: the one pager's name, or "the pager"."""
+        names = {provider.name for provider in self._by_key.values()}
+        return names.pop() if len(names) == 1 else "the pager"
+
+    def close(self) -> None:
+        """Release every provider's connections."""
+        for provider in self._by_key.values():
+            provider.close()
+
+
+# -- the built-in kinds ------------------------------------------------------------------------------------
+
+
+def _opsgenie_key(settings: Settings, team: Team) -> tuple[str, str]:
+    """The team's Opsgenie key (its own ``api_key_env`` or OPSGENIE_API_KEY) and the env var it came from."""
+    variable = team.api_key_env or "OPSGENIE_API_KEY"
+    key = settings.secret(variable) if team.api_key_env else settings.opsgenie_api_key
+    if key is None or not key.get_secret_value():
+        raise MissingCredentials(f"set {variable} to an Opsgenie API key (Settings → API key management)")
+    return key.get_secret_value(), variable
+
+
+def _opsgenie_credentials(settings: Settings, team: Team) -> Hashable:
+    return (_opsgenie_key(settings, team)[0], settings.opsgenie_api_url)
+
+
+def _opsgenie(settings: Settings, team: Team) -> Provider:
+    key, variable = _opsgenie_key(settings, team)
+    return OpsgenieProvider(
+        key, base_url=settings.opsgenie_api_url, web_url=settings.opsgenie_web_url, key_variable=variable
+    )
+
+
+def _rotation_credentials(_settings: Settings, team: Team) -> Hashable:
+    # No secret: the rotation is the team's own table, so each team gets its own provider.
+    return (team.name.lower(), team.timezone, team.rotation)
+
+
+def _rotation(_settings: Settings, team: Team) -> Provider:
+    if team.rotation is None:
+        raise MissingCredentials(f"team {team.name!r} has no [teams.rotation] table")
+    return RotationProvider(team.rotation, team.timezone)
+
+
+register(ProviderKind("opsgenie", _opsgenie_credentials, _opsgenie))
+register(ProviderKind("rotation", _rotation_credentials, _rotation))
