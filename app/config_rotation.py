@@ -92,7 +92,8 @@ class _Override(BaseModel):
     @model_validator(mode="after")
     def _order(self) -> _Override:
         if self.end <= self.start:
-            raise ValueError(f"the override of {self.person} must end after its start, not at {self.end:%Y-%m-%d %H:%M}")
+            end = f"{self.end:%Y-%m-%d %H:%M}"
+            raise ValueError(f"the override of {self.person} must end after its start, not at {end}")
         return self
 
 
