@@ -1,194 +1,210 @@
-"""`oncall-bot check`: every connection and setting the bot depends on, each reported ok or FAIL."""
+"""`oncall-bot check`: every connection and setting the bot depends on, one line each, ok or FAIL.
+
+Every check runs and reports whatever failed before it: a Slack that refuses connections, hangs or answers
+5xx costs one short timeout, and the Slack checks after it say they were not sent instead of waiting again.
+"""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
-from dataclasses import dataclass
+import logging
+from collections.abc import Callable, Mapping, Sequence
 
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
+from slack_sdk.web import SlackResponse
 from websockets.exceptions import WebSocketException
 from websockets.sync.client import connect
 
+from app.check_lines import CheckFailed, CheckResult, guarded, unreachable_reason
 from app.config import OncallConfig, Settings
-from app.providers import ProviderError
-from app.providers.registry import Builder, Providers, check_credentials
-from app.runtime import utc_now
-from app.slack.errors import from_sdk
+from app.pager_checks import pager_checks
+from app.providers.registry import Builder
+from app.slack.errors import SLACK_FAILURES, call_failed
 from app.slack.scopes import required_bot_scopes
-from app.wiring import make_slack_client
+
+__all__ = ["CHECK_TIMEOUT", "CheckResult", "run_checks"]
+
+# Long enough for a healthy Slack or pager on a slow link; short enough that a hanging one is found quickly.
+CHECK_TIMEOUT = 5.0
+
+# slack_sdk logs every failed call at ERROR; check prints one line per check instead.
+_QUIET = logging.getLogger("app.checks.slack_sdk")
+_QUIET.propagate = False
+_QUIET.addHandler(logging.NullHandler())
+
+_USERGROUP_SETTING = (
+    "in Workspace settings → Permissions → User Groups, let everyone (not only admins and owners) "
+    "create and manage user groups"
+)
 
 
-@dataclass(frozen=True)
-class CheckResult:
-    """One check: its name, whether it passed, what was found, and a hint when it failed."""
+class _Slack:
+    """The checker's Web API calls: one try each; once Slack stops answering, later calls are not sent."""
 
-    name: str
-    ok: bool
-    detail: str
-    hint: str = ""
+    def __init__(self, settings: Settings, timeout: float) -> None:
+        self.url = settings.slack_api_url
+        self.timeout = timeout
+        self.client = WebClient(
+            token=settings.slack_bot_token.get_secret_value(),
+            base_url=settings.slack_api_url,
+            timeout=timeout,
+            logger=_QUIET,
+            retry_handlers=[RateLimitErrorRetryHandler(max_retry_count=1)],
+        )
+        self.down: str | None = None
 
-    def line(self) -> str:
-        """The check as printed by the CLI."""
-        text = f"{'ok  ' if self.ok else 'FAIL'}  {self.name}: {self.detail}"
-        return text + (f"\n      hint: {self.hint}" if self.hint and not self.ok else "")
+    def call(self, method: str, invoke: Callable[[], SlackResponse], hint: str = "") -> SlackResponse:
+        """Run one call; raise CheckFailed with Slack's answer explained (and ``hint`` for Slack's 'no')."""
+        if self.down is not None:
+            raise CheckFailed(f"not checked: {self.down} (see above)")
+        try:
+            return invoke()
+        except SLACK_FAILURES as error:
+            failure = call_failed(method, error)
+            if failure.code == "unreachable":
+                self.down = f"Slack did not answer at {self.url}"
+                detail = f"{self.down}: {unreachable_reason(error, self.timeout)}"
+                raise CheckFailed(detail, "check SLACK_API_URL, the network, proxy or firewall") from None
+            if failure.code == "server_error":
+                raise CheckFailed(str(failure), "see status.slack.com; run check again later") from None
+            raise CheckFailed(str(failure), hint, code=failure.code) from None
 
 
-def _auth(client: WebClient) -> list[CheckResult]:
+def _auth(slack: _Slack) -> list[CheckResult]:
+    hint = "copy the Bot User OAuth Token (xoxb-, OAuth & Permissions) into SLACK_BOT_TOKEN"
     try:
-        response = client.auth_test()
-    except SlackApiError as error:
-        failure = from_sdk("auth.test", error)
-        return [CheckResult("Slack bot token", False, str(failure), "copy the Bot User OAuth Token (xoxb-)")]
-    results = [CheckResult("Slack bot token", True, f"bot {response.get('user')} in {response.get('team')}")]
-    granted = {s.strip() for s in (response.headers.get("x-oauth-scopes") or "").split(",") if s.strip()}
+        response = slack.call("auth.test", slack.client.auth_test, hint)
+    except CheckFailed as failed:
+        scopes = CheckResult("Slack scopes", False, "not checked: auth.test failed (see above)")
+        return [failed.result("Slack bot token"), scopes]
+    token = CheckResult("Slack bot token", True, f"bot {response.get('user')} in {response.get('team')}")
+    return [token, _scopes(response.headers.get("x-oauth-scopes"))]
+
+
+def _scopes(header: str | None) -> CheckResult:
+    """The scopes the installed app lacks, from auth.test's x-oauth-scopes header."""
+    granted = {s.strip() for s in (header or "").split(",") if s.strip()}
     missing = sorted(required_bot_scopes() - granted)
     if missing:
-        results.append(
-            CheckResult(
-                "Slack scopes",
-                False,
-                "missing " + ", ".join(missing),
-                "add them (manifest.yaml lists them all) and reinstall the app to the workspace",
-            )
-        )
-    else:
-        results.append(CheckResult("Slack scopes", True, f"{len(granted)} granted, none missing"))
-    return results
+        hint = "add them (manifest.yaml lists them all) and reinstall the app to the workspace"
+        return CheckResult("Slack scopes", False, "missing " + ", ".join(missing), hint)
+    return CheckResult("Slack scopes", True, f"{len(granted)} granted, none missing")
 
 
-def _socket_mode(client: WebClient, app_token: str) -> CheckResult:
-    name = "Socket Mode"
+def _socket_mode(slack: _Slack, app_token: str) -> CheckResult:
+    hint = (
+        "SLACK_APP_TOKEN must be an app-level token (xapp-, Basic Information → App-Level Tokens) with "
+        "connections:write, and Socket Mode must be enabled for the app"
+    )
+    opened = slack.call(
+        "apps.connections.open", lambda: slack.client.apps_connections_open(app_token=app_token), hint
+    )
     try:
-        url = client.apps_connections_open(app_token=app_token)["url"]
-        with connect(url, open_timeout=10, close_timeout=2) as websocket:
-            hello = json.loads(websocket.recv(timeout=10))
-    except SlackApiError as error:
-        return CheckResult(
-            name,
-            False,
-            str(from_sdk("apps.connections.open", error)),
-            "use an app-level token (xapp-) with connections:write; enable Socket Mode",
-        )
+        with connect(str(opened["url"]), open_timeout=slack.timeout, close_timeout=1) as websocket:
+            hello = json.loads(websocket.recv(timeout=slack.timeout))
     except (OSError, TimeoutError, WebSocketException, ValueError) as error:
-        return CheckResult(name, False, f"could not open the connection: {error}", "check the network")
+        reason = unreachable_reason(error, slack.timeout)
+        hint = "check the network, proxy or firewall"
+        raise CheckFailed(f"the websocket did not open: {reason}", hint) from None
     if hello.get("type") != "hello":
-        return CheckResult(name, False, f"expected hello, got {hello.get('type')!r}")
-    return CheckResult(name, True, "connected, hello received")
+        raise CheckFailed(f"expected hello, got {hello.get('type')!r}")
+    return CheckResult("Socket Mode", True, "connected, hello received")
 
 
-def _pagers(providers: Providers, config: OncallConfig) -> list[CheckResult]:
-    """Each provider in use once (its key), then each team's schedule through its own provider."""
-    results, broken = [], set()
-    for provider in providers.all():
-        teams = [t for t in config.teams if providers.for_team(t) is provider]
-        if all(t.provider == "rotation" for t in teams):
-            continue  # a rotation has no key: its team's line below says who is on call
-        name = f"{provider.name} API key"
-        users = f"team{'s' if len(teams) > 1 else ''} {', '.join(t.name for t in teams)}"
-        try:
-            provider.check()
-        except ProviderError as error:
-            results.append(CheckResult(name, False, f"{error} ({users})", "set the key named in the error"))
-            broken.add(id(provider))
-            continue
-        results.append(CheckResult(name, True, f"accepted ({users})"))
-    now = utc_now()
-    for team in config.teams:
-        provider = providers.for_team(team)
-        if id(provider) in broken:
-            continue
-        what = "rotation" if team.provider == "rotation" else f"schedule {team.schedule!r}"
-        name = f"team {team.name}: {what}"
-        try:
-            on_call = provider.on_call(team.schedule, now)
-        except ProviderError as error:
-            results.append(CheckResult(name, False, str(error), "check the schedule name in the teams file"))
-            continue
-        people = ", ".join(on_call.people) or "nobody"
-        results.append(CheckResult(name, True, f"readable; on call now: {people}"))
-    return results
-
-
-def _pager_credentials(settings: Settings, config: OncallConfig) -> list[CheckResult]:
-    return [
-        CheckResult("pager credentials", False, problem, "set the env var it names (or in .env)")
-        for problem in check_credentials(settings, config.teams)
-    ]
-
-
-def _usergroups(client: WebClient, config: OncallConfig) -> list[CheckResult]:
+def _usergroups(slack: _Slack, config: OncallConfig) -> list[CheckResult]:
     try:
-        groups = client.usergroups_list(include_disabled=True)["usergroups"]
-    except SlackApiError as error:
-        failure = from_sdk("usergroups.list", error)
-        return [CheckResult("user groups", False, str(failure), "user groups need a paid plan")]
-    results = []
+        hint = "user groups need a paid Slack plan"
+        listed = slack.call(
+            "usergroups.list",
+            lambda: slack.client.usergroups_list(include_disabled=True, include_users=True),
+            hint,
+        )
+    except CheckFailed as failed:
+        rest = [
+            CheckResult(f"team {t.name}: usergroup @{t.usergroup}", False, "not checked: see 'user groups'")
+            for t in config.teams
+        ]
+        return [failed.result("user groups"), *rest]
+    groups = listed.get("usergroups") or []
+    results = [CheckResult("user groups", True, f"{len(groups)} in the workspace")]
     for team in config.teams:
-        match = next((g for g in groups if team.usergroup in (g.get("id"), g.get("handle"))), None)
         name = f"team {team.name}: usergroup @{team.usergroup}"
-        if match is None:
-            results.append(CheckResult(name, False, "not found", "create it in Slack, or fix 'usergroup'"))
-        elif match.get("date_delete"):
-            results.append(CheckResult(name, False, "disabled", "enable it in Slack"))
-        else:
-            results.append(CheckResult(name, True, f"found ({match['id']})"))
+        match = next((g for g in groups if team.usergroup in (g.get("id"), g.get("handle"))), None)
+        results.append(guarded(name, lambda match=match: _usergroup(slack, match)))
     return results
 
 
-def _channels(client: WebClient, config: OncallConfig) -> list[CheckResult]:
-    results = []
-    for team in config.teams:
-        name = f"team {team.name}: channel {team.channel}"
-        try:
-            channel = client.conversations_info(channel=team.channel)["channel"]
-        except SlackApiError as error:
-            results.append(
-                CheckResult(
-                    name,
-                    False,
-                    str(from_sdk("conversations.info", error)),
-                    "use the channel ID from the channel's details",
-                )
-            )
-            continue
-        if channel.get("is_archived"):
-            results.append(CheckResult(name, False, "archived", "pick a live channel"))
-        elif not channel.get("is_member", False):
-            results.append(
-                CheckResult(
-                    name,
-                    False,
-                    f"#{channel.get('name')}: the bot is not a member",
-                    "invite it: /invite @oncall-bot",
-                )
-            )
-        else:
-            results.append(CheckResult(name, True, f"#{channel.get('name')}"))
-    return results
+def _usergroup(slack: _Slack, group: dict[str, object] | None) -> CheckResult:
+    """Found, enabled and editable: the bot writes the group's current members back unchanged."""
+    if group is None:
+        raise CheckFailed("not found", "create it in Slack, or fix 'usergroup' in the teams file")
+    if group.get("date_delete"):
+        raise CheckFailed("disabled", "enable it in Slack")
+    group_id, users = str(group["id"]), [str(u) for u in group.get("users") or []]  # type: ignore[attr-defined]
+    if not users:
+        # Slack refuses an empty member list, so an empty group cannot be probed without changing it.
+        return CheckResult("", True, f"found ({group_id}); write access not tested: the group is empty")
+    # Writing the members just read back changes nothing. Should a running bot's sync land in between,
+    # its next cycle puts its own members back (it compares the group with the pager every cycle).
+    try:
+        slack.call(
+            "usergroups.users.update",
+            lambda: slack.client.usergroups_users_update(usergroup=group_id, users=users),
+        )
+    except CheckFailed as failed:
+        if failed.code != "permission_denied":
+            raise
+        raise CheckFailed(
+            f"found ({group_id}), but the bot may not edit it (permission_denied)", _USERGROUP_SETTING
+        ) from None
+    return CheckResult("", True, f"found ({group_id}), editable (its {len(users)} member(s) written back)")
+
+
+def _channel(slack: _Slack, channel_id: str) -> CheckResult:
+    hint = (
+        "if the channel is private, invite the bot in it (/invite @oncall-bot): Slack hides a private "
+        "channel from a bot that is not in it; otherwise copy the C… ID from the channel's details"
+    )
+    answer = slack.call(
+        "conversations.info", lambda: slack.client.conversations_info(channel=channel_id), hint
+    )
+    channel = answer.get("channel") or {}
+    if channel.get("is_archived"):
+        raise CheckFailed("archived", "pick a live channel")
+    if not channel.get("is_member", False):
+        hint = "invite it: /invite @oncall-bot"
+        raise CheckFailed(f"#{channel.get('name')}: the bot is not a member", hint)
+    return CheckResult("", True, f"#{channel.get('name')}")
 
 
 def run_checks(
     settings: Settings,
     config: OncallConfig,
     *,
+    timeout: float | None = None,
     builders: Mapping[str, Builder] | None = None,
 ) -> list[CheckResult]:
-    """Run every check in order; a failed check does not stop the others."""
+    """Run every check in order; whatever fails, each one reports a line and none raises."""
+    timeout = timeout or CHECK_TIMEOUT
     results = [CheckResult("config", True, f"{config.path}: {len(config.teams)} team(s)")]
-    client = make_slack_client(settings)
-    results += _auth(client)
-    results.append(_socket_mode(client, settings.slack_app_token.get_secret_value()))
-    missing = _pager_credentials(settings, config)
-    if missing:
-        results += missing
-    else:
-        providers = Providers(settings, config.teams, builders=builders)
-        try:
-            results += _pagers(providers, config)
-        finally:
-            providers.close()
-    results += _usergroups(client, config)
-    results += _channels(client, config)
+    slack = _Slack(settings, timeout)
+    results += _auth(slack)
+    app_token = settings.slack_app_token.get_secret_value()
+    results.append(guarded("Socket Mode", lambda: _socket_mode(slack, app_token)))
+    results += pager_checks(settings, config, timeout=timeout, builders=builders)
+    results += _usergroups(slack, config)
+    for team in config.teams:
+        name = f"team {team.name}: channel {team.channel}"
+        results.append(guarded(name, lambda team=team: _channel(slack, team.channel)))
     return results
+
+
+def report(results: Sequence[CheckResult]) -> tuple[str, bool]:
+    """The printed report (one line per check, then a count) and whether every check passed."""
+    failed = sum(not r.ok for r in results)
+    notes = sum(r.note for r in results)
+    lines = [r.line() for r in results]
+    summary = f"{len(results) - failed - notes} ok, {failed} failed" + (f", {notes} note(s)" if notes else "")
+    lines.append("\n" + summary)
+    return "\n".join(lines), failed == 0

@@ -44,16 +44,13 @@ def cmd_run(_args: argparse.Namespace) -> int:
 
 def cmd_check(_args: argparse.Namespace) -> int:
     """Check config, tokens, scopes, Socket Mode, the pager key, usergroups and channels."""
-    from app.checks import run_checks
+    from app.checks import report, run_checks
 
     settings, config = _load()
-    setup_logging("WARNING")
-    results = run_checks(settings, config)
-    for result in results:
-        print(result.line())
-    failed = sum(not r.ok for r in results)
-    print(f"\n{len(results) - failed} ok, {failed} failed")
-    return EXIT_OK if failed == 0 else EXIT_FAILED
+    setup_logging("ERROR")  # the report says it all; retries and warnings would only repeat it
+    text, passed = report(run_checks(settings, config))
+    print(text)
+    return EXIT_OK if passed else EXIT_FAILED
 
 
 def cmd_migrate(_args: argparse.Namespace) -> int:

@@ -110,7 +110,7 @@ class Providers:
 # -- the built-in kinds ------------------------------------------------------------------------------------
 
 
-def _opsgenie_key(settings: Settings, team: Team) -> tuple[str, str]:
+def opsgenie_key(settings: Settings, team: Team) -> tuple[str, str]:
     """The team's Opsgenie key (its own ``api_key_env`` or OPSGENIE_API_KEY) and the env var it came from."""
     variable = team.api_key_env or "OPSGENIE_API_KEY"
     key = settings.secret(variable) if team.api_key_env else settings.opsgenie_api_key
@@ -120,11 +120,11 @@ def _opsgenie_key(settings: Settings, team: Team) -> tuple[str, str]:
 
 
 def _opsgenie_credentials(settings: Settings, team: Team) -> Hashable:
-    return (_opsgenie_key(settings, team)[0], settings.opsgenie_api_url)
+    return (opsgenie_key(settings, team)[0], settings.opsgenie_api_url)
 
 
 def _opsgenie(settings: Settings, team: Team) -> Provider:
-    key, variable = _opsgenie_key(settings, team)
+    key, variable = opsgenie_key(settings, team)
     return OpsgenieProvider(
         key, base_url=settings.opsgenie_api_url, web_url=settings.opsgenie_web_url, key_variable=variable
     )

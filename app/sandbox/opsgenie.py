@@ -82,6 +82,8 @@ class OpsgenieSandbox:
         self.clock = clock
         self.latency = 0.0
         self.down = False
+        # A team-owned integration key: no account-level endpoints (403), its own team's schedules only.
+        self.team_scoped_key = False
         self.alert_processing_polls = 1
         self.lock = threading.RLock()
         self.schedules: dict[str, ScheduleState] = {}

@@ -133,6 +133,8 @@ class Api:
     # -- account and schedules -------------------------------------------------------------------------------
 
     def _account(self) -> Reply:
+        if self.sandbox.team_scoped_key:
+            return error(403, "You are not authorized to take this action.")
         with self.sandbox.lock:
             users = {p for s in self.sandbox.schedules.values() for r in s.rotations for p in r.participants}
         plan = {"maxUserCount": 1500, "name": "Enterprise", "isYearly": True}

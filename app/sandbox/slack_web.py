@@ -23,6 +23,9 @@ __all__ = ["DEFAULT_SCOPES", "RecordedRequest", "SlackSandbox"]
 
 Answer = tuple[int, dict[str, Any], dict[str, str]]
 
+# What a load balancer in front of an ailing Slack sends with a 5xx: HTML, not the Web API's JSON.
+_OUTAGE_PAGE = "<html><body><h1>{status} Service Unavailable</h1></body></html>"
+
 
 @dataclass(frozen=True)
 class RecordedRequest:
@@ -73,6 +76,8 @@ class SlackSandbox(SlackWorkspace):
         )
         self.host = host
         self.latency = 0.0
+        # An HTTP status (e.g. 503) every Web API call answers with an HTML page: an outage at Slack's edge.
+        self.outage_status: int | None = None
         self.socket = SocketModeServer(
             app_id=app_id, team_id=team_id, team_domain=self.domain, bot_user_id=bot_user_id, host=host
         )
@@ -189,6 +194,8 @@ class SlackSandbox(SlackWorkspace):
         return status, body, headers
 
     def _answer(self, method: str, params: Params, token: str | None) -> Answer:
+        if self.outage_status is not None:
+            return self.outage_status, {"html": _OUTAGE_PAGE.format(status=self.outage_status)}, {}
         spec = self._methods.get(method)
         if spec is None:
             return 404, {"ok": False, "error": "unknown_method"}, {}
@@ -283,9 +290,11 @@ class _Handler(BaseHTTPRequestHandler):
         return str(token) if token else None
 
     def _send(self, status: int, body: dict[str, Any], headers: dict[str, str]) -> None:
-        data = json.dumps(body).encode()
+        html = body.get("html") if status >= 500 else None
+        data = html.encode() if isinstance(html, str) else json.dumps(body).encode()
         self.send_response(status)
-        self.send_header("Content-Type", "application/json; charset=utf-8")
+        kind = "text/html" if isinstance(html, str) else "application/json"
+        self.send_header("Content-Type", f"{kind}; charset=utf-8")
         self.send_header("Content-Length", str(len(data)))
         for name, value in headers.items():
             self.send_header(name, value)

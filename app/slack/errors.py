@@ -33,6 +33,15 @@ _SENTENCES = {
     "user_not_found": "no such Slack user (user_not_found)",
 }
 
+# apps.connections.open is the one call made with the app-level token: its token errors are about that one.
+_APP_TOKEN_SENTENCES = {
+    "invalid_auth": "Slack rejected the app-level token (invalid_auth): check SLACK_APP_TOKEN",
+    "not_authed": "no app-level token was sent (not_authed): set SLACK_APP_TOKEN",
+    "token_revoked": "the app-level token was revoked (token_revoked): generate a new one",
+    "not_allowed_token_type": "SLACK_APP_TOKEN is not an app-level token (not_allowed_token_type): "
+    "generate one (xapp-) with connections:write",
+}
+
 
 class SlackCallFailed(Exception):
     """A Slack Web API call failed; ``code`` is Slack's error string, ``str()`` a sentence for humans."""
@@ -61,9 +70,15 @@ def explain(code: str) -> str:
 
 def from_sdk(method: str, error: SlackApiError) -> SlackCallFailed:
     """Turn an SDK exception into our narrow, explained one."""
-    code = slack_error_code(error)
-    sentence = explain(code)
     response = error.response
+    status = response.status_code if response is not None else 200
+    if status >= 500:
+        # The body of a 5xx is a load balancer's page, not Web API JSON: its "error" means nothing.
+        sentence = f"Slack answered HTTP {status}: a problem on Slack's side; try again later"
+        return SlackCallFailed(method, "server_error", sentence)
+    code = slack_error_code(error)
+    sentence = _APP_TOKEN_SENTENCES.get(code) if method == "apps.connections.open" else None
+    sentence = sentence or explain(code)
     data = response.data if response is not None else None
     if code == "missing_scope" and isinstance(data, dict) and data.get("needed"):
         sentence = f"the bot token lacks the scope {data['needed']}: reinstall the app from manifest.yaml"
