@@ -1,0 +1,284 @@
+"""PagerDuty over HTTP: both hosts, retries, the REST rate limit honoured, every failure mapped once."""
+
+from __future__ import annotations
+
+import collections
+import logging
+import random
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import httpx
+
+from app.providers import (
+    AccessDenied,
+    BadCredentials,
+    BadResponse,
+    ProviderError,
+    RateLimited,
+    ScheduleNotFound,
+    Unreachable,
+)
+
+log = logging.getLogger(__name__)
+
+ACCEPT = "application/vnd.pagerduty+json;version=2"
+# PagerDuty allows 960 REST requests a minute per API key: the client keeps under it on its own.
+REQUESTS_PER_MINUTE = 960
+_WINDOW = 60.0
+
+
+class RequestBudget:
+    """A sliding one-minute window of our own requests plus the server's word (``ratelimit-*``)."""
+
+    def __init__(self, per_minute: int, monotonic: Callable[[], float]) -> None:
+        self.per_minute = per_minute
+        self.monotonic = monotonic
+        self.blocked_until = 0.0
+        self._sent: collections.deque[float] = collections.deque()
+
+    def wait(self) -> float:
+        """Seconds to wait before the next request may go out (0 when it may go now)."""
+        now = self.monotonic()
+        while self._sent and self._sent[0] <= now - _WINDOW:
+            self._sent.popleft()
+        full = self._sent[0] + _WINDOW - now if len(self._sent) >= self.per_minute else 0.0
+        return max(0.0, self.blocked_until - now, full)
+
+    def sent(self) -> None:
+        """Count one request."""
+        self._sent.append(self.monotonic())
+
+    def learn(self, headers: httpx.Headers) -> float | None:
+        """Read ``ratelimit-remaining/reset``; return the reset (seconds) when PagerDuty says it is spent."""
+        reset = _seconds(headers.get("ratelimit-reset"))
+        if reset is None:
+            return None
+        if headers.get("ratelimit-remaining") == "0":
+            self.blocked_until = max(self.blocked_until, self.monotonic() + reset)
+            return reset
+        return None
+
+
+def _seconds(value: str | None) -> float | None:
+    try:
+        return max(0.0, float(value)) if value is not None else None
+    except ValueError:
+        return None
+
+
+class PagerDutyHttp:
+    """The REST host (token, versioned Accept) and the Events host (routing key in the body)."""
+
+    def __init__(
+        self,
+        token: str,
+        *,
+        base_url: str,
+        events_url: str,
+        token_env: str,
+        secrets: tuple[str, ...],
+        timeout: float,
+        max_retries: int,
+        backoff: float,
+        max_throttle_wait: float,
+        requests_per_minute: int,
+        sleep: Callable[[float], None],
+        monotonic: Callable[[], float],
+        transport: httpx.BaseTransport | None,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.events_url = events_url.rstrip("/")
+        self.token_env = token_env
+        self._secrets = tuple(s for s in secrets if s)
+        self._timeout = timeout
+        self._max_retries = max_retries
+        self._backoff = backoff
+        self._max_wait = max_throttle_wait
+        self._sleep = sleep
+        self.budget = RequestBudget(requests_per_minute, monotonic)
+        headers = {"Authorization": f"Token token={token}", "Accept": ACCEPT}
+        self._rest = httpx.Client(
+            base_url=self.base_url, headers=headers, timeout=timeout, transport=transport
+        )
+        self._events = httpx.Client(base_url=self.events_url, timeout=timeout, transport=transport)
+
+    def close(self) -> None:
+        """Close both connection pools."""
+        self._rest.close()
+        self._events.close()
+
+    # -- REST -----------------------------------------------------------------------------------------------
+
+    def rest(
+        self, path: str, *, params: Any = None, headers: Mapping[str, str] | None = None
+    ) -> httpx.Response:
+        """GET ``path`` within the rate limit, retrying 429, 5xx and network errors; the final answer."""
+        return self._send(self._rest, "GET", path, rest=True, params=params, headers=headers)
+
+    def json(self, response: httpx.Response, subject: str, schedule: str | None = None) -> dict[str, Any]:
+        """A successful answer's JSON object; every failure becomes one narrow ProviderError."""
+        if response.status_code >= 400:
+            raise self.error(response, subject, schedule)
+        try:
+            body = response.json()
+        except ValueError:
+            kind = response.headers.get("Content-Type", "no content type")
+            raise BadResponse(
+                f"PagerDuty answered HTTP {response.status_code} with something that is not JSON ({kind})"
+            ) from None
+        if not isinstance(body, dict):
+            raise BadResponse(
+                f"PagerDuty answered HTTP {response.status_code} with JSON that is not an object"
+            )
+        return body
+
+    def error(self, response: httpx.Response, subject: str, schedule: str | None = None) -> ProviderError:
+        """The one narrow exception for a failed REST answer, as a sentence a human understands."""
+        status, detail = response.status_code, _detail(response)
+        error: ProviderError
+        if status == 401:
+            error = BadCredentials(
+                f"PagerDuty rejected the API token (HTTP 401): check {self.token_env} "
+                "(a REST API key from Integrations → API Access Keys)"
+            )
+        elif status in (402, 403):
+            error = AccessDenied(
+                f"PagerDuty denied the API token access to {subject} (HTTP {status}: {detail}); a user token "
+                "sees only what its user may see, an account REST API key (read-only is enough) sees all"
+            )
+        elif status == 404 and schedule:
+            error = ScheduleNotFound(f"PagerDuty has no schedule '{schedule}' (by id or exact name)")
+        elif status == 404:
+            error = BadResponse(
+                f"PagerDuty answered 404 for {response.request.url.path}: "
+                f"is {self.base_url} the right API URL?"
+            )
+        else:
+            error = BadResponse(f"PagerDuty refused {subject} (HTTP {status}): {detail}")
+            error.retryable = status >= 500
+        return self._scrubbed(error)
+
+    # -- Events ---------------------------------------------------------------------------------------------
+
+    def enqueue(self, event: dict[str, Any], routing_key_env: str) -> dict[str, Any]:
+        """POST one event to ``/v2/enqueue``: its 202 body, or a narrow error (retrying is safe)."""
+        response = self._send(self._events, "POST", "/v2/enqueue", rest=False, json=event)
+        if response.status_code == 202:
+            try:
+                body = response.json()
+            except ValueError:
+                body = None
+            if isinstance(body, dict):
+                return body
+            raise BadResponse("PagerDuty's Events API accepted the event with an answer that is not JSON")
+        detail = _detail(response)
+        error: ProviderError
+        if response.status_code == 400 and "routing" in detail.lower():
+            error = BadCredentials(
+                f"PagerDuty's Events API refused the routing key (HTTP 400: {detail}): "
+                f"check {routing_key_env} (the Integration Key of an Events API v2 integration "
+                "on the service to page)"
+            )
+        else:
+            error = BadResponse(
+                f"PagerDuty's Events API refused the event (HTTP {response.status_code}): {detail}"
+            )
+            error.retryable = response.status_code >= 500
+        raise self._scrubbed(error)
+
+    # -- sending --------------------------------------------------------------------------------------------
+
+    def _send(
+        self, client: httpx.Client, method: str, path: str, *, rest: bool, **kwargs: Any
+    ) -> httpx.Response:
+        """Send with retries on 429, 5xx (not 501) and network errors; give up with a narrow error."""
+        for attempt in range(self._max_retries + 1):
+            last = attempt == self._max_retries
+            if rest:
+                self._within_budget()
+                self.budget.sent()
+            try:
+                response = client.request(method, path, **kwargs)
+            except httpx.TransportError as exc:
+                if last or isinstance(exc, httpx.UnsupportedProtocol):
+                    raise self._unreachable(client, _reason(exc, self._timeout)) from None
+                self._pause(self._delay(attempt), f"{method} {path} failed ({type(exc).__name__})")
+                continue
+            reset = self.budget.learn(response.headers) if rest else None
+            if response.status_code == 429:
+                wait = reset if reset is not None else self._delay(attempt)
+                if last or wait > self._max_wait:
+                    raise RateLimited(self._rate_limited(rest, reset))
+                self._pause(wait, f"{method} {path} throttled (HTTP 429)")
+                continue
+            if response.status_code >= 500 and response.status_code != 501:
+                if last:
+                    tries = self._max_retries + 1
+                    raise self._unreachable(client, f"HTTP {response.status_code} after {tries} attempts")
+                self._pause(self._delay(attempt), f"{method} {path} answered HTTP {response.status_code}")
+                continue
+            return response
+        raise AssertionError("unreachable")  # pragma: no cover - the loop always returns or raises
+
+    def _within_budget(self) -> None:
+        wait = self.budget.wait()
+        if wait > self._max_wait:
+            raise RateLimited(
+                f"PagerDuty's rate limit for this API token is used up for {wait:.0f} s; "
+                "the next run will try again"
+            )
+        if wait > 0:
+            self._pause(wait, "keeping under PagerDuty's rate limit")
+
+    def _delay(self, attempt: int) -> float:
+        # Jitter keeps several replicas from retrying in lockstep.
+        return self._backoff * 2**attempt * random.uniform(1.0, 1.1)
+
+    def _pause(self, seconds: float, why: str) -> None:
+        log.warning("PagerDuty: %s; waiting %.2f s", why, seconds)
+        self._sleep(seconds)
+
+    def _rate_limited(self, rest: bool, reset: float | None) -> str:
+        if not rest:
+            return "PagerDuty's Events API is rate limiting this routing key (HTTP 429); the page is retried"
+        when = f" for {reset:.0f} s" if reset is not None else ""
+        return f"PagerDuty is rate limiting this API token (HTTP 429{when}); the next run will try again"
+
+    def _unreachable(self, client: httpx.Client, reason: str) -> Unreachable:
+        return Unreachable(self._scrub(f"PagerDuty unreachable at {client.base_url}: {reason}"))
+
+    def _scrub(self, text: str) -> str:
+        """Belt and braces: no token or routing key reaches a message, whatever the server echoes."""
+        for secret in self._secrets:
+            text = text.replace(secret, "***")
+        return text
+
+    def _scrubbed(self, error: ProviderError) -> ProviderError:
+        scrubbed = type(error)(self._scrub(str(error)))
+        scrubbed.retryable = error.retryable
+        return scrubbed
+
+
+def _detail(response: httpx.Response) -> str:
+    """PagerDuty's own error sentence with its details (REST or Events shape), short enough for a log."""
+    try:
+        body = response.json()
+    except ValueError:
+        return response.reason_phrase or f"HTTP {response.status_code}"
+    if not isinstance(body, dict):
+        return f"HTTP {response.status_code}"
+    error = body.get("error") if isinstance(body.get("error"), dict) else body
+    message = str(error.get("message") or response.reason_phrase)
+    errors = error.get("errors")
+    if isinstance(errors, list) and errors:
+        message += " (" + "; ".join(str(e) for e in errors) + ")"
+    return message[:300]
+
+
+def _reason(exc: httpx.TransportError, timeout: float) -> str:
+    if isinstance(exc, httpx.TimeoutException):
+        return f"no answer within {timeout:g} s"
+    if isinstance(exc, httpx.ConnectError):
+        return f"connection failed ({exc})"
+    return f"{type(exc).__name__}: {exc}"
