@@ -18,11 +18,12 @@ from urllib.parse import quote
 
 import httpx
 
-from app.domain import AlertRequest, AlertStatus, OnCall, Shift, require_aware
+from app.domain import AlertRef, AlertRequest, AlertStatus, OnCall, Shift, require_aware
 from app.providers import BadCredentials, BadResponse, ScheduleNotFound
 from app.providers.pagerduty_http import REQUESTS_PER_MINUTE, PagerDutyHttp
 from app.providers.pagerduty_parse import (
     Piece,
+    dedup_key,
     format_time,
     merge,
     oncall_users,
@@ -55,6 +56,7 @@ class PagerDutyProvider:
     """Who is on call and shifts from PagerDuty's REST API; pages through an Events API v2 integration."""
 
     name = "PagerDuty"
+    can_page = True
 
     def __init__(
         self,
@@ -136,12 +138,7 @@ class PagerDutyProvider:
 
     def create_alert(self, alert: AlertRequest) -> str:
         """Trigger an event for the escalation; PagerDuty processed it once it answers 202: its dedup key."""
-        if self._routing_key is None:
-            raise BadCredentials(
-                f"{self._routing_key_env} is not set: paging needs the Integration Key of an Events API v2 "
-                "integration on the service whose escalation policy should be paged"
-            )
-        event = trigger_event(alert, self._routing_key)
+        event = trigger_event(alert, self._routing_key_or_fail())
         # Retrying a trigger is safe: PagerDuty folds events with an open incident's dedup_key into it.
         answer = self._http.enqueue(event, self._routing_key_env)
         key = answer.get("dedup_key") or event["dedup_key"]
@@ -153,6 +150,21 @@ class PagerDutyProvider:
         """The Events API is synchronous (202 means processed): the event's incident is its dedup key."""
         return AlertStatus(done=True, success=True, alert_id=request_id, message="Event processed")
 
+    def acknowledge_alert(self, alert: AlertRef, *, note: str | None = None) -> str:
+        """Acknowledge the escalation's incident (an ``acknowledge`` event); return its dedup key.
+
+        The Events API carries no note on acknowledge or resolve, so ``note`` is not sent.
+        """
+        return self._follow_up(alert, "acknowledge")
+
+    def close_alert(self, alert: AlertRef, *, note: str | None = None) -> str:
+        """Resolve the escalation's incident (a ``resolve`` event); return its dedup key."""
+        return self._follow_up(alert, "resolve")
+
+    def alert_url(self, alert: AlertRef) -> str | None:
+        """None: the Events API answers with the dedup key only, never the incident's address."""
+        return None
+
     def close(self) -> None:
         """Close the HTTP connection pools."""
         self._http.close()
@@ -162,6 +174,21 @@ class PagerDutyProvider:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    def _routing_key_or_fail(self) -> str:
+        if self._routing_key is None:
+            raise BadCredentials(
+                f"{self._routing_key_env} is not set: paging needs the Integration Key of an Events API v2 "
+                "integration on the service whose escalation policy should be paged"
+            )
+        return self._routing_key
+
+    def _follow_up(self, alert: AlertRef, action: str) -> str:
+        # The alert id we hand out is the dedup key itself; an alias maps to it the same way as on trigger.
+        key = alert.alert_id or dedup_key(alert.alias)
+        event = {"routing_key": self._routing_key_or_fail(), "event_action": action, "dedup_key": key}
+        self._http.enqueue(event, self._routing_key_env)
+        return key
 
     # -- schedules ------------------------------------------------------------------------------------------
 

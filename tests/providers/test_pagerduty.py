@@ -71,7 +71,7 @@ def provider(pd: PagerDutySandbox, clock: Clock) -> Iterator[PagerDutyProvider]:
 
 def test_it_is_a_provider(provider: PagerDutyProvider) -> None:
     typed: Provider = provider
-    assert typed.name == "PagerDuty"
+    assert (typed.name, typed.can_page) == ("PagerDuty", True)
 
 
 # -- on_call ---------------------------------------------------------------------------------------

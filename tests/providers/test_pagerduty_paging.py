@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from app.domain import AlertRequest, AlertStatus
+from app.domain import AlertRef, AlertRequest, AlertStatus
 from app.providers import BadCredentials, BadResponse, RateLimited
 from app.providers.pagerduty import PagerDutyProvider
 from app.sandbox.pagerduty import ROUTING_KEY, PagerDutySandbox
@@ -100,6 +100,16 @@ def test_the_event_is_answered_at_once(provider: PagerDutyProvider) -> None:
     assert provider.alert_status(request_id) == AlertStatus(
         done=True, success=True, alert_id=request_id, message="Event processed"
     )
+
+
+def test_acknowledge_and_close_move_the_incident(pd: PagerDutySandbox, provider: PagerDutyProvider) -> None:
+    key = provider.create_alert(alert())
+    assert provider.acknowledge_alert(AlertRef(alias="ignored", alert_id=key), note="on it") == key
+    assert pd.incidents()[0]["status"] == "acknowledged"
+    assert provider.close_alert(AlertRef(alias=alert().alias)) == key  # by alias: the same dedup key
+    assert pd.incidents()[0]["status"] == "resolved"
+    assert [e["event_action"] for e in pd.events()] == ["trigger", "acknowledge", "resolve"]
+    assert provider.alert_url(AlertRef(alias=key, alert_id=key)) is None
 
 
 def test_long_texts_are_trimmed_and_long_aliases_hashed(
