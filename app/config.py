@@ -54,6 +54,8 @@ class Settings(BaseSettings):
     database_url: str = "sqlite:///oncall.db"
     oncall_config: Path = Path("oncall.toml")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
+    # host:port of /healthz, /readyz and /metrics (e.g. 0.0.0.0:8080); unset: no HTTP server at all.
+    health_addr: str | None = None
 
     @field_validator("slack_bot_token")
     @classmethod
@@ -74,6 +76,14 @@ class Settings(BaseSettings):
     def _upper(cls, value: Any) -> Any:
         return value.upper() if isinstance(value, str) else value
 
+    @field_validator("health_addr")
+    @classmethod
+    def _health_addr(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        split_addr(value)
+        return value.strip()
+
     @field_validator("slack_api_url")
     @classmethod
     def _trailing_slash(cls, value: str) -> str:
@@ -87,6 +97,14 @@ class Settings(BaseSettings):
             if isinstance(env_file, str) and Path(env_file).is_file():
                 value = dotenv_values(env_file).get(variable)
         return SecretStr(value) if value else None
+
+
+def split_addr(addr: str) -> tuple[str, int]:
+    """``host:port`` (``:8080`` means every interface) as (host, port); ValueError when malformed."""
+    host, sep, port = addr.strip().rpartition(":")
+    if not sep or not port.isdigit() or int(port) > 65535:
+        raise ValueError(f"expected host:port like 0.0.0.0:8080, got {addr!r}")
+    return host.strip("[]") or "0.0.0.0", int(port)
 
 
 _HANDOVER = re.compile(r"^\s*([a-zA-Z]{3})[a-zA-Z]*\s+(\d{1,2}):(\d{2})\s*$")

@@ -43,6 +43,7 @@ def refresh_job(runtime: Runtime, pacer: WritePacer) -> Callable[[], None]:
 
     def run() -> None:
         reports = run_cycle(runtime, runtime.now(), pacer=pacer)
+        runtime.metrics.cycle(reports)
         failed = [r.refresh.team.name for r in reports if r.failed]
         updated = sum(r.sync.action == "updated" for r in reports)
         log.info(

@@ -10,6 +10,7 @@ from slack_sdk import WebClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.config import OncallConfig
+from app.metrics import Metrics
 from app.providers.registry import Providers
 from app.slack.background import Background
 
@@ -37,6 +38,8 @@ class Runtime:
     background: Background = field(default_factory=Background)
     # Run a scheduled job now instead of at its next tick (set by jobs.schedule when the scheduler runs).
     wake: Callable[[str], None] = _no_scheduler
+    # The bot's own Prometheus registry (wiring.py builds it; served by HEALTH_ADDR's /metrics).
+    metrics: Metrics = field(default_factory=Metrics)
 
     def now(self) -> datetime:
         """The current instant as the bot sees it (aware UTC)."""

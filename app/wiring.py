@@ -8,6 +8,7 @@ import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import cast
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from slack_sdk import WebClient
@@ -20,7 +21,10 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from app import jobs
 from app.config import ConfigError, OncallConfig, Settings, StartupError
-from app.providers.registry import Builder, Providers, check_credentials
+from app.health import HealthServer, Readiness
+from app.metrics import MeteredProvider, Metrics, RateLimitCounter
+from app.providers import Provider
+from app.providers.registry import Builder, Providers, check_credentials, kind_of, known_kinds
 from app.runtime import Runtime, utc_now
 from app.slack.app import build_bolt_app
 from app.slack.errors import SLACK_FAILURES, call_failed
@@ -30,13 +34,15 @@ from app.store.db import make_engine, migrate, session_factory
 log = logging.getLogger(__name__)
 
 
-def make_slack_client(settings: Settings) -> WebClient:
+def make_slack_client(settings: Settings, metrics: Metrics | None = None) -> WebClient:
     """A WebClient that retries rate limits (after Retry-After), 5xx and connection errors."""
+    counting = [RateLimitCounter(metrics)] if metrics is not None else []  # asked first, never retries
     return WebClient(
         token=settings.slack_bot_token.get_secret_value(),
         base_url=settings.slack_api_url,
         timeout=15,
         retry_handlers=[
+            *counting,
             ConnectionErrorRetryHandler(max_retry_count=2),
             RateLimitErrorRetryHandler(max_retry_count=3),
             ServerErrorRetryHandler(max_retry_count=2),
@@ -65,7 +71,8 @@ def build_runtime(
 
     ``builders`` replaces the registry's builder of a provider kind (tests use a fast-failing client).
     """
-    providers = build_providers(settings, config, builders=builders)
+    metrics = Metrics()
+    providers = build_providers(settings, config, builders=metered(builders, metrics))
     try:
         engine = make_engine(settings.database_url)
         migrate(engine)
@@ -73,13 +80,26 @@ def build_runtime(
         raise StartupError(
             f"cannot open or upgrade the database at {settings.database_url}: {error}"
         ) from None
+    sessions = session_factory(engine)
+    metrics.watch_database(sessions, [team.name for team in config.teams], clock)
     return Runtime(
         config=config,
-        sessions=session_factory(engine),
-        slack=make_slack_client(settings),
+        sessions=sessions,
+        slack=make_slack_client(settings, metrics),
         providers=providers,
         clock=clock,
+        metrics=metrics,
     )
+
+
+def metered(builders: Mapping[str, Builder] | None, metrics: Metrics) -> dict[str, Builder]:
+    """Every provider kind's builder (a test's own where given), its providers' failures counted."""
+    chosen = {kind: (builders or {}).get(kind, kind_of(kind).build) for kind in known_kinds()}
+
+    def wrap(build: Builder) -> Builder:
+        return lambda s, team: cast(Provider, MeteredProvider(build(s, team), metrics))
+
+    return {kind: wrap(build) for kind, build in chosen.items()}
 
 
 @dataclass
@@ -89,9 +109,12 @@ class RunningBot:
     runtime: Runtime
     handler: LowLatencySocketModeHandler
     scheduler: BackgroundScheduler
+    health: HealthServer | None = None
 
     def stop(self) -> None:
         """Stop the scheduler (letting a running job finish) and close the Socket Mode connection."""
+        if self.health is not None:
+            self.health.stop()
         if self.scheduler.running:
             self.scheduler.shutdown(wait=True)
         self.handler.close()
@@ -109,7 +132,7 @@ def _connect(settings: Settings, runtime: Runtime) -> LowLatencySocketModeHandle
             f"{call_failed('auth.test', error)} (`oncall-bot check` tests every setting)"
         ) from None
     handler = LowLatencySocketModeHandler(
-        build_bolt_app(runtime), settings.slack_app_token.get_secret_value()
+        build_bolt_app(runtime), settings.slack_app_token.get_secret_value(), on_ack=runtime.metrics.acked
     )
     try:
         handler.connect()
@@ -134,7 +157,23 @@ def start_bot(settings: Settings, runtime: Runtime, *, start_jobs: bool = True) 
     gc.collect()
     gc.freeze()
     log.info("oncall-bot connected over Socket Mode with %d team(s)", len(runtime.config.teams))
-    return RunningBot(runtime=runtime, handler=handler, scheduler=scheduler)
+    health = _serve_health(settings, runtime, handler) if settings.health_addr else None
+    return RunningBot(runtime=runtime, handler=handler, scheduler=scheduler, health=health)
+
+
+def _serve_health(settings: Settings, runtime: Runtime, handler: LowLatencySocketModeHandler) -> HealthServer:
+    """Start HEALTH_ADDR's server; a port in use stops the bot with one sentence."""
+    readiness = Readiness(
+        connected=handler.client.is_connected,
+        sessions=runtime.sessions,
+        refresh_minutes=runtime.config.refresh_minutes,
+        clock=runtime.clock,
+    )
+    try:
+        return HealthServer(str(settings.health_addr), readiness, runtime.metrics).start()
+    except OSError as error:
+        handler.close()
+        raise StartupError(f"cannot serve HEALTH_ADDR {settings.health_addr}: {error.strerror}") from None
 
 
 def run_until_stopped(settings: Settings, config: OncallConfig, stop: threading.Event) -> None:

@@ -26,6 +26,8 @@ _OUR_VARIABLES = (
     "DATABASE_URL",
     "ONCALL_CONFIG",
     "LOG_LEVEL",
+    "LOG_FORMAT",
+    "HEALTH_ADDR",
 )
 
 

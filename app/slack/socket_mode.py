@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import logging
 import socket
+import time
+from collections.abc import Callable
 
 from slack_bolt import App
 from slack_bolt.adapter.socket_mode import SocketModeHandler
 from slack_sdk.socket_mode import SocketModeClient
+from slack_sdk.socket_mode.request import SocketModeRequest
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +37,9 @@ class NoDelaySocketModeClient(SocketModeClient):
 class LowLatencySocketModeHandler(SocketModeHandler):
     """Bolt's Socket Mode adapter on NoDelaySocketModeClient; otherwise Bolt's defaults."""
 
-    def __init__(self, app: App, app_token: str) -> None:
+    def __init__(
+        self, app: App, app_token: str, *, on_ack: Callable[[str, float], None] | None = None
+    ) -> None:
         # Bolt builds its client inside __init__ (and that client starts threads at once), so the
         # handler is assembled here instead of replacing the client afterwards.
         self.app = app
@@ -43,3 +48,21 @@ class LowLatencySocketModeHandler(SocketModeHandler):
             app_token=app_token, logger=app.logger, web_client=app.client, proxy=app.client.proxy
         )
         self.client.socket_mode_request_listeners.append(self.handle)  # type: ignore[arg-type]
+        self._on_ack = on_ack
+
+    def handle(self, client: SocketModeClient, req: SocketModeRequest) -> None:  # type: ignore[override]
+        """Dispatch the envelope as Bolt does; ``on_ack`` hears how long the ack took, by command."""
+        started = time.perf_counter()
+        super().handle(client, req)
+        if self._on_ack is not None:
+            self._on_ack(_label(req), time.perf_counter() - started)
+
+
+def _label(req: SocketModeRequest) -> str:
+    """The slash command ("/oncall"), or the event or interaction type, of an envelope."""
+    payload = req.payload if isinstance(req.payload, dict) else {}
+    if req.type == "slash_commands":
+        return str(payload.get("command") or "command")
+    if req.type == "events_api":
+        return str((payload.get("event") or {}).get("type") or "event")
+    return str(payload.get("type") or req.type)
