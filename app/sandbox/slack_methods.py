@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from app.sandbox.block_kit import MAX_TEXT, MAX_VIEW_BYTES, block_errors
 from app.sandbox.slack_state import (
     ApiError,
     Channel,
@@ -118,6 +120,12 @@ def _content(p: Params) -> tuple[str, Any]:
     text, blocks, attachments = param_str(p, "text"), param_json(p, "blocks"), param_json(p, "attachments")
     if not text and not blocks and not attachments:
         raise ApiError("no_text")
+    if len(text) > MAX_TEXT:
+        raise ApiError("msg_too_long")
+    refused = block_errors(blocks)
+    if refused:
+        errors = [message.removeprefix("[ERROR] ") for message in refused]
+        raise ApiError("invalid_blocks", errors=errors, response_metadata={"messages": refused})
     return text, blocks
 
 
@@ -232,6 +240,11 @@ def views_publish(ws: SlackWorkspace, p: Params) -> dict[str, Any]:
     view = param_json(p, "view")
     if not isinstance(view, dict) or view.get("type") != "home":
         raise ApiError("invalid_arguments")
+    if len(json.dumps(view).encode()) > MAX_VIEW_BYTES:
+        raise ApiError("view_too_large")
+    refused = block_errors(view.get("blocks"), surface="view")
+    if refused:  # views.* say invalid_arguments (not invalid_blocks), with the same messages
+        raise ApiError("invalid_arguments", response_metadata={"messages": refused})
     view_id = ws.publish_view(user.id, view)
     digest = hashlib.sha1(repr(sorted(view.items())).encode(), usedforsecurity=False).hexdigest()[:16]
     published = {

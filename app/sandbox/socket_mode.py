@@ -22,17 +22,30 @@ from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 from websockets.sync.server import Server, ServerConnection, serve
 
+from app.sandbox.block_kit import MAX_TEXT, block_errors
+
 logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
 class Ack:
-    """An acknowledgement the app sent back for one envelope."""
+    """An acknowledgement the app sent back for one envelope.
+
+    ``error`` is what Slack would have refused the response payload with (``invalid_blocks``,
+    ``msg_too_long``): the user then sees Slack's error instead of the answer. None when accepted.
+    """
 
     envelope_id: str
     payload: dict[str, Any] | None
     latency: float
     connection: int
+    error: str | None = None
+    messages: tuple[str, ...] = ()
+
+    @property
+    def accepted(self) -> bool:
+        """True when Slack would show the payload (or there was none to show)."""
+        return self.error is None
 
 
 @dataclass
@@ -381,10 +394,15 @@ class SocketModeServer:
             logger.warning("socket mode sandbox: ignoring a message without envelope_id %r", message)
             return
         envelope_id = str(message["envelope_id"])
+        payload = message.get("payload")
+        error, messages = _refusal(payload)
         with self._cond:
             sent = self._sent_at.get(envelope_id, received)
-            self._acks.append(Ack(envelope_id, message.get("payload"), received - sent, connection))
+            ack = Ack(envelope_id, payload, received - sent, connection, error, messages)
+            self._acks.append(ack)
             self._cond.notify_all()
+        if error is not None:
+            logger.warning("socket mode sandbox: ack %s refused (%s): %s", envelope_id, error, messages)
 
     def acks(self) -> list[Ack]:
         """Every ack received, in arrival order."""
@@ -402,3 +420,13 @@ class SocketModeServer:
         if ack is None:
             raise TimeoutError(f"no ack for envelope {envelope_id} within {timeout}s")
         return ack
+
+
+def _refusal(payload: Any) -> tuple[str | None, tuple[str, ...]]:
+    """What Slack would refuse a response payload with: (error, messages), or (None, ())."""
+    if not isinstance(payload, dict):
+        return None, ()
+    if len(str(payload.get("text") or "")) > MAX_TEXT:
+        return "msg_too_long", ()
+    refused = block_errors(payload.get("blocks"))
+    return ("invalid_blocks", tuple(refused)) if refused else (None, ())

@@ -3,10 +3,27 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
+from app.slack.limits import (
+    MESSAGE_BLOCKS,
+    TEXT_CHARS,
+    cap_blocks,
+    context,
+    fit_names,
+    more_pointer,
+    pack_lines,
+    section,
+)
+
+__all__ = ["MESSAGE_BLOCKS", "cap_blocks", "context", "section"]  # re-exported for the renderers
+
 Blocks = list[dict[str, Any]]
+SECTION_LIMIT = TEXT_CHARS
+# Where a cut list of team names points to: the Home tab shows every team (and says so when even it must cut).
+TEAMS_HINT = "my Home tab lists every team"
 
 
 def escape(text: str) -> str:
@@ -14,14 +31,10 @@ def escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def section(text: str) -> dict[str, Any]:
-    """A mrkdwn section block."""
-    return {"type": "section", "text": {"type": "mrkdwn", "text": text}}
-
-
-def context(text: str) -> dict[str, Any]:
-    """A small grey mrkdwn context line."""
-    return {"type": "context", "elements": [{"type": "mrkdwn", "text": text}]}
+def teams_line(team_names: Sequence[str]) -> str:
+    """``Teams: a, b, … and N more (…)``: whole names only, within one text's limit."""
+    names = [escape(name) for name in team_names]
+    return fit_names(names, TEXT_CHARS, prefix="Teams: ", more=more_pointer(TEAMS_HINT))
 
 
 def ephemeral(text: str, blocks: Blocks) -> dict[str, Any]:
@@ -50,13 +63,11 @@ def help_message(team_names: list[str], not_understood: str | None = None) -> di
         fallback = "Sorry, I did not understand that. How to use /oncall"
     blocks.append(section(f"*How to use /oncall*\n{usage}"))
     if team_names:
-        blocks.append(context("Teams: " + ", ".join(escape(name) for name in team_names)))
+        blocks.append(context(teams_line(team_names)))
     blocks.append(context("Mention me in a channel to reach the person on call: `@oncall-bot db is down`"))
     return ephemeral(fallback, blocks)
 
 
-SECTION_LIMIT = 3000  # Slack's maximum length of a section's text
-MESSAGE_BLOCKS = 50  # the most blocks a message (and so an ack payload) may hold
 _CONTROL = dict.fromkeys([*range(32), *range(127, 160)], " ")
 _MASS_WORD = re.compile(r"@(?=(?:channel|here|everyone)\b)", re.IGNORECASE)
 
@@ -72,25 +83,8 @@ def plain(text: str, limit: int = 200) -> str:
 
 
 def fit_sections(lines: list[str], limit: int = SECTION_LIMIT) -> Blocks:
-    """Pack mrkdwn lines into as few sections as fit Slack's length limit (a too-long line is cut)."""
-    packed: Blocks = []
-    current = ""
-    for raw in lines:
-        line = raw if len(raw) <= limit else raw[: limit - 1] + "…"
-        if current and len(current) + 1 + len(line) > limit:
-            packed.append(section(current))
-            current = ""
-        current = f"{current}\n{line}" if current else line
-    if current:
-        packed.append(section(current))
-    return packed
-
-
-def cap_blocks(blocks: Blocks, limit: int, note: str) -> Blocks:
-    """At most ``limit`` blocks: when there are more, the last kept one is a context saying ``note``."""
-    if len(blocks) <= limit:
-        return blocks
-    return [*blocks[: limit - 1], context(note)]
+    """Pack mrkdwn lines into as few sections as fit Slack's length limit (a too-long line is cut safely)."""
+    return [section(text) for text in pack_lines(lines, limit)]
 
 
 def ago(delta: timedelta) -> str:

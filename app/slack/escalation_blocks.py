@@ -7,7 +7,8 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Literal
 
-from app.slack.blocks import Blocks, ago, context, escape, plain, section
+from app.slack.blocks import Blocks, ago, context, escape, plain, section, teams_line
+from app.slack.limits import fit_names
 
 Message = dict[str, Any]
 # A person on call: the pager's identity (an email) and the Slack user it maps to, None when unmapped.
@@ -16,6 +17,7 @@ Outcome = Literal["tag", "page", "limited"]
 
 _SLACK_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
 EXAMPLE = "@oncall-bot the revenue dashboard is empty since 9:00"
+PEOPLE_CHARS = 1_500  # the people tagged in one reply; more are counted, not listed
 
 
 def message(text: str, blocks: Blocks) -> Message:
@@ -38,6 +40,8 @@ def people_text(people: Sequence[Person]) -> str:
     ]
     if len(parts) <= 1:
         return parts[0] if parts else "nobody"
+    if sum(len(part) + 2 for part in parts) > PEOPLE_CHARS:  # a crowd: whole names, then a count
+        return fit_names(parts, PEOPLE_CHARS)
     return ", ".join(parts[:-1]) + " and " + parts[-1]
 
 
@@ -137,7 +141,7 @@ def usage(team_names: Sequence[str]) -> Message:
     )
     blocks = [section(lines)]
     if team_names:
-        blocks.append(context("Teams: " + ", ".join(escape(name) for name in team_names)))
+        blocks.append(context(teams_line(team_names)))
     return message("How to escalate: mention me with what is wrong, e.g. " + EXAMPLE, blocks)
 
 
@@ -149,7 +153,7 @@ def unknown_team(word: str | None, team_names: Sequence[str]) -> Message:
     ) + f" Start with the team's name, e.g. {_team_example(team_names)}."
     blocks = [section(head)]
     if team_names:
-        blocks.append(context("Teams: " + ", ".join(escape(name) for name in team_names)))
+        blocks.append(context(teams_line(team_names)))
     return message(head.replace("`", ""), blocks)
 
 

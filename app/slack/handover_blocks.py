@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from app.slack.blocks import Blocks, context, escape, section
+from app.slack.limits import TEXT_CHARS, fit_names, header, truncate
 
 OPEN_LISTED = 10  # open escalations listed one by one; the rest are counted
 QUOTE_CHARS = 80
+PEOPLE_CHARS = 1_000  # one list of people or members; the rest are counted
+DETAIL_CHARS = 500  # an error detail from Slack or the pager
 DASH = "\u2013"  # an en dash between the two ends of a time window
 
 _REASONS = {
@@ -93,7 +96,22 @@ def who(person: PersonView) -> str:
 
 def people(persons: Sequence[PersonView]) -> str:
     """Comma-separated mentions, or "nobody"."""
-    return ", ".join(who(p) for p in persons) or "nobody"
+    return fit_names([who(p) for p in persons], PEOPLE_CHARS) or "nobody"
+
+
+def bullets(head: str, lines: Sequence[str], more: Callable[[int], str], most: int | None = None) -> str:
+    """``head`` and as many whole lines as fit one section (at most ``most``), then ``more(left out)``."""
+    return fit_names(
+        list(lines), TEXT_CHARS, prefix=f"{head}\n", sep="\n", pointer_sep="\n", more=more, max_items=most
+    )
+
+
+def _more_open(count: int) -> str:
+    return f"…and {count} more open"
+
+
+def _more_items(count: int) -> str:
+    return f"…and {count} more: the bot's log names them all"
 
 
 def _quote(text: str) -> str:
@@ -116,11 +134,13 @@ def escalations_text(items: Sequence[EscalationView], zone: str) -> str:
     if not items:
         return "*Escalations last shift:* none"
     still_open = [i for i in items if i.open]
-    lines = [f"*Escalations last shift:* {len(items)} ({len(still_open)} still open)"]
-    lines += [_escalation_line(item, zone) for item in still_open[:OPEN_LISTED]]
-    if len(still_open) > OPEN_LISTED:
-        lines.append(f"…and {len(still_open) - OPEN_LISTED} more open")
-    return "\n".join(lines)
+    head = f"*Escalations last shift:* {len(items)} ({len(still_open)} still open)"
+    return _open_list(head, still_open, zone) if still_open else head
+
+
+def _open_list(head: str, still_open: Sequence[EscalationView], zone: str) -> str:
+    """Up to OPEN_LISTED open escalations, whole lines only, then how many more are open."""
+    return bullets(head, [_escalation_line(i, zone) for i in still_open], _more_open, OPEN_LISTED)
 
 
 def _group_name(handle: str) -> str:
@@ -134,9 +154,9 @@ def usergroup_text(group: UsergroupView, zone: str, incoming: Sequence[PersonVie
     if group.result is None or group.at is None:
         return f"*Usergroup:* {name} has not been synced yet"
     if group.result == "failed":
-        detail = escape(group.detail or "no detail")
+        detail = truncate(escape(group.detail or "no detail"), DETAIL_CHARS)
         return f"*Usergroup:* {name}: the last sync failed ({when(group.at, zone)}): {detail}"
-    members = ", ".join(f"<@{m}>" for m in group.members) or "nobody"
+    members = fit_names([f"<@{m}>" for m in group.members], PEOPLE_CHARS) or "nobody"
     text = f"*Usergroup:* {name} → {members} (checked {when(group.at, zone)})"
     wanted = {p.slack_id for p in incoming}
     if incoming and all(p.mapped for p in incoming) and wanted != set(group.members):
@@ -169,7 +189,7 @@ def attention_items(view: HandoverView) -> list[str]:
             if view.last_success_at
             else "The pager has not been read yet"
         )
-        error = f" ({escape(view.last_error)})" if view.last_error else ""
+        error = f" ({truncate(escape(view.last_error), DETAIL_CHARS)})" if view.last_error else ""
         items.append(f"{read}{error}: who is on call may be out of date")
     return items
 
@@ -187,7 +207,7 @@ def _window(view: HandoverView) -> str:
 def handover_message(view: HandoverView) -> dict[str, Any]:
     """The handover post: text fallback and blocks."""
     blocks: Blocks = [
-        {"type": "header", "text": {"type": "plain_text", "text": f"On-call handover: {view.team}"}},
+        header(f"On-call handover: {view.team}"),
         section(f"{_headline(view)}\n*Shift:* {_window(view)}"),
     ]
     if view.pager_change is not None:
@@ -203,7 +223,7 @@ def handover_message(view: HandoverView) -> dict[str, Any]:
     blocks.append(section(usergroup_text(view.usergroup, view.zone, view.incoming)))
     items = attention_items(view)
     if items:
-        blocks.append(section("*Needs attention*\n" + "\n".join(f"• {item}" for item in items)))
+        blocks.append(section(bullets("*Needs attention*", [f"• {item}" for item in items], _more_items)))
     text = f"On-call handover for {view.team}: {_headline(view)}, {_window(view)}"
     return {"text": text, "blocks": blocks}
 
@@ -215,10 +235,7 @@ def incoming_dm(view: HandoverView) -> dict[str, Any]:
     still_open = [i for i in view.escalations if i.open]
     blocks: Blocks = [section(head)]
     if still_open:
-        lines = [_escalation_line(item, view.zone) for item in still_open[:OPEN_LISTED]]
-        if len(still_open) > OPEN_LISTED:
-            lines.append(f"…and {len(still_open) - OPEN_LISTED} more open")
-        blocks.append(section("*Still open from the last shift:*\n" + "\n".join(lines)))
+        blocks.append(section(_open_list("*Still open from the last shift:*", still_open, view.zone)))
     else:
         blocks.append(section("Nothing is open from the last shift."))
     plain = f"You are on call for {view.team} {span}. Still open: {len(still_open)}."
@@ -247,7 +264,8 @@ def identity_notice(
         "I cannot reach the incoming on-call person in Slack."
     )
     text = f"Heads-up: the incoming on-call person of {team} cannot be reached in Slack"
-    return {"text": text, "blocks": [section(head), section("\n".join(lines))]}
+    listed = fit_names(lines, TEXT_CHARS, sep="\n", pointer_sep="\n", more=_more_items)
+    return {"text": text, "blocks": [section(head), section(listed)]}
 
 
 def shift_change_notice(

@@ -10,9 +10,22 @@ from typing import Any
 from app.services.oncall_view import MyShifts, TeamHome
 from app.services.slack_users import UserZone
 from app.slack.blocks import cap_blocks, context, escape, fit_sections, plain
-from app.slack.oncall_blocks import MORE, clock, freshness_line, me_lines, moment, people, person, zone_line
+from app.slack.limits import VIEW_BLOCKS, fit_lines, fit_names, header
+from app.slack.oncall_blocks import (
+    PEOPLE_CHARS,
+    clock,
+    freshness_line,
+    me_lines,
+    moment,
+    more_teams,
+    people,
+    person,
+    zone_line,
+)
 
-HOME_BLOCKS = 100  # Slack's limit for a Home tab view
+HOME_BLOCKS = VIEW_BLOCKS
+# Slack refuses a view over 250 kB (view_too_large): the teams' text stays far below, JSON and all.
+HOME_CHARS = 100_000
 MINE_BLOCKS = 40  # the user's own shifts may take this many sections; the teams get the rest
 MORE_SHIFTS = "More shifts than fit here: ask `/oncall me`."
 _GROUP_ID = re.compile(r"^S[A-Z0-9]{6,}$")
@@ -28,7 +41,8 @@ def sync_line(home: TeamHome, zone: str, now: datetime, source: str) -> str:
     if fresh.failing_since is not None or fresh.stale:
         return f"Sync: *stale* — {freshness_line(fresh, zone, now, source)}"
     if home.unmapped:
-        return f"Sync: *unmapped people* — not in {group}: {', '.join(person(p) for p in home.unmapped)}"
+        unmapped = fit_names([person(p) for p in home.unmapped], PEOPLE_CHARS)
+        return f"Sync: *unmapped people* — not in {group}: {unmapped}"
     if home.sync_result is None:
         return f"Sync: *not yet* — {group} has not been synced"
     when = clock(home.sync_at, zone, now) if home.sync_at else "?"
@@ -59,17 +73,15 @@ def home_view(
     entries = entries or ["_No teams are configured._"]
     yours = [
         {"type": "divider"},
-        _header("Your shifts"),
+        header("Your shifts"),
         *cap_blocks(fit_sections(me_lines(mine, z, now, profile_known)), MINE_BLOCKS, MORE_SHIFTS),
         context(f"{zone_line(zone)} Updated {clock(now, z, now)}."),
     ]
     # Only with hundreds of teams: the user's part (itself capped) keeps its room, the teams part gives way.
     room = HOME_BLOCKS - 1 - len(yours)
-    return {
-        "type": "home",
-        "blocks": [_header("On call now"), *cap_blocks(fit_sections(entries), room, MORE), *yours],
-    }
+    listed = fit_lines(entries, max_chars=HOME_CHARS, max_blocks=room, more=_teams_left)
+    return {"type": "home", "blocks": [header("On call now"), *listed, *yours]}
 
 
-def _header(text: str) -> dict[str, Any]:
-    return {"type": "header", "text": {"type": "plain_text", "text": text}}
+def _teams_left(left: list[str]) -> str:
+    return more_teams(len(left), "ask `/oncall <team>` for one of them")

@@ -1,4 +1,8 @@
-"""Pure renderers for the notices posted in a team channel (stale data, empty group, unmapped people)."""
+"""Pure renderers for the notices posted in a team channel (stale data, empty group, unmapped people).
+
+Each notice is one mrkdwn text that is also the only section of its message, so each stays within
+Slack's 3,000 characters: lists are cut at whole names, error details are shortened.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,10 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from app.slack.blocks import escape
+from app.slack.limits import fit_names, truncate
+
+DETAIL_CHARS = 500  # an error sentence from the pager or Slack
+PEOPLE_CHARS = 1_500
 
 
 def local_time(at: datetime, zone: str) -> str:
@@ -21,7 +29,7 @@ def pager_unreachable(
     cached = f"showing data from {local_time(data_from, zone)}" if data_from else "no cached data yet"
     return (
         f":warning: *{escape(team)}*: the pager is unreachable since {local_time(since, zone)} "
-        f"({escape(error)}). I left @{escape(usergroup)} as it is; /oncall is {cached}."
+        f"({_detail(error)}). I left @{escape(usergroup)} as it is; /oncall is {cached}."
     )
 
 
@@ -37,7 +45,8 @@ def nobody_on_call(team: str, usergroup: str, unmapped: list[str]) -> str:
     """Said once when nobody (mapped) is on call, so the group was left unchanged."""
     why = "the pager says nobody is on call"
     if unmapped:
-        why = "nobody on call has a usable Slack account (" + ", ".join(escape(p) for p in unmapped) + ")"
+        names = fit_names([escape(p) for p in unmapped], PEOPLE_CHARS)
+        why = f"nobody on call has a usable Slack account ({names})"
     return (
         f":warning: *{escape(team)}*: {why}. Slack does not allow an empty user group, so I left "
         f"@{escape(usergroup)} as it is. Check the pager's schedule."
@@ -47,7 +56,7 @@ def nobody_on_call(team: str, usergroup: str, unmapped: list[str]) -> str:
 def unmapped_person(team: str, pager_id: str, problem: str) -> str:
     """Said once per person per shift when an on-call person cannot be put in the group."""
     return (
-        f":warning: *{escape(team)}*: {escape(pager_id)} is on call but {escape(problem)}, "
+        f":warning: *{escape(team)}*: {_detail(pager_id)} is on call but {_detail(problem)}, "
         "so they are not in the user group. Fix it by adding them to `[people]` in the teams file "
         "(pager email → Slack user ID), or by using the same email in the pager and in Slack."
     )
@@ -55,4 +64,9 @@ def unmapped_person(team: str, pager_id: str, problem: str) -> str:
 
 def sync_failed(team: str, usergroup: str, sentence: str) -> str:
     """Said once per problem when Slack refuses the usergroup update."""
-    return f":x: *{escape(team)}*: I could not update @{escape(usergroup)}: {escape(sentence)}."
+    return f":x: *{escape(team)}*: I could not update @{escape(usergroup)}: {_detail(sentence)}."
+
+
+def _detail(text: str) -> str:
+    """Pager or Slack text, escaped and short enough that the notice stays one section."""
+    return truncate(escape(text), DETAIL_CHARS)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -29,19 +29,33 @@ from app.slack.blocks import (
     help_message,
     plain,
     section,
+    teams_line,
 )
+from app.slack.limits import fit_lines, fit_names, truncate
 
 NAME_LIMIT = 80
 FALLBACK_LIMIT = 500
 ANSWER_CHARS = 12_000
+PEOPLE_CHARS = 1_000  # one list of people in one line; the rest are counted
 _USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
 _STATUS_NOTES = {
     "not_found": "no Slack account",
     "deleted": "deactivated in Slack",
     "bot": "a bot",
 }
+_WEEK_HEAD = " — the next 7 days"
 UNKNOWN_SHOWN = 10  # teams named in a "not known yet" line before "and N more"
 MORE = "More teams than fit here: ask `/oncall <team>` for one team."
+ONE_TEAM = "ask `/oncall <team>` for one team"
+
+
+def more_teams(count: int, hint: str = ONE_TEAM) -> str:
+    """The pointer under a list of teams that was cut: how many are missing and where to look."""
+    return f"… and {count} more team{'s' if count != 1 else ''}: {hint}."
+
+
+def _count(count: int, word: str) -> str:
+    return f"{count} more {word}{'s' if count != 1 else ''}"
 
 
 # ---- words for times, people and freshness ---------------------------------------------------------
@@ -95,7 +109,7 @@ def people(who: Sequence[Person] | None) -> str:
     """A list of people; an empty one is a real answer from the pager (a gap), not missing data."""
     if who is None:
         return "_not known yet_"
-    return ", ".join(person(p) for p in who) if who else "_nobody_ (the schedule has a gap)"
+    return fit_names([person(p) for p in who], PEOPLE_CHARS) if who else "_nobody_ (the schedule has a gap)"
 
 
 def zone_line(zone: UserZone) -> str:
@@ -110,17 +124,37 @@ def shift_span(shift: ShiftView, zone: str, now: datetime) -> str:
     return f"{moment(shift.start, zone, now)} → {moment(shift.end, zone, now)}"
 
 
-def _answer(fallback: str, lines: list[str], notes: list[str], zone: UserZone) -> dict[str, Any]:
-    sections, size = [], 0
-    for block in fit_sections(lines):
-        size += len(block["text"]["text"])
-        if size > ANSWER_CHARS:  # a wall of text helps nobody: point to the one-team answer instead
-            sections.append(context(MORE))
-            break
-        sections.append(block)
-    blocks = [*sections, *(context(n) for n in notes), context(zone_line(zone))]
-    text = fallback if len(fallback) <= FALLBACK_LIMIT else fallback[: FALLBACK_LIMIT - 1] + "…"
-    return ephemeral(text, cap_blocks(blocks, MESSAGE_BLOCKS, MORE))
+def _answer(
+    fallback: str,
+    lines: list[str],
+    notes: list[str],
+    zone: UserZone,
+    more: Callable[[list[str]], str],
+) -> dict[str, Any]:
+    """Whole lines up to ANSWER_CHARS (a wall of text helps nobody), then ``more(left out)`` as a pointer."""
+    tail = [*(context(n) for n in notes), context(zone_line(zone))]
+    sections = fit_lines(lines, max_chars=ANSWER_CHARS, max_blocks=MESSAGE_BLOCKS - len(tail), more=more)
+    return ephemeral(truncate(fallback, FALLBACK_LIMIT), [*sections, *tail])
+
+
+def _teams_left(left: list[str]) -> str:
+    """One line per team was left out."""
+    return more_teams(len(left))
+
+
+def _shifts_left(left: list[str]) -> str:
+    """Team headings and shift lines were left out of a week's answer."""
+    teams = sum(1 for line in left if f"{_WEEK_HEAD}*" in line)
+    shifts = sum(1 for line in left if line.startswith("• "))
+    if teams:
+        left = f"{_count(teams, 'team')} ({_count(shifts, 'shift')})"
+        return f"… and {left}: ask `/oncall week <team>` for one team."
+    return f"… and {_count(shifts, 'shift')} in the next 7 days: the pager's schedule has them all."
+
+
+def _mine_left(left: list[str]) -> str:
+    shifts = sum(1 for line in left if line.startswith("• ")) or len(left)
+    return f"… and {_count(shifts, 'shift')}: the pager's schedules have them all."
 
 
 # ---- /oncall answers ---------------------------------------------------------------------------------
@@ -138,6 +172,7 @@ def now_answer(teams: Sequence[TeamNow], zone: UserZone, now: datetime, source: 
             [head],
             [freshness_line(team.freshness, z, now, source)],
             zone,
+            _teams_left,
         )
     lines = ["*On call now*"]
     for team in teams:
@@ -145,7 +180,7 @@ def now_answer(teams: Sequence[TeamNow], zone: UserZone, now: datetime, source: 
         fresh = freshness_line(team.freshness, z, now, source)
         lines.append(f"*{escape(team.team.name)}*: {people(team.people)}{until} · _{fresh}_")
     fallback = "On call now — " + "; ".join(f"{escape(t.team.name)}: {people(t.people)}" for t in teams)
-    return _answer(fallback, lines, [], zone)
+    return _answer(fallback, lines, [], zone, _teams_left)
 
 
 def _next_line(team: TeamNext, zone: str, now: datetime) -> str:
@@ -181,7 +216,7 @@ def next_answer(teams: Sequence[TeamNext], zone: UserZone, now: datetime, source
         lines, notes = ["*Next on call*"], []
         lines += [f"{_next_line(t, z, now)} · _{freshness_line(t.freshness, z, now, source)}_" for t in teams]
     fallback = "Next on call — " + "; ".join(f"{escape(t.team.name)}: {_next_said(t)}" for t in teams)
-    return _answer(fallback, lines, notes, zone)
+    return _answer(fallback, lines, notes, zone, _teams_left)
 
 
 def _week_said(week: TeamWeek) -> str:
@@ -197,14 +232,14 @@ def week_answer(weeks: Sequence[TeamWeek], zone: UserZone, now: datetime, source
     lines: list[str] = []
     for week in weeks:
         fresh = freshness_line(week.freshness, z, now, source)
-        lines.append(f"*{escape(week.team.name)} — the next 7 days* · _{fresh}_")
+        lines.append(f"*{escape(week.team.name)}{_WEEK_HEAD}* · _{fresh}_")
         if week.freshness.as_of is not None and not week.shifts:
             lines.append("_nobody is scheduled in the next 7 days_")
         lines += [f"• {person(s.person)}: {shift_span(s, z, now)}" for s in week.shifts]
         if week.known_until is not None and week.known_until < now + timedelta(days=7):
             lines.append(f"_nothing in the schedule I have after {moment(week.known_until, z, now)}_")
     fallback = "On call this week — " + "; ".join(f"{escape(w.team.name)}: {_week_said(w)}" for w in weeks)
-    return _answer(fallback, lines, [], zone)
+    return _answer(fallback, lines, [], zone, _shifts_left)
 
 
 def me_lines(mine: MyShifts, zone: str, now: datetime, profile_known: bool) -> list[str]:
@@ -247,7 +282,7 @@ def me_answer(
     """The asking user's current and next shifts across all teams."""
     lines = me_lines(mine, zone.name, now, profile_known)
     notes = [freshness_line(mine.freshness, zone.name, now, source)] if mine.identities else []
-    return _answer(" ".join(lines).replace("*", ""), lines, notes, zone)
+    return _answer(" ".join(lines).replace("*", ""), lines, notes, zone, _mine_left)
 
 
 def unknown_team(word: str, suggestions: Sequence[str], team_names: Sequence[str]) -> dict[str, Any]:
@@ -257,8 +292,10 @@ def unknown_team(word: str, suggestions: Sequence[str], team_names: Sequence[str
         return usage(team_names, word)
     options = " or ".join(f"`{escape(s)}`" for s in suggestions)
     lines = [f"I do not know `{shown}`. Did you mean {options}?"]
-    teams = ", ".join(escape(n) for n in team_names)
-    blocks = [*fit_sections(lines), context(f"Teams: {teams}" if teams else "No teams are configured.")]
+    blocks = [
+        *fit_sections(lines),
+        context(teams_line(team_names) if team_names else "No teams are configured."),
+    ]
     fallback = f"I do not know {shown}. Did you mean {' or '.join(escape(s) for s in suggestions)}?"
     return ephemeral(fallback, cap_blocks(blocks, MESSAGE_BLOCKS, MORE))
 
@@ -266,6 +303,12 @@ def unknown_team(word: str, suggestions: Sequence[str], team_names: Sequence[str
 def cache_unreadable() -> dict[str, Any]:
     """The answer when the cache cannot be read or an answer not built from it (the error is logged)."""
     text = "Sorry, I cannot read my on-call cache right now. Please try again in a minute."
+    return ephemeral(text, [section(text)])
+
+
+def too_big() -> dict[str, Any]:
+    """The answer when a rendered answer would break Slack's limits (a bug, and logged): never silence."""
+    text = "Sorry, my answer came out too big for Slack. Ask for one team: `/oncall <team>`."
     return ephemeral(text, [section(text)])
 
 

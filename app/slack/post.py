@@ -8,6 +8,7 @@ from typing import Any
 from slack_sdk import WebClient
 
 from app.slack.errors import SLACK_FAILURES, call_failed
+from app.slack.limits import BlockKitLimitError, validate_message
 
 log = logging.getLogger(__name__)
 
@@ -26,9 +27,12 @@ def post_message(
 ) -> str:
     """Post to ``channel`` (or a user id for a DM); return the message ts, or raise PostFailed."""
     try:
+        validate_message(text, blocks)  # what Slack would refuse (invalid_blocks) is refused here, in words
         response = client.chat_postMessage(
             channel=channel, text=text, blocks=blocks, thread_ts=thread_ts, unfurl_links=False
         )
+    except BlockKitLimitError as error:
+        raise PostFailed(f"the message breaks Slack's Block Kit limits ({error})") from error
     except SLACK_FAILURES as error:
         raise PostFailed(str(call_failed("chat.postMessage", error))) from error
     return str(response.get("ts") or "")

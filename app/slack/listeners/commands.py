@@ -18,6 +18,7 @@ from app.domain import Team
 from app.runtime import Runtime
 from app.services import oncall_view, slack_users
 from app.slack import oncall_blocks
+from app.slack.limits import BlockKitLimitError, validate_message
 
 SUBCOMMANDS = ("now", "next", "week", "me", "help")
 PER_TEAM = ("now", "next", "week")
@@ -112,6 +113,10 @@ def register(app: App, runtime: Runtime) -> None:
             query = parse(str(command.get("text") or ""), [team.name for team in runtime.config.teams])
             with runtime.sessions.begin() as session:
                 payload, zone = answer(session, runtime, query, user_id, channel_id, runtime.now())
+            validate_message(payload.get("text"), payload.get("blocks"))
+        except BlockKitLimitError:  # Slack would show the user an error instead: say something true
+            ack(**oncall_blocks.too_big())
+            raise
         except Exception:  # a broken row or a bug as much as a broken database: never leave silence
             ack(**oncall_blocks.cache_unreadable())
             raise  # the app's error handler logs it; the user already has a sentence
