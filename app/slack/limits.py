@@ -84,7 +84,7 @@ def truncate(text: str, limit: int, tail: str = ELLIPSIS) -> str:
     space = text.rfind(" ", max(cut - _WORD_BACKOFF, 0), cut + 1)
     if space > 0 and safe_cut(text, space) == space:
         cut = space
-    return text[:cut].rstrip() + tail
+    return text[:cut].rstrip(" ,") + tail
 
 
 def truncate_plain(text: str, limit: int = HEADER_CHARS, tail: str = ELLIPSIS) -> str:
@@ -119,8 +119,10 @@ def fit_names(
     included, is at most ``budget`` long. With ``sep`` and ``pointer_sep`` a newline it fits whole lines.
     """
     pointer = more or more_pointer()
-    shown = ""
     wanted = len(names) if max_items is None else min(max_items, len(names))
+    if wanted == len(names) and len(prefix) + len(sep.join(names)) <= budget:
+        return prefix + sep.join(names)  # all of them: no room needs keeping for a pointer
+    shown = ""
     for index, name in enumerate(names[:wanted]):
         candidate = f"{shown}{sep}{name}" if index else name
         left = len(names) - index - 1
