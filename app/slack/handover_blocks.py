@@ -265,7 +265,7 @@ def identity_notice(
     )
     text = f"Heads-up: the incoming on-call person of {team} cannot be reached in Slack"
     listed = fit_names(lines, TEXT_CHARS, sep="\n", pointer_sep="\n", more=_more_items)
-    return {"text": text, "blocks": [section(head), section(listed)]}
+    return {"text": text, "blocks": [section(head), section(listed)] if listed else [section(head)]}
 
 
 def shift_change_notice(
