@@ -30,6 +30,18 @@ PERSON = st.builds(
     name=st.one_of(st.none(), TEXT),
     status=st.sampled_from(["ok", "not_found", "deleted", "bot"]),
 )
+# Many long names as often as a few odd ones: Hypothesis on its own draws short lists.
+NAMES = st.builds(
+    lambda count, width, odd: [f"t{i:03d}-" + "x" * width for i in range(count)] + odd,
+    st.integers(0, 300),
+    st.integers(0, 75),
+    st.lists(NAME, max_size=5),
+)
+CROWD = st.builds(
+    lambda count, odd: [Person(f"p{i}@x.example", f"U{i:09d}", None, "ok") for i in range(count)] + odd,
+    st.integers(0, 120),
+    st.lists(PERSON, max_size=10),
+)
 SETTINGS = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
@@ -47,7 +59,7 @@ def team(name: str) -> Team:
 
 
 @SETTINGS
-@given(names=st.lists(NAME, max_size=300), word=TEXT)
+@given(names=NAMES, word=TEXT)
 def test_help_and_unknown_team_answers(names: list[str], word: str) -> None:
     accepted(oncall_blocks.usage(names, word))
     accepted(oncall_blocks.unknown_team(word, names[:3], names))
@@ -57,8 +69,8 @@ def test_help_and_unknown_team_answers(names: list[str], word: str) -> None:
 
 @SETTINGS
 @given(
-    names=st.lists(NAME, min_size=1, max_size=150),
-    crowd=st.lists(PERSON, max_size=80),
+    names=NAMES.filter(bool),
+    crowd=CROWD,
     shifts=st.integers(0, 400),
 )
 def test_now_week_and_home(names: list[str], crowd: list[Person], shifts: int) -> None:
