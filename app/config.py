@@ -51,6 +51,10 @@ class Settings(BaseSettings):
     opsgenie_api_key: SecretStr | None = None
     opsgenie_api_url: str = "https://api.opsgenie.com"
     opsgenie_web_url: str | None = None  # e.g. https://acme.app.opsgenie.com: alert links for people
+    pagerduty_api_token: SecretStr | None = None  # a REST API key (read-only is enough)
+    pagerduty_api_url: str = "https://api.pagerduty.com"  # EU service region: https://api.eu.pagerduty.com
+    pagerduty_routing_key: SecretStr | None = None  # an Events API v2 integration key, for paging
+    pagerduty_events_url: str = "https://events.pagerduty.com"  # EU: https://events.eu.pagerduty.com
     database_url: str = "sqlite:///oncall.db"
     oncall_config: Path = Path("oncall.toml")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
@@ -143,6 +147,7 @@ class _TeamFile(BaseModel):
     provider: str | None = None
     schedule: str | None = Field(default=None, min_length=1)
     api_key_env: str | None = Field(default=None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    routing_key_env: str | None = Field(default=None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")  # PagerDuty paging
     rotation: RotationFile | None = None
     usergroup: str = Field(min_length=1)
     channel: str
@@ -189,6 +194,10 @@ class _TeamFile(BaseModel):
             )
         elif self.schedule is None:
             raise ValueError("field 'schedule': missing (required unless provider = 'rotation')")
+        if self.routing_key_env is not None and self.provider != "pagerduty":
+            raise ValueError(
+                "field 'routing_key_env': only a PagerDuty team pages through a routing key; remove it"
+            )
         return self
 
     @field_validator("channel")
@@ -316,6 +325,7 @@ def parse_oncall_config(text: str, path: Path) -> OncallConfig:
             priority=t.priority,
             provider=t.provider or "opsgenie",
             api_key_env=t.api_key_env,
+            routing_key_env=t.routing_key_env,
             rotation=t.rotation.spec() if t.rotation is not None else None,
         )
         for t in parsed.teams

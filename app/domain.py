@@ -130,6 +130,7 @@ class Team:
     priority: str = "P3"
     provider: str = "opsgenie"  # the registry kind that answers for this team (app.providers.registry)
     api_key_env: str | None = None  # the env var holding this team's own pager key, when not the default
+    routing_key_env: str | None = None  # PagerDuty: the env var holding this team's Events API routing key
     rotation: RotationSpec | None = None  # the built-in rotation (provider "rotation")
 
     @property

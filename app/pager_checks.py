@@ -23,7 +23,15 @@ from app.providers import (
     Unreachable,
 )
 from app.providers.opsgenie import OpsgenieProvider
-from app.providers.registry import Builder, MissingCredentials, Providers, kind_of, opsgenie_key
+from app.providers.pagerduty import PagerDutyProvider
+from app.providers.registry import (
+    Builder,
+    MissingCredentials,
+    Providers,
+    kind_of,
+    opsgenie_key,
+    pagerduty_keys,
+)
 from app.runtime import utc_now
 
 _HINTS: dict[type[ProviderError], str] = {
@@ -31,6 +39,25 @@ _HINTS: dict[type[ProviderError], str] = {
     ScheduleNotFound: "check 'schedule' in the teams file (the schedule's name or id)",
     RateLimited: "run check again in a minute",
 }
+# Where each pager's own words differ from the hints above.
+_PAGER_HINTS: dict[tuple[str, type[ProviderError]], str] = {
+    (
+        "PagerDuty",
+        BadCredentials,
+    ): "PagerDuty → Integrations → API Access Keys: a REST API key (read-only is enough)",
+    (
+        "PagerDuty",
+        AccessDenied,
+    ): "use an account REST API key, or a user token whose user may see the schedule",
+    (
+        "PagerDuty",
+        ScheduleNotFound,
+    ): "check 'schedule' in the teams file (the schedule's id, e.g. PI7DH85, or exact name)",
+}
+
+
+def _hint(pager: str, error: ProviderError) -> str:
+    return _PAGER_HINTS.get((pager, type(error))) or _HINTS.get(type(error), "")
 
 
 def read_schedules(provider: Provider, teams: Sequence[Team], now: datetime) -> list[CheckResult]:
@@ -59,11 +86,14 @@ def _key_line(name: str, pager: str, answers: list[OnCall | ProviderError]) -> C
         return CheckResult(name, True, f"accepted: {readable} of {len(answers)} schedule(s) readable")
     error = next((e for e in errors if isinstance(e, BadCredentials)), errors[0])
     if isinstance(error, BadCredentials):
-        hint = f"{pager} → Settings → Integrations → API: copy the key of an enabled integration"
+        hint = (
+            _hint(pager, error)
+            or f"{pager} → Settings → Integrations → API: copy the key of an enabled integration"
+        )
     elif isinstance(error, Unreachable | BadResponse):
         hint = f"check {pager.upper()}_API_URL (EU accounts have their own) and the network"
     else:
-        hint = _HINTS.get(type(error), "")
+        hint = _hint(pager, error)
     return CheckResult(name, False, str(error), hint)
 
 
@@ -75,7 +105,7 @@ def _schedule_line(pager: str, team: Team, answer: OnCall | ProviderError | None
     if isinstance(answer, BadCredentials):
         return CheckResult(name, False, f"not read: {pager} rejected the API key (see above)")
     if isinstance(answer, ProviderError):
-        return CheckResult(name, False, str(answer), _HINTS.get(type(answer), ""))
+        return CheckResult(name, False, str(answer), _hint(pager, answer))
     people = ", ".join(answer.people) or "nobody"
     return CheckResult(name, True, f"readable; on call now: {people}")
 
@@ -84,11 +114,49 @@ def _alerts_note(provider: Provider, teams: Sequence[Team]) -> list[CheckResult]
     paging = [t.name for t in teams if t.escalate == "page"]
     if not paging or not provider.can_page:
         return []
+    if isinstance(provider, PagerDutyProvider):
+        return [_routing_key_line(provider, teams, paging)]
     detail = (
         f"whether the key may create alerts is not tested: {provider.name} reveals it only by raising one, "
         f"and check never pages anyone (teams paging on mentions: {', '.join(paging)})"
     )
     return [CheckResult(f"{provider.name} alerts", True, detail, note=True)]
+
+
+def _routing_key_line(provider: PagerDutyProvider, teams: Sequence[Team], paging: list[str]) -> CheckResult:
+    """The routing key is checked for its shape only: PagerDuty tells more only by processing an event."""
+    variables = ", ".join(sorted({t.routing_key_env or "PAGERDUTY_ROUTING_KEY" for t in teams if t.pages}))
+    name = f"PagerDuty routing key ({variables})"
+    problem = provider.routing_key_problem()
+    if problem:
+        hint = "the service → Integrations → Events API v2: copy its Integration Key"
+        return CheckResult(name, False, problem, hint)
+    detail = (
+        "shaped like an Events API v2 integration key; whether PagerDuty accepts it is not tested, "
+        f"as check never pages anyone (teams paging on mentions: {', '.join(paging)})"
+    )
+    return CheckResult(name, True, detail, note=True)
+
+
+def _pagerduty(timeout: float) -> Builder:
+    """PagerDuty clients for check: one short try and one retry per call, no long rate-limit waits."""
+
+    def build(settings: Settings, team: Team) -> Provider:
+        token, token_variable, routing_key, key_variable = pagerduty_keys(settings, team)
+        return PagerDutyProvider(
+            token,
+            routing_key=routing_key,
+            base_url=settings.pagerduty_api_url,
+            events_url=settings.pagerduty_events_url,
+            token_env=token_variable,
+            routing_key_env=key_variable,
+            timeout=timeout,
+            max_retries=1,
+            backoff=0.2,
+            max_throttle_wait=2.0,
+        )
+
+    return build
 
 
 def _opsgenie(timeout: float) -> Builder:
@@ -109,7 +177,7 @@ def _opsgenie(timeout: float) -> Builder:
 
 
 # A pager whose everyday client waits long (retries, backoff) adds a quick one for check here.
-CHECK_BUILDERS: dict[str, Callable[[float], Builder]] = {"opsgenie": _opsgenie}
+CHECK_BUILDERS: dict[str, Callable[[float], Builder]] = {"opsgenie": _opsgenie, "pagerduty": _pagerduty}
 
 
 def _credentials(settings: Settings, config: OncallConfig) -> tuple[list[Team], list[CheckResult]]:

@@ -12,8 +12,10 @@ import pytest
 
 from app.config import Settings, load_oncall_config
 from app.providers.opsgenie import OpsgenieProvider
+from app.providers.pagerduty import PagerDutyProvider
+from app.providers.registry import Builder
 from app.runtime import Runtime, utc_now
-from app.sandbox import GENIE_KEY, Sandbox
+from app.sandbox import GENIE_KEY, PAGERDUTY_ROUTING_KEY, PAGERDUTY_TOKEN, Sandbox
 from app.sandbox.world import World, seed, write_config
 from app.wiring import RunningBot, build_runtime, start_bot
 
@@ -23,6 +25,10 @@ _OUR_VARIABLES = (
     "SLACK_API_URL",
     "OPSGENIE_API_KEY",
     "OPSGENIE_API_URL",
+    "PAGERDUTY_API_TOKEN",
+    "PAGERDUTY_API_URL",
+    "PAGERDUTY_ROUTING_KEY",
+    "PAGERDUTY_EVENTS_URL",
     "DATABASE_URL",
     "ONCALL_CONFIG",
     "LOG_LEVEL",
@@ -81,6 +87,23 @@ def fast_provider(sandbox: Sandbox) -> OpsgenieProvider:
     return OpsgenieProvider(GENIE_KEY, base_url=url, timeout=0.5, max_retries=1, backoff=0.01)
 
 
+def fast_builders(sandbox: Sandbox) -> dict[str, Builder]:
+    """Pager clients on the sandbox that give up quickly (Opsgenie and PagerDuty)."""
+    pagerduty = sandbox.pagerduty
+    return {
+        "opsgenie": lambda _settings, _team: fast_provider(sandbox),
+        "pagerduty": lambda _settings, _team: PagerDutyProvider(
+            PAGERDUTY_TOKEN,
+            routing_key=PAGERDUTY_ROUTING_KEY,
+            base_url=pagerduty.url,
+            events_url=pagerduty.events_url,
+            timeout=0.5,
+            max_retries=1,
+            backoff=0.01,
+        ),
+    }
+
+
 @pytest.fixture
 def make_runtime(sandbox: Sandbox, tmp_path: Path) -> RuntimeFactory:
     """Build the real runtime (migrated database, Slack client, provider) without connecting Socket Mode."""
@@ -88,7 +111,7 @@ def make_runtime(sandbox: Sandbox, tmp_path: Path) -> RuntimeFactory:
     def factory(config_text: str, *, clock: Callable[[], datetime] = utc_now) -> Runtime:
         config_path = write_config(tmp_path, config_text)
         settings = settings_for(sandbox, tmp_path, config_path)
-        fast = {"opsgenie": lambda _settings, _team: fast_provider(sandbox)}
+        fast = fast_builders(sandbox)
         return build_runtime(settings, load_oncall_config(config_path), clock=clock, builders=fast)
 
     return factory
@@ -108,7 +131,7 @@ def make_bot(sandbox: Sandbox, tmp_path: Path) -> Iterator[BotFactory]:
         """``fast``: a pager client that gives up quickly (for outage tests)."""
         config_path = write_config(tmp_path, config_text)
         settings = settings_for(sandbox, tmp_path, config_path)
-        builders = {"opsgenie": lambda _settings, _team: fast_provider(sandbox)} if fast else None
+        builders = fast_builders(sandbox) if fast else None
         config = load_oncall_config(config_path)
         runtime: Runtime = build_runtime(settings, config, clock=clock, builders=builders)
         known = set(sandbox.slack.socket.connection_ids())

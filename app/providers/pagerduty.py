@@ -131,10 +131,17 @@ class PagerDutyProvider:
     def check(self) -> None:
         """Raise a ProviderError when the token (or the routing key) cannot be used; never sends an event."""
         self._http.json(self._http.rest("/abilities"), "the account's abilities")
-        if self._routing_key is not None and not _ROUTING_KEY.match(self._routing_key):
-            raise BadCredentials(
-                f"{self._routing_key_env} is not an Events API v2 integration key (32 letters and digits)"
-            )
+        problem = self.routing_key_problem() if self._routing_key is not None else None
+        if problem:
+            raise BadCredentials(problem)
+
+    def routing_key_problem(self) -> str | None:
+        """Why the routing key cannot be an Events API v2 integration key (None: it can); sends nothing."""
+        if self._routing_key is None:
+            return f"{self._routing_key_env} is not set"
+        if not _ROUTING_KEY.match(self._routing_key):
+            return f"{self._routing_key_env} is not an Events API v2 integration key (32 letters and digits)"
+        return None
 
     def create_alert(self, alert: AlertRequest) -> str:
         """Trigger an event for the escalation; PagerDuty processed it once it answers 202: its dedup key."""

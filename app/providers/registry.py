@@ -15,9 +15,12 @@ from typing import TYPE_CHECKING
 from app.domain import Team
 from app.providers import Provider
 from app.providers.opsgenie import OpsgenieProvider
+from app.providers.pagerduty import ROUTING_KEY_ENV, TOKEN_ENV, PagerDutyProvider
 from app.providers.rotation import RotationProvider
 
 if TYPE_CHECKING:
+    from pydantic import SecretStr
+
     from app.config import Settings
 
 Credentials = Callable[["Settings", Team], Hashable]
@@ -130,6 +133,47 @@ def _opsgenie(settings: Settings, team: Team) -> Provider:
     )
 
 
+def _variable_value(settings: Settings, own: str | None, default: SecretStr | None) -> str | None:
+    value = settings.secret(own) if own else default
+    return value.get_secret_value() if value is not None and value.get_secret_value() else None
+
+
+def pagerduty_keys(settings: Settings, team: Team) -> tuple[str, str, str | None, str]:
+    """The team's PagerDuty token and routing key (None when it does not page) and their env vars."""
+    token_variable = team.api_key_env or TOKEN_ENV
+    token = _variable_value(settings, team.api_key_env, settings.pagerduty_api_token)
+    if token is None:
+        raise MissingCredentials(
+            f"set {token_variable} to a PagerDuty REST API key "
+            "(Integrations → API Access Keys; read-only is enough)"
+        )
+    key_variable = team.routing_key_env or ROUTING_KEY_ENV
+    routing_key = _variable_value(settings, team.routing_key_env, settings.pagerduty_routing_key)
+    if routing_key is None and team.pages:
+        raise MissingCredentials(
+            f"set {key_variable} to the Integration Key of an Events API v2 integration "
+            "on the service to page (the team has escalate = 'page')"
+        )
+    return token, token_variable, routing_key, key_variable
+
+
+def _pagerduty_credentials(settings: Settings, team: Team) -> Hashable:
+    token, _, routing_key, _ = pagerduty_keys(settings, team)
+    return (token, routing_key, settings.pagerduty_api_url, settings.pagerduty_events_url)
+
+
+def _pagerduty(settings: Settings, team: Team) -> Provider:
+    token, token_variable, routing_key, key_variable = pagerduty_keys(settings, team)
+    return PagerDutyProvider(
+        token,
+        routing_key=routing_key,
+        base_url=settings.pagerduty_api_url,
+        events_url=settings.pagerduty_events_url,
+        token_env=token_variable,
+        routing_key_env=key_variable,
+    )
+
+
 def _rotation_credentials(_settings: Settings, team: Team) -> Hashable:
     # No secret: the rotation is the team's own table, so each team gets its own provider.
     return (team.name.lower(), team.timezone, team.rotation)
@@ -142,4 +186,5 @@ def _rotation(_settings: Settings, team: Team) -> Provider:
 
 
 register(ProviderKind("opsgenie", _opsgenie_credentials, _opsgenie))
+register(ProviderKind("pagerduty", _pagerduty_credentials, _pagerduty))
 register(ProviderKind("rotation", _rotation_credentials, _rotation))

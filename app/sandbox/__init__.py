@@ -1,4 +1,4 @@
-"""The local sandbox: a stateful Slack (Web API + Socket Mode) and Opsgenie on 127.0.0.1.
+"""The local sandbox: a stateful Slack (Web API + Socket Mode), Opsgenie and PagerDuty on 127.0.0.1.
 
 Tests and ``oncall-bot demo`` run the real bot against it; nothing here talks to a real service.
 """
@@ -8,30 +8,36 @@ from __future__ import annotations
 from types import TracebackType
 
 from app.sandbox.opsgenie import OpsgenieSandbox
+from app.sandbox.pagerduty import PagerDutySandbox
 from app.sandbox.slack_web import SlackSandbox
 
 BOT_TOKEN = "xoxb-sandbox-bot-token"
 APP_TOKEN = "xapp-sandbox-app-token"
 GENIE_KEY = "sandbox-genie-key"
+PAGERDUTY_TOKEN = "sandbox-pagerduty-token"
+PAGERDUTY_ROUTING_KEY = "R0SANDBOX0ROUTING0KEY00000000001"  # 32 letters and digits, like a real one
 
 
 class Sandbox:
-    """Local Slack and Opsgenie servers started together, with the environment that points at them."""
+    """Local Slack, Opsgenie and PagerDuty servers started together, with the environment to use them."""
 
     def __init__(self) -> None:
         self.slack = SlackSandbox(bot_token=BOT_TOKEN, app_token=APP_TOKEN)
         self.opsgenie = OpsgenieSandbox(api_key=GENIE_KEY)
+        self.pagerduty = PagerDutySandbox(api_token=PAGERDUTY_TOKEN, routing_key=PAGERDUTY_ROUTING_KEY)
 
     def start(self) -> Sandbox:
-        """Bind both servers to free ports on 127.0.0.1."""
+        """Bind every server to a free port on 127.0.0.1."""
         self.slack.start()
         self.opsgenie.start()
+        self.pagerduty.start()
         return self
 
     def stop(self) -> None:
-        """Shut both servers down."""
+        """Shut every server down."""
         self.slack.stop()
         self.opsgenie.stop()
+        self.pagerduty.stop()
 
     def env(self) -> dict[str, str]:
         """Environment variables that point the bot at this sandbox."""
@@ -41,6 +47,10 @@ class Sandbox:
             "SLACK_API_URL": self.slack.api_url,
             "OPSGENIE_API_KEY": GENIE_KEY,
             "OPSGENIE_API_URL": self.opsgenie.url,
+            "PAGERDUTY_API_TOKEN": PAGERDUTY_TOKEN,
+            "PAGERDUTY_API_URL": self.pagerduty.url,
+            "PAGERDUTY_ROUTING_KEY": PAGERDUTY_ROUTING_KEY,
+            "PAGERDUTY_EVENTS_URL": self.pagerduty.events_url,
         }
 
     def __enter__(self) -> Sandbox:
