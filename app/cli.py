@@ -1,4 +1,4 @@
-"""The oncall-bot command: run, check, sync, who, handover, demo, migrate."""
+"""The oncall-bot command: run, check, sync, who, handover, demo, migrate, backup, init."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from types import FrameType
 from typing import TYPE_CHECKING
 
+from app import cli_ops
 from app.config import ConfigError, OncallConfig, Settings, StartupError, load_oncall_config, load_settings
 from app.logs import setup_logging
 
@@ -30,7 +31,7 @@ def cmd_run(_args: argparse.Namespace) -> int:
     from app.wiring import run_until_stopped
 
     settings, config = _load()
-    setup_logging(settings.log_level)
+    setup_logging(settings.log_level, settings.log_format)
     stop = threading.Event()
 
     def on_signal(signum: int, _frame: FrameType | None) -> None:
@@ -68,7 +69,7 @@ def _runtime() -> Runtime:
     from app.wiring import build_runtime
 
     settings, config = _load()
-    setup_logging(settings.log_level if settings.log_level != "INFO" else "WARNING")
+    setup_logging(settings.log_level if settings.log_level != "INFO" else "WARNING", settings.log_format)
     return build_runtime(settings, config)
 
 
@@ -154,6 +155,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo = commands.add_parser("demo", help="play a scripted scenario against the local sandbox")
     demo.add_argument("-v", "--verbose", action="store_true", help="show the bot's logs too")
     demo.set_defaults(func=cmd_demo)
+    cli_ops.register(commands)
     return parser
 
 

@@ -30,6 +30,9 @@ from app.providers.registry import known_kinds
 __all__ = ["parse_duration", "parse_duration_or_off"]  # one duration syntax for every setting
 
 
+DEFAULT_DATABASE_URL = "sqlite:///oncall.db"
+
+
 class ConfigError(Exception):
     """The configuration cannot be used; the message names the file, the team and the field."""
 
@@ -55,9 +58,10 @@ class Settings(BaseSettings):
     pagerduty_api_url: str = "https://api.pagerduty.com"  # EU service region: https://api.eu.pagerduty.com
     pagerduty_routing_key: SecretStr | None = None  # an Events API v2 integration key, for paging
     pagerduty_events_url: str = "https://events.pagerduty.com"  # EU: https://events.eu.pagerduty.com
-    database_url: str = "sqlite:///oncall.db"
+    database_url: str = DEFAULT_DATABASE_URL
     oncall_config: Path = Path("oncall.toml")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
+    log_format: Literal["text", "json"] = "text"  # json: one object per line, for a log pipeline
     # host:port of /healthz, /readyz and /metrics (e.g. 0.0.0.0:8080); unset: no HTTP server at all.
     health_addr: str | None = None
 
@@ -79,6 +83,11 @@ class Settings(BaseSettings):
     @classmethod
     def _upper(cls, value: Any) -> Any:
         return value.upper() if isinstance(value, str) else value
+
+    @field_validator("log_format", mode="before")
+    @classmethod
+    def _lower(cls, value: Any) -> Any:
+        return value.strip().lower() if isinstance(value, str) else value
 
     @field_validator("health_addr")
     @classmethod
@@ -344,7 +353,8 @@ def parse_oncall_config(text: str, path: Path) -> OncallConfig:
 def load_oncall_config(path: Path) -> OncallConfig:
     """Read and validate the teams file at ``path``."""
     try:
-        text = path.read_text(encoding="utf-8")
+        # utf-8-sig: a teams file saved by an editor that writes a byte order mark reads like any other.
+        text = path.read_text(encoding="utf-8-sig")
     except FileNotFoundError:
         raise ConfigError(
             f"{path}: file not found (copy oncall.example.toml to {path}, or set ONCALL_CONFIG)"

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from app.domain import Team
+from app.log_json import log_context
 from app.runtime import Runtime
 from app.services import notices
 from app.services.handover_checks import announce_shift_changes
@@ -47,11 +48,12 @@ def _after_refresh(runtime: Runtime, refresh: TeamRefresh, now: datetime) -> Non
 
 def _safe_refresh(runtime: Runtime, team: Team, now: datetime, dry_run: bool) -> TeamRefresh:
     """Refresh one team; an unexpected error (a locked database, a bug) fails that team only."""
-    try:
-        return refresh_team(runtime, team, now, dry_run=dry_run)
-    except Exception as error:
-        log.exception("team %s: refresh failed unexpectedly", team.name)
-        return TeamRefresh(team=team, ok=False, error=f"unexpected error: {error}")
+    with log_context(team=team.name):
+        try:
+            return refresh_team(runtime, team, now, dry_run=dry_run)
+        except Exception as error:
+            log.exception("team %s: refresh failed unexpectedly", team.name)
+            return TeamRefresh(team=team, ok=False, error=f"unexpected error: {error}")
 
 
 def _safe_after_refresh(runtime: Runtime, refresh: TeamRefresh, now: datetime) -> None:
@@ -65,11 +67,12 @@ def _safe_sync(
     runtime: Runtime, team: Team, groups: Groups, now: datetime, dry_run: bool, pacer: WritePacer | None
 ) -> SyncResult:
     """Sync one team's group; an unexpected error fails that team only."""
-    try:
-        return sync_team(runtime, team, groups, now, dry_run=dry_run, pacer=pacer)
-    except Exception as error:
-        log.exception("team %s: usergroup sync failed unexpectedly", team.name)
-        return SyncResult(team.name, None, (), (), "failed", f"unexpected error: {error}")
+    with log_context(team=team.name):
+        try:
+            return sync_team(runtime, team, groups, now, dry_run=dry_run, pacer=pacer)
+        except Exception as error:
+            log.exception("team %s: usergroup sync failed unexpectedly", team.name)
+            return SyncResult(team.name, None, (), (), "failed", f"unexpected error: {error}")
 
 
 def run_cycle(

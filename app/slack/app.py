@@ -7,6 +7,7 @@ from typing import Any
 
 from slack_bolt import App, BoltResponse
 
+from app.log_json import ContextThreadPool
 from app.runtime import Runtime
 from app.slack.listeners import commands, home, mentions
 
@@ -21,6 +22,8 @@ def build_bolt_app(runtime: Runtime) -> App:
         request_verification_enabled=False,
         ignoring_self_events_enabled=True,
         logger=logging.getLogger("app.slack.bolt"),
+        # Bolt's own default pool size; the listeners' log lines keep the envelope's event id.
+        listener_executor=ContextThreadPool(max_workers=5, thread_name_prefix="bolt-listener"),
     )
     commands.register(app, runtime)
     mentions.register(app, runtime)

@@ -7,6 +7,7 @@ needs within its 3 seconds, so event listeners hand their work to this pool and 
 
 from __future__ import annotations
 
+import contextvars
 import logging
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -24,7 +25,8 @@ class Background:
 
     def run(self, name: str, work: Callable[[], object]) -> Future[None]:
         """Run ``work`` on a worker thread; ``name`` says what it was when it fails."""
-        return self._pool.submit(self._guarded, name, work)
+        # The caller's log context (the event id being handled) goes along to the worker thread.
+        return self._pool.submit(contextvars.copy_context().run, self._guarded, name, work)
 
     @staticmethod
     def _guarded(name: str, work: Callable[[], object]) -> None:

@@ -12,6 +12,8 @@ from slack_bolt.adapter.socket_mode import SocketModeHandler
 from slack_sdk.socket_mode import SocketModeClient
 from slack_sdk.socket_mode.request import SocketModeRequest
 
+from app.log_json import log_context
+
 log = logging.getLogger(__name__)
 
 
@@ -53,7 +55,9 @@ class LowLatencySocketModeHandler(SocketModeHandler):
     def handle(self, client: SocketModeClient, req: SocketModeRequest) -> None:  # type: ignore[override]
         """Dispatch the envelope as Bolt does; ``on_ack`` hears how long the ack took, by command."""
         started = time.perf_counter()
-        super().handle(client, req)
+        payload = req.payload if isinstance(req.payload, dict) else {}
+        with log_context(event_id=payload.get("event_id")):
+            super().handle(client, req)
         if self._on_ack is not None:
             self._on_ack(_label(req), time.perf_counter() - started)
 
