@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -11,6 +12,19 @@ def require_aware(value: datetime, what: str) -> datetime:
     if value.tzinfo is None or value.utcoffset() is None:
         raise ValueError(f"{what} must be timezone-aware, got naive {value!r}")
     return value
+
+
+_SLACK_ID = re.compile(r"^[UW][A-Z0-9]{6,}$", re.IGNORECASE)
+
+
+def slack_id_identity(pager_id: str) -> str | None:
+    """The Slack user id that ``pager_id`` is (a rotation may name people by id; ours are lowercased)."""
+    return pager_id.upper() if _SLACK_ID.match(pager_id) else None
+
+
+def known_slack_id(config_people: dict[str, str], pager_id: str) -> str | None:
+    """The Slack id an admin's [people] map or the identity itself gives, before asking Slack."""
+    return config_people.get(pager_id) or slack_id_identity(pager_id)
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,9 @@ PEOPLE = (
     ("U0DAVE00001", "dave", "dave@corp.example", "America/Los_Angeles"),
 )
 ROTATION = ["alice@corp.example", "bob@corp.example", "carol@corp.example"]
+# The same turns in the built-in rotation, with bob listed by Slack user id (both forms are allowed).
+BUILT_IN = ["alice@corp.example", "U0BOB000001", "carol@corp.example"]
+PROVIDERS = ("opsgenie", "rotation")  # what seed() can set the team up with
 
 
 def last_handover(now: datetime, zone: str = TEAM_ZONE) -> datetime:
@@ -44,34 +47,59 @@ class World:
     config_text: str
 
 
-def teams_toml(extra: str = "", *, escalate: str = "tag") -> str:
-    """A teams file for the seeded workspace (one team, 'data')."""
+def rotation_toml(start: datetime, *, shift: str = "1w", zone: str = TEAM_ZONE) -> str:
+    """The ``[teams.rotation]`` table of the seeded team: alice → bob → carol from ``start``."""
+    people = ", ".join(f'"{person}"' for person in BUILT_IN)
+    local = start.astimezone(ZoneInfo(zone))
+    return f'[teams.rotation]\npeople = [{people}]\nshift = "{shift}"\nstart = "{local:%Y-%m-%d %H:%M}"\n'
+
+
+def teams_toml(
+    extra: str = "", *, escalate: str = "tag", rotation: str = "", handover: str = "mon 09:00"
+) -> str:
+    """A teams file for the seeded workspace (one team, 'data'); ``rotation`` makes it a rotation team."""
+    source = "" if rotation else f'schedule = "{SCHEDULE}"\n'
     return f"""\
 timezone = "{TEAM_ZONE}"
 refresh_minutes = 5
 
 [[teams]]
 name = "data"
-schedule = "{SCHEDULE}"
-usergroup = "{USERGROUP}"
+{source}usergroup = "{USERGROUP}"
 channel = "{CHANNEL}"
-handover = "mon 09:00"
+handover = "{handover}"
 escalate = "{escalate}"
-{extra}"""
+{extra}{rotation}"""
 
 
-def seed(sandbox: Sandbox, now: datetime, *, escalate: str = "tag") -> World:
-    """Fill the sandbox with the demo workspace; the weekly rotation started two handovers ago."""
+def seed(
+    sandbox: Sandbox,
+    now: datetime,
+    *,
+    escalate: str = "tag",
+    provider: str = "opsgenie",
+    handover_at: datetime | None = None,
+) -> World:
+    """Fill the sandbox with the demo workspace; the weekly rotation started two handovers ago.
+
+    ``provider`` "rotation" gives the team the same turns as a built-in rotation instead of Opsgenie's.
+    ``handover_at`` moves the weekly handover (and the shift changes) from Monday 09:00 to that moment.
+    """
     for user_id, handle, email, zone in PEOPLE:
         sandbox.slack.add_user(user_id, name=handle, email=email, real_name=handle.title(), tz=zone)
     sandbox.slack.add_user("U0GUEST0001", name="guest", email="guest@partner.example", is_restricted=True)
     sandbox.slack.add_channel(CHANNEL, name="data-team")
     sandbox.slack.add_channel(OTHER_CHANNEL, name="random")
     sandbox.slack.add_usergroup(USERGROUP_ID, handle=USERGROUP, name="Data on-call", users=["U0DAVE00001"])
-    start = last_handover(now) - timedelta(days=14)
+    anchor = handover_at.replace(second=0, microsecond=0) if handover_at else last_handover(now)
+    start = anchor - timedelta(days=14)
     rotation = Rotation(name="weekly", participants=list(ROTATION), start=start, length=timedelta(days=7))
     sandbox.opsgenie.add_schedule(SCHEDULE, timezone=TEAM_ZONE, rotations=[rotation])
-    return World(rotation_start=start, config_text=teams_toml(escalate=escalate))
+    rotation = rotation_toml(start) if provider == "rotation" else ""
+    local = anchor.astimezone(ZoneInfo(TEAM_ZONE))
+    handover = f"{local:%a} {local:%H:%M}".lower()
+    text = teams_toml(escalate=escalate, rotation=rotation, handover=handover)
+    return World(rotation_start=start, config_text=text)
 
 
 def write_config(directory: Path, text: str) -> Path:

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from app.domain import AlertRequest, AlertStatus, Team
 from app.providers import Provider, ProviderError
 from app.runtime import Runtime
+from app.services.escalation_dms import dmed, send_dms
 from app.services.escalation_thread import (
     LEASE,
     MAX_ATTEMPTS,
@@ -44,9 +45,10 @@ PAGES_JOB = "escalation-pages"  # the scheduler job that runs retry_pending_page
 Clock = Callable[[], datetime]
 
 # Statuses that count against a user's page limit; those the pager still has to act on; the final ones.
-PAGED_STATUSES = ("pending", "requested", "created", "unconfirmed")
+# "notified": a team without a pager had its on-call people sent direct messages instead (escalation_dms).
+PAGED_STATUSES = ("pending", "requested", "created", "unconfirmed", "notified")
 ACTIVE_STATUSES = ("pending", "requested")
-OUTCOME_STATUSES = ("created", "failed", "unconfirmed")
+OUTCOME_STATUSES = ("created", "failed", "unconfirmed", "notified")
 FIRST_RETRY = timedelta(seconds=10)
 MAX_RETRY = timedelta(minutes=5)
 # An accepted alert request not processed yet is asked about again 5 s, 10 s, 20 s … (at most a minute)
@@ -170,6 +172,26 @@ def _create(
     return None
 
 
+def _notify(runtime: Runtime, session: Session, row: Escalation, lease: str, clock: Clock) -> datetime | None:
+    """No pager to call: message the on-call people directly; when to try again, or None once done."""
+    permalink = row.permalink or permalink_of(runtime, row.channel, row.message_ts)
+    done = send_dms(runtime, session, row, permalink, clock())
+    now = clock()
+    with session.begin():
+        reached = dmed(session, row)
+    if reached:
+        _transition(
+            session, row, lease, "pending", now,
+            status="notified", attempts=row.attempts + 1, last_error=done.problems(), resolved_at=now,
+            permalink=permalink,
+        )  # fmt: skip
+        return None
+    if done.failed and row.attempts + 1 < MAX_ATTEMPTS:
+        return _retry_later(session, row, lease, done.problems() or "", now, permalink=permalink)
+    _end(session, row, lease, "failed", done.problems() or "nobody is on call", now, permalink=permalink)
+    return None
+
+
 def _poll(provider: Provider, request_id: str, pauses: Sequence[float]) -> AlertStatus:
     status = provider.alert_status(request_id)
     for pause in pauses:
@@ -229,6 +251,8 @@ def _page(
     if team is None and row.status in ACTIVE_STATUSES:
         _end(session, row, lease, "failed", f"team {row.team!r} is no longer in the config", clock())
         return None
+    if row.status == "pending" and team is not None and not runtime.providers.for_team(team).can_page:
+        return _notify(runtime, session, row, lease, clock)
     if row.status == "pending" and team is not None:
         again = _create(runtime, session, row, lease, team, clock)
         row = _load(session, row.id)

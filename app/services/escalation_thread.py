@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from app.config import OncallConfig
 from app.runtime import Runtime
+from app.services.escalation_dms import dm_outcome
 from app.services.people import cached_identities
 from app.slack import escalation_blocks as render
 from app.slack.post import try_post
@@ -107,10 +108,12 @@ def on_call_now(
     return people, as_of
 
 
-def _outcome(status: str) -> render.Outcome:
+def _outcome(status: str, can_page: bool) -> render.Outcome:
     if status == "tag_only":
         return "tag"
-    return "limited" if status == "limited" else "page"
+    if status == "limited":
+        return "limited"
+    return "page" if can_page else "dm"
 
 
 def reply_message(
@@ -121,12 +124,13 @@ def reply_message(
     now: datetime,
 ) -> render.Message:
     """The thread reply for an escalation: the on-call people and what happens next."""
+    provider = runtime.providers.for_team(row.team)
     return render.escalation_reply(
         row.team,
         people,
         reporter=row.user_id,
-        outcome=_outcome(row.status),
-        pager=runtime.providers.for_team(row.team).name,
+        outcome=_outcome(row.status, provider.can_page),
+        pager=provider.name,
         priority=row.priority,
         as_of=as_of,
         now=now,
@@ -184,9 +188,13 @@ def post_reply(runtime: Runtime, session: Session, row: Escalation, now: datetim
 
 def post_outcome(runtime: Runtime, session: Session, row: Escalation, now: datetime, lease: str) -> bool:
     """Tell the thread how the page ended: the alert's id, why it failed, or that it went unconfirmed."""
-    pager = runtime.providers.for_team(row.team).name
+    provider = runtime.providers.for_team(row.team)
+    pager = provider.name
     reason = row.last_error or "the pager gave no reason"
-    if row.status == "created":
+    if not provider.can_page:
+        with session.begin():
+            payload = dm_outcome(session, row)
+    elif row.status == "created":
         payload = render.page_confirmed(row.alert_id or "", pager=pager)
     elif row.status == "unconfirmed":
         payload = render.page_unconfirmed(reason, row.alert_request_id or "?", pager=pager)

@@ -15,7 +15,7 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from app.config import OncallConfig
-from app.domain import Shift
+from app.domain import Shift, known_slack_id
 from app.store.models import OnCallSnapshot, PersonRow, ShiftRow, SlackUser, TeamState, UsergroupSync
 
 MENTIONABLE = ("ok", "guest")
@@ -194,8 +194,8 @@ class CacheReader:
             row, profile = rows.get(pager_id), profiles.get(pager_id)
             if row is not None and (row[3] != "ok" or row[1]):
                 found[pager_id] = Person(pager_id, row[1], row[2], row[3])
-            elif pager_id in self.config.people:
-                found[pager_id] = Person(pager_id, self.config.people[pager_id], None, "ok")
+            elif (slack_id := known_slack_id(self.config.people, pager_id)) is not None:
+                found[pager_id] = Person(pager_id, slack_id, None, "ok")
             elif profile is not None:
                 found[pager_id] = Person(pager_id, profile[0], profile[1], "ok")
             else:

@@ -180,10 +180,22 @@ def week_ahead(
     return weeks
 
 
+def _in_a_rotation(config: OncallConfig, user_id: str) -> bool:
+    for team in config.teams:
+        if team.rotation is None:
+            continue
+        people = {p for layer in team.rotation.layers for p in layer.people}
+        if user_id in people or any(o.person == user_id for o in team.rotation.overrides):
+            return True
+    return False
+
+
 def identities_of(session: Session, config: OncallConfig, user_id: str) -> tuple[str, ...]:
     """The pager identities that are this Slack user: roster mapping, [people] and their profile email."""
     ids = set(session.scalars(select(PersonRow.pager_id).where(PersonRow.slack_user_id == user_id)))
     ids |= {email for email, slack_id in config.people.items() if slack_id == user_id}
+    if _in_a_rotation(config, user_id):
+        ids.add(user_id.lower())  # a built-in rotation lists the user by Slack id: that is an identity too
     profile = session.get(SlackUser, user_id)
     if profile is not None and profile.email:
         ids.add(profile.email)

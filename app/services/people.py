@@ -1,4 +1,8 @@
-"""Pager identity (email) → Slack user id: the [people] map first, then users.lookupByEmail, cached daily."""
+"""Pager identity → Slack user id: the [people] map first, then users.lookupByEmail, cached daily.
+
+A pager identity is an email, except in the built-in rotation, which may list people by Slack user id:
+such an identity is that user (checked with users.info, never looked up by email).
+"""
 
 from __future__ import annotations
 
@@ -12,6 +16,7 @@ from slack_sdk.errors import SlackApiError
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
+from app.domain import known_slack_id, slack_id_identity
 from app.runtime import Runtime
 from app.slack.errors import SLACK_FAILURES, call_failed, slack_error_code
 from app.store import repo
@@ -57,9 +62,15 @@ def _display_name(user: dict[str, Any]) -> str | None:
     )
 
 
+def _source(config_people: dict[str, str], pager_id: str) -> str:
+    if pager_id in config_people:
+        return "config"
+    return "slack_id" if slack_id_identity(pager_id) else "lookup"
+
+
 def ask_slack(runtime: Runtime, pager_id: str) -> SlackIdentity:
-    """Ask Slack who ``pager_id`` is: users.info for [people]-mapped ids, users.lookupByEmail otherwise."""
-    mapped = runtime.config.people.get(pager_id)
+    """Ask Slack who ``pager_id`` is: users.info for [people]-mapped ids and Slack ids, else by email."""
+    mapped = known_slack_id(runtime.config.people, pager_id)
     try:
         if mapped:
             user = runtime.slack.users_info(user=mapped)["user"]
@@ -79,12 +90,13 @@ def stale_ids(
     stale = []
     for pager_id in wanted:
         row = rows.get(pager_id)
-        source = "config" if pager_id in config_people else "lookup"
+        source = _source(config_people, pager_id)
+        expected = known_slack_id(config_people, pager_id)
         if (
             row is None
             or row.checked_at < now - MAX_AGE
             or row.source != source
-            or (source == "config" and row.slack_user_id != config_people[pager_id])
+            or (expected is not None and row.slack_user_id != expected)
         ):
             stale.append(pager_id)
     return stale
@@ -122,7 +134,7 @@ def resolve_people(runtime: Runtime, pager_ids: Iterable[str], now: datetime) ->
     finally:  # keep what Slack already told us, even when a later lookup fails
         with runtime.sessions.begin() as session:
             for pager_id, identity in answers.items():
-                source = "config" if pager_id in runtime.config.people else "lookup"
+                source = _source(runtime.config.people, pager_id)
                 store_identity(session, pager_id, identity, source, now)
                 if identity.status != "ok":
                     log.warning("pager user %s %s", pager_id, NOT_MEMBER_STATUSES[identity.status])
@@ -135,7 +147,8 @@ def cached_identities(
 ) -> dict[str, tuple[str | None, str]]:
     """(Slack id, status) per lowercased pager identity from the cache alone, never asking Slack.
 
-    A row not looked up yet falls back to the [people] map (an admin's explicit word), else "unknown".
+    A row not looked up yet falls back to the [people] map (an admin's explicit word) or the identity's own
+    Slack id, else "unknown".
     """
     ids = [p.lower() for p in pager_ids]
     rows = repo.people_rows(session, ids)
@@ -144,8 +157,8 @@ def cached_identities(
         row = rows.get(pager_id)
         if row is not None:
             known[pager_id] = (row.slack_user_id, row.status)
-        elif pager_id in config_people:
-            known[pager_id] = (config_people[pager_id], "ok")
+        elif (slack_id := known_slack_id(config_people, pager_id)) is not None:
+            known[pager_id] = (slack_id, "ok")
         else:
             known[pager_id] = (None, "unknown")
     return known

@@ -13,7 +13,7 @@ from app.slack.limits import fit_names
 Message = dict[str, Any]
 # A person on call: the pager's identity (an email) and the Slack user it maps to, None when unmapped.
 Person = tuple[str, str | None]
-Outcome = Literal["tag", "page", "limited"]
+Outcome = Literal["tag", "page", "dm", "limited"]  # dm: the team has no pager to call
 
 _SLACK_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
 EXAMPLE = "@oncall-bot the revenue dashboard is empty since 9:00"
@@ -50,6 +50,11 @@ def _next_step(team: str, outcome: Outcome, *, pager: str, priority: str, limit:
         return (
             f"*What happens next:* I am paging the *{team}* schedule in {pager} ({escape(priority)}). "
             "The page is pending; I will confirm in this thread once the alert exists."
+        )
+    if outcome == "dm":
+        return (
+            f"*What happens next:* the *{team}* team has no pager to call, so I am sending the on-call "
+            "people a direct message with this message and a link here. I will say so in this thread."
         )
     if outcome == "limited":
         return (
@@ -106,6 +111,8 @@ def escalation_reply(
 def _plain_next(outcome: Outcome, pager: str) -> str:
     if outcome == "page":
         return f"Paging through {pager} (pending)."
+    if outcome == "dm":
+        return "No pager: messaging the on-call people directly (pending)."
     if outcome == "limited":
         return "Not paged: page limit per hour reached."
     return "This team does not page from Slack."

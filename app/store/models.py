@@ -85,7 +85,7 @@ class PersonRow(Base):
 
     pager_id: Mapped[str] = mapped_column(String(320), primary_key=True)
     slack_user_id: Mapped[str | None] = mapped_column(String(32), index=True)
-    source: Mapped[str] = mapped_column(String(16))  # "config" or "lookup"
+    source: Mapped[str] = mapped_column(String(16))  # "config", "slack_id" or "lookup"
     status: Mapped[str] = mapped_column(String(16))  # ok, not_found, deleted, bot, guest
     display_name: Mapped[str | None] = mapped_column(String(200))
     checked_at: Mapped[datetime]
