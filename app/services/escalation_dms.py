@@ -50,9 +50,9 @@ def _key(row: Escalation, user_id: str) -> str:
 def dmed(session: Session, row: Escalation) -> list[str]:
     """The Slack ids already sent (or being sent) a direct message for this escalation."""
     keys = session.scalars(
-        select(Notice.key).where(
-            Notice.team == row.team, Notice.kind == KIND, Notice.key.startswith(f"{row.event_id}:")
-        )
+        select(Notice.key)
+        .where(Notice.team == row.team, Notice.kind == KIND, Notice.key.startswith(f"{row.event_id}:"))
+        .order_by(Notice.id)  # the order they were sent in: the on-call order
     )
     return [key.rsplit(":", 1)[1] for key in keys]
 

@@ -27,7 +27,7 @@ def escalation_dm(
         f":rotating_light: {mention(reporter)} needs the *{name}* on-call person ({escape(priority)}) "
         f"in <#{channel}>:"
     )
-    body = "\n".join(f"> {line}" for line in quoted.splitlines() or [""])
+    body = f"> {quoted}"  # plain() made it one line: one quote
     blocks = [
         section(head),
         section(body),
@@ -40,7 +40,8 @@ def escalation_dm(
 
 def dms_sent(user_ids: Sequence[str], problems: str | None) -> Message:
     """The thread's outcome once the on-call people have their direct messages."""
-    who = ", ".join(mention(user_id) for user_id in user_ids)
+    names = [mention(user_id) for user_id in user_ids]
+    who = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
     text = f"No pager to call: I sent {who} a direct message with this message and a link to this thread."
     blocks = [section(f":incoming_envelope: {text}")]
     if problems:
