@@ -125,9 +125,13 @@ def cmd_handover(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     """Play the scripted scenario against the built-in sandbox and print the transcript."""
     from app.demo import run_demo
+    from app.sandbox.world import PROVIDERS
 
+    if args.provider not in PROVIDERS:
+        print(f"oncall-bot demo: --provider must be one of {', '.join(PROVIDERS)}", file=sys.stderr)
+        return EXIT_CONFIG
     setup_logging("DEBUG" if args.verbose else "ERROR")
-    return EXIT_OK if run_demo(sys.stdout) else EXIT_FAILED
+    return EXIT_OK if run_demo(sys.stdout, args.provider) else EXIT_FAILED
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -154,6 +158,11 @@ def build_parser() -> argparse.ArgumentParser:
     handover.set_defaults(func=cmd_handover)
     demo = commands.add_parser("demo", help="play a scripted scenario against the local sandbox")
     demo.add_argument("-v", "--verbose", action="store_true", help="show the bot's logs too")
+    demo.add_argument(
+        "--provider",
+        default="rotation",
+        help="where the team's on-call comes from: rotation (the default: no pager account), opsgenie",
+    )
     demo.set_defaults(func=cmd_demo)
     cli_ops.register(commands)
     return parser

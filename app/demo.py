@@ -18,6 +18,7 @@ from app.runtime import utc_now
 from app.sandbox import Sandbox
 from app.sandbox.world import PEOPLE, SCHEDULE, USERGROUP, USERGROUP_ID, seed, write_config
 from app.services.cycle import run_cycle
+from app.slack.handover_blocks import when
 from app.wiring import build_runtime, start_bot
 
 
@@ -36,8 +37,36 @@ def _members(scene: Scene) -> str:
     return ", ".join(names.get(i, i) for i in ids) or "(empty)"
 
 
+def _rotation_follows(scene: Scene) -> None:
+    """The built-in rotation: its turns come from the teams file, and the cycle puts them in the group."""
+    say, runtime = scene.transcript.say, scene.bot.runtime
+    say("\n== 2. @data-oncall follows the rotation in the teams file (no pager anywhere)")
+    team = runtime.config.teams[0]
+    now = runtime.now()
+    provider = runtime.providers.for_team(team)
+    turns = provider.shifts(team.schedule, now, now + timedelta(days=15))
+    say("  [teams.rotation]: alice, bob (listed by Slack id) and carol take weekly turns; coming up:")
+    for turn in turns:
+        start, end = when(turn.start, team.timezone), when(turn.end, team.timezone)
+        say(f"    {turn.person:<20} from {start} to {end}")
+    say(f"  @{USERGROUP} holds: {_members(scene)}")
+    [report] = run_cycle(runtime, now)
+    say(f"  » the bot's refresh cycle runs: {report.sync.action}; @{USERGROUP} now holds: {_members(scene)}")
+    scene.transcript.expect(_members(scene) == "carol", "the group holds exactly the person on call")
+    writes = len(scene.sandbox.slack.requests("usergroups.users.update"))
+    run_cycle(runtime, now + timedelta(minutes=5))
+    again = len(scene.sandbox.slack.requests("usergroups.users.update"))
+    scene.transcript.expect(again == writes, "a cycle with no change writes nothing to Slack")
+    scene.transcript.expect(
+        not scene.sandbox.opsgenie.requests(), "no pager was asked: the rotation is computed by the bot"
+    )
+
+
 def step_usergroup_follows_the_pager(scene: Scene) -> None:
     """A refresh cycle rewrites @data-oncall, and an Opsgenie override moves it again."""
+    if scene.provider == "rotation":
+        _rotation_follows(scene)
+        return
     say, runtime = scene.transcript.say, scene.bot.runtime
     say("\n== 2. @data-oncall follows the pager")
     now = runtime.now()
@@ -70,12 +99,17 @@ STEPS: list[Callable[[Scene], None]] = [
 
 
 @contextmanager
-def running_demo_bot(out: TextIO) -> Iterator[Scene]:
+def running_demo_bot(out: TextIO, provider: str = "rotation") -> Iterator[Scene]:
     """Start the sandbox, seed it, and run the real bot against it in a temporary directory."""
     with tempfile.TemporaryDirectory(prefix="oncall-demo-") as tmp, Sandbox() as sandbox:
-        world = seed(sandbox, utc_now(), escalate="page")
+        world = seed(sandbox, utc_now(), escalate="page", provider=provider)
         config_path = write_config(Path(tmp), world.config_text)
-        env = {key.lower(): value for key, value in sandbox.env().items()}
+        # A rotation team needs no pager credentials: the demo gives the bot none.
+        env = {
+            key.lower(): value
+            for key, value in sandbox.env().items()
+            if provider == "opsgenie" or not key.startswith("OPSGENIE")
+        }
         settings = Settings(
             _env_file=None,  # type: ignore[call-arg]  # the demo ignores the user's .env on purpose
             **env,
@@ -86,16 +120,17 @@ def running_demo_bot(out: TextIO) -> Iterator[Scene]:
         bot = start_bot(settings, runtime, start_jobs=False)
         try:
             sandbox.slack.socket.wait_connected(timeout=10)
-            yield Scene(sandbox=sandbox, bot=bot, transcript=Transcript(out))
+            yield Scene(sandbox=sandbox, bot=bot, transcript=Transcript(out), provider=provider)
         finally:
             bot.stop()
 
 
-def run_demo(out: TextIO) -> bool:
-    """Play every step; True when each behaved."""
-    with running_demo_bot(out) as scene:
+def run_demo(out: TextIO, provider: str = "rotation") -> bool:
+    """Play every step with the team's on-call from ``provider``; True when each behaved."""
+    with running_demo_bot(out, provider) as scene:
+        source = "a built-in rotation" if provider == "rotation" else "Opsgenie"
         scene.transcript.say(
-            "oncall-bot demo: the real bot against a local Slack and Opsgenie (no account needed)"
+            f"oncall-bot demo: the real bot against a local Slack and {source} (no account needed)"
         )
         for step in STEPS:
             step(scene)

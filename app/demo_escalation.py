@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from datetime import datetime
 from typing import Any
 
 from app.demo_scene import Scene, readable
@@ -44,8 +45,37 @@ def _run_page_job(scene: Scene) -> int:
     return worked
 
 
+def _on_call(scene: Scene, now: datetime) -> list[str]:
+    """Who the team's source says is on call: Opsgenie's sandbox, or the bot's own rotation."""
+    if scene.provider == "opsgenie":
+        return scene.sandbox.opsgenie.on_call_at(SCHEDULE, now)
+    team = scene.bot.runtime.config.teams[0]
+    return list(scene.bot.runtime.providers.for_team(team).on_call(team.schedule, now).people)
+
+
+def _direct_messages(scene: Scene, ts: str, expected: list[str]) -> None:
+    """A rotation team has no pager: the job sends the on-call people a direct message instead."""
+    say, expect, slack = scene.transcript.say, scene.transcript.expect, scene.sandbox.slack
+    on_call = [user_id for user_id, *_ in PEOPLE if f"<@{user_id}>" in expected]
+    say("  » the bot's page job runs (every 15 s in the background; here at once): no pager to call")
+    expect(_run_page_job(scene) == 1, "the job takes the pending escalation")
+    dms = [
+        (handle, m) for user_id, handle, *_ in PEOPLE for m in slack.messages(user_id) if TEXT[:20] in str(m)
+    ]
+    for handle, dm in dms:
+        scene.transcript.quote(f"oncall-bot → DM to {handle}", _shown(dm))
+    expect(sorted(handle for handle, _ in dms) == sorted(h for u, h, *_ in PEOPLE if u in on_call),
+           "each on-call person got one direct message with the text and the thread's link")  # fmt: skip
+    replies = _thread(scene, ts, 2)
+    for reply in replies[1:]:
+        scene.transcript.quote("oncall-bot, in the thread", _shown(reply))
+    expect(
+        len(replies) == 2 and "direct message" in replies[1]["text"], "the thread is told who was messaged"
+    )
+
+
 def demo_step(scene: Scene) -> None:
-    """Mention the bot in the data channel; show the thread reply, the Opsgenie alert and the confirmation."""
+    """Mention the bot in the data channel; show the thread reply, the page (or the DMs), its outcome."""
     say, expect, sandbox = scene.transcript.say, scene.transcript.expect, scene.sandbox
     runtime = scene.bot.runtime
     config = runtime.config
@@ -58,7 +88,7 @@ def demo_step(scene: Scene) -> None:
     try:
         now = runtime.now()
         run_cycle(runtime, now)  # the cache knows who is on call, as the scheduled refresh keeps it
-        on_call = sandbox.opsgenie.on_call_at(SCHEDULE, now)
+        on_call = _on_call(scene, now)
         expected = [f"<@{user_id}>" for user_id, _, email, _ in PEOPLE if email in on_call]
         alice = next(user_id for user_id, handle, *_ in PEOPLE if handle == "alice")
         ts = f"{time.time():.6f}"
@@ -71,6 +101,9 @@ def demo_step(scene: Scene) -> None:
         first = replies[0]["text"] if replies else ""
         expect(bool(expected) and all(m in first for m in expected), "the thread reply tags who is on call")
         expect("pending" in first, "the reply says the page is on its way")
+        if scene.provider == "rotation":
+            _direct_messages(scene, ts, expected)
+            return
         expect(not sandbox.opsgenie.alerts(), "the mention itself never waits on Opsgenie")
         say("  » the bot's page job runs (every 15 s in the background; here at once)")
         expect(_run_page_job(scene) == 1, "the job takes the pending page")

@@ -67,6 +67,7 @@ class Scene:
     sandbox: Sandbox
     bot: RunningBot
     transcript: Transcript
+    provider: str = "rotation"  # where the team's on-call comes from: "rotation" (no pager) or a pager
 
     def slash(self, text: str, *, user: str = "alice", channel: str = CHANNEL) -> dict[str, Any] | None:
         """Type ``/oncall text`` as ``user`` and return the ack's payload (None when no ack came)."""

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from app.cli import main
-from app.config import ConfigError, load_oncall_config, parse_handover
+from app.config import ConfigError, load_oncall_config, parse_handover, parse_oncall_config
 
 GOOD_TEAM = """
 [[teams]]
@@ -194,7 +194,15 @@ def test_good_file_resolves_defaults(tmp_path: Path) -> None:
 def test_example_file_is_valid() -> None:
     example = Path(__file__).resolve().parents[1] / "oncall.example.toml"
     config = load_oncall_config(example)
-    assert [t.name for t in config.teams] == ["data"]
+    assert [(t.name, t.provider) for t in config.teams] == [("data", "rotation")]
+    # The commented-out Opsgenie team is valid too, once uncommented.
+    text = example.read_text(encoding="utf-8")
+    both = "\n".join(
+        line.removeprefix("# ") if line.startswith(("# [[teams]]", "# name", "# provider", "# schedule",
+                                                   "# usergroup", "# channel", "# timezone")) else line
+        for line in text.splitlines()
+    )  # fmt: skip
+    assert [t.provider for t in parse_oncall_config(both, example).teams] == ["rotation", "opsgenie"]
 
 
 @pytest.mark.parametrize(

@@ -11,11 +11,17 @@ import pytest
 from app import demo
 
 
-def test_demo_runs_every_step_in_a_real_process() -> None:
+@pytest.mark.parametrize(
+    ("args", "source"),
+    [((), "a built-in rotation"), (("--provider", "opsgenie"), "Opsgenie")],
+    ids=["rotation", "opsgenie"],
+)
+def test_demo_runs_every_step_in_a_real_process(args: tuple[str, ...], source: str) -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "app", "demo"], capture_output=True, text=True, timeout=300, check=False
+        [sys.executable, "-m", "app", "demo", *args], capture_output=True, text=True, timeout=300, check=False
     )
     assert done.returncode == 0, done.stdout + done.stderr
+    assert f"against a local Slack and {source}" in done.stdout
     assert "All steps behaved." in done.stdout
     assert "✗" not in done.stdout
     assert "/oncall help" in done.stdout
