@@ -38,7 +38,6 @@ def demo_step(scene: Scene) -> None:
     run_cycle(runtime, now)  # the cache holds what the scheduled refresh keeps there
     with runtime.sessions.begin() as session:  # what the cache says, to check each answer against
         [current] = oncall_view.on_call_now(session, runtime.config, [team], now)
-        [upcoming] = oncall_view.next_on_call(session, runtime.config, [team], now)
     scene.sandbox.slack.clear_requests()
 
     shown = blocks_text(scene.slash("", user="alice"))
@@ -47,6 +46,11 @@ def demo_step(scene: Scene) -> None:
         bool(expected) and all(p in shown for p in expected), "`/oncall` names who the cache says is on call"
     )
     expect("as of" in shown, "the answer says how fresh its data is")
+    # Asking made the bot fetch alice's profile (her zone, her email): once it is in, the next answer
+    # may name her by it, so the expectation is read after it.
+    _profile_cached(scene, "alice")
+    with runtime.sessions.begin() as session:
+        [upcoming] = oncall_view.next_on_call(session, runtime.config, [team], runtime.now())
 
     shown = blocks_text(scene.slash(f"next {team.name}", user="alice"))
     incoming = [oncall_blocks.person(p) for p in upcoming.incoming]
