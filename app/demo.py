@@ -104,11 +104,11 @@ def running_demo_bot(out: TextIO, provider: str = "rotation") -> Iterator[Scene]
     with tempfile.TemporaryDirectory(prefix="oncall-demo-") as tmp, Sandbox() as sandbox:
         world = seed(sandbox, utc_now(), escalate="page", provider=provider)
         config_path = write_config(Path(tmp), world.config_text)
-        # A rotation team needs no pager credentials: the demo gives the bot none.
+        # The bot gets Slack's variables and the chosen pager's only: a rotation team needs no pager at all.
         env = {
             key.lower(): value
             for key, value in sandbox.env().items()
-            if provider == "opsgenie" or not key.startswith("OPSGENIE")
+            if key.startswith(("SLACK_", f"{provider.upper()}_"))
         }
         settings = Settings(
             _env_file=None,  # type: ignore[call-arg]  # the demo ignores the user's .env on purpose

@@ -51,9 +51,11 @@ def setup(request: pytest.FixtureRequest, sandbox: Sandbox, tmp_path: Path) -> S
         sandbox, utc_now(), escalate="page", provider=provider, handover_at=utc_now() - timedelta(minutes=3)
     )
     env = environment_for(sandbox, tmp_path, write_config(tmp_path, world.config_text))
-    if provider != "opsgenie":
-        for name in [name for name in env if name.startswith("OPSGENIE")]:
-            del env[name]  # no pager key, no pager URL: nothing but Slack
+    for name in sandbox.env():
+        if not name.startswith(("SLACK_", f"{provider.upper()}_")):
+            del env[name]  # only the team's own pager's variables: for the rotation, nothing but Slack's
+    if provider == "rotation":
+        assert not [name for name in env if name.startswith(("OPSGENIE", "PAGERDUTY"))]
     return Setup(provider, sandbox, env)
 
 
