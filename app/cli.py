@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from app import cli_ops
 from app.config import ConfigError, OncallConfig, Settings, StartupError, load_oncall_config, load_settings
 from app.logs import setup_logging
+from app.redaction import install_hooks, redacted_output
 
 if TYPE_CHECKING:
     from app.domain import Team
@@ -171,6 +172,12 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the oncall-bot command; returns the process exit code."""
     args = build_parser().parse_args(argv)
+    install_hooks()  # an unexpected traceback, in any thread, is printed redacted
+    with redacted_output():  # and so is everything a command prints
+        return _dispatch(args)
+
+
+def _dispatch(args: argparse.Namespace) -> int:
     try:
         return int(args.func(args))
     except ConfigError as error:

@@ -22,6 +22,7 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from app import redaction
 from app.config_rotation import RotationFile
 from app.domain import WEEKDAYS, HandoverTime, Team
 from app.durations import parse_duration, parse_duration_or_off
@@ -44,7 +45,10 @@ class StartupError(Exception):
 class Settings(BaseSettings):
     """Secrets and endpoints, read from the environment and an optional ``.env`` file."""
 
-    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+    # hide_input_in_errors: a ValidationError's text would otherwise quote the token it refused.
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", hide_input_in_errors=True
+    )
 
     slack_bot_token: SecretStr
     slack_app_token: SecretStr
@@ -64,6 +68,21 @@ class Settings(BaseSettings):
     log_format: Literal["text", "json"] = "text"  # json: one object per line, for a log pipeline
     # host:port of /healthz, /readyz and /metrics (e.g. 0.0.0.0:8080); unset: no HTTP server at all.
     health_addr: str | None = None
+
+    @field_validator("slack_bot_token", "slack_app_token", "opsgenie_api_key", mode="before")
+    @classmethod
+    def _clean_secret(cls, value: Any) -> Any:
+        if isinstance(value, SecretStr):
+            value = value.get_secret_value()
+        return clean_secret(value) if isinstance(value, str) else value
+
+    @field_validator("slack_api_url", "opsgenie_api_url", "opsgenie_web_url", "database_url", mode="before")
+    @classmethod
+    def _clean_url(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = value.strip()
+            redaction.register_url(value)  # a password in the URL is a secret like any other
+        return value
 
     @field_validator("slack_bot_token")
     @classmethod
@@ -109,7 +128,23 @@ class Settings(BaseSettings):
             env_file = self.model_config.get("env_file")
             if isinstance(env_file, str) and Path(env_file).is_file():
                 value = dotenv_values(env_file).get(variable)
-        return SecretStr(value) if value else None
+        if not value:
+            return None
+        try:
+            return SecretStr(clean_secret(value))
+        except ValueError as problem:
+            raise ConfigError(f"environment variable {variable}: {problem}") from None
+
+
+def clean_secret(value: str) -> str:
+    """``value`` without surrounding whitespace, registered for redaction; ValueError when still broken."""
+    # `echo key | base64` into a Kubernetes Secret leaves a trailing newline: strip it, then refuse what
+    # is still not a token, never quoting it. Registered first, so that nothing can echo it after.
+    value = value.strip()
+    redaction.register(value)
+    if any(char.isspace() or not char.isprintable() for char in value):
+        raise ValueError("has a space, line break or control character inside it: copy it again")
+    return value
 
 
 def split_addr(addr: str) -> tuple[str, int]:

@@ -3,27 +3,29 @@
 from __future__ import annotations
 
 import logging
-import re
 
 from app.log_json import ContextFields, JsonFormatter
-
-_SECRET = re.compile(r"(xox[abposr]-[A-Za-z0-9-]+|xapp-[A-Za-z0-9-]+|GenieKey\s+\S+)")
-
-
-def redact(text: str) -> str:
-    """``text`` with anything shaped like a Slack token or an Opsgenie key replaced by a marker."""
-    return _SECRET.sub("[redacted]", text)
+from app.redaction import format_exception, redact
 
 
 class RedactSecrets(logging.Filter):
-    """Replace anything shaped like a Slack token or an Opsgenie key with a marker."""
+    """Run every record through the one redaction: its message, its traceback and its stack."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        """Redact the formatted message in place; never drops a record."""
-        message = record.getMessage()
-        redacted = redact(message)
-        if redacted != message:
-            record.msg, record.args = redacted, None
+        """Redact the record in place, whatever formatter prints it later; never drops a record."""
+        try:
+            message = record.getMessage()
+        except (TypeError, ValueError):  # mismatched %-arguments: logging would print msg and args
+            message = f"{record.msg} {record.args}"
+        record.msg, record.args = redact(message), None
+        if record.exc_info:
+            # Formatted here, through the redactor: a formatter never sees the raw exception.
+            record.exc_text = format_exception(*record.exc_info).rstrip("\n")
+            record.exc_info = None
+        elif record.exc_text:
+            record.exc_text = redact(record.exc_text)
+        if record.stack_info:
+            record.stack_info = redact(record.stack_info)
         return True
 
 

@@ -27,6 +27,7 @@ from app.providers import Provider
 from app.providers.registry import Builder, Providers, check_credentials, kind_of, known_kinds
 from app.runtime import Runtime, utc_now
 from app.slack.app import build_bolt_app
+from app.slack.client import RedactingWebClient
 from app.slack.errors import SLACK_FAILURES, call_failed
 from app.slack.socket_mode import LowLatencySocketModeHandler
 from app.store.db import make_engine, migrate, session_factory
@@ -35,9 +36,9 @@ log = logging.getLogger(__name__)
 
 
 def make_slack_client(settings: Settings, metrics: Metrics | None = None) -> WebClient:
-    """A WebClient that retries rate limits (after Retry-After), 5xx and connection errors."""
+    """A WebClient that redacts what it sends and retries rate limits, 5xx and connection errors."""
     counting = [RateLimitCounter(metrics)] if metrics is not None else []  # asked first, never retries
-    return WebClient(
+    return RedactingWebClient(
         token=settings.slack_bot_token.get_secret_value(),
         base_url=settings.slack_api_url,
         timeout=15,

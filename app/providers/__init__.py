@@ -22,12 +22,17 @@ from datetime import datetime
 from typing import Protocol
 
 from app.domain import AlertRef, AlertRequest, AlertStatus, OnCall, Shift
+from app.redaction import redact
 
 
 class ProviderError(Exception):
-    """A pager call failed; ``str(error)`` is a sentence a human understands."""
+    """A pager call failed; ``str(error)`` is a sentence a human understands, never holding a secret."""
 
     retryable: bool = True
+
+    def __init__(self, message: str) -> None:
+        # Redacted once, here: this sentence goes to the channel, the database, the CLI and the logs.
+        super().__init__(redact(message))
 
 
 class BadCredentials(ProviderError):

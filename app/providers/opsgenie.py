@@ -14,6 +14,7 @@ from urllib.parse import quote
 
 import httpx
 
+from app import redaction
 from app.domain import AlertRef, AlertRequest, AlertStatus, OnCall, Shift, require_aware
 from app.providers import (
     AccessDenied,
@@ -82,7 +83,7 @@ class OpsgenieProvider:
         sleep: Callable[[float], None] = time.sleep,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
-        self._key = api_key
+        redaction.register(api_key)  # every pager registers its credential where the redaction lives
         self._base_url = base_url.rstrip("/")
         self._web_url = web_url.rstrip("/") if web_url else None
         self._key_variable = key_variable
@@ -286,7 +287,7 @@ class OpsgenieProvider:
         raise AssertionError("unreachable")  # pragma: no cover - the loop always returns or raises
 
     def _unreachable(self, reason: str) -> Unreachable:
-        return Unreachable(self._scrub(f"Opsgenie unreachable at {self._base_url}: {reason}"))
+        return Unreachable(f"Opsgenie unreachable at {self._base_url}: {reason}")
 
     def _pause(self, attempt: int, why: str) -> None:
         # Jitter keeps several replicas from retrying in lockstep against the same bucket.
@@ -321,11 +322,7 @@ class OpsgenieProvider:
             error = BadResponse(f"Opsgenie answered 404 for {path}: is {self._base_url} the right API URL?")
         else:
             error = BadResponse(f"Opsgenie refused {subject} (HTTP {status}): {_message(response)}")
-        return type(error)(self._scrub(str(error)))
-
-    def _scrub(self, text: str) -> str:
-        """Belt and braces: the key never reaches a message, whatever the server echoes."""
-        return text.replace(self._key, "***") if self._key else text
+        return error
 
 
 def _subject(schedule: str) -> str:

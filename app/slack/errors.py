@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from slack_sdk.errors import SlackApiError, SlackClientError
 
+from app.redaction import redact
+
 # Every way a Web API call can fail: Slack said no, or Slack could not be reached (slack_sdk raises the
 # network errors raw, as URLError/TimeoutError, which are OSErrors).
 SLACK_FAILURES = (SlackApiError, SlackClientError, OSError)
@@ -47,7 +49,8 @@ class SlackCallFailed(Exception):
     """A Slack Web API call failed; ``code`` is Slack's error string, ``str()`` a sentence for humans."""
 
     def __init__(self, method: str, code: str, sentence: str) -> None:
-        super().__init__(f"{method}: {sentence}")
+        # Redacted once, here: a network error's text may quote a header, a URL with credentials or a token.
+        super().__init__(redact(f"{method}: {sentence}"))
         self.method = method
         self.code = code
 

@@ -1,4 +1,4 @@
-"""Socket Mode connection with low ack latency: TCP_NODELAY on every websocket the client opens."""
+"""Socket Mode connection: low ack latency (TCP_NODELAY on every websocket) and redacted acks."""
 
 from __future__ import annotations
 
@@ -6,11 +6,15 @@ import logging
 import socket
 import time
 from collections.abc import Callable
+from typing import Any
 
 from slack_bolt import App
 from slack_bolt.adapter.socket_mode import SocketModeHandler
 from slack_sdk.socket_mode import SocketModeClient
 from slack_sdk.socket_mode.request import SocketModeRequest
+from slack_sdk.socket_mode.response import SocketModeResponse
+
+from app.redaction import redact_value
 
 from app.log_json import log_context
 
@@ -18,7 +22,7 @@ log = logging.getLogger(__name__)
 
 
 class NoDelaySocketModeClient(SocketModeClient):
-    """slack_sdk's built-in client, but acks are not held back by Nagle's algorithm.
+    """slack_sdk's built-in client, but acks are redacted and not held back by Nagle's algorithm.
 
     The built-in client sets TCP_NODELAY only behind a proxy; without it a small ack frame written right
     after another one waits for the server's delayed ACK (~40 ms), which bench/ack.py measured at p99.
@@ -34,6 +38,11 @@ class NoDelaySocketModeClient(SocketModeClient):
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             except OSError as error:  # a proxy tunnel or an exotic socket: latency only, never fatal
                 log.debug("could not set TCP_NODELAY: %s", error)
+
+    def send_socket_mode_response(self, response: dict[str, Any] | SocketModeResponse) -> None:
+        """Ack an envelope, its payload (the /oncall answer) redacted like every other outgoing text."""
+        body = response.to_dict() if isinstance(response, SocketModeResponse) else response
+        super().send_socket_mode_response(redact_value(body))
 
 
 class LowLatencySocketModeHandler(SocketModeHandler):

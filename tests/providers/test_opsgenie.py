@@ -383,7 +383,7 @@ def test_an_echoed_key_is_scrubbed(og: OpsgenieSandbox, provider: OpsgenieProvid
     with pytest.raises(BadResponse) as caught:
         provider.check()
     assert KEY not in str(caught.value)
-    assert "***" in str(caught.value)
+    assert "[redacted]" in str(caught.value)
 
 
 def test_403_is_access_denied_naming_the_schedule(og: OpsgenieSandbox, provider: OpsgenieProvider) -> None:
