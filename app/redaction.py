@@ -62,6 +62,12 @@ _SHAPES: tuple[tuple[re.Pattern[str], str], ...] = (
 )
 
 
+# A word every shape above contains (lowercased): most texts have none, and one search settles that.
+_TRIGGER = re.compile(
+    r"xox|xapp|genie|basic|bearer|token|response_url|://|hooks\.slack|ticket|api_?key|password|secret"
+)
+
+
 def register(*secrets: str | None) -> None:
     """Remember secret values so that ``redact`` removes them wherever they appear (None is ignored)."""
     added: set[str] = set()
@@ -89,11 +95,14 @@ def register_url(url: str | None) -> None:
 
 def redact(text: str) -> str:
     """``text`` with every known secret and everything shaped like a credential replaced by a marker."""
+    if len(text) < MIN_SECRET_LENGTH:  # too short to hold a secret or any shape of one
+        return text
     known = _KNOWN.pattern
     if known is not None:
         text = known.sub(MARK, text)
-    for pattern, replacement in _SHAPES:
-        text = pattern.sub(replacement, text)
+    if _TRIGGER.search(text.lower()):
+        for pattern, replacement in _SHAPES:
+            text = pattern.sub(replacement, text)
     return text
 
 

@@ -19,11 +19,15 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
+from pydantic import SecretStr
 
 from app.cli import main
 from app.config import Settings, load_oncall_config, load_settings
+from app.domain import Team
 from app.logs import setup_logging
+from app.providers import Provider
 from app.providers.opsgenie import OpsgenieProvider
+from app.providers.registry import opsgenie_key
 from app.runtime import Runtime, utc_now
 from app.sandbox import Sandbox
 from app.sandbox.world import CHANNEL, World, write_config
@@ -64,16 +68,14 @@ def settings_from_env(
 
 
 def runtime_for(settings: Settings) -> Runtime:
-    """The real runtime, its pager built from the settings but quick to give up (tests stay fast)."""
-    runtime = build_runtime(settings, load_oncall_config(settings.oncall_config))
-    runtime.provider = OpsgenieProvider(
-        settings.opsgenie_api_key.get_secret_value(),
-        base_url=settings.opsgenie_api_url,
-        timeout=0.5,
-        max_retries=1,
-        backoff=0.01,
-    )
-    return runtime
+    """The real runtime, its pager built from the settings' key and URL but quick to give up."""
+
+    def fast(settings: Settings, team: Team) -> Provider:
+        key, _ = opsgenie_key(settings, team)
+        url = settings.opsgenie_api_url
+        return OpsgenieProvider(key, base_url=url, timeout=0.5, max_retries=1, backoff=0.01)
+
+    return build_runtime(settings, load_oncall_config(settings.oncall_config), builders={"opsgenie": fast})
 
 
 def fail_until_announced(runtime: Runtime, sandbox: Sandbox, start: datetime) -> list[str]:
@@ -95,7 +97,9 @@ def test_every_secret_and_url_is_stripped_of_surrounding_whitespace_at_load(
     monkeypatch.setenv("OPSGENIE_API_URL", " https://api.eu.opsgenie.com\n")
     monkeypatch.setenv("SLACK_API_URL", "https://slack.com/api\n")
     monkeypatch.setenv("DATABASE_URL", "sqlite:///oncall.db\n")
+    monkeypatch.setenv("PAYMENTS_OPSGENIE_KEY", " team-key-456\n")  # a team's own api_key_env
     settings = load_settings(_env_file=None)
+    assert (settings.secret("PAYMENTS_OPSGENIE_KEY") or SecretStr("")).get_secret_value() == "team-key-456"
     assert settings.slack_bot_token.get_secret_value() == "xoxb-1-2-abc"
     assert settings.slack_app_token.get_secret_value() == "xapp-1-A1-2"
     assert settings.opsgenie_api_key.get_secret_value() == "genie-key-123"
