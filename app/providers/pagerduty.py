@@ -18,6 +18,7 @@ from urllib.parse import quote
 
 import httpx
 
+from app import redaction
 from app.domain import AlertRef, AlertRequest, AlertStatus, OnCall, Shift, require_aware
 from app.providers import BadCredentials, BadResponse, ScheduleNotFound
 from app.providers.pagerduty_http import REQUESTS_PER_MINUTE, PagerDutyHttp
@@ -77,6 +78,7 @@ class PagerDutyProvider:
         monotonic: Callable[[], float] = time.monotonic,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
+        redaction.register(api_token, routing_key)  # every pager registers its credentials in one place
         self._routing_key = routing_key or None
         self._routing_key_env = routing_key_env
         self._monotonic = monotonic
