@@ -56,7 +56,9 @@ _SHAPES: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"https://hooks\.slack\.com/[^\s\"'<>|]+"), "https://hooks.slack.com/" + MARK),
     # Query and form parameters that carry a credential (Socket Mode's ticket, token=, api_key=, ...).
     (
-        re.compile(r"(?<![A-Za-z0-9])((?:[a-z_]*token|ticket|api_?key|password|secret)=)[^&\s\"'<>]+", re.I),
+        re.compile(
+            r"(?<![A-Za-z0-9])((?:[a-z_]*token|ticket|api_?key|password|secret)=)[^&\s\"'<>),;]+", re.I
+        ),
         r"\1" + MARK,
     ),
 )
