@@ -69,14 +69,29 @@ class Settings(BaseSettings):
     # host:port of /healthz, /readyz and /metrics (e.g. 0.0.0.0:8080); unset: no HTTP server at all.
     health_addr: str | None = None
 
-    @field_validator("slack_bot_token", "slack_app_token", "opsgenie_api_key", mode="before")
+    @field_validator(
+        "slack_bot_token",
+        "slack_app_token",
+        "opsgenie_api_key",
+        "pagerduty_api_token",
+        "pagerduty_routing_key",
+        mode="before",
+    )
     @classmethod
     def _clean_secret(cls, value: Any) -> Any:
         if isinstance(value, SecretStr):
             value = value.get_secret_value()
         return clean_secret(value) if isinstance(value, str) else value
 
-    @field_validator("slack_api_url", "opsgenie_api_url", "opsgenie_web_url", "database_url", mode="before")
+    @field_validator(
+        "slack_api_url",
+        "opsgenie_api_url",
+        "opsgenie_web_url",
+        "pagerduty_api_url",
+        "pagerduty_events_url",
+        "database_url",
+        mode="before",
+    )
     @classmethod
     def _clean_url(cls, value: Any) -> Any:
         if isinstance(value, str):

@@ -98,11 +98,15 @@ def test_every_secret_and_url_is_stripped_of_surrounding_whitespace_at_load(
     monkeypatch.setenv("SLACK_API_URL", "https://slack.com/api\n")
     monkeypatch.setenv("DATABASE_URL", "sqlite:///oncall.db\n")
     monkeypatch.setenv("PAYMENTS_OPSGENIE_KEY", " team-key-456\n")  # a team's own api_key_env
+    monkeypatch.setenv("PAGERDUTY_API_TOKEN", "u+pd-token-789\n")
+    monkeypatch.setenv("PAGERDUTY_ROUTING_KEY", " R0UT1NGKEY\n")
     settings = load_settings(_env_file=None)
     assert (settings.secret("PAYMENTS_OPSGENIE_KEY") or SecretStr("")).get_secret_value() == "team-key-456"
     assert settings.slack_bot_token.get_secret_value() == "xoxb-1-2-abc"
     assert settings.slack_app_token.get_secret_value() == "xapp-1-A1-2"
     assert settings.opsgenie_api_key.get_secret_value() == "genie-key-123"
+    assert (settings.pagerduty_api_token or SecretStr("")).get_secret_value() == "u+pd-token-789"
+    assert (settings.pagerduty_routing_key or SecretStr("")).get_secret_value() == "R0UT1NGKEY"
     assert settings.opsgenie_api_url == "https://api.eu.opsgenie.com"
     assert settings.slack_api_url == "https://slack.com/api/"
     assert settings.database_url == "sqlite:///oncall.db"
