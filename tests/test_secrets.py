@@ -181,15 +181,16 @@ def restore_logging() -> Iterator[None]:
 
 
 @pytest.mark.usefixtures("restore_logging")
+@pytest.mark.parametrize("log_format", ["text", "json"])
 def test_log_lines_and_their_tracebacks_carry_no_secret(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], log_format: str
 ) -> None:
     key, password = new_key(), secrets.token_urlsafe(12)
     monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-1-2-3")
     monkeypatch.setenv("SLACK_APP_TOKEN", "xapp-1-A1-2")
     monkeypatch.setenv("OPSGENIE_API_KEY", f"{key}\n")
     monkeypatch.setenv("DATABASE_URL", f"postgresql://bot:{password}@db.internal/oncall")
-    setup_logging(load_settings(_env_file=None).log_level)
+    setup_logging(load_settings(_env_file=None).log_level, log_format)
     log = logging.getLogger("app.test")
     verification, response_url = secrets.token_hex(12), f"https://hooks.slack.com/commands/T1/{new_key()}"
     envelope = {"type": "slash_commands", "payload": {"token": verification, "response_url": response_url}}

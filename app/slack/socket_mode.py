@@ -14,9 +14,8 @@ from slack_sdk.socket_mode import SocketModeClient
 from slack_sdk.socket_mode.request import SocketModeRequest
 from slack_sdk.socket_mode.response import SocketModeResponse
 
-from app.redaction import redact_value
-
 from app.log_json import log_context
+from app.redaction import redact_value
 
 log = logging.getLogger(__name__)
 
