@@ -90,6 +90,8 @@ class SlackSandbox(SlackWorkspace):
         self._requests: list[RecordedRequest] = []
         self._responses: list[dict[str, Any]] = []
         self._faults: dict[str, deque[_Fault]] = defaultdict(deque)
+        self._hollow: dict[str, int] = {}
+        self._gates: dict[str, threading.Barrier] = {}
         self._http: ThreadingHTTPServer | None = None
         self._stopped = False
 
@@ -168,6 +170,43 @@ class SlackSandbox(SlackWorkspace):
         with self._log_lock:
             self._faults[method].append(_Fault(error, 0, times))
 
+    def answer_together(self, method: str, calls: int, *, timeout: float = 5.0) -> None:
+        """Hold the next ``calls`` answers of ``method`` until all of them arrived, then answer them at once.
+
+        Real Slack's latency varies by tens of milliseconds: this makes concurrent callers' answers land in
+        the same instant, so that races between the bot's workers show up every time, not once a week.
+        """
+        gate = threading.Barrier(calls, action=lambda: self._drop_gate(method), timeout=timeout)
+        with self._log_lock:
+            self._gates[method] = gate
+
+    def _drop_gate(self, method: str) -> None:
+        with self._log_lock:
+            self._gates.pop(method, None)
+
+    def hollow(self, method: str, *, times: int = 1) -> None:
+        """Answer the next ``times`` calls of ``method`` with a bare {"ok": true}, lacking its data."""
+        with self._log_lock:
+            self._hollow[method] = self._hollow.get(method, 0) + times
+
+    def _take_hollow(self, method: str) -> bool:
+        with self._log_lock:
+            left = self._hollow.get(method, 0)
+            if left <= 0:
+                return False
+            self._hollow[method] = left - 1
+            return True
+
+    def _wait_gate(self, method: str) -> None:
+        with self._log_lock:
+            gate = self._gates.get(method)
+        if gate is None:
+            return
+        try:
+            gate.wait()
+        except threading.BrokenBarrierError:  # fewer callers than announced: answer anyway
+            self._drop_gate(method)
+
     def _take_fault(self, method: str) -> _Fault | None:
         with self._log_lock:
             queue = self._faults.get(method)
@@ -187,6 +226,7 @@ class SlackSandbox(SlackWorkspace):
         if self.latency > 0:
             time.sleep(self.latency)
         status, body, headers = self._answer(method, params, token)
+        self._wait_gate(method)
         ok, error = bool(body.get("ok")), body.get("error")
         record = RecordedRequest(method, params, token, at, wall, status, ok, error)
         with self._log_lock:
@@ -213,6 +253,8 @@ class SlackSandbox(SlackWorkspace):
                 raise ApiError(fault.error)
             if kind == "bot" and spec.scope and spec.scope not in self.scopes:
                 raise ApiError("missing_scope", needed=spec.scope, provided=",".join(self.scopes))
+            if self._take_hollow(method):
+                return 200, {"ok": True}, headers
             with self._lock:
                 return 200, {"ok": True, **spec.handler(self, params)}, headers
         except ApiError as exc:

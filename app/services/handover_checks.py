@@ -252,10 +252,10 @@ def _told_timeline(session: Session, team: str) -> list[Shift] | None:
 def _remember_timeline(runtime: Runtime, team: str, shifts: list[Shift], now: datetime) -> None:
     stored = [[s.person, s.start.isoformat(), s.end.isoformat()] for s in shifts]
     with runtime.sessions.begin() as session:
-        row = session.get(AnnouncedTimeline, team) or AnnouncedTimeline(team=team)
-        if row.shifts != stored:
-            row.shifts, row.updated_at = stored, now
-            session.add(row)
+        row = session.get(AnnouncedTimeline, team)
+        if row is None or row.shifts != stored:
+            values = {"team": team, "shifts": stored, "updated_at": now}
+            repo.upsert(session, AnnouncedTimeline, values, ["team"])
 
 
 def announce_shift_changes(

@@ -20,6 +20,7 @@ from app.domain import known_slack_id, slack_id_identity
 from app.runtime import Runtime
 from app.slack.errors import SLACK_FAILURES, call_failed, slack_error_code
 from app.store import repo
+from app.store.db import reading
 from app.store.models import PersonRow
 
 log = logging.getLogger(__name__)
@@ -105,14 +106,16 @@ def stale_ids(
 def store_identity(
     session: Session, pager_id: str, identity: SlackIdentity, source: str, now: datetime
 ) -> None:
-    """Insert or update the cached mapping of ``pager_id``."""
-    row = session.get(PersonRow, pager_id) or PersonRow(pager_id=pager_id)
-    row.slack_user_id = identity.slack_user_id
-    row.status = identity.status
-    row.display_name = identity.display_name
-    row.source = source
-    row.checked_at = now
-    session.add(row)
+    """Insert or update the cached mapping of ``pager_id`` (an upsert: team workers share people)."""
+    values = {
+        "pager_id": pager_id,
+        "slack_user_id": identity.slack_user_id,
+        "status": identity.status,
+        "display_name": identity.display_name,
+        "source": source,
+        "checked_at": now,
+    }
+    repo.upsert(session, PersonRow, values, ["pager_id"])
 
 
 def resolve_people(runtime: Runtime, pager_ids: Iterable[str], now: datetime) -> dict[str, PersonRow]:
@@ -122,7 +125,7 @@ def resolve_people(runtime: Runtime, pager_ids: Iterable[str], now: datetime) ->
     write lock); the answers are then stored in one short transaction. The rows returned are detached.
     """
     ids = sorted({p.lower() for p in pager_ids})
-    with runtime.sessions.begin() as session:
+    with reading(runtime.sessions) as session:
         rows = repo.people_rows(session, ids)
     stale = stale_ids(rows, ids, now, runtime.config.people)
     if not stale:
@@ -138,7 +141,7 @@ def resolve_people(runtime: Runtime, pager_ids: Iterable[str], now: datetime) ->
                 store_identity(session, pager_id, identity, source, now)
                 if identity.status != "ok":
                     log.warning("pager user %s %s", pager_id, NOT_MEMBER_STATUSES[identity.status])
-    with runtime.sessions.begin() as session:
+    with reading(runtime.sessions) as session:
         return repo.people_rows(session, ids)
 
 

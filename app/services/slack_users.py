@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from app.runtime import Runtime
 from app.slack.errors import from_sdk, slack_error_code
+from app.store import repo
 from app.store.models import SlackUser
 
 log = logging.getLogger(__name__)
@@ -61,14 +62,17 @@ def profile_known(session: Session, user_id: str) -> bool:
 
 def store_user(session: Session, user_id: str, user: dict[str, Any] | None, now: datetime) -> None:
     """Insert or update the cached profile; ``user`` None records that Slack does not know the user."""
-    row = session.get(SlackUser, user_id) or SlackUser(user_id=user_id)
     profile = (user or {}).get("profile") or {}
-    row.name = (profile.get("display_name") or profile.get("real_name") or (user or {}).get("name")) or None
-    row.tz = (user or {}).get("tz") or None
     email = profile.get("email")
-    row.email = email.strip().lower() if isinstance(email, str) and email.strip() else None
-    row.fetched_at = now
-    session.add(row)
+    values = {
+        "user_id": user_id,
+        "name": (profile.get("display_name") or profile.get("real_name") or (user or {}).get("name")) or None,
+        "tz": (user or {}).get("tz") or None,
+        "email": email.strip().lower() if isinstance(email, str) and email.strip() else None,
+        "fetched_at": now,
+    }
+    # An upsert: the after-ack fetch and an App Home may store the same user at the same time.
+    repo.upsert(session, SlackUser, values, ["user_id"])
 
 
 def refresh_user(runtime: Runtime, user_id: str) -> None:

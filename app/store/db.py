@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -15,6 +17,7 @@ from app.redaction import redact_value
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 BUSY_TIMEOUT_MS = 10_000
+READ_ONLY = "oncall_read_only"  # execution option: this transaction only reads (see reading())
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -25,6 +28,19 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
+    # pysqlite's own transaction handling sends no BEGIN before the first INSERT/UPDATE, so the reads of
+    # a `sessions.begin()` block saw other threads' commits and get-then-insert raced. With the driver's
+    # handling off, SQLAlchemy's "begin" event below emits the BEGIN (SQLAlchemy's documented recipe).
+    dbapi_connection.isolation_level = None
+
+
+def _sqlite_begin(connection: Connection) -> None:
+    # IMMEDIATE takes the write lock at BEGIN, waiting the busy timeout for it: a transaction that reads
+    # and then writes can neither see a changing database nor fail on upgrading a stale read snapshot
+    # (WAL's SQLITE_BUSY_SNAPSHOT, which no busy timeout waits out). Readers ask for a deferred BEGIN:
+    # in WAL they never take, nor wait for, the write lock.
+    read_only = connection.get_execution_options().get(READ_ONLY, False)
+    connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
 def _redact_parameters(
@@ -46,6 +62,7 @@ def make_engine(database_url: str) -> Engine:
     engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": BUSY_TIMEOUT_MS / 1000})
     event.listen(engine, "connect", _sqlite_pragmas)
     event.listen(engine, "before_cursor_execute", _redact_parameters, retval=True)
+    event.listen(engine, "begin", _sqlite_begin)
     return engine
 
 
@@ -61,3 +78,11 @@ def migrate(engine: Engine, revision: str = "head") -> None:
 def session_factory(engine: Engine) -> sessionmaker[Session]:
     """A sessionmaker whose objects stay readable after commit (services return plain values anyway)."""
     return sessionmaker(engine, expire_on_commit=False)
+
+
+@contextmanager
+def reading(sessions: sessionmaker[Session]) -> Iterator[Session]:
+    """A transaction that only reads: one consistent snapshot, never waiting for SQLite's write lock."""
+    with sessions.begin() as session:
+        session.connection(execution_options={READ_ONLY: True})
+        yield session

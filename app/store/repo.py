@@ -14,26 +14,39 @@ from app.domain import Shift
 from app.store.models import Base, Notice, OnCallSnapshot, PersonRow, ShiftRow, TeamState
 
 
+def _insert(session: Session) -> Any:
+    return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+
+
 def insert_ignoring_duplicates(session: Session, model: type[Base], values: dict[str, Any]) -> bool:
     """INSERT a row unless a unique key already holds it; True when this call inserted it.
 
     This is how the bot does things exactly once across restarts and replicas: whoever inserts
     the key first owns the action.
     """
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = insert(model).values(**values).on_conflict_do_nothing()
+    statement = _insert(session)(model).values(**values).on_conflict_do_nothing()
     result = session.execute(statement)
     return bool(getattr(result, "rowcount", 0))
 
 
+def upsert(session: Session, model: type[Base], values: dict[str, Any], key: Sequence[str]) -> None:
+    """INSERT the row, or UPDATE it where ``key`` already holds one: one statement, so no worker races.
+
+    Cache writes use this rather than get-then-insert, which fails with a unique-key error when two team
+    workers (or replicas) store the same person at the same time.
+    """
+    statement = _insert(session)(model).values(**values)
+    changes = {name: statement.excluded[name] for name in values if name not in key}
+    session.execute(statement.on_conflict_do_update(index_elements=list(key), set_=changes))
+
+
 def team_state(session: Session, team: str) -> TeamState:
-    """The team's refresh state row, created empty on first use."""
+    """The team's refresh state row, created empty on first use (by whichever worker comes first)."""
     state = session.get(TeamState, team)
     if state is None:
-        state = TeamState(team=team)
-        session.add(state)
-        session.flush()
+        insert_ignoring_duplicates(session, TeamState, {"team": team})
+        state = session.get(TeamState, team)
+        assert state is not None  # inserted now, or by a concurrent worker whose commit we waited for
     return state
 
 

@@ -19,6 +19,7 @@ from app.runtime import Runtime
 from app.services import oncall_view, slack_users
 from app.slack import oncall_blocks
 from app.slack.limits import BlockKitLimitError, validate_message
+from app.store.db import reading
 
 SUBCOMMANDS = ("now", "next", "week", "me", "help")
 PER_TEAM = ("now", "next", "week")
@@ -111,7 +112,7 @@ def register(app: App, runtime: Runtime) -> None:
         user_id, channel_id = str(command.get("user_id") or ""), str(command.get("channel_id") or "")
         try:
             query = parse(str(command.get("text") or ""), [team.name for team in runtime.config.teams])
-            with runtime.sessions.begin() as session:
+            with reading(runtime.sessions) as session:  # the ack never waits for the write lock
                 payload, zone = answer(session, runtime, query, user_id, channel_id, runtime.now())
             validate_message(payload.get("text"), payload.get("blocks"))
         except BlockKitLimitError:  # Slack would show the user an error instead: say something true

@@ -11,6 +11,7 @@ from app.services import oncall_view, slack_users
 from app.slack import home_blocks
 from app.slack.errors import SLACK_FAILURES, call_failed
 from app.slack.limits import validate_blocks
+from app.store.db import reading
 
 
 def register(app: App, runtime: Runtime) -> None:
@@ -29,7 +30,7 @@ def publish_home(runtime: Runtime, user_id: str) -> None:
     """Render and publish the App Home of ``user_id`` (events are acked already: Slack may be asked)."""
     zone = slack_users.ensure_zone(runtime, user_id, runtime.config.timezone)
     now = runtime.now()
-    with runtime.sessions.begin() as session:
+    with reading(runtime.sessions) as session:
         teams = oncall_view.home_teams(session, runtime.config, now)
         mine = oncall_view.my_shifts(session, runtime.config, user_id, now)
         known = slack_users.profile_known(session, user_id)
