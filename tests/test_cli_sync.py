@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
+import time_machine
 
 from app.cli import main
+from app.runtime import utc_now
 from app.sandbox import Sandbox
 from app.sandbox.world import USERGROUP_ID, World, write_config
 from tests.conftest import environment_for
@@ -51,11 +54,29 @@ def test_a_failing_team_exits_1_with_the_reason(sandbox: Sandbox, capsys: pytest
     assert "pager:    FAILED: Opsgenie rejected the API key" in out
     assert "1 team(s), 1 failed" in out
     assert sandbox.slack.usergroup_members(USERGROUP_ID) == ["U0CAROL0001"]
-    assert main(["who"]) == 1
-    assert "pager failing since" in capsys.readouterr().out
+    # One failed cycle is a blip: `who` says so but the data is not stale yet.
+    assert main(["who"]) == 0
+    assert "the last refresh failed, retrying: Opsgenie rejected the API key" in capsys.readouterr().out
 
 
 @pytest.mark.usefixtures("env")
 def test_unknown_team_is_a_clear_error(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["sync", "--team", "nope"]) == 2
     assert "no team named 'nope' (teams: data)" in capsys.readouterr().err
+
+
+@pytest.mark.usefixtures("env")
+def test_who_calls_the_data_stale_after_two_failed_cycles_and_two_intervals(
+    sandbox: Sandbox, capsys: pytest.CaptureFixture[str]
+) -> None:
+    start = utc_now()
+    with time_machine.travel(start, tick=False) as clock:
+        assert main(["sync"]) == 0
+        sandbox.opsgenie.api_key = "revoked"  # fails at once: no retries to wait for
+        for _ in range(3):  # refresh_minutes = 5: +5, +10, +15
+            clock.shift(timedelta(minutes=5))
+            assert main(["sync"]) == 1
+        capsys.readouterr()
+        assert main(["who"]) == 1
+    out = capsys.readouterr().out
+    assert "data: carol@corp.example (as of 15 min ago); STALE: pager failing since 10 min ago" in out

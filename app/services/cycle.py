@@ -39,7 +39,7 @@ class TeamReport:
 def _after_refresh(runtime: Runtime, refresh: TeamRefresh, now: datetime) -> None:
     """Say once that the pager went away or came back, and when a coming shift changed hands."""
     if not refresh.ok:
-        notices.announce_outage(runtime, refresh.team)
+        notices.announce_outage(runtime, refresh.team, now)
         return
     notices.announce_recovery(runtime, refresh.team, now)
     if refresh.timeline_read:

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from app.config import OncallConfig
 from app.domain import Team
 from app.runtime import Runtime
+from app.services.freshness import state_is_stale
 from app.services.handover_checks import (
     handing_over,
     handover_after,
@@ -87,7 +88,6 @@ def gather(
     views = person_views(session, config, [*outgoing, *incoming])
     state = session.get(TeamState, team.name)
     success = state.last_success_at if state else None
-    stale_after = timedelta(minutes=max(3 * config.refresh_minutes, 15))
     return HandoverView(
         team=team.name,
         zone=team.timezone,
@@ -98,7 +98,7 @@ def gather(
         usergroup=_usergroup(session, team),
         escalations=_escalations(session, team.name, handover_after(team, start, -1), start),
         pager_change=change if change != start else None,
-        stale=success is None or now - success > stale_after,
+        stale=success is None or state_is_stale(state, now, config.refresh_minutes),
         last_success_at=success,
         last_error=state.last_error if state else None,
     )

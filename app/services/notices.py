@@ -9,6 +9,7 @@ from sqlalchemy import update
 
 from app.domain import Team
 from app.runtime import Runtime
+from app.services.freshness import state_is_stale
 from app.slack import notice_text
 from app.slack.blocks import section
 from app.slack.post import try_post
@@ -35,9 +36,11 @@ def post_once(runtime: Runtime, team: Team, kind: str, key: str, text: str, now:
     return False
 
 
-def announce_outage(runtime: Runtime, team: Team) -> bool:
-    """Tell the team channel, once per outage, that the pager stopped answering."""
+def announce_outage(runtime: Runtime, team: Team, now: datetime) -> bool:
+    """Tell the team channel, once per outage, that the pager stopped answering and the data is stale."""
     with runtime.sessions.begin() as session:
+        if not state_is_stale(session.get(TeamState, team.name), now, runtime.config.refresh_minutes):
+            return False  # a blip (or not yet old enough): the roster logged it, the channel hears nothing
         claimed = session.execute(
             update(TeamState)
             .where(

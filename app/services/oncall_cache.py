@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from app.config import OncallConfig
 from app.domain import Shift, known_slack_id
+from app.services.freshness import state_is_stale
 from app.store.models import OnCallSnapshot, PersonRow, ShiftRow, SlackUser, TeamState, UsergroupSync
 
 MENTIONABLE = ("ok", "guest")
@@ -202,10 +203,9 @@ class CacheReader:
                 found[pager_id] = Person(pager_id, status="unknown")
         return found
 
-    def freshness(self, team: str, as_of: datetime | None, every: timedelta = timedelta(0)) -> Freshness:
-        """Freshness of data fetched at ``as_of`` and re-read ``every`` so long, with any current failure."""
+    def freshness(self, team: str, as_of: datetime | None) -> Freshness:
+        """Freshness of data fetched at ``as_of``; a failure shows once the data is stale, not for a blip."""
         state = self.states().get(team)
-        stale_after = every + max(timedelta(minutes=3 * self.config.refresh_minutes), timedelta(minutes=15))
-        failing = state.failing_since if state is not None else None
-        stale = as_of is not None and failing is None and as_of < self.now - stale_after
-        return Freshness(as_of, failing, state.last_error if state is not None else None, stale)
+        stale = state_is_stale(state, self.now, self.config.refresh_minutes)
+        failing = state.failing_since if stale and state is not None else None
+        return Freshness(as_of, failing, state.last_error if failing and state is not None else None, stale)

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from app.config import OncallConfig
 from app.domain import Shift, Team
 from app.services.oncall_cache import CacheReader, Freshness, Person, ShiftView, merged, next_change
-from app.services.roster import HORIZON, TIMELINE_MAX_AGE  # how far ahead, and how often, the pager is read
+from app.services.roster import HORIZON  # how far ahead the pager is read
 from app.store.models import PersonRow, ShiftRow, SlackUser
 
 __all__ = [
@@ -98,7 +98,7 @@ class TeamHome:
 
 def _timeline_freshness(reader: CacheReader, team: str) -> Freshness:
     """Freshness of a team's cached timeline (an empty timeline still counts as fetched)."""
-    return reader.freshness(team, reader.fetched_at(team), TIMELINE_MAX_AGE)
+    return reader.freshness(team, reader.fetched_at(team))
 
 
 def _persons(people: dict[str, Person], pager_ids: Iterable[str]) -> tuple[Person, ...]:

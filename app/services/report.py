@@ -8,8 +8,11 @@ from datetime import datetime
 from app.domain import Team
 from app.runtime import Runtime
 from app.services.cycle import TeamReport
+from app.services.freshness import state_is_stale
 from app.slack.blocks import ago
 from app.store import repo
+from app.store.db import reading
+from app.store.models import TeamState
 
 _ACTIONS = {
     "updated": "updated the group",
@@ -51,18 +54,24 @@ def describe_cycle(reports: Sequence[TeamReport], *, dry_run: bool) -> str:
 def describe_cached(runtime: Runtime, teams: Sequence[Team], now: datetime) -> tuple[str, bool]:
     """Who the cache says is on call for each team, with the data's age; True when any team is stale."""
     lines, stale = [], False
-    with runtime.sessions.begin() as session:
+    with reading(runtime.sessions) as session:
         for team in teams:
             snapshot = repo.latest_snapshot(session, team.name)
-            state = repo.team_state(session, team.name)
+            state = session.get(TeamState, team.name)
             if snapshot is None:
                 lines.append(f"{team.name}: no data yet (run `oncall-bot sync`)")
                 stale = True
                 continue
             people = ", ".join(snapshot.people) or "nobody"
             line = f"{team.name}: {people} (as of {ago(now - snapshot.last_seen_at)})"
-            if state.failing_since is not None:
+            if state_is_stale(state, now, runtime.config.refresh_minutes):
                 stale = True
-                line += f"; pager failing since {ago(now - state.failing_since)}: {state.last_error}"
+                if state is not None and state.failing_since is not None:
+                    since = ago(now - state.failing_since)
+                    line += f"; STALE: pager failing since {since}: {state.last_error}"
+                else:
+                    line += "; STALE: no refresh since then (is `oncall-bot run` running?)"
+            elif state is not None and state.failing_since is not None:
+                line += f"; the last refresh failed, retrying: {state.last_error}"
             lines.append(line)
     return "\n".join(lines), stale

@@ -15,6 +15,7 @@ from sqlalchemy import select
 from app.domain import Team
 from app.runtime import Runtime
 from app.services import notices
+from app.services.freshness import state_is_stale
 from app.services.people import NOT_MEMBER_STATUSES, forget_slack_users, resolve_people
 from app.slack import notice_text
 from app.slack.errors import SLACK_FAILURES, SlackCallFailed, call_failed
@@ -94,8 +95,8 @@ def _desired(runtime: Runtime, team: Team, now: datetime) -> _Desired | str:
         snapshot = repo.latest_snapshot(session, team.name)
         if snapshot is None:
             return "no_data"
-        if state.failing_since is not None:
-            return "stale"
+        if state_is_stale(state, now, runtime.config.refresh_minutes):
+            return "stale"  # a blip syncs from the cache as it is; stale data leaves the group alone
         people, shift_key = list(snapshot.people), snapshot.first_seen_at.isoformat()
     rows = resolve_people(runtime, people, now)  # may ask Slack: outside any transaction
     desired, unmapped = set(), []

@@ -67,7 +67,9 @@ def fill_team(
         repo.replace_shifts(session, team, list(shifts), fetched_at)
         state.shifts_fetched_at = fetched_at
     if failing_since is not None:
+        # The roster records each failed cycle; the latest is now, so at least two cycles failed.
         state.failing_since = failing_since
+        state.last_attempt_at = NOW
         state.last_error = "Opsgenie did not answer"
 
 
@@ -163,8 +165,8 @@ def test_a_failing_pager_and_old_data_are_reported(
         data, infra = oncall_view.on_call_now(session, config, config.teams, NOW)
     assert data.freshness.failing_since == NOW - timedelta(minutes=15)
     assert data.freshness.error == "Opsgenie did not answer"
-    assert not data.freshness.stale  # failing says more than stale
-    assert infra.freshness.stale  # 16 min > 3 refreshes of 5 min, and no failure recorded
+    assert data.freshness.stale  # 20 min > 2 refreshes of 5 min, and failing for several cycles
+    assert infra.freshness.stale  # 16 min > 2 refreshes of 5 min, and no refresh since (none ran)
 
 
 def test_answers_for_fifty_teams_take_a_handful_of_queries(tmp_path: Path) -> None:
@@ -329,6 +331,7 @@ def test_me_freshness_is_that_of_the_teams_the_user_is_on(
             session,
             "Infra",
             people=[BOB],
+            seen_at=NOW - timedelta(minutes=20),
             shifts=weekly(MONDAY, BOB),
             fetched_at=NOW - timedelta(minutes=20),
             failing_since=NOW - timedelta(minutes=15),
@@ -344,7 +347,7 @@ def test_me_freshness_is_that_of_the_teams_the_user_is_on(
     assert alice.freshness == oncall_view.Freshness(read)
     # ... but everything about bob's, and about dave's "no shifts", which covers Infra too.
     failing = oncall_view.Freshness(
-        NOW - timedelta(minutes=20), NOW - timedelta(minutes=15), "Opsgenie did not answer"
+        NOW - timedelta(minutes=20), NOW - timedelta(minutes=15), "Opsgenie did not answer", stale=True
     )
     assert bob.freshness == dave.freshness == failing
     assert (dave.identities, dave.current, dave.upcoming) == (("dave@corp.example",), (), ())
