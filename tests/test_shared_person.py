@@ -44,7 +44,7 @@ def env(sandbox: Sandbox, world: World, tmp_path: Path, monkeypatch: pytest.Monk
     for key, value in environment_for(sandbox, tmp_path, config_path).items():
         monkeypatch.setenv(key, value)
     # Slack's answers about the shared person land in the same instant for every team worker.
-    sandbox.slack.answer_together("users.lookupByEmail", TEAMS)
+    sandbox.slack.answer_together("users.lookupByEmail", TEAMS, timeout=1.0)
 
 
 @pytest.mark.usefixtures("env")

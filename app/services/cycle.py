@@ -13,6 +13,7 @@ from app.log_json import log_context
 from app.runtime import Runtime
 from app.services import notices
 from app.services.handover_checks import announce_shift_changes
+from app.services.people import resolve_people, unresolved_shown
 from app.services.roster import TeamRefresh, refresh_team
 from app.services.usergroups import Groups, SyncResult, WritePacer, fetch_groups, sync_team
 from app.slack.errors import SlackCallFailed
@@ -63,6 +64,22 @@ def _safe_after_refresh(runtime: Runtime, refresh: TeamRefresh, now: datetime) -
         log.exception("team %s: notices after the refresh failed", refresh.team.name)
 
 
+def _resolve_shown(runtime: Runtime, pool: ThreadPoolExecutor, teams: Sequence[Team], now: datetime) -> None:
+    """Look up everyone shown for these teams, spread over the workers; a failure never stops the cycle."""
+
+    def resolve(chunk: list[str]) -> None:
+        try:
+            resolve_people(runtime, chunk, now)
+        except SlackCallFailed as failure:
+            log.warning("looking people up in Slack failed; some may show as emails: %s", failure)
+
+    try:
+        stale = unresolved_shown(runtime, teams, now)
+        list(pool.map(resolve, [chunk for chunk in (stale[i::WORKERS] for i in range(WORKERS)) if chunk]))
+    except Exception:
+        log.exception("looking people up in Slack failed unexpectedly")
+
+
 def _safe_sync(
     runtime: Runtime, team: Team, groups: Groups, now: datetime, dry_run: bool, pacer: WritePacer | None
 ) -> SyncResult:
@@ -89,6 +106,7 @@ def run_cycle(
         refreshes = list(pool.map(lambda team: _safe_refresh(runtime, team, now, dry_run), chosen))
         if not dry_run:
             list(pool.map(lambda r: _safe_after_refresh(runtime, r, now), refreshes))
+        _resolve_shown(runtime, pool, chosen, now)  # whether or not the usergroups can be synced
         try:
             groups = fetch_groups(runtime)
         except SlackCallFailed as failure:

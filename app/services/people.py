@@ -16,8 +16,9 @@ from slack_sdk.errors import SlackApiError
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
-from app.domain import known_slack_id, slack_id_identity
+from app.domain import Team, known_slack_id, slack_id_identity
 from app.runtime import Runtime
+from app.services.oncall_cache import CacheReader
 from app.slack.errors import SLACK_FAILURES, call_failed, slack_error_code
 from app.store import repo
 from app.store.db import reading
@@ -26,6 +27,9 @@ from app.store.models import PersonRow
 log = logging.getLogger(__name__)
 
 MAX_AGE = timedelta(days=1)
+# Who the bot may show: on call now, in /oncall next and week, and the outgoing people of a handover.
+SHOWN_BEFORE = timedelta(days=8)
+SHOWN_AHEAD = timedelta(days=8)
 GONE = ("users_not_found", "user_not_found")
 LONG_AGO = datetime(2000, 1, 1, tzinfo=UTC)
 NOT_MEMBER_STATUSES = {
@@ -143,6 +147,24 @@ def resolve_people(runtime: Runtime, pager_ids: Iterable[str], now: datetime) ->
                     log.warning("pager user %s %s", pager_id, NOT_MEMBER_STATUSES[identity.status])
     with reading(runtime.sessions) as session:
         return repo.people_rows(session, ids)
+
+
+def unresolved_shown(runtime: Runtime, teams: Iterable[Team], now: datetime) -> list[str]:
+    """Everyone the bot may show for ``teams`` (now, next, week, outgoing) not looked up lately: one read.
+
+    /oncall, escalation replies and handovers read these mappings; tying the lookups to the usergroup
+    sync left raw emails wherever usergroups.list failed (free plan, missing scope) and outgoing people
+    unnamed. The cycle resolves these with resolve_people, whatever becomes of the sync.
+    """
+    names = [team.name for team in teams]
+    with reading(runtime.sessions) as session:
+        reader = CacheReader(session, runtime.config, now)
+        ids = {p for snapshot in reader.snapshots(names).values() for p in snapshot.people}
+        timelines = reader.timelines(names, now + SHOWN_AHEAD, since=now - SHOWN_BEFORE)
+        ids |= {shift.person for shifts in timelines.values() for shift in shifts}
+        wanted = sorted({p.lower() for p in ids})
+        rows = repo.people_rows(session, wanted)
+    return stale_ids(rows, wanted, now, runtime.config.people)
 
 
 def cached_identities(

@@ -141,7 +141,9 @@ def test_people_map_wins_over_email_lookup(
     runtime = make_runtime(world.config_text + '\n[people]\n"bob@corp.example" = "U0DAVE00001"\n')
     cycle(runtime, world.rotation_start + timedelta(days=8))
     assert sandbox.slack.usergroup_members(USERGROUP_ID) == [DAVE]
-    assert not sandbox.slack.requests("users.lookupByEmail")
+    # The others shown (last and next week) are looked up by email; bob, mapped, is not.
+    looked_up = {r.params.get("email") for r in sandbox.slack.requests("users.lookupByEmail")}
+    assert looked_up == {"alice@corp.example", "carol@corp.example"}
 
 
 @pytest.mark.parametrize("fault", ["500", "timeout", "429"])
