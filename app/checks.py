@@ -20,7 +20,7 @@ from app.check_lines import CheckFailed, CheckResult, guarded, unreachable_reaso
 from app.config import OncallConfig, Settings
 from app.pager_checks import pager_checks
 from app.providers.registry import Builder
-from app.slack.errors import SLACK_FAILURES, call_failed
+from app.slack.errors import SLACK_FAILURES, SlackCallFailed, call_failed, promised
 from app.slack.scopes import required_bot_scopes
 
 __all__ = ["CHECK_TIMEOUT", "CheckResult", "run_checks"]
@@ -32,6 +32,14 @@ CHECK_TIMEOUT = 5.0
 _QUIET = logging.getLogger("app.checks.slack_sdk")
 _QUIET.propagate = False
 _QUIET.addHandler(logging.NullHandler())
+
+# What each method's answer must hold (promised() says "bad_response" in a sentence when it does not).
+_PROMISES: dict[str, tuple[str, type]] = {
+    "auth.test": ("user_id", str),
+    "apps.connections.open": ("url", str),
+    "usergroups.list": ("usergroups", list),
+    "conversations.info": ("channel", dict),
+}
 
 _USERGROUP_SETTING = (
     "in Workspace settings → Permissions → User Groups, let everyone (not only admins and owners) "
@@ -59,7 +67,12 @@ class _Slack:
         if self.down is not None:
             raise CheckFailed(f"not checked: {self.down} (see above)")
         try:
-            return invoke()
+            response = invoke()
+            if method in _PROMISES:  # {"ok": true} without what the method promises is a bad response
+                promised(response, method, *_PROMISES[method])
+            return response
+        except SlackCallFailed as failure:
+            raise CheckFailed(str(failure), "see status.slack.com; run check again later") from None
         except SLACK_FAILURES as error:
             failure = call_failed(method, error)
             if failure.code == "unreachable":

@@ -28,7 +28,7 @@ from app.providers.registry import Builder, Providers, check_credentials, kind_o
 from app.runtime import Runtime, utc_now
 from app.slack.app import build_bolt_app
 from app.slack.client import RedactingWebClient
-from app.slack.errors import SLACK_FAILURES, call_failed
+from app.slack.errors import SLACK_FAILURES, SlackCallFailed, call_failed, promised
 from app.slack.socket_mode import LowLatencySocketModeHandler
 from app.store.db import make_engine, migrate, session_factory
 
@@ -127,11 +127,10 @@ class RunningBot:
 def _connect(settings: Settings, runtime: Runtime) -> LowLatencySocketModeHandler:
     """Check the bot token, build the Bolt app and open the Socket Mode connection."""
     try:
-        runtime.bot_user_id = runtime.slack.auth_test().get("user_id")
-    except SLACK_FAILURES as error:
-        raise StartupError(
-            f"{call_failed('auth.test', error)} (`oncall-bot check` tests every setting)"
-        ) from None
+        runtime.bot_user_id = promised(runtime.slack.auth_test(), "auth.test", "user_id", str)
+    except (*SLACK_FAILURES, SlackCallFailed) as error:
+        failure = error if isinstance(error, SlackCallFailed) else call_failed("auth.test", error)
+        raise StartupError(f"{failure} (`oncall-bot check` tests every setting)") from None
     handler = LowLatencySocketModeHandler(
         build_bolt_app(runtime), settings.slack_app_token.get_secret_value(), on_ack=runtime.metrics.acked
     )

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from app.domain import Team, known_slack_id, slack_id_identity
 from app.runtime import Runtime
 from app.services.oncall_cache import CacheReader
-from app.slack.errors import SLACK_FAILURES, call_failed, slack_error_code
+from app.slack.errors import SLACK_FAILURES, call_failed, promised, slack_error_code
 from app.store import repo
 from app.store.db import reading
 from app.store.models import PersonRow
@@ -76,15 +76,17 @@ def _source(config_people: dict[str, str], pager_id: str) -> str:
 def ask_slack(runtime: Runtime, pager_id: str) -> SlackIdentity:
     """Ask Slack who ``pager_id`` is: users.info for [people]-mapped ids and Slack ids, else by email."""
     mapped = known_slack_id(runtime.config.people, pager_id)
+    method = "users.info" if mapped else "users.lookupByEmail"
     try:
         if mapped:
-            user = runtime.slack.users_info(user=mapped)["user"]
+            response = runtime.slack.users_info(user=mapped)
         else:
-            user = runtime.slack.users_lookupByEmail(email=pager_id)["user"]
+            response = runtime.slack.users_lookupByEmail(email=pager_id)
     except SLACK_FAILURES as error:
         if isinstance(error, SlackApiError) and slack_error_code(error) in GONE:
             return SlackIdentity(mapped, "not_found", None)
-        raise call_failed("users.info" if mapped else "users.lookupByEmail", error) from error
+        raise call_failed(method, error) from error
+    user = promised(response, method, "user")
     return SlackIdentity(user.get("id"), status_of(user), _display_name(user))
 
 

@@ -13,7 +13,7 @@ from slack_sdk.errors import SlackApiError
 from sqlalchemy.orm import Session
 
 from app.runtime import Runtime
-from app.slack.errors import from_sdk, slack_error_code
+from app.slack.errors import from_sdk, promised, slack_error_code
 from app.store import repo
 from app.store.models import SlackUser
 
@@ -78,7 +78,7 @@ def store_user(session: Session, user_id: str, user: dict[str, Any] | None, now:
 def refresh_user(runtime: Runtime, user_id: str) -> None:
     """Ask users.info about ``user_id`` and cache the answer; raises SlackCallFailed when Slack fails."""
     try:
-        user: dict[str, Any] | None = runtime.slack.users_info(user=user_id)["user"]
+        user: dict[str, Any] | None = promised(runtime.slack.users_info(user=user_id), "users.info", "user")
     except SlackApiError as error:
         if slack_error_code(error) not in ("user_not_found", "user_not_visible"):
             raise from_sdk("users.info", error) from error

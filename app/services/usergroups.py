@@ -18,7 +18,7 @@ from app.services import notices
 from app.services.freshness import state_is_stale
 from app.services.people import NOT_MEMBER_STATUSES, forget_slack_users, resolve_people
 from app.slack import notice_text
-from app.slack.errors import SLACK_FAILURES, SlackCallFailed, call_failed
+from app.slack.errors import SLACK_FAILURES, SlackCallFailed, call_failed, promised
 from app.store import repo
 from app.store.models import UsergroupSync
 
@@ -71,13 +71,14 @@ class SyncResult:
 def fetch_groups(runtime: Runtime) -> Groups:
     """Every user group with its members, keyed by id and by handle: one Slack call for all teams."""
     try:
-        groups = runtime.slack.usergroups_list(include_users=True, include_disabled=True)["usergroups"]
+        response = runtime.slack.usergroups_list(include_users=True, include_disabled=True)
     except SLACK_FAILURES as error:
         raise call_failed("usergroups.list", error) from error
     by_key: dict[str, dict[str, Any]] = {}
-    for group in groups:
-        by_key[group["id"]] = group
-        by_key[group["handle"]] = group
+    for group in promised(response, "usergroups.list", "usergroups", list):
+        if isinstance(group, dict) and group.get("id") and group.get("handle"):
+            by_key[group["id"]] = group
+            by_key[group["handle"]] = group
     return by_key
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from slack_sdk.errors import SlackApiError, SlackClientError
 
 from app.redaction import redact
@@ -93,3 +95,17 @@ def call_failed(method: str, error: Exception) -> SlackCallFailed:
     if isinstance(error, SlackApiError):
         return from_sdk(method, error)
     return SlackCallFailed(method, "unreachable", f"Slack could not be reached: {error}")
+
+
+def promised(response: Any, method: str, key: str, kind: type = dict) -> Any:
+    """The ``key`` a Slack method promises in its answer; SlackCallFailed("bad_response") when it is missing.
+
+    An answer of ``{"ok": true}`` without the list or object the method documents (a proxy, an outage
+    page, a changed API) must read as a bad response with a sentence, not crash the caller.
+    """
+    value = response.get(key) if hasattr(response, "get") else None
+    if not isinstance(value, kind):
+        what = "list" if kind is list else "object"
+        sentence = f"Slack answered ok but without the {key} {what} the method promises (bad_response)"
+        raise SlackCallFailed(method, "bad_response", sentence)
+    return value
