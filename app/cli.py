@@ -57,12 +57,16 @@ def cmd_check(_args: argparse.Namespace) -> int:
 
 def cmd_migrate(_args: argparse.Namespace) -> int:
     """Create or upgrade the database schema."""
-    from app.store.db import make_engine, migrate
+    from app.store.startup import DatabaseUnusable, open_database, shown_url
 
     settings = load_settings()
     setup_logging(settings.log_level)
-    migrate(make_engine(settings.database_url))
-    print(f"database at {settings.database_url} is up to date")
+    try:
+        open_database(settings.database_url).dispose()
+    except DatabaseUnusable as error:
+        print(f"oncall-bot: {error}", file=sys.stderr)
+        return EXIT_FAILED
+    print(f"database at {shown_url(settings.database_url)} is up to date")
     return EXIT_OK
 
 

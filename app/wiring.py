@@ -17,7 +17,6 @@ from slack_sdk.http_retry.builtin_handlers import (
     RateLimitErrorRetryHandler,
     ServerErrorRetryHandler,
 )
-from sqlalchemy.exc import SQLAlchemyError
 
 from app import jobs
 from app.config import ConfigError, OncallConfig, Settings, StartupError
@@ -30,7 +29,8 @@ from app.slack.app import build_bolt_app
 from app.slack.client import RedactingWebClient
 from app.slack.errors import SLACK_FAILURES, SlackCallFailed, call_failed, promised
 from app.slack.socket_mode import LowLatencySocketModeHandler
-from app.store.db import make_engine, migrate, session_factory
+from app.store.db import session_factory
+from app.store.startup import DatabaseUnusable, open_database
 
 log = logging.getLogger(__name__)
 
@@ -75,12 +75,9 @@ def build_runtime(
     metrics = Metrics()
     providers = build_providers(settings, config, builders=metered(builders, metrics))
     try:
-        engine = make_engine(settings.database_url)
-        migrate(engine)
-    except (SQLAlchemyError, OSError) as error:
-        raise StartupError(
-            f"cannot open or upgrade the database at {settings.database_url}: {error}"
-        ) from None
+        engine = open_database(settings.database_url)
+    except DatabaseUnusable as error:
+        raise StartupError(str(error)) from None
     sessions = session_factory(engine)
     metrics.watch_database(sessions, [team.name for team in config.teams], clock)
     return Runtime(

@@ -1,0 +1,98 @@
+"""Opening the database at start: every way it can be unusable becomes one sentence, never a traceback."""
+
+from __future__ import annotations
+
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from alembic.util.exc import CommandError
+from sqlalchemy import Engine, inspect
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
+
+from app.store.db import MIGRATIONS, READ_ONLY, make_engine, migrate
+from app.store.models import Base
+
+
+class DatabaseUnusable(Exception):
+    """The database cannot be opened or brought to this schema; ``str()`` says why and what to do."""
+
+
+def shown_url(database_url: str) -> str:
+    """The URL as it may be shown: the password hidden (it may reach a log or a terminal)."""
+    try:
+        return make_url(database_url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "DATABASE_URL"
+
+
+def _known_revisions() -> set[str]:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    return {script.revision for script in ScriptDirectory.from_config(config).walk_revisions()}
+
+
+def _check_version(engine: Engine, where: str) -> None:
+    """Refuse a schema this version did not make: a newer revision, or our tables without a version."""
+    with engine.connect() as connection:
+        connection.execution_options(**{READ_ONLY: True})
+        current = MigrationContext.configure(connection).get_current_heads()
+        tables = set(inspect(connection).get_table_names())
+    unknown = sorted(set(current) - _known_revisions())
+    if unknown:
+        raise DatabaseUnusable(
+            f"cannot open or upgrade the database at {where}: it is at schema revision {', '.join(unknown)}, "
+            "which this version of oncall-bot does not know (a newer version upgraded it); run that "
+            "version again, or restore a backup taken before the upgrade"
+        )
+    if not current and tables & set(Base.metadata.tables):
+        raise DatabaseUnusable(
+            f"cannot open or upgrade the database at {where}: it holds the bot's tables but no version "
+            "table (alembic_version), so it was not made by `oncall-bot migrate`; restore a backup, or "
+            "point DATABASE_URL at a new file"
+        )
+
+
+def _why(error: DBAPIError) -> str:
+    text = str(error.orig)
+    lowered = text.lower()
+    if "not a database" in lowered:
+        return "the file is not a SQLite database; point DATABASE_URL at the bot's database or a new file"
+    if "readonly" in lowered or "read-only" in lowered or "unable to open" in lowered:
+        return (
+            f"it cannot be opened for writing ({text}); the bot needs a writable file and directory "
+            "(a read-only file system or missing permission?)"
+        )
+    return text
+
+
+def open_database(database_url: str) -> Engine:
+    """The engine for ``database_url`` migrated to this schema; DatabaseUnusable when it cannot be."""
+    where = shown_url(database_url)
+    prefix = f"cannot open or upgrade the database at {where}"
+    try:
+        engine = make_engine(database_url)
+    except ImportError as error:  # the URL names a driver that is not installed (psycopg, MySQLdb, ...)
+        raise DatabaseUnusable(
+            f"{prefix}: its database driver {error.name or ''} is not installed; install it (for PostgreSQL: "
+            "pip install 'psycopg[binary]' and a postgresql+psycopg:// URL)"
+        ) from None
+    except ArgumentError as error:
+        raise DatabaseUnusable(
+            f"{prefix}: DATABASE_URL is not a database URL ({error}); e.g. sqlite:///oncall.db"
+        ) from None
+    except OSError as error:
+        raise DatabaseUnusable(f"{prefix}: {error.strerror or error} ({error.filename or where})") from None
+    try:
+        _check_version(engine, where)
+        migrate(engine)
+    except DatabaseUnusable:
+        engine.dispose()
+        raise
+    except DBAPIError as error:
+        engine.dispose()
+        raise DatabaseUnusable(f"{prefix}: {_why(error)}") from None
+    except (CommandError, SQLAlchemyError, OSError) as error:
+        engine.dispose()
+        raise DatabaseUnusable(f"{prefix}: {error}") from None
+    return engine
