@@ -45,6 +45,9 @@ def refresh_job(runtime: Runtime, pacer: WritePacer) -> Callable[[], None]:
         reports = run_cycle(runtime, runtime.now(), pacer=pacer)
         runtime.metrics.cycle(reports)
         failed = [r.refresh.team.name for r in reports if r.failed]
+        for report in reports:
+            if report.failed:
+                log.warning("team %s failed: %s", report.refresh.team.name, report.reason)
         updated = sum(r.sync.action == "updated" for r in reports)
         log.info(
             "cycle: %d team(s), %d group(s) updated, failed: %s",

@@ -12,6 +12,7 @@ from app.domain import Team
 from app.log_json import log_context
 from app.runtime import Runtime
 from app.services import notices
+from app.services.admin_notices import channel_problem, tell_admin
 from app.services.handover_checks import announce_shift_changes
 from app.services.people import resolve_people, unresolved_shown
 from app.services.roster import TeamRefresh, refresh_team
@@ -30,11 +31,20 @@ class TeamReport:
 
     refresh: TeamRefresh
     sync: SyncResult
+    channel: str | None = None  # why the bot cannot post in the team channel, when it was checked
 
     @property
     def failed(self) -> bool:
         """True when the pager or Slack part failed for this team."""
-        return not self.refresh.ok or self.sync.failed
+        return not self.refresh.ok or self.sync.failed or self.channel is not None
+
+    @property
+    def reason(self) -> str:
+        """Why the team failed, in a sentence (empty when it did not)."""
+        why = [] if self.refresh.ok else [f"pager: {self.refresh.error}"]
+        why += [f"usergroup: {self.sync.detail}"] if self.sync.failed else []
+        why += [f"channel: {self.channel}"] if self.channel else []
+        return "; ".join(why)
 
 
 def _after_refresh(runtime: Runtime, refresh: TeamRefresh, now: datetime) -> None:
@@ -62,6 +72,18 @@ def _safe_after_refresh(runtime: Runtime, refresh: TeamRefresh, now: datetime) -
         _after_refresh(runtime, refresh, now)
     except Exception:
         log.exception("team %s: notices after the refresh failed", refresh.team.name)
+
+
+def _admin_step(runtime: Runtime, refresh: TeamRefresh, sync: SyncResult, now: datetime) -> TeamReport:
+    """Check the channel when the timeline was read (hourly), and say once what only an admin can fix."""
+    try:
+        checked = refresh.timeline_read
+        channel = channel_problem(runtime, refresh.team) if checked else None
+        tell_admin(runtime, refresh, sync, channel, checked, now)
+    except Exception:
+        log.exception("team %s: telling the admin failed", refresh.team.name)
+        channel = None
+    return TeamReport(refresh, sync, channel)
 
 
 def _resolve_shown(runtime: Runtime, pool: ThreadPoolExecutor, teams: Sequence[Team], now: datetime) -> None:
@@ -111,7 +133,10 @@ def run_cycle(
             groups = fetch_groups(runtime)
         except SlackCallFailed as failure:
             log.error("usergroup sync skipped: %s", failure)
-            failed = [SyncResult(r.team.name, None, (), (), "failed", str(failure)) for r in refreshes]
-            return [TeamReport(r, s) for r, s in zip(refreshes, failed, strict=True)]
-        syncs = list(pool.map(lambda t: _safe_sync(runtime, t, groups, now, dry_run, pacer), chosen))
-    return [TeamReport(refresh, sync) for refresh, sync in zip(refreshes, syncs, strict=True)]
+            syncs = [SyncResult(r.team.name, None, (), (), "failed", str(failure)) for r in refreshes]
+        else:
+            syncs = list(pool.map(lambda t: _safe_sync(runtime, t, groups, now, dry_run, pacer), chosen))
+        if dry_run:
+            return [TeamReport(refresh, sync) for refresh, sync in zip(refreshes, syncs, strict=True)]
+        pairs = zip(refreshes, syncs, strict=True)
+        return list(pool.map(lambda pair: _admin_step(runtime, *pair, now), pairs))

@@ -46,6 +46,8 @@ def describe_cycle(reports: Sequence[TeamReport], *, dry_run: bool) -> str:
         lines.append(f"  after:    {_members(sync.after)}")
         action = _ACTIONS.get(sync.action, sync.action)
         lines.append(f"  action:   {action}" + (f": {sync.detail}" if sync.detail else ""))
+        if report.channel:
+            lines.append(f"  channel:  FAILED: {report.channel}")
     failed = sum(r.failed for r in reports)
     lines.append(f"\n{len(reports)} team(s), {failed} failed")
     return "\n".join(lines)

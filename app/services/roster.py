@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from app.domain import Shift, Team
-from app.providers import ProviderError
+from app.providers import ProviderError, ScheduleNotFound
 from app.runtime import Runtime
 from app.store import repo
 
@@ -28,6 +28,7 @@ class TeamRefresh:
     people: tuple[str, ...] = ()
     changed: bool = False
     error: str | None = None
+    cause: str | None = None  # "schedule_not_found" when an admin must fix the teams file
     timeline_read: bool = False
     shifts_before: list[Shift] = field(default_factory=list)
     shifts_after: list[Shift] = field(default_factory=list)
@@ -75,7 +76,8 @@ def refresh_team(runtime: Runtime, team: Team, now: datetime, *, dry_run: bool =
     except ProviderError as error:
         log.warning("team %s: %s", team.name, error)
         _record_failure(runtime, team, now, error)
-        return TeamRefresh(team=team, ok=False, error=str(error))
+        cause = "schedule_not_found" if isinstance(error, ScheduleNotFound) else None
+        return TeamRefresh(team=team, ok=False, error=str(error), cause=cause)
 
     before: list[Shift] = []
     with runtime.sessions.begin() as session:

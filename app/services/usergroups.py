@@ -61,6 +61,7 @@ class SyncResult:
     action: str  # updated, unchanged, would_update, deferred, skipped_empty, stale, no_data, failed
     detail: str = ""
     unmapped: tuple[str, ...] = ()
+    code: str = ""  # "usergroup_gone" when the group no longer exists: an admin must act
 
     @property
     def failed(self) -> bool:
@@ -158,7 +159,8 @@ def _write(
                 forget_slack_users(session, wanted.desired)  # look them up again next cycle
         text = notice_text.sync_failed(team.name, team.usergroup, str(failure))
         notices.post_once(runtime, team, "sync_failed", f"{failure.code}|{wanted.shift_key}", text, now)
-        return SyncResult(team.name, group_id, before, before, "failed", str(failure))
+        gone = "usergroup_gone" if failure.code == "subteam_not_found" else ""
+        return SyncResult(team.name, group_id, before, before, "failed", str(failure), code=gone)
     log.info("team %s: @%s now %s (was %s)", team.name, team.usergroup, wanted.desired, before)
     return SyncResult(team.name, group_id, before, wanted.desired, "updated")
 
@@ -195,6 +197,7 @@ def sync_team(
             "failed",
             f"no user group @{team.usergroup} in this workspace: create it or fix 'usergroup'",
             unmapped,
+            "usergroup_gone",
         )
     elif not wanted.desired:
         result = SyncResult(
@@ -230,6 +233,7 @@ def sync_team(
             written.action,
             written.detail,
             unmapped,
+            written.code,
         )
     if dry_run:
         return result

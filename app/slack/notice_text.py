@@ -70,3 +70,11 @@ def sync_failed(team: str, usergroup: str, sentence: str) -> str:
 def _detail(text: str) -> str:
     """Pager or Slack text, escaped and short enough that the notice stays one section."""
     return truncate(escape(text), DETAIL_CHARS)
+
+
+def needs_admin(team: str, sentence: str) -> str:
+    """Said once when the team's setup broke in a way only an admin can fix."""
+    return (
+        f":rotating_light: *{escape(team)}*: {_detail(sentence)}. An admin must fix this; "
+        "until then this team is not kept in sync."
+    )
