@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.config import split_addr
 from app.metrics import Metrics
+from app.store.db import READ_ONLY, reading
 from app.store.models import TeamState
 
 log = logging.getLogger(__name__)
@@ -53,6 +54,8 @@ class Readiness:
     def _database(self) -> str:
         try:
             with self._sessions() as session:
+                # A deferred BEGIN: the INSERT asks for the write lock, under the probe's short timeout.
+                session.connection(execution_options={READ_ONLY: True})
                 bind = session.get_bind()
                 if bind.dialect.name == "sqlite":
                     path = bind.url.database
@@ -71,7 +74,7 @@ class Readiness:
 
     def _refresh(self) -> str:
         try:
-            with self._sessions() as session:
+            with reading(self._sessions) as session:
                 last = session.scalar(select(func.max(TeamState.last_success_at)))
         except SQLAlchemyError as error:
             return f"the last refresh cannot be read: {_first_line(error)}"
