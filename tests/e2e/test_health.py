@@ -12,6 +12,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import cast
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
@@ -85,10 +86,17 @@ def test_health_ready_metrics_then_not_ready_without_socket_mode(
     for text in ("", "next", "week"):
         envelope = sandbox.slack.socket.push_command(text, user_id="U0ALICE0001", channel_id=CHANNEL)
         assert sandbox.slack.socket.wait_for_ack(envelope, timeout=3).payload is not None
-    status, metrics = get(f"{url}/metrics")
+    synced = 'oncall_sync_total{result="updated",team="data"} 1.0'
+
+    def counted() -> tuple[int, str] | None:
+        # An ack is observed just after it is sent, and the first sync ends after /readyz turns 200.
+        answer = get(f"{url}/metrics")
+        return answer if ack_count(answer[1], "/oncall") == 3 and synced in answer[1] else None
+
+    status, metrics = cast(tuple[int, str], wait_for("/metrics to count the acks and the sync", counted))
     assert status == 200
     assert ack_count(metrics, "/oncall") == 3
-    assert 'oncall_sync_total{result="updated",team="data"} 1.0' in metrics
+    assert synced in metrics
     assert 'oncall_usergroup_writes_total{team="data"} 1.0' in metrics
     assert re.search(r'^oncall_last_refresh_age_seconds\{team="data"\} \d', metrics, re.MULTILINE)
     assert "oncall_outbox_depth 0.0" in metrics
