@@ -69,7 +69,8 @@ def help_message(team_names: list[str], not_understood: str | None = None) -> di
 
 
 _CONTROL = dict.fromkeys([*range(32), *range(127, 160)], " ")
-_MASS_WORD = re.compile(r"@(?=(?:channel|here|everyone)\b)", re.IGNORECASE)
+# No word boundary: Slack may still read "@here0" as a mass mention, so every such prefix is broken.
+_MASS_WORD = re.compile(r"@(?=channel|here|everyone)", re.IGNORECASE)
 
 
 def plain(text: str, limit: int = 200) -> str:

@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import text as sql
 
@@ -343,6 +343,8 @@ def test_hostile_text_through_the_socket(sandbox: Sandbox, bot: RunningBot) -> N
     text=st.text(max_size=300)
     | st.lists(st.sampled_from(["next", "week", "me", "data", "<!here>", "@here", "&", " "])).map("".join)
 )
+# Hypothesis found it: "@HERE0" kept its mass word whole (no word boundary), then a cut at 80 made "@HERE…".
+@example(text="0000@HERE:@HERE:00000000000000@HERE:0000000000000000000000@HERE:000000:@HERE0")
 def test_any_text_gets_a_safe_answer(bot: RunningBot, text: str) -> None:
     runtime = bot.runtime
     query = parse(text, [t.name for t in runtime.config.teams])
