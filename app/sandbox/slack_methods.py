@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from app.sandbox.block_kit import MAX_TEXT, MAX_VIEW_BYTES, block_errors
+from app.sandbox.slack_history import conversations_history, conversations_replies, post_metadata
 from app.sandbox.slack_state import (
     ApiError,
     Channel,
@@ -131,7 +132,8 @@ def _content(p: Params) -> tuple[str, Any]:
 
 def _record(p: Params, **fields: Any) -> dict[str, Any]:
     """A message record: the caller's extra params (username, icon_emoji, ...) plus the normalised fields."""
-    extras = {k: v for k, v in p.items() if k not in ("token", "channel", "blocks", "attachments")}
+    skip = ("token", "channel", "blocks", "attachments", "metadata")
+    extras = {k: v for k, v in p.items() if k not in skip}
     if "attachments" in p:
         extras["attachments"] = param_json(p, "attachments")
     return {**extras, **fields}
@@ -141,6 +143,7 @@ def chat_post_message(ws: SlackWorkspace, p: Params) -> dict[str, Any]:
     """chat.postMessage to a channel, or to a user id (their DM)."""
     channel = _writable_channel(ws, param_str(p, "channel"))
     text, blocks = _content(p)
+    metadata = post_metadata(p)
     thread_ts = param_str(p, "thread_ts") or None
     ts = ws.next_ts()
     ws.add_message(
@@ -153,6 +156,7 @@ def chat_post_message(ws: SlackWorkspace, p: Params) -> dict[str, Any]:
             blocks=blocks,
             user=channel.user or ws.bot_user_id,
             bot_id=ws.bot_id,
+            metadata=metadata,
         )
     )
     message: dict[str, Any] = {
@@ -168,6 +172,8 @@ def chat_post_message(ws: SlackWorkspace, p: Params) -> dict[str, Any]:
         message["blocks"] = blocks
     if thread_ts:
         message["thread_ts"] = thread_ts
+    if metadata:
+        message["metadata"] = metadata
     return {"channel": channel.id, "ts": ts, "message": message}
 
 
@@ -349,6 +355,9 @@ METHODS: dict[str, MethodSpec] = {
     "conversations.info": MethodSpec(conversations_info, "channels:read"),
     "conversations.join": MethodSpec(conversations_join, "channels:join"),
     "conversations.open": MethodSpec(conversations_open, "im:write"),
+    # The history scope depends on the conversation's type: the handlers check it.
+    "conversations.history": MethodSpec(conversations_history),
+    "conversations.replies": MethodSpec(conversations_replies),
     "chat.postMessage": MethodSpec(chat_post_message, "chat:write"),
     "chat.postEphemeral": MethodSpec(chat_post_ephemeral, "chat:write"),
     "chat.update": MethodSpec(chat_update, "chat:write"),

@@ -26,6 +26,9 @@ DEFAULT_SCOPES: tuple[str, ...] = (
     "channels:read",
     "groups:read",
     "im:write",
+    "channels:history",
+    "groups:history",
+    "im:history",
 )
 
 
@@ -323,6 +326,10 @@ class SlackWorkspace:
     def add_ephemeral(self, record: dict[str, Any]) -> None:
         """Record an ephemeral message the bot posted."""
         self._ephemerals.append(record)
+
+    def posted_records(self) -> list[dict[str, Any]]:
+        """The live records of the bot's messages, oldest first (for the read methods)."""
+        return self._messages
 
     def find_message(self, channel_id: str, ts: str) -> dict[str, Any] | None:
         """A message the bot posted (the live record, for chat.update), or None."""

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import socket
 import threading
 import time
 from collections import defaultdict, deque
@@ -43,9 +45,15 @@ class RecordedRequest:
 
 @dataclass
 class _Fault:
-    error: str  # "ratelimited" means HTTP 429
+    error: str  # "ratelimited" means HTTP 429; LOST: done, but the answer never reaches the client
     retry_after: int
     times: int
+    stall: float = 0.0
+    act: bool = True
+
+
+LOST = "answer_lost"
+NO_ANSWER = 0  # the status handle_api returns for a call whose answer is lost
 
 
 class SlackSandbox(SlackWorkspace):
@@ -207,6 +215,17 @@ class SlackSandbox(SlackWorkspace):
         except threading.BrokenBarrierError:  # fewer callers than announced: answer anyway
             self._drop_gate(method)
 
+    def lose_answer(self, method: str, *, stall: float = 0.0, times: int = 1, act: bool = True) -> None:
+        """Do the next `times` calls of `method` (a post is stored) but never answer them.
+
+        The connection is held for `stall` seconds (longer than the client's timeout: it times out), then
+        closed without a response (with no stall: the client sees the connection drop). The caller cannot
+        tell whether Slack acted: the "outcome unknown" of a real timeout after sending. With ``act`` False
+        the call is not done either (the request never got through: a crash while it was on its way).
+        """
+        with self._log_lock:
+            self._faults[method].append(_Fault(LOST, 0, times, stall, act))
+
     def _take_fault(self, method: str) -> _Fault | None:
         with self._log_lock:
             queue = self._faults.get(method)
@@ -246,11 +265,8 @@ class SlackSandbox(SlackWorkspace):
             if spec.token not in ("any", kind):
                 raise ApiError("not_allowed_token_type")
             fault = self._take_fault(method)
-            if fault is not None and fault.error == "ratelimited":
-                headers["Retry-After"] = str(fault.retry_after)
-                return 429, {"ok": False, "error": "ratelimited"}, headers
             if fault is not None:
-                raise ApiError(fault.error)
+                return self._faulty(fault, spec, params, headers)
             if kind == "bot" and spec.scope and spec.scope not in self.scopes:
                 raise ApiError("missing_scope", needed=spec.scope, provided=",".join(self.scopes))
             if self._take_hollow(method):
@@ -259,6 +275,18 @@ class SlackSandbox(SlackWorkspace):
                 return 200, {"ok": True, **spec.handler(self, params)}, headers
         except ApiError as exc:
             return 200, {"ok": False, "error": exc.error, **exc.extra}, headers
+
+    def _faulty(self, fault: _Fault, spec: MethodSpec, params: Params, headers: dict[str, str]) -> Answer:
+        """The answer to a call an injected fault takes: lost (done or not), 429, or an error answer."""
+        if fault.error == LOST:
+            if fault.act:
+                with self._lock:
+                    spec.handler(self, params)
+            return NO_ANSWER, {"ok": True, "stall": fault.stall}, headers
+        if fault.error == "ratelimited":
+            headers["Retry-After"] = str(fault.retry_after)
+            return 429, {"ok": False, "error": "ratelimited"}, headers
+        raise ApiError(fault.error)
 
     def _token_kind(self, token: str | None) -> str:
         if not token:
@@ -317,7 +345,11 @@ class _Handler(BaseHTTPRequestHandler):
             return
         if url.path.startswith("/api/"):
             method = url.path.removeprefix("/api/").strip("/")
-            self._send(*self.server.sandbox.handle_api(method, params, self._token(params)))
+            status, answer, headers = self.server.sandbox.handle_api(method, params, self._token(params))
+            if status == NO_ANSWER:
+                self._hang_up(float(answer["stall"]))
+            else:
+                self._send(status, answer, headers)
         elif url.path.startswith("/commands/") and self.command == "POST":
             self.server.sandbox.record_response(self.path, params)
             self._send(200, {"ok": True}, {})
@@ -330,6 +362,13 @@ class _Handler(BaseHTTPRequestHandler):
             return auth[7:].strip() or None
         token = params.get("token")
         return str(token) if token else None
+
+    def _hang_up(self, stall: float) -> None:
+        """Close the connection without an answer, after holding it for ``stall`` seconds."""
+        time.sleep(stall)
+        self.close_connection = True
+        with contextlib.suppress(OSError):  # the client gave up first
+            self.connection.shutdown(socket.SHUT_RDWR)
 
     def _send(self, status: int, body: dict[str, Any], headers: dict[str, str]) -> None:
         html = body.get("html") if status >= 500 else None
