@@ -21,7 +21,7 @@ from app.config import OncallConfig, Settings
 from app.pager_checks import pager_checks
 from app.providers.registry import Builder
 from app.slack.errors import SLACK_FAILURES, SlackCallFailed, call_failed, promised
-from app.slack.scopes import required_bot_scopes
+from app.slack.scopes import lacking_scopes
 
 __all__ = ["CHECK_TIMEOUT", "CheckResult", "run_checks"]
 
@@ -98,7 +98,7 @@ def _auth(slack: _Slack) -> list[CheckResult]:
 def _scopes(header: str | None) -> CheckResult:
     """The scopes the installed app lacks, from auth.test's x-oauth-scopes header."""
     granted = {s.strip() for s in (header or "").split(",") if s.strip()}
-    missing = sorted(required_bot_scopes() - granted)
+    missing = lacking_scopes(header)
     if missing:
         hint = "add them (manifest.yaml lists them all) and reinstall the app to the workspace"
         return CheckResult("Slack scopes", False, "missing " + ", ".join(missing), hint)

@@ -40,6 +40,8 @@ class Runtime:
     wake: Callable[[str], None] = _no_scheduler
     # The bot's own Prometheus registry (wiring.py builds it; served by HEALTH_ADDR's /metrics).
     metrics: Metrics = field(default_factory=Metrics)
+    # Seconds to wait before reading Slack back after a post whose outcome is unknown (tests: near 0).
+    settle_seconds: float = 3.0
 
     def now(self) -> datetime:
         """The current instant as the bot sees it (aware UTC)."""

@@ -100,3 +100,14 @@ def test_free_plan_is_explained(sandbox: Sandbox, world: World, tmp_path: Path, 
     setattr(sandbox.slack.settings, setting, False)
     found = checks(sandbox, tmp_path, world.config_text)
     assert "paid" in found["user groups"][1]
+
+
+def test_an_install_without_the_history_scopes_is_told_to_re_approve(
+    sandbox: Sandbox, world: World, tmp_path: Path
+) -> None:
+    history = {"channels:history", "groups:history", "im:history"}
+    sandbox.slack.set_scopes([s for s in sandbox.slack.scopes if s not in history])  # an older install
+    ok, line = checks(sandbox, tmp_path, world.config_text)["Slack scopes"]
+    assert not ok
+    assert "channels:history, groups:history, im:history" in line
+    assert "reinstall" in line

@@ -36,11 +36,13 @@ from app.services.escalation_thread import (
     permalink_of,
     record_post,
     reply_message,
+    send_thread_post,
 )
+from app.services.notices import say_notice
 from app.slack import escalation_blocks as render
-from app.slack.post import try_post
+from app.slack.keyed import Sent, Unknown
 from app.store.models import Escalation
-from app.store.repo import claim_notice, insert_ignoring_duplicates, release_notice
+from app.store.repo import insert_ignoring_duplicates
 
 log = logging.getLogger(__name__)
 
@@ -221,16 +223,16 @@ def _record(
 def _reply_once(
     runtime: Runtime, mention: Mention, kind: str, payload: render.Message, now: datetime
 ) -> None:
-    """Post a usage or unknown-team reply once per event (the notices table holds the key)."""
-    with runtime.sessions.begin() as session:
-        claimed = claim_notice(session, "*", kind, mention.event_id, at=now, text=payload["text"])
-    if not claimed:
+    """Post a usage or unknown-team reply once per event (the notices table holds the key).
+
+    A refused reply is unclaimed, so that a redelivery of the event may answer it.
+    """
+    message = {"text": payload["text"], "blocks": payload.get("blocks")}
+    outcome = say_notice(
+        runtime, "*", mention.channel, kind, mention.event_id, message, now, thread_ts=mention.reply_thread
+    )
+    if outcome.result in ("done", "in_flight", "found"):
         log.info("mention %s already answered; ignoring the repeat", mention.event_id)
-        return
-    if try_post(runtime.slack, mention.channel, thread_ts=mention.reply_thread, **payload) is None:
-        # Unclaimed, a redelivery of the event may answer it.
-        with runtime.sessions.begin() as session:
-            release_notice(session, "*", kind, mention.event_id)
 
 
 def handle_mention(runtime: Runtime, mention: Mention, now: datetime) -> str | None:
@@ -264,8 +266,9 @@ def handle_mention(runtime: Runtime, mention: Mention, now: datetime) -> str | N
             log.info("escalation %s already recorded; ignoring the repeat delivery", mention.event_id)
             return None
         reply = reply_message(runtime, row, people, as_of, now)
-        reply_ts = try_post(runtime.slack, row.channel, thread_ts=row.thread_ts, **reply)
-        record_post(session, row, "reply", reply_ts, now, lease)
+        sent = send_thread_post(runtime, row, "reply", reply, read_back_first=False)
+        reply_ts = sent.ts if isinstance(sent, Sent) else None
+        record_post(session, row, "reply", reply_ts, now, lease, unknown=isinstance(sent, Unknown))
         # Release the row: due now when a page or the reply is still owed, else done.
         due = now if row.status == "pending" or reply_ts is None else None
         try:

@@ -14,6 +14,7 @@ successor that a post may still be on its way, so that it does not send a second
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 from datetime import datetime, timedelta
 from typing import Any, Literal
@@ -27,7 +28,7 @@ from app.runtime import Runtime
 from app.services.escalation_dms import dm_outcome
 from app.services.people import cached_identities
 from app.slack import escalation_blocks as render
-from app.slack.post import try_post
+from app.slack.keyed import Key, PostResult, ReadBackFailed, Sent, Unknown, find_keyed, post_keyed
 from app.store.models import Escalation, TeamState
 from app.store.repo import latest_snapshot
 
@@ -45,6 +46,7 @@ SLACK_CALL_MAX = timedelta(minutes=6)
 # it; a crashed one delays the escalation's remaining work by this much.
 LEASE = timedelta(minutes=10)
 Post = Literal["reply", "outcome"]
+EVENT_TYPE = "oncall_thread"  # the metadata event type of the bot's thread posts
 
 
 class LeaseLost(Exception):
@@ -139,7 +141,14 @@ def reply_message(
 
 
 def record_post(
-    session: Session, row: Escalation, post: Post, ts: str | None, now: datetime, lease: str
+    session: Session,
+    row: Escalation,
+    post: Post,
+    ts: str | None,
+    now: datetime,
+    lease: str,
+    *,
+    unknown: bool = False,
 ) -> bool:
     """Store a thread post's ts unless one is stored already, or count a failed post; True when posted.
 
@@ -148,8 +157,10 @@ def record_post(
     bring a second one), but never over one already stored.
     """
     if ts is None:
+        # An unknown outcome keeps posting_since: the next attempt reads the thread back before posting.
+        since = {} if unknown else {"posting_since": None}
         try:
-            hold(session, row.id, lease, now, post_attempts=Escalation.post_attempts + 1, posting_since=None)
+            hold(session, row.id, lease, now, post_attempts=Escalation.post_attempts + 1, **since)
         except LeaseLost:
             log.warning(
                 "escalation %s: its %s failed after the lease was lost; the new holder retries it",
@@ -174,16 +185,68 @@ def record_post(
     return True
 
 
+def _find(runtime: Runtime, row: Escalation, key: Key) -> str | None:
+    return find_keyed(runtime.slack, row.channel, key, thread_ts=row.thread_ts)
+
+
+def send_thread_post(
+    runtime: Runtime, row: Escalation, post: Post, payload: render.Message, *, read_back_first: bool
+) -> PostResult:
+    """Post in the escalation's thread once: an earlier attempt that may have landed is looked for first.
+
+    After a post whose outcome is unknown, the thread is read back (after the settle delay) as well.
+    """
+    key = Key(EVENT_TYPE, f"{row.event_id}|{post}")
+    try:
+        found = _find(runtime, row, key) if read_back_first else None
+    except ReadBackFailed as failure:
+        log.error("escalation %s: cannot tell whether its %s was posted: %s", row.event_id, post, failure)
+        return Unknown(str(failure))
+    if found is not None:
+        log.info("escalation %s: its %s was posted by an earlier attempt", row.event_id, post)
+        return Sent(found, row.channel)
+    result = post_keyed(runtime.slack, row.channel, key, thread_ts=row.thread_ts, **payload)
+    if not isinstance(result, Unknown):
+        if not isinstance(result, Sent):
+            log.error("could not post in %s: %s", row.channel, result.reason)
+        return result
+    time.sleep(runtime.settle_seconds)
+    try:
+        found = _find(runtime, row, key)
+    except ReadBackFailed as failure:
+        log.warning("escalation %s: %s outcome unknown (%s): %s", row.event_id, post, result.reason, failure)
+        return result
+    return Sent(found, row.channel) if found is not None else result
+
+
+def post_thread(
+    runtime: Runtime,
+    session: Session,
+    row: Escalation,
+    post: Post,
+    payload: render.Message,
+    now: datetime,
+    lease: str,
+) -> str | None:
+    """Post ``payload`` in the thread (once) and record how it went; the ts, or None when not posted."""
+    # posting_since still set: an earlier attempt was sent and never recorded (a crash, an unknown outcome).
+    earlier = row.posting_since is not None
+    hold(session, row.id, lease, now, posting_since=now)
+    result = send_thread_post(runtime, row, post, payload, read_back_first=earlier)
+    ts = result.ts if isinstance(result, Sent) else None
+    record_post(session, row, post, ts, now, lease, unknown=isinstance(result, Unknown))
+    return ts
+
+
 def post_reply(runtime: Runtime, session: Session, row: Escalation, now: datetime, lease: str) -> bool:
     """Post the thread reply the listener could not, naming who is on call now; True when posted."""
     with session.begin():
         people, as_of = on_call_now(session, runtime.config, row.team)
     payload = reply_message(runtime, row, people, as_of, now)
-    hold(session, row.id, lease, now, posting_since=now)
-    ts = try_post(runtime.slack, row.channel, thread_ts=row.thread_ts, **payload)
+    ts = post_thread(runtime, session, row, "reply", payload, now, lease)
     if ts is not None:
         log.info("escalation %s: posted the thread reply late", row.event_id)
-    return record_post(session, row, "reply", ts, now, lease)
+    return ts is not None
 
 
 def post_outcome(runtime: Runtime, session: Session, row: Escalation, now: datetime, lease: str) -> bool:
@@ -200,9 +263,7 @@ def post_outcome(runtime: Runtime, session: Session, row: Escalation, now: datet
         payload = render.page_unconfirmed(reason, row.alert_request_id or "?", pager=pager)
     else:
         payload = render.page_failed(reason, pager=pager)
-    hold(session, row.id, lease, now, posting_since=now)
-    ts = try_post(runtime.slack, row.channel, thread_ts=row.thread_ts, **payload)
-    return record_post(session, row, "outcome", ts, now, lease)
+    return post_thread(runtime, session, row, "outcome", payload, now, lease) is not None
 
 
 def permalink_of(runtime: Runtime, channel: str, ts: str) -> str | None:

@@ -8,7 +8,6 @@ from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from sqlalchemy import select, update
-from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from app.config import OncallConfig
@@ -20,8 +19,9 @@ from app.services.handover_checks import (
     handover_after,
     handover_at_or_before,
     person_views,
-    write_retrying,
 )
+from app.services.notices import say_notice
+from app.services.once import Seen, State, peek, say_once
 from app.slack.handover_blocks import (
     EscalationView,
     HandoverView,
@@ -30,17 +30,21 @@ from app.slack.handover_blocks import (
     incoming_dm,
     message_text,
 )
-from app.slack.post import PostFailed, post_message
+from app.slack.keyed import Key, find_keyed, post_keyed
 from app.store import repo
 from app.store.models import Escalation, Handover, ShiftRow, TeamState, UsergroupSync
 
 log = logging.getLogger(__name__)
 
-Status = Literal["posted", "already_posted", "late", "skipped_too_old", "dry_run", "failed", "unconfirmed"]
+# already_posted: Slack has it (read back when in doubt); in_progress: another attempt is posting it now;
+# unknown: Slack gave no answer and could not be read back yet: the next attempt reads back, then posts.
+Status = Literal[
+    "posted", "already_posted", "late", "skipped_too_old", "dry_run", "failed", "in_progress", "unknown"
+]
+EVENT_TYPE = "oncall_handover"  # the metadata event type of the handover post
 
 LATE_AFTER = timedelta(minutes=10)  # the cron job fires on time; later than this, a catch-up posted it
 CATCH_UP_DELAY = timedelta(minutes=2)  # the hourly catch-up's first run waits for the first refresh
-STALE_CLAIM = timedelta(minutes=15)  # a claim this old will not record its result any more
 
 
 @dataclass(frozen=True)
@@ -113,97 +117,90 @@ def _key(team: Team, start: datetime) -> tuple[object, ...]:
     return (Handover.team == team.name, Handover.shift_start == start)
 
 
-def _claim(session: Session, team: Team, view: HandoverView, now: datetime) -> bool:
-    """Own the (team, shift start) key: insert it, or take over an attempt that Slack refused."""
-    values = {
-        "team": team.name,
-        "shift_start": view.start,
-        "created_at": now,
-        "status": "claimed",
-        "late": view.late,
-        "outgoing": [p.pager_id for p in view.outgoing],
-        "incoming": [p.pager_id for p in view.incoming],
-        "channel": team.channel,
-        "detail": None,
-    }
-    if repo.insert_ignoring_duplicates(session, Handover, values):
-        return True
-    # Only "failed" is taken over: Slack answered that it did not post. A stale "claimed" row is not,
-    # see _unconfirmed.
-    taken = session.execute(
-        update(Handover).where(*_key(team, view.start), Handover.status == "failed").values(**values)
-    )
-    return bool(getattr(taken, "rowcount", 0))
+# Handover.status for each once-state; "unconfirmed" is what earlier versions left for an unknown outcome.
+_STATUS = {"claimed": "claimed", "done": "posted", "refused": "failed", "unknown": "unknown"}
+_STATE: dict[str, State] = {v: k for k, v in _STATUS.items()} | {"unconfirmed": "unknown"}
+
+
+@dataclass(frozen=True)
+class HandoverLedger:
+    """The handovers table: one row per (team, shift start), the once-key of the channel post."""
+
+    team: Team
+    view: HandoverView
+
+    def _values(self, now: datetime) -> dict[str, object]:
+        return {
+            "created_at": now,
+            "status": "claimed",
+            "late": self.view.late,
+            "outgoing": [p.pager_id for p in self.view.outgoing],
+            "incoming": [p.pager_id for p in self.view.incoming],
+            "channel": self.team.channel,
+            "detail": None,
+        }
+
+    def claim(self, session: Session, now: datetime) -> bool:
+        """Insert the (team, shift start) key as claimed."""
+        values = {"team": self.team.name, "shift_start": self.view.start, **self._values(now)}
+        return repo.insert_ignoring_duplicates(session, Handover, values)
+
+    def seen(self, session: Session) -> Seen | None:
+        """The handover's state ("skipped" counts as done: nothing is posted for it)."""
+        row = _existing(session, self.team, self.view.start)
+        if row is None:
+            return None
+        return Seen(_STATE.get(row.status, "done"), row.created_at, row.message_ts)
+
+    def take(self, session: Session, seen: Seen, now: datetime) -> bool:
+        """Claim it again unless another attempt moved it."""
+        statuses = [s for s, state in _STATE.items() if state == seen.state]
+        taken = session.execute(
+            update(Handover)
+            .where(
+                *_key(self.team, self.view.start),
+                Handover.status.in_(statuses),
+                Handover.created_at == seen.since,
+            )
+            .values(**self._values(now))
+        )
+        return bool(getattr(taken, "rowcount", 0))
+
+    def record(self, session: Session, state: State, now: datetime, ts: str | None, detail: str) -> None:
+        """Store how the post went."""
+        values: dict[str, object] = {"status": _STATUS[state], "detail": detail or None}
+        if state == "done":
+            values["message_ts"] = ts or None
+        if state == "unknown":
+            values["created_at"] = now
+        session.execute(update(Handover).where(*_key(self.team, self.view.start)).values(**values))
 
 
 def _existing(session: Session, team: Team, start: datetime) -> Handover | None:
     return session.scalars(select(Handover).where(*_key(team, start))).first()
 
 
-def _finish(runtime: Runtime, team: Team, start: datetime, **values: object) -> bool:
-    """Record how the post went; retried, because a row left "claimed" is never posted again."""
-    try:
-        write_retrying(
-            runtime,
-            lambda session: session.execute(update(Handover).where(*_key(team, start)).values(**values)),
-            f"recording the {team.name} handover",
-        )
-    except OperationalError as error:
-        log.error(
-            "the %s handover of %s was %s but that could not be recorded: %s",
-            team.name,
-            start.isoformat(),
-            values.get("status"),
-            error.orig,
-        )
-        return False
-    return True
-
-
-def _unconfirmed(runtime: Runtime, team: Team, row: Handover, text: str, now: datetime) -> HandoverOutcome:
-    """A claim whose result was never recorded: say so once, for a human; never post it again.
-
-    Either the process stopped between claiming and posting (nothing was posted), or it posted and then
-    could not record it (a crash, or a database locked through every retry of _finish). The database
-    cannot tell these apart. Taking the claim over would double the post and the DM in the second case,
-    in front of the whole company; not taking it over loses the post in the first case, whose window is
-    one HTTP request long. So a human is told once, at ERROR level, how to check and repair it.
-    """
-    detail = (
-        f"claimed at {row.created_at.isoformat()} but the result was never recorded; it may or may not be "
-        f"in {team.channel}: if it is missing, `oncall-bot handover --team {team.name} --dry-run` prints it"
-    )
-    stale = (Handover.status == "claimed", Handover.created_at < now - STALE_CLAIM)
-    marked = write_retrying(
-        runtime,
-        lambda s: s.execute(
-            update(Handover)
-            .where(*_key(team, row.shift_start), *stale)
-            .values(status="unconfirmed", detail=detail)
-        ),
-        f"marking the {team.name} handover unconfirmed",
-    )
-    if getattr(marked, "rowcount", 0):
-        log.error("the %s handover of %s was %s", team.name, row.shift_start.isoformat(), detail)
-    return HandoverOutcome(team.name, row.shift_start, "unconfirmed", text, detail)
-
-
-def _skip_too_old(runtime: Runtime, team: Team, start: datetime, now: datetime) -> HandoverOutcome:
+def _too_old(
+    runtime: Runtime, team: Team, start: datetime, now: datetime, *, dry_run: bool
+) -> HandoverOutcome:
     grace = runtime.config.handover_grace_hours
-    values = {
-        "team": team.name,
-        "shift_start": start,
-        "created_at": now,
-        "status": "skipped",
-        "outgoing": [],
-        "incoming": [],
-        "detail": f"missed by more than {grace:g} h",
-    }
+    detail = f"more than {grace:g} h ago" + ("; a real run would not post it" if dry_run else "")
     with runtime.sessions.begin() as session:
-        inserted = repo.insert_ignoring_duplicates(session, Handover, values)
-        existing = None if inserted else _existing(session, team, start)
+        existing = _existing(session, team, start)
         if existing is not None and existing.status == "posted":
             return HandoverOutcome(team.name, start, "already_posted", detail="posted before")
+        if dry_run:
+            return HandoverOutcome(team.name, start, "skipped_too_old", detail=detail)
+        values = {
+            "team": team.name,
+            "shift_start": start,
+            "created_at": now,
+            "status": "skipped",
+            "outgoing": [],
+            "incoming": [],
+            "detail": f"missed by more than {grace:g} h",
+        }
+        inserted = repo.insert_ignoring_duplicates(session, Handover, values)
     if inserted:
         log.warning(
             "skipped the %s handover of %s: %s late, beyond the grace of %g h",
@@ -212,54 +209,66 @@ def _skip_too_old(runtime: Runtime, team: Team, start: datetime, now: datetime) 
             now - start,
             grace,
         )
-    return HandoverOutcome(team.name, start, "skipped_too_old", detail=f"more than {grace:g} h ago")
+    return HandoverOutcome(team.name, start, "skipped_too_old", detail=detail)
 
 
-def _dm_incoming(runtime: Runtime, view: HandoverView) -> list[str]:
+def _dm_incoming(runtime: Runtime, view: HandoverView, now: datetime) -> list[str]:
+    """Direct-message each incoming person once (their own once-key), whatever retries the channel post."""
     failures = []
     dm = incoming_dm(view)
     for person in view.incoming:
         if not person.mapped or person.slack_id is None:
             continue
-        try:
-            post_message(runtime.slack, person.slack_id, text=dm["text"], blocks=dm["blocks"])
-        except PostFailed as failure:
-            failures.append(f"DM to {person.slack_id} failed: {failure}")
+        key = f"{view.start.isoformat()}|{person.slack_id}"
+        outcome = say_notice(runtime, view.team, person.slack_id, "handover_dm", key, dm, now)
+        if not outcome.said and outcome.result != "in_flight":
+            failures.append(f"DM to {person.slack_id}: {outcome.result} ({outcome.detail})")
     for failure in failures:
         log.warning("%s handover: %s", view.team, failure)
     return failures
 
 
-def _not_ours(
-    runtime: Runtime, team: Team, start: datetime, row: Handover | None, text: str, now: datetime
-) -> HandoverOutcome:
-    """The key is held by another attempt: posted, in progress, or claimed long ago and never recorded."""
-    if row is not None and (
-        row.status == "unconfirmed" or (row.status == "claimed" and row.created_at < now - STALE_CLAIM)
-    ):
-        return _unconfirmed(runtime, team, row, text, now)
-    detail = f"{row.status} at {row.created_at.isoformat()}" if row else "claimed elsewhere"
-    return HandoverOutcome(team.name, start, "already_posted", text, detail)
+_BY_RESULT: dict[str, Status] = {
+    "done": "already_posted",
+    "in_flight": "in_progress",
+    "refused": "failed",
+    "unknown": "unknown",
+}
 
 
 def _post(
-    runtime: Runtime, team: Team, view: HandoverView, message: dict[str, Any], text: str
+    runtime: Runtime, team: Team, view: HandoverView, message: dict[str, Any], text: str, now: datetime
 ) -> HandoverOutcome:
-    """Post the claimed handover, record how it went, then direct-message the incoming people."""
-    try:
-        ts = post_message(runtime.slack, team.channel, text=message["text"], blocks=message["blocks"])
-    except PostFailed as failure:
-        _finish(runtime, team, view.start, status="failed", detail=str(failure))
-        log.warning("posting the %s handover failed: %s", team.name, failure)
-        return HandoverOutcome(team.name, view.start, "failed", text, str(failure))
-    recorded = _finish(runtime, team, view.start, status="posted", message_ts=ts or None)
-    failures = _dm_incoming(runtime, view)
-    if not recorded:
-        failures.insert(0, "posted, but the database did not record it")
+    """Post the handover once (reading back any earlier attempt's outcome), then DM the incoming people."""
+    keyed = Key(EVENT_TYPE, f"{team.name}|{view.start.isoformat()}")
+    outcome = say_once(
+        runtime,
+        HandoverLedger(team, view),
+        lambda: post_keyed(
+            runtime.slack, team.channel, keyed, text=message["text"], blocks=message["blocks"]
+        ),
+        lambda oldest: find_keyed(runtime.slack, team.channel, keyed, oldest=oldest),
+        now,
+        what=f"the {team.name} handover of {view.start.isoformat()}",
+    )
+    if outcome.result not in ("posted", "found"):
+        status = _BY_RESULT[outcome.result]
+        return HandoverOutcome(team.name, view.start, status, text, outcome.detail)
+    # A handover found posted by an earlier attempt may lack its DMs: their own keys say which.
+    failures = _dm_incoming(runtime, view, now)
     when = view.start.isoformat()
     log.info("posted the %s handover of %s%s", team.name, when, " (late)" if view.late else "")
     status: Status = "late" if view.late else "posted"
-    return HandoverOutcome(team.name, view.start, status, text, "; ".join(failures))
+    detail = "; ".join([*([outcome.detail] if outcome.result == "found" else []), *failures])
+    return HandoverOutcome(team.name, view.start, status, text, detail)
+
+
+def _dry_run(runtime: Runtime, team: Team, view: HandoverView, text: str, now: datetime) -> HandoverOutcome:
+    """What the real run would do, without writing or posting anything."""
+    held = peek(runtime, HandoverLedger(team, view), now)
+    if held is not None:
+        return HandoverOutcome(team.name, view.start, _BY_RESULT[held.result], text, held.detail)
+    return HandoverOutcome(team.name, view.start, "dry_run", text, "late" if view.late else "")
 
 
 def run_handover(runtime: Runtime, team: Team, now: datetime, *, dry_run: bool = False) -> HandoverOutcome:
@@ -268,8 +277,8 @@ def run_handover(runtime: Runtime, team: Team, now: datetime, *, dry_run: bool =
     # The cron job fires a little after the handover time: an on-time post is never "too old", even when
     # the grace window for late posts is 0.
     grace = max(timedelta(hours=runtime.config.handover_grace_hours), LATE_AFTER)
-    if not dry_run and now - start > grace:
-        return _skip_too_old(runtime, team, start, now)
+    if now - start > grace:
+        return _too_old(runtime, team, start, now, dry_run=dry_run)
     # Read first, then claim in a short write transaction that commits before Slack is called:
     # the claim must be visible to other replicas before the post can happen.
     with runtime.sessions.begin() as session:
@@ -277,18 +286,13 @@ def run_handover(runtime: Runtime, team: Team, now: datetime, *, dry_run: bool =
         has_data = _has_data(session, team.name)
     message = handover_message(view)
     text = message_text(message)
-    if dry_run:
-        return HandoverOutcome(team.name, start, "dry_run", text)
     if not has_data:
         return HandoverOutcome(
             team.name, start, "failed", text, "the pager has not been read yet; will retry"
         )
-    with runtime.sessions.begin() as session:
-        claimed = _claim(session, team, view, now)
-        row = None if claimed else _existing(session, team, start)
-    if not claimed:
-        return _not_ours(runtime, team, start, row, text, now)
-    return _post(runtime, team, view, message, text)
+    if dry_run:
+        return _dry_run(runtime, team, view, text, now)
+    return _post(runtime, team, view, message, text, now)
 
 
 def catch_up(runtime: Runtime, now: datetime) -> list[HandoverOutcome]:

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import time as clock
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from itertools import pairwise
@@ -19,10 +18,10 @@ from sqlalchemy.orm import Session
 from app.config import OncallConfig
 from app.domain import Shift, Team
 from app.runtime import Runtime
+from app.services.notices import say_notice
 from app.services.people import cached_identities, resolve_people
 from app.slack.errors import SlackCallFailed
 from app.slack.handover_blocks import PersonView, identity_notice, shift_change_notice
-from app.slack.post import PostFailed, post_message
 from app.store import repo
 from app.store.models import AnnouncedTimeline, Notice, PersonRow
 
@@ -34,8 +33,6 @@ IDENTITY_LEAD = timedelta(hours=24)
 CHANGE_HORIZON = timedelta(days=7)
 KEY_CHARS = 400  # Notice.key's column width
 OPEN_END = "open"
-WRITE_ATTEMPTS = 4  # each attempt already waits SQLite's busy timeout before "database is locked"
-WRITE_BACKOFF_SECONDS = 0.2
 
 T = TypeVar("T")
 Said = Literal["posted", "said_before", "failed"]
@@ -107,19 +104,6 @@ def from_row(row: PersonRow) -> PersonView:
     return PersonView(row.pager_id, row.slack_user_id, row.status)
 
 
-def write_retrying(runtime: Runtime, work: Callable[[Session], T], what: str) -> T:
-    """Run ``work`` in its own short write transaction, again (a few times) when the database is locked."""
-    for attempt in range(1, WRITE_ATTEMPTS):
-        try:
-            with runtime.sessions.begin() as session:
-                return work(session)
-        except OperationalError as error:
-            log.warning("%s: %s; trying again (%d/%d)", what, error.orig, attempt, WRITE_ATTEMPTS)
-            clock.sleep(WRITE_BACKOFF_SECONDS * attempt)
-    with runtime.sessions.begin() as session:
-        return work(session)
-
-
 @dataclass(frozen=True)
 class ChangedWindow:
     """A stretch of time whose on-call people differ between two timelines (``end`` None: open-ended)."""
@@ -156,25 +140,19 @@ def _mentionable(runtime: Runtime, pager_ids: list[str], now: datetime) -> dict[
 def _say_once(
     runtime: Runtime, team: Team, kind: str, key: str, message: dict[str, Any], now: datetime
 ) -> Said:
-    """Claim (team, kind, key) in a committed transaction, then post; a failed post gives the claim back."""
+    """Say the notice once (services/once.py: claim, post, read back an unknown outcome)."""
     try:
-        with runtime.sessions.begin() as session:
-            if not repo.claim_notice(session, team.name, kind, key, at=now, text=message["text"]):
-                return "said_before"
+        outcome = say_notice(runtime, team.name, team.channel, kind, key, message, now)
     except OperationalError as error:  # locked for longer than the busy timeout: the next run tries again
         log.warning("%s notice for %s not claimed (will retry): %s", kind, team.name, error.orig)
         return "failed"
-    # Posted after the claim committed (a second replica finds the claim and stays quiet) and with no
-    # transaction open: a slow or retried Slack call must never hold SQLite's write lock.
-    try:
-        post_message(runtime.slack, team.channel, text=message["text"], blocks=message["blocks"])
-    except PostFailed as failure:
-        log.warning("%s notice for %s not posted (will retry): %s", kind, team.name, failure)
-        write_retrying(
-            runtime, lambda s: repo.release_notice(s, team.name, kind, key), f"releasing the {kind} notice"
-        )
-        return "failed"
-    return "posted"
+    if outcome.result == "posted":
+        return "posted"
+    if outcome.result in ("found", "done"):
+        return "said_before"
+    # Refused, unknown or in flight elsewhere: keep the old baseline so that a later refresh comes back.
+    log.warning("%s notice for %s not posted yet (will retry): %s", kind, team.name, outcome.detail)
+    return "failed"
 
 
 def _check_team(runtime: Runtime, team: Team, now: datetime) -> int:

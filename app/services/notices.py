@@ -4,36 +4,57 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import update
 
 from app.domain import Team
 from app.runtime import Runtime
 from app.services.freshness import state_is_stale
+from app.services.once import NoticeLedger, Outcome, say_once
 from app.slack import notice_text
 from app.slack.blocks import section
-from app.slack.post import try_post
+from app.slack.keyed import Key, find_keyed, post_keyed
 from app.store import repo
 from app.store.models import TeamState
 
 log = logging.getLogger(__name__)
 
+EVENT_TYPE = "oncall_notice"  # the metadata event type of every once-only notice
 
-def post_to_team(runtime: Runtime, team: Team, text: str) -> bool:
-    """Post ``text`` in the team channel; False (logged) when Slack refuses or cannot be reached."""
-    return try_post(runtime.slack, team.channel, text=text, blocks=[section(text)]) is not None
+
+def say_notice(
+    runtime: Runtime,
+    team: str,
+    channel: str,
+    kind: str,
+    key: str,
+    message: dict[str, Any],
+    now: datetime,
+    *,
+    thread_ts: str | None = None,
+) -> Outcome:
+    """Post ``message`` in ``channel`` (or its thread) exactly once per (team, kind, key)."""
+    keyed = Key(EVENT_TYPE, f"{team}|{kind}|{key}")
+    text, blocks = message["text"], message.get("blocks")
+    return say_once(
+        runtime,
+        NoticeLedger(team, kind, key, text),
+        lambda: post_keyed(runtime.slack, channel, keyed, text=text, blocks=blocks, thread_ts=thread_ts),
+        lambda oldest: find_keyed(runtime.slack, channel, keyed, oldest=oldest, thread_ts=thread_ts),
+        now,
+        what=f"the {kind} notice for {team}",
+    )
+
+
+def _say(runtime: Runtime, team: Team, kind: str, key: str, text: str, now: datetime) -> Outcome:
+    message = {"text": text, "blocks": [section(text)]}
+    return say_notice(runtime, team.name, team.channel, kind, key, message, now)
 
 
 def post_once(runtime: Runtime, team: Team, kind: str, key: str, text: str, now: datetime) -> bool:
     """Post ``text`` unless (team, kind, key) was already said; True when this call posted it."""
-    with runtime.sessions.begin() as session:
-        if not repo.claim_notice(session, team.name, kind, key, at=now, text=text):
-            return False
-    if post_to_team(runtime, team, text):
-        return True
-    with runtime.sessions.begin() as session:
-        repo.release_notice(session, team.name, kind, key)  # let a later cycle try again
-    return False
+    return _say(runtime, team, kind, key, text, now).result == "posted"
 
 
 def announce_outage(runtime: Runtime, team: Team, now: datetime) -> bool:
@@ -58,9 +79,9 @@ def announce_outage(runtime: Runtime, team: Team, now: datetime) -> bool:
     text = notice_text.pager_unreachable(
         team.name, team.usergroup, error or "no answer", since, data_from, team.timezone
     )
-    if post_to_team(runtime, team, text):
+    if _say(runtime, team, "pager_unreachable", since.isoformat(), text, now).said:
         return True
-    with runtime.sessions.begin() as session:  # unsaid: let the next failing cycle try again
+    with runtime.sessions.begin() as session:  # unsaid (or unsure): the next failing cycle tries again
         session.execute(
             update(TeamState).where(TeamState.team == team.name).values(outage_announced_since=None)
         )
@@ -68,20 +89,22 @@ def announce_outage(runtime: Runtime, team: Team, now: datetime) -> bool:
 
 
 def announce_recovery(runtime: Runtime, team: Team, now: datetime) -> bool:
-    """Tell the team channel, once, that the pager answers again after an announced outage."""
+    """Tell the team channel, once, that the pager answers again after an announced outage.
+
+    The outage stays marked announced until the recovery is said: a refused post is tried again next cycle.
+    """
     with runtime.sessions.begin() as session:
-        since = repo.team_state(session, team.name).outage_announced_since
-        if since is None:
+        state = repo.team_state(session, team.name)
+        since = state.outage_announced_since
+        if since is None or state.failing_since is not None:
             return False
-        cleared = session.execute(
-            update(TeamState)
-            .where(
-                TeamState.team == team.name,
-                TeamState.failing_since.is_(None),
-                TeamState.outage_announced_since == since,
+    text = notice_text.pager_recovered(team.name, since, now, team.timezone)
+    outcome = _say(runtime, team, "pager_recovered", since.isoformat(), text, now)
+    if outcome.said:
+        with runtime.sessions.begin() as session:
+            session.execute(
+                update(TeamState)
+                .where(TeamState.team == team.name, TeamState.outage_announced_since == since)
+                .values(outage_announced_since=None)
             )
-            .values(outage_announced_since=None)
-        )
-        if not getattr(cleared, "rowcount", 0):
-            return False
-    return post_to_team(runtime, team, notice_text.pager_recovered(team.name, since, now, team.timezone))
+    return outcome.result == "posted"

@@ -130,8 +130,11 @@ class Notice(Base):
     team: Mapped[str] = mapped_column(String(80))
     kind: Mapped[str] = mapped_column(String(40))
     key: Mapped[str] = mapped_column(String(400))
+    # When the current attempt began (claimed) or ended without an answer (unknown); see services/once.py.
     created_at: Mapped[datetime]
     text: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), default="posted", server_default="posted")
+    message_ts: Mapped[str | None] = mapped_column(String(32))
 
 
 class AnnouncedTimeline(Base):
@@ -202,7 +205,8 @@ class Handover(Base):
     team: Mapped[str] = mapped_column(String(80))
     shift_start: Mapped[datetime]
     created_at: Mapped[datetime]
-    status: Mapped[str] = mapped_column(String(16))  # claimed, posted, skipped, failed, unconfirmed
+    # claimed, posted, skipped, failed (refused: retried), unknown (read back before retrying); see once.py
+    status: Mapped[str] = mapped_column(String(16))
     late: Mapped[bool] = mapped_column(default=False)
     outgoing: Mapped[list[str]]
     incoming: Mapped[list[str]]
