@@ -11,7 +11,9 @@ from zoneinfo import ZoneInfo
 
 from app.runtime import utc_now
 from app.sandbox import Sandbox
-from app.sandbox.world import CHANNEL, TEAM_ZONE, World, write_config
+from app.sandbox.opsgenie_schedule import Rotation
+from app.sandbox.world import CHANNEL, SCHEDULE, TEAM_ZONE, World, write_config
+from app.services.cycle import run_cycle
 from app.services.handover import run_handover
 from app.services.once import IN_FLIGHT
 from tests.conftest import RuntimeFactory, environment_for
@@ -67,3 +69,32 @@ def test_a_handover_killed_between_claim_and_post_is_posted_late_exactly_once(
     final = cli(env, "handover")
     assert "== team data: already_posted" in final.stdout
     assert len(handovers(sandbox)) == 1
+
+
+def test_a_notice_killed_between_claim_and_post_is_said_once_after_the_restart(
+    sandbox: Sandbox, world: World, tmp_path: Path, make_runtime: RuntimeFactory
+) -> None:
+    sandbox.opsgenie.set_rotations(
+        SCHEDULE,
+        [Rotation(name="empty", participants=[], start=world.rotation_start, length=timedelta(days=7))],
+    )
+    env = environment_for(sandbox, tmp_path, write_config(tmp_path, world.config_text))
+    sandbox.slack.lose_answer("chat.postMessage", stall=30, act=False)
+    doomed = subprocess.Popen(
+        [sys.executable, "-m", "app", "sync"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    )
+    deadline = time.monotonic() + 30
+    while not sandbox.slack.requests("chat.postMessage") and time.monotonic() < deadline:
+        time.sleep(0.05)
+    doomed.kill()  # killed while the "nobody is on call" notice was on its way: Slack never got it
+    doomed.wait(timeout=10)
+    empty = "Slack does not allow an empty user group"
+
+    def said() -> int:
+        return len([m for m in sandbox.slack.messages(CHANNEL) if empty in str(m["text"])])
+
+    assert said() == 0
+    restarted = make_runtime(world.config_text)
+    for minutes in (1, 7, 12):
+        run_cycle(restarted, restarted.now() + timedelta(minutes=minutes))
+    assert said() == 1

@@ -125,45 +125,6 @@ def test_a_shift_change_notice_slack_took_without_answering_is_said_once(
     assert len(changed_notices(sandbox)) == 1
 
 
-def test_a_notice_claimed_by_a_process_that_died_is_said_late_once(
-    sandbox: Sandbox, runtime: Runtime
-) -> None:
-    seed_cache(runtime, E - timedelta(days=7), weeks=3)
-    before, after = shift_change(runtime)
-    # The process claims the notice, sends it and dies before Slack gets it.
-    sandbox.slack.lose_answer("chat.postMessage", act=False)
-    sandbox.slack.fail("conversations.history", "internal_error")
-    announce_shift_changes(runtime, team_of(runtime), before, after, E)
-    assert changed_notices(sandbox) == []
-    for minutes in (10, 20, 30):
-        announce_shift_changes(runtime, team_of(runtime), before, after, E + timedelta(minutes=minutes))
-    assert len(changed_notices(sandbox)) == 1
-
-
-def test_a_usergroup_notice_claimed_before_a_crash_is_said_after_the_restart(
-    sandbox: Sandbox, world: World, make_runtime: RuntimeFactory
-) -> None:
-    from app.sandbox.opsgenie_schedule import Rotation
-    from app.sandbox.world import SCHEDULE
-    from app.services.cycle import run_cycle
-
-    runtime = impatient(make_runtime(world.config_text))
-    sandbox.opsgenie.set_rotations(
-        SCHEDULE,
-        [Rotation(name="empty", participants=[], start=world.rotation_start, length=timedelta(days=7))],
-    )
-    now = world.rotation_start + timedelta(days=1)
-    sandbox.slack.lose_answer("chat.postMessage", act=False)  # claimed and sent; Slack never got it
-    sandbox.slack.fail("conversations.history", "internal_error")
-    run_cycle(runtime, now)
-    empty = "Slack does not allow an empty user group"
-    assert not [m for m in sandbox.slack.messages(CHANNEL) if empty in m["text"]]
-    restarted = impatient(make_runtime(world.config_text))
-    for minutes in (10, 15, 20):
-        run_cycle(restarted, now + timedelta(minutes=minutes))
-    assert len([m for m in sandbox.slack.messages(CHANNEL) if empty in m["text"]]) == 1
-
-
 def test_a_recovery_notice_whose_post_failed_is_said_on_a_later_cycle(
     sandbox: Sandbox, world: World, make_runtime: RuntimeFactory
 ) -> None:
