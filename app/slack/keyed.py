@@ -19,6 +19,7 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 
 from app.slack.errors import SLACK_FAILURES, call_failed
+from app.slack.limits import BlockKitLimitError, validate_message
 
 log = logging.getLogger(__name__)
 
@@ -108,6 +109,10 @@ def post_keyed(
     thread_ts: str | None = None,
 ) -> PostResult:
     """Post once (no blind retries) with ``key`` in the message metadata; say how it went."""
+    try:
+        validate_message(text, blocks)
+    except BlockKitLimitError as error:  # what Slack would refuse is refused here, in words
+        return Refused(f"the message breaks Slack's Block Kit limits ({error})")
     try:
         response = _single_shot(client).chat_postMessage(
             channel=channel,
