@@ -289,7 +289,8 @@ def test_two_replicas_at_the_same_instant_post_once(
         thread.start()
     for thread in threads:
         thread.join(timeout=30)
-    assert sorted(statuses) == ["in_progress", "posted"]  # the other saw the claim in flight
+    # The other replica saw the claim in flight, or (when it ran a little later) the post recorded.
+    assert sorted(statuses) in (["in_progress", "posted"], ["already_posted", "posted"])
     assert len(handover_posts(sandbox)) == 1
     assert len(sandbox.slack.messages(BOB)) == 1  # one DM too
 
