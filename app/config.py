@@ -62,6 +62,13 @@ class Settings(BaseSettings):
     pagerduty_api_url: str = "https://api.pagerduty.com"  # EU service region: https://api.eu.pagerduty.com
     pagerduty_routing_key: SecretStr | None = None  # an Events API v2 integration key, for paging
     pagerduty_events_url: str = "https://events.pagerduty.com"  # EU: https://events.eu.pagerduty.com
+    # Jira Service Management Operations: a real Atlassian account (service accounts are refused).
+    jsm_site_url: str | None = None  # https://yourcompany.atlassian.net
+    jsm_email: str | None = None
+    jsm_api_token: SecretStr | None = None
+    jsm_cloud_id: str | None = None  # unset: read once from {JSM_SITE_URL}/_edge/tenant_info
+    jsm_api_url: str = "https://api.atlassian.com"
+    jsm_integration_key: SecretStr | None = None  # an API integration's key: pages through it instead
     database_url: str = DEFAULT_DATABASE_URL
     oncall_config: Path = Path("oncall.toml")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"

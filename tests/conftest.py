@@ -11,11 +11,12 @@ from pathlib import Path
 import pytest
 
 from app.config import Settings, load_oncall_config
+from app.providers.jsm import JsmProvider
 from app.providers.opsgenie import OpsgenieProvider
 from app.providers.pagerduty import PagerDutyProvider
 from app.providers.registry import Builder
 from app.runtime import Runtime, utc_now
-from app.sandbox import GENIE_KEY, PAGERDUTY_ROUTING_KEY, PAGERDUTY_TOKEN, Sandbox
+from app.sandbox import GENIE_KEY, JSM_API_TOKEN, JSM_EMAIL, PAGERDUTY_ROUTING_KEY, PAGERDUTY_TOKEN, Sandbox
 from app.sandbox.world import World, seed, write_config
 from app.wiring import RunningBot, build_runtime, start_bot
 
@@ -29,6 +30,12 @@ _OUR_VARIABLES = (
     "PAGERDUTY_API_URL",
     "PAGERDUTY_ROUTING_KEY",
     "PAGERDUTY_EVENTS_URL",
+    "JSM_SITE_URL",
+    "JSM_EMAIL",
+    "JSM_API_TOKEN",
+    "JSM_CLOUD_ID",
+    "JSM_API_URL",
+    "JSM_INTEGRATION_KEY",
     "DATABASE_URL",
     "ONCALL_CONFIG",
     "LOG_LEVEL",
@@ -88,9 +95,18 @@ def fast_provider(sandbox: Sandbox) -> OpsgenieProvider:
 
 
 def fast_builders(sandbox: Sandbox) -> dict[str, Builder]:
-    """Pager clients on the sandbox that give up quickly (Opsgenie and PagerDuty)."""
-    pagerduty = sandbox.pagerduty
+    """Pager clients on the sandbox that give up quickly (Opsgenie, PagerDuty and JSM)."""
+    pagerduty, jsm = sandbox.pagerduty, sandbox.jsm
     return {
+        "jsm": lambda _settings, _team: JsmProvider(
+            JSM_EMAIL,
+            JSM_API_TOKEN,
+            site_url=jsm.site_url,
+            api_url=jsm.api_url,
+            timeout=0.5,
+            max_retries=1,
+            backoff=0.01,
+        ),
         "opsgenie": lambda _settings, _team: fast_provider(sandbox),
         "pagerduty": lambda _settings, _team: PagerDutyProvider(
             PAGERDUTY_TOKEN,

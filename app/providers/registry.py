@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING
 
 from app.domain import Team
 from app.providers import Provider
+from app.providers.jsm import TOKEN_ENV as JSM_TOKEN_ENV
+from app.providers.jsm import JsmProvider
 from app.providers.opsgenie import OpsgenieProvider
 from app.providers.pagerduty import ROUTING_KEY_ENV, TOKEN_ENV, PagerDutyProvider
 from app.providers.rotation import RotationProvider
@@ -185,6 +187,58 @@ def _rotation(_settings: Settings, team: Team) -> Provider:
     return RotationProvider(team.rotation, team.timezone)
 
 
+@dataclass(frozen=True)
+class JsmCredentials:
+    """A team's JSM account (site, email, API token and its env var) and the optional integration key."""
+
+    site_url: str
+    email: str
+    api_token: str
+    token_variable: str
+    integration_key: str | None
+
+
+def jsm_credentials(settings: Settings, team: Team) -> JsmCredentials:
+    """The team's JSM account; MissingCredentials names every variable still to set."""
+    token_variable = team.api_key_env or JSM_TOKEN_ENV
+    token = _variable_value(settings, team.api_key_env, settings.jsm_api_token)
+    site = (settings.jsm_site_url or "").strip().rstrip("/")
+    email = (settings.jsm_email or "").strip()
+    missing = [
+        name
+        for name, value in (("JSM_SITE_URL", site), ("JSM_EMAIL", email), (token_variable, token))
+        if not value
+    ]
+    if missing:
+        raise MissingCredentials(
+            f"set {', '.join(missing)}: the site (https://yourcompany.atlassian.net), and the email and an "
+            "API token (id.atlassian.com → Security → API tokens) of a real Atlassian account that may see "
+            "the team's schedule; service accounts cannot call the Operations API"
+        )
+    assert token is not None
+    key = settings.jsm_integration_key
+    integration = key.get_secret_value() if key is not None and key.get_secret_value() else None
+    return JsmCredentials(site, email, token, token_variable, integration)
+
+
+def _jsm_credentials(settings: Settings, team: Team) -> Hashable:
+    found = jsm_credentials(settings, team)
+    return (found, settings.jsm_api_url, settings.jsm_cloud_id)
+
+
+def _jsm(settings: Settings, team: Team) -> Provider:
+    found = jsm_credentials(settings, team)
+    return JsmProvider(
+        found.email,
+        found.api_token,
+        site_url=found.site_url,
+        api_url=settings.jsm_api_url,
+        cloud_id=settings.jsm_cloud_id,
+        integration_key=found.integration_key,
+    )
+
+
 register(ProviderKind("opsgenie", _opsgenie_credentials, _opsgenie))
 register(ProviderKind("pagerduty", _pagerduty_credentials, _pagerduty))
 register(ProviderKind("rotation", _rotation_credentials, _rotation))
+register(ProviderKind("jsm", _jsm_credentials, _jsm))

@@ -1,4 +1,4 @@
-"""The local sandbox: a stateful Slack (Web API + Socket Mode), Opsgenie and PagerDuty on 127.0.0.1.
+"""The local sandbox: a stateful Slack (Web API + Socket Mode), Opsgenie, PagerDuty and JSM on 127.0.0.1.
 
 Tests and ``oncall-bot demo`` run the real bot against it; nothing here talks to a real service.
 """
@@ -7,6 +7,9 @@ from __future__ import annotations
 
 from types import TracebackType
 
+from app.sandbox.jsm import API_TOKEN as JSM_API_TOKEN
+from app.sandbox.jsm import EMAIL as JSM_EMAIL
+from app.sandbox.jsm import JsmSandbox
 from app.sandbox.opsgenie import OpsgenieSandbox
 from app.sandbox.pagerduty import PagerDutySandbox
 from app.sandbox.slack_web import SlackSandbox
@@ -19,18 +22,20 @@ PAGERDUTY_ROUTING_KEY = "R0SANDBOX0ROUTING0KEY00000000001"  # 32 letters and dig
 
 
 class Sandbox:
-    """Local Slack, Opsgenie and PagerDuty servers started together, with the environment to use them."""
+    """Local Slack, Opsgenie, PagerDuty and JSM servers started together, with the environment to use them."""
 
     def __init__(self) -> None:
         self.slack = SlackSandbox(bot_token=BOT_TOKEN, app_token=APP_TOKEN)
         self.opsgenie = OpsgenieSandbox(api_key=GENIE_KEY)
         self.pagerduty = PagerDutySandbox(api_token=PAGERDUTY_TOKEN, routing_key=PAGERDUTY_ROUTING_KEY)
+        self.jsm = JsmSandbox(email=JSM_EMAIL, api_token=JSM_API_TOKEN)
 
     def start(self) -> Sandbox:
         """Bind every server to a free port on 127.0.0.1."""
         self.slack.start()
         self.opsgenie.start()
         self.pagerduty.start()
+        self.jsm.start()
         return self
 
     def stop(self) -> None:
@@ -38,6 +43,7 @@ class Sandbox:
         self.slack.stop()
         self.opsgenie.stop()
         self.pagerduty.stop()
+        self.jsm.stop()
 
     def env(self) -> dict[str, str]:
         """Environment variables that point the bot at this sandbox."""
@@ -51,6 +57,11 @@ class Sandbox:
             "PAGERDUTY_API_URL": self.pagerduty.url,
             "PAGERDUTY_ROUTING_KEY": PAGERDUTY_ROUTING_KEY,
             "PAGERDUTY_EVENTS_URL": self.pagerduty.events_url,
+            # JSM's cloud id is left to discovery from the site's tenant_info, as in most installs.
+            "JSM_SITE_URL": self.jsm.site_url,
+            "JSM_EMAIL": JSM_EMAIL,
+            "JSM_API_TOKEN": JSM_API_TOKEN,
+            "JSM_API_URL": self.jsm.api_url,
         }
 
     def __enter__(self) -> Sandbox:

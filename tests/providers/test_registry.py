@@ -82,7 +82,7 @@ def test_sync_without_the_pager_key_an_opsgenie_team_needs_exits_2_naming_it(
     assert "Traceback" not in err
 
 
-@pytest.mark.parametrize("kind", ["jsm", "victorops"])
+@pytest.mark.parametrize("kind", ["victorops"])
 def test_a_provider_without_a_builder_is_a_config_error(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str], kind: str
 ) -> None:
