@@ -82,6 +82,8 @@ class Settings(BaseSettings):
         "opsgenie_api_key",
         "pagerduty_api_token",
         "pagerduty_routing_key",
+        "jsm_api_token",
+        "jsm_integration_key",
         mode="before",
     )
     @classmethod
@@ -96,6 +98,8 @@ class Settings(BaseSettings):
         "opsgenie_web_url",
         "pagerduty_api_url",
         "pagerduty_events_url",
+        "jsm_site_url",
+        "jsm_api_url",
         "database_url",
         mode="before",
     )

@@ -22,6 +22,7 @@ from urllib.parse import quote
 
 import httpx
 
+from app import redaction
 from app.domain import AlertRef, AlertRequest, AlertStatus, OnCall, Shift, require_aware
 from app.providers import AccessDenied, BadResponse, ScheduleNotFound
 from app.providers.jsm_alerts import Paging
@@ -65,6 +66,7 @@ class JsmProvider:
         monotonic: Callable[[], float] = time.monotonic,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
+        redaction.register(api_token, integration_key)  # every pager registers its credentials in one place
         self.site_url = site_url.rstrip("/")
         self.email = email
         self._http = JsmHttp(

@@ -28,7 +28,6 @@ def jsm() -> Iterator[JsmSandbox]:
         yield sandbox
 
 
-
 @pytest.fixture
 def ops(jsm: JsmSandbox) -> Iterator[httpx.Client]:
     """A plain httpx client on the Ops REST API, as the sandbox's account (no provider code involved)."""
