@@ -40,7 +40,10 @@ def cmd_run(_args: argparse.Namespace) -> int:
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
-    run_until_stopped(settings, config, stop)
+    reason = run_until_stopped(settings, config, stop)
+    if reason:
+        print(f"oncall-bot: stopped: {reason}", file=sys.stderr)
+        return EXIT_FAILED
     return EXIT_OK
 
 

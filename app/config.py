@@ -75,6 +75,9 @@ class Settings(BaseSettings):
     log_format: Literal["text", "json"] = "text"  # json: one object per line, for a log pipeline
     # host:port of /healthz, /readyz and /metrics (e.g. 0.0.0.0:8080); unset: no HTTP server at all.
     health_addr: str | None = None
+    # How long a process holds shared work (an escalation) without renewing it: a killed process's work
+    # is taken over this long after its last heartbeat (renewed every third of it).
+    lease_seconds: int = Field(default=30, ge=3, le=600)
 
     @field_validator(
         "slack_bot_token",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from apscheduler.executors.pool import ThreadPoolExecutor
@@ -16,7 +16,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from app.domain import WEEKDAYS, Team
 from app.runtime import Runtime
 from app.services.cycle import run_cycle
-from app.services.escalation_pages import PAGES_JOB, retry_pending_pages
+from app.services.escalation_pages import PAGES_JOB, pager_answers, retry_pending_pages
 from app.services.handover import CATCH_UP_DELAY, catch_up, run_handover
 from app.services.handover_checks import check_incoming_identities
 from app.services.usergroups import WritePacer
@@ -44,6 +44,8 @@ def refresh_job(runtime: Runtime, pacer: WritePacer) -> Callable[[], None]:
     def run() -> None:
         reports = run_cycle(runtime, runtime.now(), pacer=pacer)
         runtime.metrics.cycle(reports)
+        if any(r.refresh.ok for r in reports):
+            pager_answers(runtime, runtime.now())  # pages waiting out a backoff need not wait any longer
         failed = [r.refresh.team.name for r in reports if r.failed]
         for report in reports:
             if report.failed:
@@ -59,12 +61,29 @@ def refresh_job(runtime: Runtime, pacer: WritePacer) -> Callable[[], None]:
     return guarded("refresh", run)
 
 
-def waker(scheduler: BackgroundScheduler) -> Callable[[str], None]:
-    """A function that makes a scheduled job run now (a run already going on is not doubled)."""
+def tracked(runtime: Runtime, job: Callable[[], object]) -> Callable[[], None]:
+    """Count a job run as work in flight (for a bounded stop); once stopping, runs are skipped."""
 
-    def wake(job_id: str) -> None:
+    def run() -> None:
+        if runtime.stopping.is_set():
+            return
+        with runtime.stopping.working():
+            job()
+
+    return run
+
+
+def waker(scheduler: BackgroundScheduler) -> Callable[[str], None]:
+    """A function that makes a scheduled job run now or soon (a run already going on is not doubled)."""
+
+    def wake(job_id: str, after: timedelta = timedelta(0)) -> None:
+        at = datetime.now(UTC) + after
         try:
-            scheduler.modify_job(job_id, next_run_time=datetime.now(UTC))
+            job = scheduler.get_job(job_id)
+            if job is None:
+                raise JobLookupError(job_id)
+            if job.next_run_time is None or job.next_run_time > at:  # never later than it would run anyway
+                scheduler.modify_job(job_id, next_run_time=at)
         except JobLookupError:
             log.warning("no job %s to wake", job_id)
 
@@ -82,21 +101,23 @@ def schedule(scheduler: BackgroundScheduler, runtime: Runtime) -> None:
     """Add the bot's recurring jobs to ``scheduler``."""
     log.debug("scheduling jobs for %d team(s)", len(runtime.config.teams))
     scheduler.add_job(
-        refresh_job(runtime, WritePacer()),
+        tracked(runtime, refresh_job(runtime, WritePacer())),
         IntervalTrigger(minutes=runtime.config.refresh_minutes),
         id="refresh",
         next_run_time=datetime.now(UTC),  # at start, then every refresh_minutes
     )
     scheduler.add_job(
-        guarded(PAGES_JOB, lambda: retry_pending_pages(runtime, runtime.now())),
+        tracked(runtime, guarded(PAGES_JOB, lambda: retry_pending_pages(runtime, runtime.now()))),
         IntervalTrigger(seconds=15),
         id=PAGES_JOB,
+        # At start too: work a dead process left (its leases ran out) is taken over at once.
+        next_run_time=datetime.now(UTC),
     )
     runtime.wake = waker(scheduler)
     for team in runtime.config.teams:
         hand = team.handover
         scheduler.add_job(
-            handover_job(runtime, team),
+            tracked(runtime, handover_job(runtime, team)),
             CronTrigger(
                 day_of_week=WEEKDAYS[hand.weekday],
                 hour=hand.hour,
@@ -106,7 +127,7 @@ def schedule(scheduler: BackgroundScheduler, runtime: Runtime) -> None:
             id=f"handover:{team.name}",
         )
     scheduler.add_job(
-        lambda: handover_hourly(runtime),
+        tracked(runtime, lambda: handover_hourly(runtime)),
         IntervalTrigger(hours=1),
         id="handover-hourly",
         next_run_time=datetime.now(UTC) + CATCH_UP_DELAY,  # once the first refresh has filled the cache

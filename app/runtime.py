@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from slack_sdk import WebClient
 from sqlalchemy.orm import Session, sessionmaker
@@ -13,9 +13,12 @@ from app.config import OncallConfig
 from app.metrics import Metrics
 from app.providers.registry import Providers
 from app.slack.background import Background
+from app.stopping import Stopping
+from app.store.leases import Leases
+from app.store.pending import PendingInserts
 
 
-def _no_scheduler(job_id: str) -> None:
+def _no_scheduler(job_id: str, after: timedelta = timedelta(0)) -> None:
     """Without a running scheduler (CLI, tests) there is no job to wake."""
 
 
@@ -36,8 +39,14 @@ class Runtime:
     bot_user_id: str | None = None
     # Event follow-up work (mention replies, App Home views), kept off Bolt's listener threads.
     background: Background = field(default_factory=Background)
-    # Run a scheduled job now instead of at its next tick (set by jobs.schedule when the scheduler runs).
-    wake: Callable[[str], None] = _no_scheduler
+    # Run a scheduled job now (or ``after`` a while) instead of at its next tick (set by jobs.schedule).
+    wake: Callable[..., None] = _no_scheduler
+    # This process's leases on shared work (escalations), renewed by a heartbeat while the bot runs.
+    leases: Leases = field(default_factory=Leases)
+    # Set on SIGTERM (or a fatal condition): backoffs and retries stop waiting, jobs stop taking work.
+    stopping: Stopping = field(default_factory=Stopping)
+    # Rows the database refused (locked, disk full), kept in memory and stored by the page job's next run.
+    unsaved: PendingInserts = field(default_factory=PendingInserts)
     # The bot's own Prometheus registry (wiring.py builds it; served by HEALTH_ADDR's /metrics).
     metrics: Metrics = field(default_factory=Metrics)
     # Seconds to wait before reading Slack back after a post whose outcome is unknown (tests: near 0).

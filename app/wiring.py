@@ -4,19 +4,18 @@ from __future__ import annotations
 
 import gc
 import logging
+import os
+import sys
 import threading
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import cast
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from slack_sdk import WebClient
-from slack_sdk.http_retry.builtin_handlers import (
-    ConnectionErrorRetryHandler,
-    RateLimitErrorRetryHandler,
-    ServerErrorRetryHandler,
-)
+from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, ServerErrorRetryHandler
 
 from app import jobs
 from app.config import ConfigError, OncallConfig, Settings, StartupError
@@ -28,15 +27,26 @@ from app.runtime import Runtime, utc_now
 from app.slack.app import build_bolt_app
 from app.slack.client import RedactingWebClient
 from app.slack.errors import SLACK_FAILURES, SlackCallFailed, call_failed, promised
+from app.slack.retry import StoppableRateLimitRetryHandler
 from app.slack.socket_mode import LowLatencySocketModeHandler
+from app.stopping import Stopping
 from app.store.db import session_factory
+from app.store.dbfile import watch_database_file
+from app.store.leases import Leases
 from app.store.startup import DatabaseUnusable, open_database
 
 log = logging.getLogger(__name__)
 
+# SIGTERM to exit: the platforms' grace period is 30 s (then SIGKILL); the bot is gone well within 10 s.
+STOP_WITHIN = 7.0
+# What a forced exit leaves to the interpreter to print the last sentence and close the logs.
+_EXIT_GRACE = 1.0
 
-def make_slack_client(settings: Settings, metrics: Metrics | None = None) -> WebClient:
-    """A WebClient that redacts what it sends and retries rate limits, 5xx and connection errors."""
+
+def make_slack_client(
+    settings: Settings, metrics: Metrics | None = None, stopping: Stopping | None = None
+) -> WebClient:
+    """A redacting WebClient retrying rate limits (Retry-After, unless stopping), 5xx, connection errors."""
     counting = [RateLimitCounter(metrics)] if metrics is not None else []  # asked first, never retries
     return RedactingWebClient(
         token=settings.slack_bot_token.get_secret_value(),
@@ -45,7 +55,7 @@ def make_slack_client(settings: Settings, metrics: Metrics | None = None) -> Web
         retry_handlers=[
             *counting,
             ConnectionErrorRetryHandler(max_retry_count=2),
-            RateLimitErrorRetryHandler(max_retry_count=3),
+            StoppableRateLimitRetryHandler(stopping or Stopping(), max_retry_count=3),
             ServerErrorRetryHandler(max_retry_count=2),
         ],
     )
@@ -67,13 +77,19 @@ def build_runtime(
     *,
     clock: Callable[[], datetime] = utc_now,
     builders: Mapping[str, Builder] | None = None,
+    stopping: Stopping | None = None,
 ) -> Runtime:
     """Create the engine (migrated to the latest schema), clients and the runtime bag.
 
     ``builders`` replaces the registry's builder of a provider kind (tests use a fast-failing client).
     """
     metrics = Metrics()
+    stopping = stopping or Stopping()
     providers = build_providers(settings, config, builders=metered(builders, metrics))
+    for provider in providers.all():
+        interrupt_on = getattr(provider, "interrupt_on", None)  # a pager client that retries and waits
+        if interrupt_on is not None:
+            interrupt_on(stopping)
     try:
         engine = open_database(settings.database_url)
     except DatabaseUnusable as error:
@@ -83,10 +99,12 @@ def build_runtime(
     return Runtime(
         config=config,
         sessions=sessions,
-        slack=make_slack_client(settings, metrics),
+        slack=make_slack_client(settings, metrics, stopping),
         providers=providers,
         clock=clock,
         metrics=metrics,
+        leases=Leases(timedelta(seconds=settings.lease_seconds)),
+        stopping=stopping,
     )
 
 
@@ -109,16 +127,32 @@ class RunningBot:
     scheduler: BackgroundScheduler
     health: HealthServer | None = None
 
-    def stop(self) -> None:
-        """Stop the scheduler (letting a running job finish) and close the Socket Mode connection."""
+    def stop(self, timeout: float | None = None) -> bool:
+        """Stop taking work, then let work in flight finish (within ``timeout`` s); True when it all did.
+
+        Waits on the pager or Slack (backoffs, Retry-After) end at once; what is still running after
+        ``timeout`` is left behind: its leases run out and the next start takes it over.
+        """
+        deadline = None if timeout is None else time.monotonic() + timeout
+        self.runtime.stopping.stop()
         if self.health is not None:
             self.health.stop()
-        if self.scheduler.running:
-            self.scheduler.shutdown(wait=True)
         self.handler.close()
-        self.runtime.background.shutdown()
-        self.runtime.providers.close()
-        log.info("oncall-bot stopped")
+        if self.scheduler.running:
+            self.scheduler.shutdown(wait=False)
+        left = self.runtime.stopping.drain(_left(deadline))
+        finished = self.runtime.background.shutdown(_left(deadline)) and not left
+        self.runtime.leases.stop()
+        if finished:
+            self.runtime.providers.close()
+            log.info("oncall-bot stopped")
+        else:
+            log.warning("oncall-bot stopped with work in flight; it is taken over at the next start")
+        return finished
+
+
+def _left(deadline: float | None) -> float | None:
+    return None if deadline is None else max(0.0, deadline - time.monotonic())
 
 
 def _connect(settings: Settings, runtime: Runtime) -> LowLatencySocketModeHandler:
@@ -146,6 +180,7 @@ def start_bot(settings: Settings, runtime: Runtime, *, start_jobs: bool = True) 
     """Connect over Socket Mode and start the scheduled jobs; returns at once."""
     handler = _connect(settings, runtime)
     scheduler = jobs.build_scheduler()
+    runtime.leases.start(runtime.sessions, runtime.now)
     if start_jobs:
         jobs.schedule(scheduler, runtime)
         scheduler.start()
@@ -173,11 +208,35 @@ def _serve_health(settings: Settings, runtime: Runtime, handler: LowLatencySocke
         raise StartupError(f"cannot serve HEALTH_ADDR {settings.health_addr}: {error.strerror}") from None
 
 
-def run_until_stopped(settings: Settings, config: OncallConfig, stop: threading.Event) -> None:
-    """Run the bot until ``stop`` is set (by SIGTERM/SIGINT in the CLI)."""
-    runtime = build_runtime(settings, config)
+def run_until_stopped(settings: Settings, config: OncallConfig, stop: threading.Event) -> str | None:
+    """Run the bot until ``stop`` is set (by SIGTERM/SIGINT in the CLI); the reason when it stopped itself.
+
+    Never takes much longer than ``STOP_WITHIN`` to return; when threads are still stuck in a pager or
+    Slack call then, the process exits shortly after (they would hold the interpreter's exit up).
+    """
+    stopping = Stopping(stop)
+    runtime = build_runtime(settings, config, stopping=stopping)
+    watcher = watch_database_file(settings.database_url, stopping)
     bot = start_bot(settings, runtime)
     try:
-        stop.wait()
+        stopping.wait()
     finally:
-        bot.stop()
+        if watcher is not None:
+            watcher.stop()
+        finished = bot.stop(timeout=STOP_WITHIN)
+        if not finished:
+            _exit_soon(1 if stopping.reason else 0)
+    return stopping.reason
+
+
+def _exit_soon(code: int) -> None:
+    """End the process ``_EXIT_GRACE`` s from now, whatever other threads are doing."""
+
+    def exit_now() -> None:
+        time.sleep(_EXIT_GRACE)
+        logging.shutdown()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+
+    threading.Thread(target=exit_now, name="exit", daemon=True).start()

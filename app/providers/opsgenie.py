@@ -25,6 +25,7 @@ from app.providers import (
     ScheduleNotFound,
     Unreachable,
 )
+from app.stopping import Stopping
 
 log = logging.getLogger(__name__)
 
@@ -84,6 +85,7 @@ class OpsgenieProvider:
         transport: httpx.BaseTransport | None = None,
     ) -> None:
         redaction.register(api_key)  # every pager registers its credential where the redaction lives
+        self._stopping: Stopping | None = None
         self._base_url = base_url.rstrip("/")
         self._web_url = web_url.rstrip("/") if web_url else None
         self._key_variable = key_variable
@@ -97,6 +99,12 @@ class OpsgenieProvider:
             timeout=timeout,
             transport=transport,
         )
+
+    def interrupt_on(self, stopping: Stopping) -> None:
+        """Once ``stopping`` is set, retry nothing and wait out no backoff (the process is shutting down)."""
+        self._stopping = stopping
+        if self._sleep is time.sleep:
+            self._sleep = stopping.sleep
 
     # -- the Provider protocol -----------------------------------------------------------------------------
 
@@ -292,8 +300,14 @@ class OpsgenieProvider:
     def _pause(self, attempt: int, why: str) -> None:
         # Jitter keeps several replicas from retrying in lockstep against the same bucket.
         delay = self._backoff * 2**attempt * random.uniform(1.0, 1.1)
+        self._unless_stopping(why)
         log.warning("Opsgenie: %s; retry %d/%d in %.2f s", why, attempt + 1, self._max_retries, delay)
         self._sleep(delay)
+        self._unless_stopping(why)
+
+    def _unless_stopping(self, why: str) -> None:
+        if self._stopping is not None and self._stopping.is_set():
+            raise self._unreachable(f"{why}; not retried because the bot is stopping")
 
     def _error(self, response: httpx.Response, schedule: str | None, subject: str) -> ProviderError:
         """The one narrow exception for a failed answer, as a sentence a human understands."""

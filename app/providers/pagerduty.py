@@ -32,6 +32,7 @@ from app.providers.pagerduty_parse import (
     v2_pieces,
     v3_pieces,
 )
+from app.stopping import Stopping
 
 log = logging.getLogger(__name__)
 
@@ -101,6 +102,10 @@ class PagerDutyProvider:
         self._ids: dict[str, str] = {}  # schedule name -> id, looked up once
         self._shapes: dict[str, int] = {}  # schedule id -> 2 (layer-based) or 3 (shift-based)
         self._emails: dict[str, tuple[str, float]] = {}  # user id -> (email, when read)
+
+    def interrupt_on(self, stopping: Stopping) -> None:
+        """Once ``stopping`` is set, retry nothing and wait out no backoff (the process is shutting down)."""
+        self._http.interrupt_on(stopping)
 
     # -- the Provider protocol -----------------------------------------------------------------------------
 

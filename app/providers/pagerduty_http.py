@@ -5,6 +5,7 @@ from __future__ import annotations
 import collections
 import logging
 import random
+import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -19,6 +20,7 @@ from app.providers import (
     ScheduleNotFound,
     Unreachable,
 )
+from app.stopping import Stopping
 
 log = logging.getLogger(__name__)
 
@@ -96,12 +98,19 @@ class PagerDutyHttp:
         self._backoff = backoff
         self._max_wait = max_throttle_wait
         self._sleep = sleep
+        self._stopping: Stopping | None = None
         self.budget = RequestBudget(requests_per_minute, monotonic)
         headers = {"Authorization": f"Token token={token}", "Accept": ACCEPT}
         self._rest = httpx.Client(
             base_url=self.base_url, headers=headers, timeout=timeout, transport=transport
         )
         self._events = httpx.Client(base_url=self.events_url, timeout=timeout, transport=transport)
+
+    def interrupt_on(self, stopping: Stopping) -> None:
+        """Once ``stopping`` is set, retry nothing and wait out no backoff (the process is shutting down)."""
+        self._stopping = stopping
+        if self._sleep is time.sleep:
+            self._sleep = stopping.sleep
 
     def close(self) -> None:
         """Close both connection pools."""
@@ -236,8 +245,14 @@ class PagerDutyHttp:
         return self._backoff * 2**attempt * random.uniform(1.0, 1.1)
 
     def _pause(self, seconds: float, why: str) -> None:
+        self._unless_stopping(why)
         log.warning("PagerDuty: %s; waiting %.2f s", why, seconds)
         self._sleep(seconds)
+        self._unless_stopping(why)
+
+    def _unless_stopping(self, why: str) -> None:
+        if self._stopping is not None and self._stopping.is_set():
+            raise Unreachable(f"PagerDuty: {why}; not retried because the bot is stopping")
 
     def _rate_limited(self, rest: bool, reset: float | None) -> str:
         if not rest:

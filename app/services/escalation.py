@@ -5,6 +5,10 @@ duplicated event stops right there. The listener then only replies in the thread
 post Slack refused) is left due for ``retry_pending_pages``, the 15-second job, so that a slow pager never
 holds one of Bolt's few listener threads. The listener holds the row's lease from the insert until it has
 recorded its reply, and writes nothing once the job has taken the row over (a reply slower than the lease).
+
+When the database refuses the insert (locked past the busy timeout, disk full), the reply still goes out
+and the row waits in memory (``Runtime.unsaved``) until the page job stores it and pages; a crash before
+that loses the page, never the reply.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from sqlalchemy import func, select, update
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from app.config import OncallConfig
@@ -28,7 +33,7 @@ from app.services.escalation_pages import (
     retry_pending_pages,  # noqa: F401  (the job, re-exported)
 )
 from app.services.escalation_thread import (
-    LEASE,
+    ESCALATION_LEASE,
     LeaseLost,
     hold,
     new_lease,
@@ -41,6 +46,7 @@ from app.services.escalation_thread import (
 from app.services.notices import say_notice
 from app.slack import escalation_blocks as render
 from app.slack.keyed import Sent, Unknown
+from app.store.db import reading
 from app.store.models import Escalation
 from app.store.repo import insert_ignoring_duplicates
 
@@ -156,68 +162,104 @@ def route_mention(config: OncallConfig, channel: str, text: str) -> Route:
     return Route("escalate", team=team, body=body)
 
 
+def _values(mention: Mention, team: Team, text: str, on_call: list[str], now: datetime) -> dict[str, Any]:
+    """The new escalation row of ``mention``, not leased and with nothing due yet."""
+    return {
+        "event_id": mention.event_id,
+        "team": team.name,
+        "channel": mention.channel,
+        "message_ts": mention.ts,
+        "thread_ts": mention.reply_thread,
+        "user_id": mention.user,
+        "text": text,
+        "on_call": on_call,
+        "priority": parse_priority(text) or team.priority,
+        "status": "pending" if team.pages else "tag_only",
+        # Stable across redeliveries and retries: Opsgenie folds repeats into the open alert.
+        "alias": f"slack-{mention.channel}-{mention.ts}" if team.pages else None,
+        "attempts": 0,
+        "post_attempts": 0,
+        "next_attempt_at": None,
+        "lease_token": None,
+        "created_at": now,
+        "updated_at": now,
+    }
+
+
+def _over_limit(session: Session, user: str, limit: int, now: datetime, *, besides: int | None) -> bool:
+    """True when ``user`` already had ``limit`` paged escalations within the last hour."""
+    recent = session.scalar(
+        select(func.count())
+        .select_from(Escalation)
+        .where(
+            Escalation.user_id == user,
+            Escalation.id != (besides if besides is not None else -1),
+            Escalation.created_at > now - LIMIT_WINDOW,
+            Escalation.status.in_(PAGED_STATUSES),
+        )
+    )
+    return (recent or 0) >= limit
+
+
 def _record(
-    session: Session,
-    mention: Mention,
-    team: Team,
-    text: str,
-    on_call: list[str],
-    limit: int,
-    lease: str,
-    now: datetime,
+    session: Session, values: dict[str, Any], limit: int, lease: str, lease_until: datetime, now: datetime
 ) -> Escalation | None:
     """INSERT the escalation keyed on event_id, leased to this listener; None when a delivery already did.
 
     The per-user page limit is counted after the insert, inside the same write transaction, so two
     mentions racing on two replicas cannot both slip under it.
     """
-    status = "pending" if team.pages else "tag_only"
-    inserted = insert_ignoring_duplicates(
-        session,
-        Escalation,
-        {
-            "event_id": mention.event_id,
-            "team": team.name,
-            "channel": mention.channel,
-            "message_ts": mention.ts,
-            "thread_ts": mention.reply_thread,
-            "user_id": mention.user,
-            "text": text,
-            "on_call": on_call,
-            "priority": parse_priority(text) or team.priority,
-            "status": status,
-            # Stable across redeliveries and retries: Opsgenie folds repeats into the open alert.
-            "alias": f"slack-{mention.channel}-{mention.ts}" if team.pages else None,
-            "attempts": 0,
-            "post_attempts": 0,
-            # The listener holds the row until it has replied; then the job may take what is left.
-            "next_attempt_at": now + LEASE,
-            "lease_token": lease,
-            "posting_since": now,  # the reply goes out next: until it is recorded, nobody else posts one
-            "created_at": now,
-            "updated_at": now,
-        },
-    )
-    if not inserted:
+    leased = {
+        **values,
+        # The listener holds the row until it has replied; then the job may take what is left.
+        "next_attempt_at": lease_until,
+        "lease_token": lease,
+        "posting_since": now,  # the reply goes out next: until it is recorded, nobody else posts one
+    }
+    if not insert_ignoring_duplicates(session, Escalation, leased):
         return None
-    row = session.scalars(select(Escalation).where(Escalation.event_id == mention.event_id)).one()
-    if row.status == "pending":
-        recent = session.scalar(
-            select(func.count())
-            .select_from(Escalation)
-            .where(
-                Escalation.user_id == mention.user,
-                Escalation.id != row.id,
-                Escalation.created_at > now - LIMIT_WINDOW,
-                Escalation.status.in_(PAGED_STATUSES),
-            )
+    row = session.scalars(select(Escalation).where(Escalation.event_id == values["event_id"])).one()
+    if row.status == "pending" and _over_limit(session, row.user_id, limit, now, besides=row.id):
+        session.execute(
+            update(Escalation).where(Escalation.id == row.id).values(status="limited", updated_at=now)
         )
-        if (recent or 0) >= limit:
-            session.execute(
-                update(Escalation).where(Escalation.id == row.id).values(status="limited", updated_at=now)
-            )
-            session.refresh(row)
+        session.refresh(row)
     return row
+
+
+def _reply_unrecorded(
+    runtime: Runtime, mention: Mention, team: Team, body: str, now: datetime, error: SQLAlchemyError
+) -> str:
+    """The database refused the escalation: reply in the thread anyway and keep the row until it is stored."""
+    log.error(
+        "escalation %s could not be stored (%s); replying now and keeping it in memory until the "
+        "database accepts writes again",
+        mention.event_id, type(error).__name__,
+    )  # fmt: skip
+    people, as_of, limited = None, None, False
+    try:  # reads still work (WAL, no write lock asked for): a locked or full database refuses writes only
+        with reading(runtime.sessions) as session:
+            people, as_of = on_call_now(session, runtime.config, team.name)
+            if team.pages:
+                earlier = sum(v["user_id"] == mention.user for v in runtime.unsaved.waiting(Escalation))
+                limit = runtime.config.pages_per_user_per_hour - earlier
+                limited = _over_limit(session, mention.user, limit, now, besides=None)
+    except SQLAlchemyError as read_error:
+        log.warning("escalation %s: the cache cannot be read either: %s", mention.event_id, read_error)
+    values = _values(mention, team, body, [email for email, _ in people or []], now)
+    if limited:
+        values["status"] = "limited"
+    unsaved = Escalation(**values)
+    reply = reply_message(runtime, unsaved, people, as_of, now)
+    sent = send_thread_post(runtime, unsaved, "reply", reply, read_back_first=False)
+    reply_ts = sent.ts if isinstance(sent, Sent) else None
+    due = values["status"] == "pending" or reply_ts is None
+    values.update(reply_ts=reply_ts, post_attempts=0 if reply_ts else 1, next_attempt_at=now if due else None)
+    if isinstance(sent, Unknown):
+        values["posting_since"] = now  # the job reads the thread back before it posts again
+    runtime.unsaved.add(Escalation, values)
+    runtime.wake(PAGES_JOB)  # the job stores it as soon as the database takes it, then pages
+    return str(values["status"])
 
 
 def _reply_once(
@@ -255,13 +297,17 @@ def handle_mention(runtime: Runtime, mention: Mention, now: datetime) -> str | N
     team, body = route.team, plain_text(route.body)
     lease = new_lease()
     # One session, several short transactions: the row is committed before anything leaves the
-    # process, and no write lock is held while Slack is called.
-    with runtime.sessions() as session:
-        with session.begin():
-            people, as_of = on_call_now(session, config, team.name)
-            on_call = [email for email, _ in people or []]
-            limit = config.pages_per_user_per_hour
-            row = _record(session, mention, team, body, on_call, limit, lease, now)
+    # process, and no write lock is held while Slack is called. The heartbeat renews the listener's
+    # lease while it works; a killed process's row is free again within one lease.
+    with runtime.leases.holding(ESCALATION_LEASE, lease), runtime.sessions() as session:
+        try:
+            with session.begin():
+                people, as_of = on_call_now(session, config, team.name)
+                values = _values(mention, team, body, [email for email, _ in people or []], now)
+                limit, until = config.pages_per_user_per_hour, runtime.leases.until(now)
+                row = _record(session, values, limit, lease, until, now)
+        except SQLAlchemyError as error:
+            return _reply_unrecorded(runtime, mention, team, body, now, error)
         if row is None:
             log.info("escalation %s already recorded; ignoring the repeat delivery", mention.event_id)
             return None

@@ -25,12 +25,11 @@ from app.providers import Provider, ProviderError
 from app.runtime import Runtime
 from app.services.escalation_dms import dmed, send_dms
 from app.services.escalation_thread import (
-    LEASE,
+    ESCALATION_LEASE,
     MAX_ATTEMPTS,
     LeaseLost,
     hold,
     may_post,
-    new_lease,
     permalink_of,
     post_in_flight_until,
     post_outcome,
@@ -60,6 +59,8 @@ CONFIRM_WITHIN = timedelta(minutes=10)
 # job round trip for nearly every page. It is spent once per page, never on the later follow-ups.
 JOB_PAUSES: tuple[float, ...] = (0.5,)
 BATCH = 20
+# While the database refuses to store escalations kept in memory, the job tries again this often.
+UNSAVED_RETRY = timedelta(seconds=2)
 MESSAGE_LIMIT = 130
 
 
@@ -310,16 +311,40 @@ def advance(
     return row.status
 
 
-def _lease(session: Session, escalation_id: int, now: datetime) -> str | None:
-    """Take a due escalation for ``LEASE``: its new lease token, or None when another worker took it first."""
-    lease = new_lease()
+def _lease(runtime: Runtime, session: Session, escalation_id: int, now: datetime) -> str | None:
+    """Take a due escalation (or one whose holder stopped renewing it): its token, or None when taken."""
     with session.begin():
+        return runtime.leases.claim(
+            session, ESCALATION_LEASE, now, Escalation.id == escalation_id, Escalation.next_attempt_at <= now
+        )
+
+
+def pager_answers(runtime: Runtime, now: datetime) -> int:
+    """The pager answered again: pages waiting out a backoff are due now and the job is woken; how many."""
+    with runtime.sessions.begin() as session:
         result = session.execute(
             update(Escalation)
-            .where(Escalation.id == escalation_id, Escalation.next_attempt_at <= now)
-            .values(next_attempt_at=now + LEASE, lease_token=lease)
+            .where(
+                Escalation.status == "pending",
+                Escalation.attempts > 0,
+                Escalation.lease_token.is_(None),
+                Escalation.next_attempt_at > now,
+            )
+            .values(next_attempt_at=now)
         )
-    return lease if getattr(result, "rowcount", 0) else None
+    woken = int(getattr(result, "rowcount", 0) or 0)
+    if woken:
+        log.info("the pager answers again: %d page(s) in backoff are sent now", woken)
+        runtime.wake(PAGES_JOB)
+    return woken
+
+
+def _store_unsaved(runtime: Runtime) -> bool:
+    """Store the escalations the database refused earlier; True when none is waiting any more."""
+    stored = runtime.unsaved.flush(runtime.sessions)
+    if stored:
+        log.info("stored %d escalation(s) kept in memory while the database refused writes", stored)
+    return not len(runtime.unsaved)
 
 
 def retry_pending_pages(runtime: Runtime, now: datetime) -> int:
@@ -334,27 +359,36 @@ def retry_pending_pages(runtime: Runtime, now: datetime) -> int:
     def clock() -> datetime:
         return now + (runtime.now() - started)
 
+    if len(runtime.unsaved) and not _store_unsaved(runtime):
+        runtime.wake(PAGES_JOB, UNSAVED_RETRY)  # the database still refuses writes: soon, not in 15 s
+        return 0
     with runtime.sessions() as session:
         with session.begin():
             due = list(
-                session.scalars(
-                    select(Escalation.id)
+                session.execute(
+                    select(Escalation.id, Escalation.status)
                     .where(Escalation.next_attempt_at <= now)
                     .order_by(Escalation.next_attempt_at, Escalation.id)
                     .limit(BATCH)
                 )
             )
-        worked = 0
-        for escalation_id in due:
-            lease = _lease(session, escalation_id, clock())
+        worked, answered = 0, False
+        for escalation_id, before in due:
+            if runtime.stopping.is_set():
+                break  # the rest stays due for the next process
+            lease = _lease(runtime, session, escalation_id, clock())
             if lease is None:
                 continue
             worked += 1
             try:
-                advance(runtime, session, escalation_id, lease, clock)
+                with runtime.leases.holding(ESCALATION_LEASE, lease):
+                    status = advance(runtime, session, escalation_id, lease, clock)
+                answered = answered or (before == "pending" and status in ("requested", "created"))
             except LeaseLost as lost:
                 log.warning("%s; leaving it to that worker", lost)
             except Exception:
                 # One broken escalation must not starve the others; its lease runs out and it is tried again.
                 log.exception("escalation %s could not be advanced", escalation_id)
-        return worked
+    if answered:
+        pager_answers(runtime, clock())  # one page went through: the others in backoff need not wait
+    return worked

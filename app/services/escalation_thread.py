@@ -4,9 +4,11 @@ Both are posted through ``app.slack.post`` (every Slack or network failure is a 
 with a conditional UPDATE on their ts column still being NULL, so a post is stored once; a failed post is
 counted in ``post_attempts`` and the row stays due, so that the retry job posts what is missing.
 
-Whoever works on an escalation (the listener, then the job) holds its lease: ``lease_token``. Every write
-that decides something (a status, a failure count, when to look again, the release) is fenced on that
-token, so a worker that was overtaken cannot undo its successor's work. A post that did land is a fact,
+Whoever works on an escalation (the listener, then the job) holds its lease: ``lease_token``, with
+``next_attempt_at`` as its expiry, renewed by the process's heartbeat (``app.store.leases``) while the
+worker runs, so a killed process's escalations are taken over within one lease (30 s by default). Every
+write that decides something (a status, a failure count, when to look again, the release) is fenced on
+that token, so a worker that was overtaken cannot undo its successor's work. A post that did land is a fact,
 though: its ts is stored wherever none is stored yet, lease or not, and ``posting_since`` tells a
 successor that a post may still be on its way, so that it does not send a second one.
 """
@@ -15,7 +17,6 @@ from __future__ import annotations
 
 import logging
 import time
-import uuid
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
@@ -29,6 +30,7 @@ from app.services.escalation_dms import dm_outcome
 from app.services.people import cached_identities
 from app.slack import escalation_blocks as render
 from app.slack.keyed import Key, PostResult, ReadBackFailed, Sent, Unknown, find_keyed, post_keyed
+from app.store.leases import LeaseColumns, Leases
 from app.store.models import Escalation, TeamState
 from app.store.repo import latest_snapshot
 
@@ -41,10 +43,8 @@ MAX_ATTEMPTS = 50
 # connection + 3 rate-limit + 2 server-error retries) of up to 15 s, three Retry-After waits (under a
 # minute each in practice) and short 5xx backoffs: about 5 minutes. A post older than this has ended.
 SLACK_CALL_MAX = timedelta(minutes=6)
-# How long a worker owns an escalation; each of its writes renews it. Well over the longest step between
-# two writes (one Slack call, or a permalink and the pager's create), so only a dead or frozen worker loses
-# it; a crashed one delays the escalation's remaining work by this much.
-LEASE = timedelta(minutes=10)
+# An escalation's lease: its token, and next_attempt_at as the expiry the heartbeat pushes forward.
+ESCALATION_LEASE = LeaseColumns(Escalation.lease_token, Escalation.next_attempt_at)
 Post = Literal["reply", "outcome"]
 EVENT_TYPE = "oncall_thread"  # the metadata event type of the bot's thread posts
 
@@ -55,7 +55,7 @@ class LeaseLost(Exception):
 
 def new_lease() -> str:
     """A fresh lease token for one claim of an escalation."""
-    return uuid.uuid4().hex
+    return Leases.new_token()
 
 
 def hold(
@@ -67,11 +67,11 @@ def hold(
     where: tuple[ColumnElement[bool], ...] = (),
     **values: Any,
 ) -> None:
-    """Write to an escalation while holding its lease (renewed unless ``values`` say otherwise).
+    """Write to an escalation while holding its lease (the heartbeat renews it; ``values`` may release it).
 
     Raises LeaseLost when ``lease`` is no longer the row's (or ``where`` no longer holds): nothing is written.
     """
-    changes = {"updated_at": now, "next_attempt_at": now + LEASE, **values}
+    changes = {"updated_at": now, **values}
     with session.begin():
         result = session.execute(
             update(Escalation)

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import contextvars
 import logging
+import threading
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 
 log = logging.getLogger(__name__)
 
@@ -22,11 +23,21 @@ class Background:
 
     def __init__(self, workers: int = WORKERS) -> None:
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="event-work")
+        self._running: set[Future[None]] = set()
+        self._lock = threading.Lock()
 
     def run(self, name: str, work: Callable[[], object]) -> Future[None]:
         """Run ``work`` on a worker thread; ``name`` says what it was when it fails."""
         # The caller's log context (the event id being handled) goes along to the worker thread.
-        return self._pool.submit(contextvars.copy_context().run, self._guarded, name, work)
+        future = self._pool.submit(contextvars.copy_context().run, self._guarded, name, work)
+        with self._lock:
+            self._running.add(future)
+        future.add_done_callback(self._done)
+        return future
+
+    def _done(self, future: Future[None]) -> None:
+        with self._lock:
+            self._running.discard(future)
 
     @staticmethod
     def _guarded(name: str, work: Callable[[], object]) -> None:
@@ -35,6 +46,15 @@ class Background:
         except Exception:
             log.exception("%s failed", name)
 
-    def shutdown(self) -> None:
-        """Finish the work already handed over (an acked event is not delivered again), then stop."""
-        self._pool.shutdown(wait=True)
+    def shutdown(self, timeout: float | None = None) -> bool:
+        """Finish the work already handed over (an acked event is not delivered again), then stop.
+
+        With a ``timeout``, wait that long at most; True when every piece of work has finished.
+        """
+        with self._lock:
+            running = set(self._running)
+        self._pool.shutdown(wait=False)
+        _, left = wait(running, timeout=timeout)
+        if left:
+            log.warning("stopping with %d event(s) still being worked on", len(left))
+        return not left
