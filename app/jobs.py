@@ -16,7 +16,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from app.domain import WEEKDAYS, Team
 from app.runtime import Runtime
 from app.services.cycle import run_cycle
-from app.services.escalation_pages import PAGES_JOB, pager_answers, retry_pending_pages
+from app.services.escalation_pages import PAGES_EVERY, PAGES_JOB, pager_answers, retry_pending_pages
 from app.services.handover import CATCH_UP_DELAY, catch_up, run_handover
 from app.services.handover_checks import check_incoming_identities
 from app.services.usergroups import WritePacer
@@ -108,7 +108,7 @@ def schedule(scheduler: BackgroundScheduler, runtime: Runtime) -> None:
     )
     scheduler.add_job(
         tracked(runtime, guarded(PAGES_JOB, lambda: retry_pending_pages(runtime, runtime.now()))),
-        IntervalTrigger(seconds=15),
+        IntervalTrigger(seconds=PAGES_EVERY.total_seconds()),
         id=PAGES_JOB,
         # At start too: work a dead process left (its leases ran out) is taken over at once.
         next_run_time=datetime.now(UTC),

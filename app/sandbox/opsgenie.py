@@ -89,6 +89,7 @@ class OpsgenieSandbox:
         self.schedules: dict[str, ScheduleState] = {}
         self._failures: list[_Failure] = []
         self._hangs: list[float] = []
+        self._hanging: list[str] = []  # paths of requests held by hang() right now
         self._requests: list[OgRequest] = []
         self._stopping = threading.Event()
         self._server: _Server | None = None
@@ -227,6 +228,11 @@ class OpsgenieSandbox:
         with self.lock:
             self._hangs.extend([seconds] * times)
 
+    def hanging(self) -> list[str]:
+        """The paths of the requests being held by ``hang`` now (arrived, not answered yet)."""
+        with self.lock:
+            return list(self._hanging)
+
     # -- inspection ------------------------------------------------------------------------------------------
 
     def alerts(self) -> list[dict[str, Any]]:
@@ -252,7 +258,7 @@ class OpsgenieSandbox:
         raw_path, _, raw_query = target.partition("?")
         path = unquote(raw_path)
         query = {key: values[-1] for key, values in parse_qs(raw_query, keep_blank_values=True).items()}
-        self._delay()
+        self._delay(path)
         reply = self._fault(path) or self._authenticate(authorization)
         if reply is None:
             segments = [unquote(part) for part in raw_path.split("/")[1:]]
@@ -261,11 +267,16 @@ class OpsgenieSandbox:
             self._requests.append(OgRequest(method, path, query, _parse_json(body), at, reply.status))
         return reply
 
-    def _delay(self) -> None:
+    def _delay(self, path: str) -> None:
         with self.lock:
             hang = self._hangs.pop(0) if self._hangs else 0.0
+            if hang:
+                self._hanging.append(path)
         # Waiting on the event (not time.sleep) lets stop() release hanging requests at once.
         self._stopping.wait(self.latency + hang)
+        if hang:
+            with self.lock:
+                self._hanging.remove(path)
 
     def _fault(self, path: str) -> Reply | None:
         if self.down:

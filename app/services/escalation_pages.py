@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from app.domain import AlertRequest, AlertStatus, Team
@@ -40,6 +40,7 @@ from app.store.models import Escalation, SlackUser
 log = logging.getLogger(__name__)
 
 PAGES_JOB = "escalation-pages"  # the scheduler job that runs retry_pending_pages
+PAGES_EVERY = timedelta(seconds=15)  # its tick; a row due sooner (a backoff, a lease running out) wakes it
 
 Clock = Callable[[], datetime]
 
@@ -389,6 +390,10 @@ def retry_pending_pages(runtime: Runtime, now: datetime) -> int:
             except Exception:
                 # One broken escalation must not starve the others; its lease runs out and it is tried again.
                 log.exception("escalation %s could not be advanced", escalation_id)
+        with session.begin():
+            soonest = session.scalar(select(func.min(Escalation.next_attempt_at)))
+    if soonest is not None and soonest - clock() < PAGES_EVERY:
+        runtime.wake(PAGES_JOB, max(soonest - clock(), timedelta(0)))  # not at the next tick: when due
     if answered:
         pager_answers(runtime, clock())  # one page went through: the others in backoff need not wait
     return worked

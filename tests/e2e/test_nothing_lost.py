@@ -1,0 +1,167 @@
+"""Nothing lost: the real `python -m app run` process through a locked database, kill -9, SIGTERM and a
+deleted database file, against the sandbox over real sockets."""
+
+from __future__ import annotations
+
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from app.runtime import utc_now
+from app.sandbox import Sandbox
+from app.sandbox.world import USERGROUP_ID, World, seed, write_config
+from tests.conftest import environment_for
+from tests.slack.test_mentions import CAROL, mention, thread, wait_until
+
+# The lease of the product's own setting, short so that a take-over is quick to watch.
+LEASE_SECONDS = "3"
+STOP_DEADLINE = 10.0
+
+Start = Callable[[], subprocess.Popen[str]]
+
+
+@pytest.fixture
+def paging_world(sandbox: Sandbox) -> World:
+    """The seeded workspace with a team whose mentions page."""
+    return seed(sandbox, utc_now(), escalate="page")
+
+
+@pytest.fixture
+def start_bot_process(sandbox: Sandbox, paging_world: World, tmp_path: Path) -> Iterator[Start]:
+    """Start `python -m app run` (again and again, on one database); wait until it is connected."""
+    env = environment_for(sandbox, tmp_path, write_config(tmp_path, paging_world.config_text))
+    env["LEASE_SECONDS"] = LEASE_SECONDS
+    started: list[subprocess.Popen[str]] = []
+
+    def start() -> subprocess.Popen[str]:
+        known = set(sandbox.slack.socket.connection_ids())
+        process = subprocess.Popen(
+            [sys.executable, "-m", "app", "run"],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        started.append(process)
+        wait_until(lambda: set(sandbox.slack.socket.connection_ids()) - known, timeout=30)
+        return process
+
+    yield start
+    for process in started:
+        if process.poll() is None:
+            process.kill()
+            process.wait(timeout=10)
+
+
+def synced(sandbox: Sandbox) -> None:
+    """Wait for the start-up cycle: the pager was read and the usergroup set to who is on call."""
+    wait_until(lambda: sandbox.slack.usergroup_members(USERGROUP_ID) != ["U0DAVE00001"], timeout=30)
+
+
+def replies(sandbox: Sandbox, ts: str) -> list[str]:
+    """The thread replies naming the on-call person (carol this week), not the page's outcome."""
+    return [m["text"] for m in thread(sandbox, ts) if m["text"].startswith(f"<@{CAROL}>")]
+
+
+def output(process: subprocess.Popen[str]) -> str:
+    return process.stdout.read() if process.stdout else ""
+
+
+def test_a_mention_while_another_process_holds_the_write_lock_is_answered_and_paged_once_it_is_free(
+    sandbox: Sandbox, start_bot_process: Start, tmp_path: Path
+) -> None:
+    start_bot_process()
+    synced(sandbox)
+    blocker = sqlite3.connect(tmp_path / "oncall.db", isolation_level=None)
+    blocker.execute("BEGIN IMMEDIATE")  # held longer than the bot's 10-second busy timeout
+    try:
+        _, ts = mention(sandbox, "warehouse is down")
+        wait_until(lambda: replies(sandbox, ts), timeout=30)  # Slack is up: the thread hears at once
+        assert sandbox.opsgenie.alerts() == []
+    finally:
+        blocker.execute("ROLLBACK")
+        released = time.monotonic()
+        blocker.close()
+
+    [alert] = wait_until(sandbox.opsgenie.alerts, timeout=60)
+    assert time.monotonic() - released < 60
+    assert alert["alias"].endswith(ts)
+    wait_until(lambda: any(m["text"].startswith("Paged") for m in thread(sandbox, ts)), timeout=30)
+    assert len(replies(sandbox, ts)) == 1
+    assert len(sandbox.opsgenie.alerts()) == 1
+
+
+def test_after_kill_9_mid_page_the_restarted_bot_pages_within_a_minute(
+    sandbox: Sandbox, start_bot_process: Start
+) -> None:
+    first = start_bot_process()
+    synced(sandbox)
+    sandbox.opsgenie.hang(120)  # the next Opsgenie call is the alert: it never comes back
+    _, ts = mention(sandbox, "payments are failing")
+    wait_until(lambda: replies(sandbox, ts), timeout=30)
+    wait_until(lambda: "/v2/alerts" in sandbox.opsgenie.hanging(), timeout=30)
+    first.send_signal(signal.SIGKILL)
+    first.wait(timeout=10)
+
+    restarted = time.monotonic()
+    start_bot_process()
+    [alert] = wait_until(sandbox.opsgenie.alerts, timeout=60)
+    assert time.monotonic() - restarted < 60
+    assert alert["alias"].endswith(ts)
+    wait_until(lambda: any(m["text"].startswith("Paged") for m in thread(sandbox, ts)), timeout=30)
+    assert len(replies(sandbox, ts)) == 1  # the dead process's reply is not posted again
+
+
+def test_sigterm_while_opsgenie_hangs_exits_within_10_seconds(
+    sandbox: Sandbox, start_bot_process: Start
+) -> None:
+    sandbox.opsgenie.hang(120, times=50)  # the start-up refresh never gets an answer
+    process = start_bot_process()
+    wait_until(sandbox.opsgenie.hanging, timeout=30)
+
+    asked = time.monotonic()
+    process.send_signal(signal.SIGTERM)
+    code = process.wait(timeout=30)
+    assert time.monotonic() - asked < STOP_DEADLINE
+    assert code == 0
+    assert "Traceback" not in output(process)
+
+
+def test_sigterm_during_a_slack_retry_after_of_30_seconds_exits_within_10_seconds(
+    sandbox: Sandbox, start_bot_process: Start
+) -> None:
+    sandbox.slack.rate_limit("usergroups.list", retry_after=30)  # met by the start-up cycle
+    process = start_bot_process()
+    wait_until(lambda: sandbox.slack.requests("usergroups.list"), timeout=30)
+
+    asked = time.monotonic()
+    process.send_signal(signal.SIGTERM)
+    code = process.wait(timeout=40)
+    assert time.monotonic() - asked < STOP_DEADLINE
+    assert code == 0
+    assert "Traceback" not in output(process)
+
+
+def test_the_database_file_deleted_under_the_running_bot_stops_it_with_one_sentence(
+    sandbox: Sandbox, start_bot_process: Start, tmp_path: Path
+) -> None:
+    process = start_bot_process()
+    synced(sandbox)
+    (tmp_path / "oncall.db").unlink()
+
+    code = process.wait(timeout=20)
+    text = output(process)
+    assert code == 1
+    said = [line for line in text.splitlines() if line.startswith("oncall-bot: stopped:")]
+    assert said == [
+        f"oncall-bot: stopped: the database file {tmp_path / 'oncall.db'} was deleted while the bot was "
+        "running; the bot stopped so that nothing it records is lost; restore the file (or start again to "
+        "begin a new one)"
+    ]
+    assert "Traceback" not in text
