@@ -38,7 +38,7 @@ from app.store.startup import DatabaseUnusable, open_database
 log = logging.getLogger(__name__)
 
 # SIGTERM to exit: the platforms' grace period is 30 s (then SIGKILL); the bot is gone well within 10 s.
-STOP_WITHIN = 7.0
+STOP_WITHIN = 6.0
 # What a forced exit leaves to the interpreter to print the last sentence and close the logs.
 _EXIT_GRACE = 1.0
 
