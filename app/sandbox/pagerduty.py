@@ -7,12 +7,10 @@ header, 960 requests a minute per token with ``ratelimit-*`` headers) and ``even
 
 from __future__ import annotations
 
-import hashlib
 import json
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from types import TracebackType
 from typing import Any
@@ -23,71 +21,17 @@ from app.sandbox.opsgenie_api import Reply
 from app.sandbox.opsgenie_schedule import Override, Rotation
 from app.sandbox.pagerduty_events import Events
 from app.sandbox.pagerduty_faults import Faults
+from app.sandbox.pagerduty_gate import ACCEPT, Gate
 from app.sandbox.pagerduty_http import Server
-from app.sandbox.pagerduty_rest import Rest, pd_error
-from app.sandbox.pagerduty_schedule import Entry, final_v2, final_v3, people_at
+from app.sandbox.pagerduty_rest import Rest
+from app.sandbox.pagerduty_schedule import people_at
+from app.sandbox.pagerduty_state import PdRequest, PdSchedule, PdUser, pd_id
 
-__all__ = ["PagerDutySandbox", "PdRequest", "Rotation", "pd_id"]
+__all__ = ["ACCEPT", "PagerDutySandbox", "PdRequest", "Rotation", "pd_id"]
 
-ACCEPT = "application/vnd.pagerduty+json;version=2"
 API_TOKEN = "sandbox-pagerduty-token"
 ROUTING_KEY = "R0SANDBOX0ROUTING0KEY00000000001"
-_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
 _SECOND = timedelta(seconds=1)
-
-
-def pd_id(seed: str, length: int = 7) -> str:
-    """A stable PagerDuty-style id (``P`` + uppercase letters and digits) derived from ``seed``."""
-    digest = hashlib.sha256(seed.encode()).digest()
-    return "P" + "".join(_ALPHABET[b % len(_ALPHABET)] for b in digest[: length - 1])
-
-
-@dataclass(frozen=True)
-class PdRequest:
-    """One request received: ``host`` is "rest" or "events"; ``query`` keeps every value of each key."""
-
-    host: str
-    method: str
-    path: str
-    query: dict[str, list[str]]
-    headers: dict[str, str]
-    body: Any
-    at: float
-    status: int
-
-
-@dataclass
-class PdUser:
-    """A PagerDuty user: the id on the wire, the email the bot needs."""
-
-    id: str
-    name: str
-    email: str
-    time_zone: str = "Europe/Amsterdam"
-
-
-@dataclass
-class PdSchedule:
-    """One schedule; ``version`` 3 means upgraded to shift-based (served by ``/v3/schedules``)."""
-
-    id: str
-    name: str
-    time_zone: str
-    version: int
-    layers: list[Rotation] = field(default_factory=list)  # participants are user ids
-    overrides: list[Override] = field(default_factory=list)
-    policies: list[str] = field(default_factory=list)  # escalation policy ids (each at level 1)
-    denied: bool = False
-
-    @property
-    def tz(self) -> ZoneInfo:
-        """The schedule's time zone."""
-        return ZoneInfo(self.time_zone)
-
-    def entries(self, start: datetime, end: datetime) -> list[Entry]:
-        """The final schedule in ``[start, end)`` in this schedule's shape."""
-        final = final_v3 if self.version == 3 else final_v2
-        return final(self.layers, self.overrides, self.tz, start, end)
 
 
 class PagerDutySandbox:
@@ -118,7 +62,7 @@ class PagerDutySandbox:
         self.down = False  # every request answers 503 while True
         self.faults = Faults(self)
         self._requests: list[PdRequest] = []
-        self._calls: dict[str, list[float]] = {}  # token -> monotonic times within the last minute
+        self._gate = Gate(self)
         self._servers: dict[str, Server] = {}
         self._rest = Rest(self)
         self._events = Events(self)
@@ -326,54 +270,14 @@ class PagerDutySandbox:
         if reply is None and role == "events":
             reply = self._events.route(method, path, body)
         elif reply is None:
-            reply = self._authenticate(headers) or self._throttle(headers)
+            reply = self._gate.authenticate(headers) or self._gate.throttle(headers)
             if reply is None:
                 reply = self._rest.route(method, path, query, headers)
-                reply.headers.update(self._rate_headers(headers))
+                reply.headers.update(self._gate.rate_headers(headers))
         with self.lock:
             kept = {k: v for k, v in headers.items() if k in ("accept", "authorization", "x-early-access")}
             self._requests.append(PdRequest(role, method, path, query, kept, _json(body), at, reply.status))
         return reply
-
-    def _authenticate(self, headers: Mapping[str, str]) -> Reply | None:
-        if headers.get("authorization", "") != f"Token token={self.api_token}":
-            return pd_error(401, "Invalid Credentials", 2006)
-        accept = headers.get("accept", "")
-        if ACCEPT not in accept and "application/json" not in accept:
-            message = f"Not Acceptable: send the header Accept: {ACCEPT}"
-            return pd_error(406, message, 2001)
-        return None
-
-    def _token(self, headers: Mapping[str, str]) -> str:
-        return headers.get("authorization", "").removeprefix("Token token=")
-
-    def _window(self, token: str) -> list[float]:
-        """The token's requests in the last minute (pruned)."""
-        now = self.monotonic()
-        calls = [t for t in self._calls.get(token, []) if t > now - 60]
-        self._calls[token] = calls
-        return calls
-
-    def _throttle(self, headers: Mapping[str, str]) -> Reply | None:
-        with self.lock:
-            calls = self._window(self._token(headers))
-            if len(calls) >= self.rate_limit:
-                reply = pd_error(429, "Rate Limit Exceeded", 2020)
-                reply.headers.update(self._rate_headers(headers))
-                return reply
-            calls.append(self.monotonic())
-        return None
-
-    def _rate_headers(self, headers: Mapping[str, str]) -> dict[str, str]:
-        with self.lock:
-            calls = self._window(self._token(headers))
-            reset = max(1, int(calls[0] + 60 - self.monotonic() + 0.999)) if calls else 60
-            remaining = max(0, self.rate_limit - len(calls))
-        return {
-            "ratelimit-limit": str(self.rate_limit),
-            "ratelimit-remaining": str(remaining),
-            "ratelimit-reset": str(reset),
-        }
 
 
 def _json(body: bytes) -> Any:

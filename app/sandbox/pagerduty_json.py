@@ -11,7 +11,8 @@ from app.sandbox.opsgenie_schedule import default_periods, ordered
 from app.sandbox.pagerduty_schedule import Entry
 
 if TYPE_CHECKING:
-    from app.sandbox.pagerduty import PagerDutySandbox, PdSchedule, PdUser
+    from app.sandbox.pagerduty import PagerDutySandbox
+    from app.sandbox.pagerduty_state import PdSchedule, PdUser
 
 HTML = "https://sandbox.pagerduty.com"
 _UTC = ZoneInfo("UTC")

@@ -13,7 +13,8 @@ from app.sandbox.pagerduty_json import Json, coverage
 from app.sandbox.pagerduty_schedule import Entry
 
 if TYPE_CHECKING:
-    from app.sandbox.pagerduty import PagerDutySandbox, PdSchedule
+    from app.sandbox.pagerduty import PagerDutySandbox
+    from app.sandbox.pagerduty_state import PdSchedule
 
 log = logging.getLogger(__name__)
 
