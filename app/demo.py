@@ -16,7 +16,7 @@ from app.demo_oncall import demo_step as oncall_step
 from app.demo_scene import Scene, Transcript, blocks_text
 from app.runtime import utc_now
 from app.sandbox import Sandbox
-from app.sandbox.world import PEOPLE, SCHEDULE, USERGROUP, USERGROUP_ID, seed, write_config
+from app.sandbox.world import PEOPLE, USERGROUP, USERGROUP_ID, seed, write_config
 from app.services.cycle import run_cycle
 from app.slack.handover_blocks import when
 from app.wiring import build_runtime, start_bot
@@ -63,20 +63,20 @@ def _rotation_follows(scene: Scene) -> None:
 
 
 def step_usergroup_follows_the_pager(scene: Scene) -> None:
-    """A refresh cycle rewrites @data-oncall, and an Opsgenie override moves it again."""
+    """A refresh cycle rewrites @data-oncall, and an override in the pager moves it again."""
     if scene.provider == "rotation":
         _rotation_follows(scene)
         return
     say, runtime = scene.transcript.say, scene.bot.runtime
     say("\n== 2. @data-oncall follows the pager")
     now = runtime.now()
-    on_call = scene.sandbox.opsgenie.on_call_at(SCHEDULE, now)
-    say(f"  Opsgenie says on call now: {', '.join(on_call)}; @{USERGROUP} holds: {_members(scene)}")
+    on_call = scene.pager_on_call(now)
+    say(f"  {scene.pager} says on call now: {', '.join(on_call)}; @{USERGROUP} holds: {_members(scene)}")
     [report] = run_cycle(runtime, now)
     say(f"  » the bot's refresh cycle runs: {report.sync.action}; @{USERGROUP} now holds: {_members(scene)}")
     scene.transcript.expect(_members(scene) == "carol", "the group holds exactly the person on call")
-    scene.sandbox.opsgenie.add_override(SCHEDULE, "bob@corp.example", now, now + timedelta(hours=4))
-    say("  » in Opsgenie, bob takes over for the next 4 hours (an override)")
+    scene.pager_override("bob@corp.example", now, now + timedelta(hours=4))
+    say(f"  » in {scene.pager}, bob takes over for the next 4 hours (an override)")
     [report] = run_cycle(runtime, now + timedelta(minutes=5))
     say(
         f"  » five minutes later the next cycle runs: {report.sync.action}; @{USERGROUP} now holds: "
@@ -128,7 +128,7 @@ def running_demo_bot(out: TextIO, provider: str = "rotation") -> Iterator[Scene]
 def run_demo(out: TextIO, provider: str = "rotation") -> bool:
     """Play every step with the team's on-call from ``provider``; True when each behaved."""
     with running_demo_bot(out, provider) as scene:
-        source = "a built-in rotation" if provider == "rotation" else "Opsgenie"
+        source = "a built-in rotation" if provider == "rotation" else scene.pager
         scene.transcript.say(
             f"oncall-bot demo: the real bot against a local Slack and {source} (no account needed)"
         )

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from app.demo_scene import Scene, readable
-from app.sandbox.world import CHANNEL, PEOPLE, SCHEDULE
+from app.sandbox.world import CHANNEL, PEOPLE
 from app.services.cycle import run_cycle
 from app.services.escalation_pages import retry_pending_pages
 
@@ -47,8 +47,8 @@ def _run_page_job(scene: Scene) -> int:
 
 def _on_call(scene: Scene, now: datetime) -> list[str]:
     """Who the team's source says is on call: Opsgenie's sandbox, or the bot's own rotation."""
-    if scene.provider == "opsgenie":
-        return scene.sandbox.opsgenie.on_call_at(SCHEDULE, now)
+    if scene.provider != "rotation":
+        return scene.pager_on_call(now)
     team = scene.bot.runtime.config.teams[0]
     return list(scene.bot.runtime.providers.for_team(team).on_call(team.schedule, now).people)
 
@@ -72,6 +72,20 @@ def _direct_messages(scene: Scene, ts: str, expected: list[str]) -> None:
     expect(
         len(replies) == 2 and "direct message" in replies[1]["text"], "the thread is told who was messaged"
     )
+
+
+def _incident(scene: Scene, replies: list[dict[str, Any]]) -> None:
+    """A PagerDuty team's page is one Events API trigger: PagerDuty opens an incident on the service."""
+    say, expect = scene.transcript.say, scene.transcript.expect
+    incidents = scene.sandbox.pagerduty.incidents()
+    for incident in incidents:
+        say(
+            f"  PagerDuty incident on the service: “{incident['summary']}” severity {incident['severity']} "
+            f"(dedup key {incident['dedup_key']})"
+        )
+    expect(len(incidents) == 1 and incidents[0]["severity"] == "error", "one incident, P2 as severity error")
+    confirmed = len(replies) == 2 and bool(incidents) and incidents[0]["dedup_key"] in replies[1]["text"]
+    expect(confirmed, "the thread is told the incident's dedup key")
 
 
 def demo_step(scene: Scene) -> None:
@@ -104,12 +118,16 @@ def demo_step(scene: Scene) -> None:
         if scene.provider == "rotation":
             _direct_messages(scene, ts, expected)
             return
-        expect(not sandbox.opsgenie.alerts(), "the mention itself never waits on Opsgenie")
+        waited = sandbox.pagerduty.events() if scene.provider == "pagerduty" else sandbox.opsgenie.alerts()
+        expect(not waited, f"the mention itself never waits on {scene.pager}")
         say("  » the bot's page job runs (every 15 s in the background; here at once)")
         expect(_run_page_job(scene) == 1, "the job takes the pending page")
         replies = _thread(scene, ts, 2)
         for reply in replies[1:]:
             scene.transcript.quote("oncall-bot, in the thread", _shown(reply))
+        if scene.provider == "pagerduty":
+            _incident(scene, replies)
+            return
         alerts = sandbox.opsgenie.alerts()
         for alert in alerts:
             responders = ", ".join(r.get("name", "?") for r in alert.get("responders", []))

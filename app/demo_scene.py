@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, TextIO
 
 from app.sandbox import Sandbox
-from app.sandbox.world import CHANNEL, PEOPLE
+from app.sandbox.world import CHANNEL, PEOPLE, SCHEDULE
 from app.wiring import RunningBot
 
 ACK_DEADLINE = 3.0
@@ -68,6 +69,21 @@ class Scene:
     bot: RunningBot
     transcript: Transcript
     provider: str = "rotation"  # where the team's on-call comes from: "rotation" (no pager) or a pager
+
+    @property
+    def pager(self) -> str:
+        """The pager's name as people read it."""
+        return "PagerDuty" if self.provider == "pagerduty" else "Opsgenie"
+
+    def pager_on_call(self, at: datetime) -> list[str]:
+        """Who the pager's sandbox says is on call for the team's schedule at ``at`` (emails)."""
+        pager = self.sandbox.pagerduty if self.provider == "pagerduty" else self.sandbox.opsgenie
+        return pager.on_call_at(SCHEDULE, at)
+
+    def pager_override(self, email: str, start: datetime, end: datetime) -> None:
+        """In the pager, the person with ``email`` takes over from ``start`` to ``end``."""
+        pager = self.sandbox.pagerduty if self.provider == "pagerduty" else self.sandbox.opsgenie
+        pager.add_override(SCHEDULE, email, start, end)
 
     def slash(self, text: str, *, user: str = "alice", channel: str = CHANNEL) -> dict[str, Any] | None:
         """Type ``/oncall text`` as ``user`` and return the ack's payload (None when no ack came)."""

@@ -13,8 +13,12 @@ from app import demo
 
 @pytest.mark.parametrize(
     ("args", "source"),
-    [((), "a built-in rotation"), (("--provider", "opsgenie"), "Opsgenie")],
-    ids=["rotation", "opsgenie"],
+    [
+        ((), "a built-in rotation"),
+        (("--provider", "opsgenie"), "Opsgenie"),
+        (("--provider", "pagerduty"), "PagerDuty"),
+    ],
+    ids=["rotation", "opsgenie", "pagerduty"],
 )
 def test_demo_runs_every_step_in_a_real_process(args: tuple[str, ...], source: str) -> None:
     done = subprocess.run(

@@ -27,7 +27,8 @@ PEOPLE = (
 ROTATION = ["alice@corp.example", "bob@corp.example", "carol@corp.example"]
 # The same turns in the built-in rotation, with bob listed by Slack user id (both forms are allowed).
 BUILT_IN = ["alice@corp.example", "U0BOB000001", "carol@corp.example"]
-PROVIDERS = ("opsgenie", "rotation")  # what seed() can set the team up with
+PROVIDERS = ("opsgenie", "pagerduty", "rotation")  # what seed() can set the team up with
+PAGERDUTY_SCHEDULE_ID = "PDATA01"  # the same schedule in PagerDuty (the team names it by name)
 
 
 def last_handover(now: datetime, zone: str = TEAM_ZONE) -> datetime:
@@ -82,7 +83,8 @@ def seed(
 ) -> World:
     """Fill the sandbox with the demo workspace; the weekly rotation started two handovers ago.
 
-    ``provider`` "rotation" gives the team the same turns as a built-in rotation instead of Opsgenie's.
+    ``provider`` "rotation" gives the team the same turns as a built-in rotation instead of Opsgenie's;
+    "pagerduty" reads them from PagerDuty's copy of the schedule (seeded always, like Opsgenie's).
     ``handover_at`` moves the weekly handover (and the shift changes) from Monday 09:00 to that moment.
     """
     for user_id, handle, email, zone in PEOPLE:
@@ -95,10 +97,14 @@ def seed(
     start = anchor - timedelta(days=14)
     rotation = Rotation(name="weekly", participants=list(ROTATION), start=start, length=timedelta(days=7))
     sandbox.opsgenie.add_schedule(SCHEDULE, timezone=TEAM_ZONE, rotations=[rotation])
+    sandbox.pagerduty.add_schedule(
+        SCHEDULE, schedule_id=PAGERDUTY_SCHEDULE_ID, time_zone=TEAM_ZONE, layers=[rotation]
+    )
     rotation = rotation_toml(start) if provider == "rotation" else ""
     local = anchor.astimezone(ZoneInfo(TEAM_ZONE))
     handover = f"{local:%a} {local:%H:%M}".lower()
-    text = teams_toml(escalate=escalate, rotation=rotation, handover=handover)
+    extra = 'provider = "pagerduty"\n' if provider == "pagerduty" else ""
+    text = teams_toml(extra, escalate=escalate, rotation=rotation, handover=handover)
     return World(rotation_start=start, config_text=text)
 
 

@@ -1,9 +1,9 @@
 """End to end over every provider: the real `python -m app` processes against the sandbox.
 
-The same scenario runs for an Opsgenie team and for a built-in rotation team with the same turns
-(alice → bob → carol weekly, bob listed by Slack id in the rotation): the usergroup sync, `/oncall`, an
-escalation that pages (a rotation team has no pager: its on-call people get direct messages), and the
-handover. The rotation runs with no pager variable in the environment at all.
+The same scenario runs for an Opsgenie team, a PagerDuty team and a built-in rotation team with the same
+turns (alice → bob → carol weekly, bob listed by Slack id in the rotation): the usergroup sync, `/oncall`,
+an escalation that pages (a rotation team has no pager: its on-call people get direct messages), and the
+handover. Each process gets only its own pager's variables; the rotation none at all.
 """
 
 from __future__ import annotations
@@ -141,6 +141,12 @@ def test_escalation_pages_once(setup: Setup, running: subprocess.Popen[str]) -> 
         [alert] = sandbox.opsgenie.alerts()
         assert alert["priority"] == "P2"
         assert alert["id"] in replies[1]["text"]
+    elif setup.provider == "pagerduty":
+        [incident] = sandbox.pagerduty.incidents()
+        assert (incident["severity"], incident["summary"]) == ("error", "checkout is down, P2")
+        assert incident["dedup_key"] == f"slack-{CHANNEL}-{ts}"
+        assert incident["dedup_key"] in replies[1]["text"]
+        assert "Paging through PagerDuty" in replies[0]["text"]
     else:
         assert "messaging the on-call people directly" in replies[0]["text"]
         [dm] = dms_about(sandbox, CAROL, "checkout is down")
@@ -159,6 +165,8 @@ def test_escalation_pages_once(setup: Setup, running: subprocess.Popen[str]) -> 
     assert len(thread(sandbox, ts)) == 2
     if setup.provider == "opsgenie":
         assert len(sandbox.opsgenie.alerts()) == 1
+    elif setup.provider == "pagerduty":
+        assert len(sandbox.pagerduty.events()) == 1  # not even a second event for PagerDuty to fold
     else:
         assert len(dms_about(sandbox, CAROL, "checkout is down")) == 1
 
