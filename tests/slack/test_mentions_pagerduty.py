@@ -11,8 +11,7 @@ import pytest
 
 from app.runtime import utc_now
 from app.sandbox import PAGERDUTY_ROUTING_KEY, Sandbox
-from app.sandbox.opsgenie_schedule import Rotation
-from app.sandbox.world import CHANNEL, ROTATION, SCHEDULE, World, teams_toml
+from app.sandbox.world import CHANNEL, SCHEDULE, World, teams_toml
 from app.services.escalation import retry_pending_pages
 from tests.conftest import BotFactory, RuntimeFactory
 from tests.slack.test_mentions import BOB, Clock, fill_cache, handed_over, mention, rows, run_job, saw_repeat
@@ -23,9 +22,10 @@ PAGING = teams_toml('provider = "pagerduty"\n', escalate="page")
 
 @pytest.fixture
 def pagerduty(sandbox: Sandbox, world: World) -> Sandbox:
-    """The seeded workspace with team data's weekly rotation as a PagerDuty schedule of the same name."""
-    weekly = Rotation("weekly", list(ROTATION), world.rotation_start, timedelta(days=7))
-    sandbox.pagerduty.add_schedule(SCHEDULE, schedule_id="PDATA01", layers=[weekly])
+    """The seeded workspace: PagerDuty holds team data's weekly rotation under the same schedule name."""
+    assert sandbox.pagerduty.on_call_at(SCHEDULE, utc_now()) == sandbox.opsgenie.on_call_at(
+        SCHEDULE, utc_now()
+    )
     return sandbox
 
 
