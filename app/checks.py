@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable, Mapping, Sequence
+from functools import partial
 
 from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
@@ -56,7 +57,8 @@ class _Slack:
         self.client = WebClient(
             token=settings.slack_bot_token.get_secret_value(),
             base_url=settings.slack_api_url,
-            timeout=timeout,
+            # slack_sdk annotates an int, but urllib (its transport) takes fractions of a second.
+            timeout=timeout,  # type: ignore[arg-type]
             logger=_QUIET,
             retry_handlers=[RateLimitErrorRetryHandler(max_retry_count=1)],
         )
@@ -74,14 +76,14 @@ class _Slack:
         except SlackCallFailed as failure:
             raise CheckFailed(str(failure), "see status.slack.com; run check again later") from None
         except SLACK_FAILURES as error:
-            failure = call_failed(method, error)
-            if failure.code == "unreachable":
+            mapped = call_failed(method, error)
+            if mapped.code == "unreachable":
                 self.down = f"Slack did not answer at {self.url}"
                 detail = f"{self.down}: {unreachable_reason(error, self.timeout)}"
                 raise CheckFailed(detail, "check SLACK_API_URL, the network, proxy or firewall") from None
-            if failure.code == "server_error":
-                raise CheckFailed(str(failure), "see status.slack.com; run check again later") from None
-            raise CheckFailed(str(failure), hint, code=failure.code) from None
+            if mapped.code == "server_error":
+                raise CheckFailed(str(mapped), "see status.slack.com; run check again later") from None
+            raise CheckFailed(str(mapped), hint, code=mapped.code) from None
 
 
 def _auth(slack: _Slack) -> list[CheckResult]:
@@ -144,7 +146,7 @@ def _usergroups(slack: _Slack, config: OncallConfig) -> list[CheckResult]:
     for team in config.teams:
         name = f"team {team.name}: usergroup @{team.usergroup}"
         match = next((g for g in groups if team.usergroup in (g.get("id"), g.get("handle"))), None)
-        results.append(guarded(name, lambda match=match: _usergroup(slack, match)))
+        results.append(guarded(name, partial(_usergroup, slack, match)))
     return results
 
 
@@ -209,7 +211,7 @@ def run_checks(
     results += _usergroups(slack, config)
     for team in config.teams:
         name = f"team {team.name}: channel {team.channel}"
-        results.append(guarded(name, lambda team=team: _channel(slack, team.channel)))
+        results.append(guarded(name, partial(_channel, slack, team.channel)))
     return results
 
 

@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from app.config import Settings, load_oncall_config
 from app.demo_escalation import demo_step as escalation_step
@@ -105,13 +105,13 @@ def running_demo_bot(out: TextIO, provider: str = "rotation") -> Iterator[Scene]
         world = seed(sandbox, utc_now(), escalate="page", provider=provider)
         config_path = write_config(Path(tmp), world.config_text)
         # The bot gets Slack's variables and the chosen pager's only: a rotation team needs no pager at all.
-        env = {
+        env: dict[str, Any] = {
             key.lower(): value
             for key, value in sandbox.env().items()
             if key.startswith(("SLACK_", f"{provider.upper()}_"))
         }
         settings = Settings(
-            _env_file=None,  # type: ignore[call-arg]  # the demo ignores the user's .env on purpose
+            _env_file=None,  # the demo ignores the user's .env on purpose
             **env,
             database_url=f"sqlite:///{tmp}/oncall.db",
             oncall_config=config_path,

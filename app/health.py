@@ -58,7 +58,7 @@ class Readiness:
                 session.connection(execution_options={READ_ONLY: True})
                 bind = session.get_bind()
                 if bind.dialect.name == "sqlite":
-                    path = bind.url.database
+                    path = bind.engine.url.database
                     if path and path != ":memory:" and not Path(path).expanduser().exists():
                         return f"the database file {path} is gone"
                     session.execute(text(f"PRAGMA busy_timeout = {_PROBE_BUSY_MS}"))
@@ -107,7 +107,7 @@ class HealthServer:
     def url(self) -> str:
         """http://host:port of the bound server (the real port when HEALTH_ADDR asked for port 0)."""
         host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://{host!s}:{port}"
 
     def start(self) -> HealthServer:
         """Serve from now on."""

@@ -145,8 +145,8 @@ class RedactedStream:
 def redacted_output() -> Iterator[None]:
     """Within the block, everything written to sys.stdout and sys.stderr is redacted."""
     saved = sys.stdout, sys.stderr
-    sys.stdout = RedactedStream(saved[0])  # type: ignore[assignment]
-    sys.stderr = RedactedStream(saved[1])  # type: ignore[assignment]
+    sys.stdout = RedactedStream(saved[0])
+    sys.stderr = RedactedStream(saved[1])
     try:
         yield
     finally:

@@ -20,6 +20,7 @@ def test_readme_starts_with_demo_and_test_commands() -> None:
     assert demo.endswith("oncall-bot demo")
     assert tests.startswith("python3 -m venv .venv")
     assert "pytest" in tests
+    assert ".venv/bin/mypy && " in tests  # types are checked before the tests run
 
 
 def test_ci_runs_the_readme_test_command() -> None:

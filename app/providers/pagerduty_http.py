@@ -242,7 +242,7 @@ class PagerDutyHttp:
 
     def _delay(self, attempt: int) -> float:
         # Jitter keeps several replicas from retrying in lockstep.
-        return self._backoff * 2**attempt * random.uniform(1.0, 1.1)
+        return self._backoff * 2.0**attempt * random.uniform(1.0, 1.1)
 
     def _pause(self, seconds: float, why: str) -> None:
         self._unless_stopping(why)
@@ -283,7 +283,8 @@ def _detail(response: httpx.Response) -> str:
         return response.reason_phrase or f"HTTP {response.status_code}"
     if not isinstance(body, dict):
         return f"HTTP {response.status_code}"
-    error = body.get("error") if isinstance(body.get("error"), dict) else body
+    nested = body.get("error")
+    error = nested if isinstance(nested, dict) else body
     message = str(error.get("message") or response.reason_phrase)
     errors = error.get("errors")
     if isinstance(errors, list) and errors:

@@ -113,6 +113,8 @@ class Providers:
 
 
 # -- the built-in kinds ------------------------------------------------------------------------------------
+# Each builder assigns its class to a ``Provider`` variable: that line is the conformance check, since mypy
+# (strict, in the README's test command) fails when a class stops satisfying the protocol.
 
 
 def opsgenie_key(settings: Settings, team: Team) -> tuple[str, str]:
@@ -130,9 +132,10 @@ def _opsgenie_credentials(settings: Settings, team: Team) -> Hashable:
 
 def _opsgenie(settings: Settings, team: Team) -> Provider:
     key, variable = opsgenie_key(settings, team)
-    return OpsgenieProvider(
+    provider: Provider = OpsgenieProvider(
         key, base_url=settings.opsgenie_api_url, web_url=settings.opsgenie_web_url, key_variable=variable
     )
+    return provider
 
 
 def _variable_value(settings: Settings, own: str | None, default: SecretStr | None) -> str | None:
@@ -166,7 +169,7 @@ def _pagerduty_credentials(settings: Settings, team: Team) -> Hashable:
 
 def _pagerduty(settings: Settings, team: Team) -> Provider:
     token, token_variable, routing_key, key_variable = pagerduty_keys(settings, team)
-    return PagerDutyProvider(
+    provider: Provider = PagerDutyProvider(
         token,
         routing_key=routing_key,
         base_url=settings.pagerduty_api_url,
@@ -174,6 +177,7 @@ def _pagerduty(settings: Settings, team: Team) -> Provider:
         token_env=token_variable,
         routing_key_env=key_variable,
     )
+    return provider
 
 
 def _rotation_credentials(_settings: Settings, team: Team) -> Hashable:
@@ -184,7 +188,8 @@ def _rotation_credentials(_settings: Settings, team: Team) -> Hashable:
 def _rotation(_settings: Settings, team: Team) -> Provider:
     if team.rotation is None:
         raise MissingCredentials(f"team {team.name!r} has no [teams.rotation] table")
-    return RotationProvider(team.rotation, team.timezone)
+    provider: Provider = RotationProvider(team.rotation, team.timezone)
+    return provider
 
 
 @dataclass(frozen=True)

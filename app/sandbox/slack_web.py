@@ -397,7 +397,7 @@ def _parse_body(content_type: str, body: bytes) -> dict[str, Any]:
         head = b"Content-Type: " + content_type.encode() + b"\r\n\r\n"
         message = BytesParser(policy=HTTP).parsebytes(head + body)
         return {
-            part.get_param("name", header="content-disposition"): part.get_content()
+            str(part.get_param("name", header="content-disposition")): part.get_content()
             for part in message.iter_parts()
         }
     return dict(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))

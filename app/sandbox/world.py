@@ -100,11 +100,11 @@ def seed(
     sandbox.pagerduty.add_schedule(
         SCHEDULE, schedule_id=PAGERDUTY_SCHEDULE_ID, time_zone=TEAM_ZONE, layers=[rotation]
     )
-    rotation = rotation_toml(start) if provider == "rotation" else ""
+    rotation_section = rotation_toml(start) if provider == "rotation" else ""
     local = anchor.astimezone(ZoneInfo(TEAM_ZONE))
     handover = f"{local:%a} {local:%H:%M}".lower()
     extra = 'provider = "pagerduty"\n' if provider == "pagerduty" else ""
-    text = teams_toml(extra, escalate=escalate, rotation=rotation, handover=handover)
+    text = teams_toml(extra, escalate=escalate, rotation=rotation_section, handover=handover)
     return World(rotation_start=start, config_text=text)
 
 

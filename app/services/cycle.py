@@ -139,4 +139,4 @@ def run_cycle(
         if dry_run:
             return [TeamReport(refresh, sync) for refresh, sync in zip(refreshes, syncs, strict=True)]
         pairs = zip(refreshes, syncs, strict=True)
-        return list(pool.map(lambda pair: _admin_step(runtime, *pair, now), pairs))
+        return list(pool.map(lambda pair: _admin_step(runtime, pair[0], pair[1], now), pairs))

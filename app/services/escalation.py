@@ -148,6 +148,7 @@ def route_mention(config: OncallConfig, channel: str, text: str) -> Route:
         return Route("help")
     match = _LEADING_WORD.match(text)
     named = config.team(match.group(1)) if match else None
+    team: Team | None
     if named is not None and match is not None:
         team, body = named, match.group(3).strip()
     else:

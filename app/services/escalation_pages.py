@@ -68,7 +68,7 @@ MESSAGE_LIMIT = 130
 def backoff(attempts: int) -> timedelta:
     """The wait before attempt ``attempts + 1``: 10 s, 20 s, 40 s … capped at 5 minutes."""
     # The exponent is capped too: 10 s * 2**49 would overflow timedelta long before MAX_ATTEMPTS.
-    return min(FIRST_RETRY * 2 ** min(max(attempts - 1, 0), 16), MAX_RETRY)
+    return min(FIRST_RETRY * (1 << min(max(attempts - 1, 0), 16)), MAX_RETRY)
 
 
 def follow_delay(waited: timedelta) -> timedelta:

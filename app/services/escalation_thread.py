@@ -158,7 +158,7 @@ def record_post(
     """
     if ts is None:
         # An unknown outcome keeps posting_since: the next attempt reads the thread back before posting.
-        since = {} if unknown else {"posting_since": None}
+        since: dict[str, Any] = {} if unknown else {"posting_since": None}
         try:
             hold(session, row.id, lease, now, post_attempts=Escalation.post_attempts + 1, **since)
         except LeaseLost:

@@ -7,7 +7,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, select, update
 from sqlalchemy.orm import Session
 
 from app.config import OncallConfig
@@ -113,12 +113,17 @@ def _has_data(session: Session, team: str) -> bool:
     return any_shift is not None or repo.latest_snapshot(session, team) is not None
 
 
-def _key(team: Team, start: datetime) -> tuple[object, ...]:
+def _key(team: Team, start: datetime) -> tuple[ColumnElement[bool], ...]:
     return (Handover.team == team.name, Handover.shift_start == start)
 
 
 # Handover.status for each once-state; "unconfirmed" is what earlier versions left for an unknown outcome.
-_STATUS = {"claimed": "claimed", "done": "posted", "refused": "failed", "unknown": "unknown"}
+_STATUS: dict[State, str] = {
+    "claimed": "claimed",
+    "done": "posted",
+    "refused": "failed",
+    "unknown": "unknown",
+}
 _STATE: dict[str, State] = {v: k for k, v in _STATUS.items()} | {"unconfirmed": "unknown"}
 
 
@@ -258,7 +263,7 @@ def _post(
     failures = _dm_incoming(runtime, view, now)
     when = view.start.isoformat()
     log.info("posted the %s handover of %s%s", team.name, when, " (late)" if view.late else "")
-    status: Status = "late" if view.late else "posted"
+    status = "late" if view.late else "posted"
     detail = "; ".join([*([outcome.detail] if outcome.result == "found" else []), *failures])
     return HandoverOutcome(team.name, view.start, status, text, detail)
 

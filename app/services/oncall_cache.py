@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.config import OncallConfig
@@ -132,7 +132,7 @@ class CacheReader:
     def snapshots(self, teams: Sequence[str]) -> dict[str, Snapshot]:
         """The latest on-call set per team."""
         latest = self._latest(OnCallSnapshot, OnCallSnapshot.first_seen_at, teams)
-        query: Select[Any] = select(OnCallSnapshot.team, OnCallSnapshot.people, OnCallSnapshot.last_seen_at)
+        query = select(OnCallSnapshot.team, OnCallSnapshot.people, OnCallSnapshot.last_seen_at)
         rows = self.session.execute(query.where(OnCallSnapshot.id.in_(latest)))
         return {team: Snapshot(tuple(p.lower() for p in people), seen) for team, people, seen in rows}
 

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal, Protocol
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import ColumnElement, delete, select, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
@@ -207,7 +207,7 @@ class NoticeLedger:
     key: str
     text: str
 
-    def _where(self) -> tuple[object, ...]:
+    def _where(self) -> tuple[ColumnElement[bool], ...]:
         return (Notice.team == self.team, Notice.kind == self.kind, Notice.key == self.key)
 
     def claim(self, session: Session, now: datetime) -> bool:

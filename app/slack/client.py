@@ -29,7 +29,7 @@ class RedactingWebClient(WebClient):
     and whatever a later caller adds, whoever built the text.
     """
 
-    def api_call(  # type: ignore[override]
+    def api_call(
         self,
         api_method: str,
         *,

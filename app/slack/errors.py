@@ -82,8 +82,8 @@ def from_sdk(method: str, error: SlackApiError) -> SlackCallFailed:
         sentence = f"Slack answered HTTP {status}: a problem on Slack's side; try again later"
         return SlackCallFailed(method, "server_error", sentence)
     code = slack_error_code(error)
-    sentence = _APP_TOKEN_SENTENCES.get(code) if method == "apps.connections.open" else None
-    sentence = sentence or explain(code)
+    special = _APP_TOKEN_SENTENCES.get(code) if method == "apps.connections.open" else None
+    sentence = special or explain(code)
     data = response.data if response is not None else None
     if code == "missing_scope" and isinstance(data, dict) and data.get("needed"):
         sentence = f"the bot token lacks the scope {data['needed']}: reinstall the app from manifest.yaml"

@@ -16,6 +16,7 @@ from urllib.error import URLError
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
+from slack_sdk.http_retry import RetryHandler
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 
 from app.slack.errors import SLACK_FAILURES, call_failed
@@ -79,7 +80,9 @@ def _single_shot(client: WebClient) -> WebClient:
 
     A 429 is still waited out: Slack answered that it did not take the request.
     """
-    handlers = [h for h in client.retry_handlers if isinstance(h, RateLimitErrorRetryHandler)]
+    handlers: list[RetryHandler] = [
+        h for h in client.retry_handlers if isinstance(h, RateLimitErrorRetryHandler)
+    ]
     return WebClient(
         token=client.token, base_url=client.base_url, timeout=client.timeout, retry_handlers=handlers
     )

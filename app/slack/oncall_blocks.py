@@ -147,8 +147,8 @@ def _shifts_left(left: list[str]) -> str:
     teams = sum(1 for line in left if f"{_WEEK_HEAD}*" in line)
     shifts = sum(1 for line in left if line.startswith("• "))
     if teams:
-        left = f"{_count(teams, 'team')} ({_count(shifts, 'shift')})"
-        return f"… and {left}: ask `/oncall week <team>` for one team."
+        counted = f"{_count(teams, 'team')} ({_count(shifts, 'shift')})"
+        return f"… and {counted}: ask `/oncall week <team>` for one team."
     return f"… and {_count(shifts, 'shift')} in the next 7 days: the pager's schedule has them all."
 
 
