@@ -166,7 +166,7 @@ class JsmHttp:
 
     def _delay(self, attempt: int) -> float:
         # Jitter keeps several replicas from retrying in lockstep.
-        return self._backoff * 2**attempt * random.uniform(1.0, 1.1)
+        return self._backoff * 2.0**attempt * random.uniform(1.0, 1.1)
 
     def _pause(self, seconds: float, why: str) -> None:
         log.warning("JSM: %s; waiting %.2f s", why, seconds)

@@ -233,7 +233,7 @@ def _jsm_credentials(settings: Settings, team: Team) -> Hashable:
 
 def _jsm(settings: Settings, team: Team) -> Provider:
     found = jsm_credentials(settings, team)
-    return JsmProvider(
+    provider: Provider = JsmProvider(
         found.email,
         found.api_token,
         site_url=found.site_url,
@@ -241,6 +241,7 @@ def _jsm(settings: Settings, team: Team) -> Provider:
         cloud_id=settings.jsm_cloud_id,
         integration_key=found.integration_key,
     )
+    return provider
 
 
 register(ProviderKind("opsgenie", _opsgenie_credentials, _opsgenie))

@@ -11,11 +11,12 @@ import inspect
 import pytest
 
 from app.providers import Provider
+from app.providers.jsm import JsmProvider
 from app.providers.opsgenie import OpsgenieProvider
 from app.providers.pagerduty import PagerDutyProvider
 from app.providers.rotation import RotationProvider
 
-CLASSES = [OpsgenieProvider, PagerDutyProvider, RotationProvider]
+CLASSES = [OpsgenieProvider, PagerDutyProvider, RotationProvider, JsmProvider]
 
 
 def _protocol_methods() -> dict[str, inspect.Signature]:
