@@ -19,7 +19,7 @@ from sqlalchemy import select
 
 from app import jobs
 from app.demo import running_demo_bot
-from app.demo_handover import demo_step
+from app.demo.handover import demo_step
 from app.domain import Shift, Team
 from app.runtime import Runtime
 from app.sandbox import Sandbox

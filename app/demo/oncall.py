@@ -1,10 +1,10 @@
-"""Demo step: `/oncall`, `/oncall next data` and `/oncall me`, answered in the ack from the cache."""
+"""Demo steps: `/oncall help`, then `/oncall`, `/oncall next data` and `/oncall me`, answered in the ack."""
 
 from __future__ import annotations
 
 import time
 
-from app.demo_scene import Scene, blocks_text
+from app.demo.scene import Scene, blocks_text
 from app.sandbox.world import PEOPLE
 from app.services import oncall_view
 from app.services.cycle import run_cycle
@@ -12,6 +12,15 @@ from app.slack import oncall_blocks
 from app.store.models import SlackUser
 
 PROFILE_WAIT = 5.0  # seconds the bot gets to look up a user's time zone after answering
+
+
+def step_help(scene: Scene) -> None:
+    """`/oncall help` answered through a real Socket Mode round trip."""
+    scene.transcript.say("\n== 1. Asking for help")
+    payload = scene.slash("help")
+    scene.transcript.expect(
+        payload is not None and "/oncall next" in blocks_text(payload), "the help lists the subcommands"
+    )
 
 
 def _user_id(handle: str) -> str:

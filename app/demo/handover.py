@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from app.demo_scene import Scene, readable
+from app.demo.scene import Scene, readable
 from app.sandbox.world import CHANNEL, PEOPLE
 from app.services.cycle import run_cycle
 from app.services.handover import run_handover

@@ -7,7 +7,7 @@ import time
 from datetime import datetime
 from typing import Any
 
-from app.demo_scene import Scene, readable
+from app.demo.scene import Scene, readable
 from app.sandbox.world import CHANNEL, PEOPLE
 from app.services.cycle import run_cycle
 from app.services.escalation_pages import retry_pending_pages
