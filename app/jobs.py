@@ -18,7 +18,7 @@ from app.runtime import Runtime
 from app.services.cycle import run_cycle
 from app.services.escalation_pages import PAGES_EVERY, PAGES_JOB, pager_answers, retry_pending_pages
 from app.services.handover import CATCH_UP_DELAY, catch_up, run_handover
-from app.services.handover_checks import check_incoming_identities
+from app.services.identity_check import check_incoming_identities
 from app.services.usergroups import WritePacer
 
 log = logging.getLogger(__name__)

@@ -14,14 +14,10 @@ from app.config import OncallConfig
 from app.domain import Team
 from app.runtime import Runtime
 from app.services.freshness import state_is_stale
-from app.services.handover_checks import (
-    handing_over,
-    handover_after,
-    handover_at_or_before,
-    person_views,
-)
+from app.services.handover_timing import handing_over, handover_after, handover_at_or_before
 from app.services.notices import say_notice
 from app.services.once import Seen, State, peek, say_once
+from app.services.person_views import person_views
 from app.slack.handover_blocks import (
     EscalationView,
     HandoverView,

@@ -26,7 +26,7 @@ from app.sandbox import Sandbox
 from app.sandbox.world import CHANNEL, PEOPLE, ROTATION, World, last_handover, teams_toml
 from app.services.cycle import run_cycle
 from app.services.handover import LATE_AFTER, catch_up, run_handover
-from app.services.handover_checks import handover_after
+from app.services.handover_timing import handover_after
 from app.slack.handover_blocks import DASH, message_text
 from app.store import db, repo
 from app.store.models import Escalation, Handover, PersonRow, UsergroupSync

@@ -13,13 +13,9 @@ from app.domain import Shift
 from app.runtime import Runtime
 from app.sandbox import Sandbox
 from app.sandbox.world import CHANNEL, SCHEDULE, TEAM_ZONE, World
-from app.services.handover_checks import (
-    ChangedWindow,
-    announce_shift_changes,
-    changed_windows,
-    check_incoming_identities,
-)
+from app.services.identity_check import check_incoming_identities
 from app.services.roster import refresh_team
+from app.services.shift_changes import ChangedWindow, announce_shift_changes, changed_windows
 from app.slack.handover_blocks import DASH, message_text, when
 from app.store import repo
 from tests.conftest import RuntimeFactory

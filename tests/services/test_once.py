@@ -12,7 +12,7 @@ from app.sandbox import Sandbox
 from app.sandbox.world import CHANNEL, World, teams_toml
 from app.services.escalation import retry_pending_pages
 from app.services.handover import catch_up, run_handover
-from app.services.handover_checks import announce_shift_changes
+from app.services.shift_changes import announce_shift_changes
 from app.store import repo
 from tests.conftest import RuntimeFactory
 from tests.services.test_escalation import escalate

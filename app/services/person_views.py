@@ -1,0 +1,47 @@
+"""Pager ids as the handover renderers' PersonView: from the cache, or resolved against Slack first."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from app.config import OncallConfig
+from app.runtime import Runtime
+from app.services.people import cached_identities, resolve_people
+from app.slack.errors import SlackCallFailed
+from app.slack.handover_blocks import PersonView
+from app.store.models import PersonRow
+
+log = logging.getLogger(__name__)
+
+
+def person_views(session: Session, config: OncallConfig, pager_ids: Iterable[str]) -> dict[str, PersonView]:
+    """Cached Slack mappings as render values; the config's [people] map when no row exists yet."""
+    known = cached_identities(session, config.people, pager_ids)
+    return {pid: PersonView(pid, slack_id, status) for pid, (slack_id, status) in known.items()}
+
+
+def from_row(row: PersonRow) -> PersonView:
+    """A PersonRow as a render value."""
+    return PersonView(row.pager_id, row.slack_user_id, row.status)
+
+
+def resolved_views(runtime: Runtime, pager_ids: list[str], now: datetime) -> dict[str, PersonView]:
+    """Map pager ids to Slack accounts; day-old rows are refreshed from Slack, with no transaction open."""
+    rows = resolve_people(runtime, pager_ids, now)
+    views = {p.lower(): PersonView(p.lower(), None, "not_found") for p in pager_ids}
+    views.update({pager_id.lower(): from_row(row) for pager_id, row in rows.items()})
+    return views
+
+
+def mentionable_views(runtime: Runtime, pager_ids: list[str], now: datetime) -> dict[str, PersonView]:
+    """Like resolved_views, but on a Slack failure the cache: a notice must not wait for a lookup."""
+    try:
+        return resolved_views(runtime, pager_ids, now)
+    except SlackCallFailed as failure:
+        log.warning("shift-change notice without fresh Slack names: %s", failure)
+        with runtime.sessions.begin() as session:
+            return person_views(session, runtime.config, pager_ids)
