@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import email.utils
 import logging
-import random
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 import httpx
@@ -20,10 +21,10 @@ from app.providers import (
     BadCredentials,
     BadResponse,
     ProviderError,
-    RateLimited,
     ScheduleNotFound,
     Unreachable,
 )
+from app.providers.pager_http import Retrying, Throttle, jittered, json_object
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +59,14 @@ class JsmHttp:
         self._backoff = backoff
         self._max_wait = max_throttle_wait
         self._sleep = sleep
+        self._retrying = Retrying(
+            retries=max_retries,
+            timeout=timeout,
+            delay=lambda attempt: jittered(backoff, attempt),
+            pause=self._pause,
+            unreachable=partial(self._unreachable, None),
+            throttle=self._throttle,
+        )
         accept = {"Accept": "application/json"}
         self._api = httpx.Client(base_url=self.api_url, headers=accept, timeout=timeout, transport=transport)
         self._site = httpx.Client(
@@ -90,16 +99,7 @@ class JsmHttp:
         """A successful answer's JSON object; every failure becomes one narrow ProviderError."""
         if response.status_code >= 400:
             raise self.error(response, subject, schedule)
-        try:
-            body = response.json()
-        except ValueError:
-            kind = response.headers.get("Content-Type", "no content type")
-            raise BadResponse(
-                f"JSM answered HTTP {response.status_code} with something that is not JSON ({kind})"
-            ) from None
-        if not isinstance(body, dict):
-            raise BadResponse(f"JSM answered HTTP {response.status_code} with JSON that is not an object")
-        return body
+        return json_object(response, "JSM")
 
     def error(self, response: httpx.Response, subject: str, schedule: str | None = None) -> ProviderError:
         """The one narrow exception for a failed answer, as a sentence a human understands."""
@@ -136,44 +136,25 @@ class JsmHttp:
     # -- sending --------------------------------------------------------------------------------------------
     def _send(self, client: httpx.Client, method: str, path: str, **kwargs: Any) -> httpx.Response:
         """Send with retries on 429, 5xx (not 501) and network errors; give up with a narrow error."""
-        for attempt in range(self._max_retries + 1):
-            last = attempt == self._max_retries
-            try:
-                response = client.request(method, path, **kwargs)
-            except httpx.TransportError as exc:
-                if last or isinstance(exc, httpx.UnsupportedProtocol):
-                    raise self._unreachable(client, _reason(exc, self._timeout)) from None
-                self._pause(self._delay(attempt), f"{method} {_short(path)} failed ({type(exc).__name__})")
-                continue
-            if response.status_code == 429:
-                wait = retry_after(response.headers)
-                wait = self._delay(attempt) if wait is None else wait
-                if last or wait > self._max_wait:
-                    raise RateLimited(
-                        f"JSM is rate limiting {self.email} (HTTP 429, retry after {wait:.0f} s); "
-                        "the next run will try again"
-                    )
-                self._pause(wait, f"{method} {_short(path)} throttled (HTTP 429)")
-                continue
-            if response.status_code >= 500 and response.status_code != 501:
-                if last:
-                    tries = self._max_retries + 1
-                    raise self._unreachable(client, f"HTTP {response.status_code} after {tries} attempts")
-                self._pause(self._delay(attempt), f"{method} {_short(path)} answered {response.status_code}")
-                continue
-            return response
-        raise AssertionError("unreachable")  # pragma: no cover - the loop always returns or raises
+        retrying = replace(self._retrying, unreachable=partial(self._unreachable, client))
+        return retrying.send(lambda: client.request(method, path, **kwargs), f"{method} {_short(path)}")
 
-    def _delay(self, attempt: int) -> float:
-        # Jitter keeps several replicas from retrying in lockstep.
-        return self._backoff * 2.0**attempt * random.uniform(1.0, 1.1)
+    def _throttle(self, response: httpx.Response, attempt: int) -> Throttle:
+        wait = retry_after(response.headers)
+        wait = jittered(self._backoff, attempt) if wait is None else wait
+        sentence = (
+            f"JSM is rate limiting {self.email} (HTTP 429, retry after {wait:.0f} s); "
+            "the next run will try again"
+        )
+        return Throttle(wait, wait > self._max_wait, sentence)
 
-    def _pause(self, seconds: float, why: str) -> None:
+    def _pause(self, _attempt: int, seconds: float, why: str) -> None:
         log.warning("JSM: %s; waiting %.2f s", why, seconds)
         self._sleep(seconds)
 
-    def _unreachable(self, client: httpx.Client, reason: str) -> Unreachable:
-        return Unreachable(self.scrub(f"JSM unreachable at {client.base_url}: {reason}"))
+    def _unreachable(self, client: httpx.Client | None, reason: str) -> Unreachable:
+        where = client.base_url if client is not None else self.api_url
+        return Unreachable(self.scrub(f"JSM unreachable at {where}: {reason}"))
 
     def scrub(self, text: str) -> str:
         """Belt and braces: no token or key reaches a message, whatever the server echoes."""
@@ -231,11 +212,3 @@ def _detail(response: httpx.Response) -> str:
 def _short(path: str) -> str:
     # Cloud ids and account ids make log lines long without telling much.
     return path if len(path) <= 80 else path[:77] + "..."
-
-
-def _reason(exc: httpx.TransportError, timeout: float) -> str:
-    if isinstance(exc, httpx.TimeoutException):
-        return f"no answer within {timeout:g} s"
-    if isinstance(exc, httpx.ConnectError):
-        return f"connection failed ({exc})"
-    return f"{type(exc).__name__}: {exc}"

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import math
-import random
 import re
 import time
 from collections.abc import Callable, Mapping
@@ -21,10 +20,10 @@ from app.providers import (
     BadCredentials,
     BadResponse,
     ProviderError,
-    RateLimited,
     ScheduleNotFound,
     Unreachable,
 )
+from app.providers.pager_http import Retrying, Throttle, jittered, json_object
 from app.stopping import Stopping
 
 log = logging.getLogger(__name__)
@@ -93,6 +92,15 @@ class OpsgenieProvider:
         self._max_retries = max_retries
         self._backoff = backoff
         self._sleep = sleep
+        self._retrying = Retrying(
+            retries=max_retries,
+            timeout=timeout,
+            delay=lambda attempt: jittered(backoff, attempt),
+            pause=self._pause,
+            unreachable=self._unreachable,
+            throttle=self._throttle,
+            server_reason=lambda response: f"HTTP {response.status_code} ({_message(response)})",
+        )
         self._client = httpx.Client(
             base_url=self._base_url,
             headers={"Authorization": f"GenieKey {api_key}", "Accept": "application/json"},
@@ -255,54 +263,25 @@ class OpsgenieProvider:
     def _checked(self, response: httpx.Response, subject: str, schedule: str | None = None) -> dict[str, Any]:
         if response.status_code >= 400:
             raise self._error(response, schedule, subject)
-        try:
-            body = response.json()
-        except ValueError:
-            kind = response.headers.get("Content-Type", "no content type")
-            raise BadResponse(
-                f"Opsgenie answered HTTP {response.status_code} with something that is not JSON ({kind})"
-            ) from None
-        if not isinstance(body, dict):
-            status = response.status_code
-            raise BadResponse(f"Opsgenie answered HTTP {status} with JSON that is not an object")
-        return body
+        return json_object(response, "Opsgenie")
 
     def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         """Send with retries on 429, 5xx (not 501) and network errors; give up with a narrow error."""
-        for attempt in range(self._max_retries + 1):
-            last = attempt == self._max_retries
-            try:
-                response = self._client.request(method, path, **kwargs)
-            except httpx.TransportError as exc:
-                if last or isinstance(exc, httpx.UnsupportedProtocol):
-                    raise self._unreachable(_reason(exc, self._timeout)) from None
-                self._pause(attempt, f"{method} {path} failed ({type(exc).__name__})")
-                continue
-            status = response.status_code
-            if status == 429:
-                period = _throttle_period(response.headers)
-                if last or period > _MAX_THROTTLE_WAIT:
-                    raise RateLimited(_rate_limited(response.headers, period))
-                self._pause(attempt, f"{method} {path} throttled ({period:g}-second window)")
-                continue
-            if status >= 500 and status != 501:
-                if last:
-                    tries = self._max_retries + 1
-                    raise self._unreachable(f"HTTP {status} ({_message(response)}) after {tries} attempts")
-                self._pause(attempt, f"{method} {path} answered HTTP {status}")
-                continue
-            return response
-        raise AssertionError("unreachable")  # pragma: no cover - the loop always returns or raises
+        return self._retrying.send(lambda: self._client.request(method, path, **kwargs), f"{method} {path}")
+
+    def _throttle(self, response: httpx.Response, attempt: int) -> Throttle:
+        period = _throttle_period(response.headers)
+        sentence = _rate_limited(response.headers, period)
+        why = f"throttled ({period:g}-second window)"
+        return Throttle(jittered(self._backoff, attempt), period > _MAX_THROTTLE_WAIT, sentence, why)
 
     def _unreachable(self, reason: str) -> Unreachable:
         return Unreachable(f"Opsgenie unreachable at {self._base_url}: {reason}")
 
-    def _pause(self, attempt: int, why: str) -> None:
-        # Jitter keeps several replicas from retrying in lockstep against the same bucket.
-        delay = self._backoff * 2**attempt * random.uniform(1.0, 1.1)
+    def _pause(self, attempt: int, seconds: float, why: str) -> None:
         self._unless_stopping(why)
-        log.warning("Opsgenie: %s; retry %d/%d in %.2f s", why, attempt + 1, self._max_retries, delay)
-        self._sleep(delay)
+        log.warning("Opsgenie: %s; retry %d/%d in %.2f s", why, attempt + 1, self._max_retries, seconds)
+        self._sleep(seconds)
         self._unless_stopping(why)
 
     def _unless_stopping(self, why: str) -> None:
@@ -434,11 +413,3 @@ def _rate_limited(headers: httpx.Headers, period: float) -> str:
         f"Opsgenie is rate limiting this key ({reason}, {period:g}-second window); "
         "the next run will try again"
     )
-
-
-def _reason(exc: httpx.TransportError, timeout: float) -> str:
-    if isinstance(exc, httpx.TimeoutException):
-        return f"no answer within {timeout:g} s"
-    if isinstance(exc, httpx.ConnectError):
-        return f"connection failed ({exc})"
-    return f"{type(exc).__name__}: {exc}"

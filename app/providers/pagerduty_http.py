@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import collections
 import logging
-import random
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import replace
+from functools import partial
 from typing import Any
 
 import httpx
@@ -20,6 +21,7 @@ from app.providers import (
     ScheduleNotFound,
     Unreachable,
 )
+from app.providers.pager_http import Retrying, Throttle, jittered, json_object
 from app.stopping import Stopping
 
 log = logging.getLogger(__name__)
@@ -53,13 +55,16 @@ class RequestBudget:
 
     def learn(self, headers: httpx.Headers) -> float | None:
         """Read ``ratelimit-remaining/reset``; return the reset (seconds) when PagerDuty says it is spent."""
-        reset = _seconds(headers.get("ratelimit-reset"))
-        if reset is None:
-            return None
-        if headers.get("ratelimit-remaining") == "0":
+        reset = spent_for(headers)
+        if reset is not None:
             self.blocked_until = max(self.blocked_until, self.monotonic() + reset)
-            return reset
-        return None
+        return reset
+
+
+def spent_for(headers: httpx.Headers) -> float | None:
+    """The seconds until PagerDuty's budget resets when its headers say it is spent; None otherwise."""
+    reset = _seconds(headers.get("ratelimit-reset"))
+    return reset if reset is not None and headers.get("ratelimit-remaining") == "0" else None
 
 
 def _seconds(value: str | None) -> float | None:
@@ -98,6 +103,14 @@ class PagerDutyHttp:
         self._backoff = backoff
         self._max_wait = max_throttle_wait
         self._sleep = sleep
+        self._retrying = Retrying(
+            retries=max_retries,
+            timeout=timeout,
+            delay=lambda attempt: jittered(backoff, attempt),
+            pause=lambda _attempt, seconds, why: self._pause(seconds, why),
+            unreachable=partial(self._unreachable, None),
+            throttle=partial(self._throttle, True),
+        )
         self._stopping: Stopping | None = None
         self.budget = RequestBudget(requests_per_minute, monotonic)
         headers = {"Authorization": f"Token token={token}", "Accept": ACCEPT}
@@ -129,18 +142,7 @@ class PagerDutyHttp:
         """A successful answer's JSON object; every failure becomes one narrow ProviderError."""
         if response.status_code >= 400:
             raise self.error(response, subject, schedule)
-        try:
-            body = response.json()
-        except ValueError:
-            kind = response.headers.get("Content-Type", "no content type")
-            raise BadResponse(
-                f"PagerDuty answered HTTP {response.status_code} with something that is not JSON ({kind})"
-            ) from None
-        if not isinstance(body, dict):
-            raise BadResponse(
-                f"PagerDuty answered HTTP {response.status_code} with JSON that is not an object"
-            )
-        return body
+        return json_object(response, "PagerDuty")
 
     def error(self, response: httpx.Response, subject: str, schedule: str | None = None) -> ProviderError:
         """The one narrow exception for a failed REST answer, as a sentence a human understands."""
@@ -202,33 +204,28 @@ class PagerDutyHttp:
         self, client: httpx.Client, method: str, path: str, *, rest: bool, **kwargs: Any
     ) -> httpx.Response:
         """Send with retries on 429, 5xx (not 501) and network errors; give up with a narrow error."""
-        for attempt in range(self._max_retries + 1):
-            last = attempt == self._max_retries
+
+        def request() -> httpx.Response:
+            response = client.request(method, path, **kwargs)
             if rest:
-                self._within_budget()
-                self.budget.sent()
-            try:
-                response = client.request(method, path, **kwargs)
-            except httpx.TransportError as exc:
-                if last or isinstance(exc, httpx.UnsupportedProtocol):
-                    raise self._unreachable(client, _reason(exc, self._timeout)) from None
-                self._pause(self._delay(attempt), f"{method} {path} failed ({type(exc).__name__})")
-                continue
-            reset = self.budget.learn(response.headers) if rest else None
-            if response.status_code == 429:
-                wait = reset if reset is not None else self._delay(attempt)
-                if last or wait > self._max_wait:
-                    raise RateLimited(self._rate_limited(rest, reset))
-                self._pause(wait, f"{method} {path} throttled (HTTP 429)")
-                continue
-            if response.status_code >= 500 and response.status_code != 501:
-                if last:
-                    tries = self._max_retries + 1
-                    raise self._unreachable(client, f"HTTP {response.status_code} after {tries} attempts")
-                self._pause(self._delay(attempt), f"{method} {path} answered HTTP {response.status_code}")
-                continue
+                self.budget.learn(response.headers)
             return response
-        raise AssertionError("unreachable")  # pragma: no cover - the loop always returns or raises
+
+        retrying = replace(
+            self._retrying,
+            unreachable=partial(self._unreachable, client),
+            throttle=partial(self._throttle, rest),
+        )
+        return retrying.send(request, f"{method} {path}", before=self._take_budget if rest else None)
+
+    def _take_budget(self) -> None:
+        self._within_budget()
+        self.budget.sent()
+
+    def _throttle(self, rest: bool, response: httpx.Response, attempt: int) -> Throttle:
+        reset = spent_for(response.headers) if rest else None
+        wait = reset if reset is not None else jittered(self._backoff, attempt)
+        return Throttle(wait, wait > self._max_wait, self._rate_limited(rest, reset))
 
     def _within_budget(self) -> None:
         wait = self.budget.wait()
@@ -239,10 +236,6 @@ class PagerDutyHttp:
             )
         if wait > 0:
             self._pause(wait, "keeping under PagerDuty's rate limit")
-
-    def _delay(self, attempt: int) -> float:
-        # Jitter keeps several replicas from retrying in lockstep.
-        return self._backoff * 2.0**attempt * random.uniform(1.0, 1.1)
 
     def _pause(self, seconds: float, why: str) -> None:
         self._unless_stopping(why)
@@ -260,8 +253,9 @@ class PagerDutyHttp:
         when = f" for {reset:.0f} s" if reset is not None else ""
         return f"PagerDuty is rate limiting this API token (HTTP 429{when}); the next run will try again"
 
-    def _unreachable(self, client: httpx.Client, reason: str) -> Unreachable:
-        return Unreachable(self._scrub(f"PagerDuty unreachable at {client.base_url}: {reason}"))
+    def _unreachable(self, client: httpx.Client | None, reason: str) -> Unreachable:
+        where = client.base_url if client is not None else self.base_url
+        return Unreachable(self._scrub(f"PagerDuty unreachable at {where}: {reason}"))
 
     def _scrub(self, text: str) -> str:
         """Belt and braces: no token or routing key reaches a message, whatever the server echoes."""
@@ -290,11 +284,3 @@ def _detail(response: httpx.Response) -> str:
     if isinstance(errors, list) and errors:
         message += " (" + "; ".join(str(e) for e in errors) + ")"
     return message[:300]
-
-
-def _reason(exc: httpx.TransportError, timeout: float) -> str:
-    if isinstance(exc, httpx.TimeoutException):
-        return f"no answer within {timeout:g} s"
-    if isinstance(exc, httpx.ConnectError):
-        return f"connection failed ({exc})"
-    return f"{type(exc).__name__}: {exc}"

@@ -1,0 +1,98 @@
+"""What every pager's HTTP client shares: the retry loop, the jittered backoff and the JSON object check.
+
+Each client keeps what is its own (how a 429 is read, how giving up is worded, how it pauses and logs);
+the loop decides once, for all of them, what is retried: 429, 5xx except 501, and network errors.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from app.providers import BadResponse, ProviderError, RateLimited
+
+
+@dataclass(frozen=True)
+class Throttle:
+    """What one 429 means: how long to wait, whether that is too long, and the sentence when giving up."""
+
+    wait: float
+    give_up: bool
+    sentence: str
+    why: str = "throttled (HTTP 429)"
+
+
+@dataclass(frozen=True)
+class Retrying:
+    """How one client retries: ``pause(attempt, seconds, why)`` waits (and logs); the rest words failures."""
+
+    retries: int
+    timeout: float
+    delay: Callable[[int], float]
+    pause: Callable[[int, float, str], None]
+    unreachable: Callable[[str], ProviderError]
+    throttle: Callable[[httpx.Response, int], Throttle]
+    server_reason: Callable[[httpx.Response], str] = lambda response: f"HTTP {response.status_code}"
+
+    def send(
+        self, request: Callable[[], httpx.Response], label: str, before: Callable[[], None] | None = None
+    ) -> httpx.Response:
+        """The final answer of ``request`` (``before`` runs ahead of each try); a narrow error otherwise."""
+        for attempt in range(self.retries + 1):
+            last = attempt == self.retries
+            if before is not None:
+                before()
+            try:
+                response = request()
+            except httpx.TransportError as exc:
+                if last or isinstance(exc, httpx.UnsupportedProtocol):
+                    raise self.unreachable(transport_reason(exc, self.timeout)) from None
+                self.pause(attempt, self.delay(attempt), f"{label} failed ({type(exc).__name__})")
+                continue
+            status = response.status_code
+            if status == 429:
+                throttled = self.throttle(response, attempt)
+                if last or throttled.give_up:
+                    raise RateLimited(throttled.sentence)
+                self.pause(attempt, throttled.wait, f"{label} {throttled.why}")
+                continue
+            if status >= 500 and status != 501:
+                if last:
+                    reason = f"{self.server_reason(response)} after {self.retries + 1} attempts"
+                    raise self.unreachable(reason)
+                self.pause(attempt, self.delay(attempt), f"{label} answered HTTP {status}")
+                continue
+            return response
+        raise AssertionError("unreachable")  # pragma: no cover - the loop always returns or raises
+
+
+def jittered(backoff: float, attempt: int) -> float:
+    """``backoff`` doubled per attempt, plus up to 10 % so several replicas do not retry in lockstep."""
+    return backoff * 2.0**attempt * random.uniform(1.0, 1.1)
+
+
+def transport_reason(exc: httpx.TransportError, timeout: float) -> str:
+    """Why the pager could not be reached, in a few words."""
+    if isinstance(exc, httpx.TimeoutException):
+        return f"no answer within {timeout:g} s"
+    if isinstance(exc, httpx.ConnectError):
+        return f"connection failed ({exc})"
+    return f"{type(exc).__name__}: {exc}"
+
+
+def json_object(response: httpx.Response, pager: str) -> dict[str, Any]:
+    """The JSON object of a successful answer; BadResponse naming ``pager`` when it is not one."""
+    try:
+        body = response.json()
+    except ValueError:
+        kind = response.headers.get("Content-Type", "no content type")
+        raise BadResponse(
+            f"{pager} answered HTTP {response.status_code} with something that is not JSON ({kind})"
+        ) from None
+    if not isinstance(body, dict):
+        raise BadResponse(f"{pager} answered HTTP {response.status_code} with JSON that is not an object")
+    return body
