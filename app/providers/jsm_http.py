@@ -17,14 +17,11 @@ from typing import Any
 import httpx
 
 from app.providers import (
-    AccessDenied,
     BadCredentials,
-    BadResponse,
     ProviderError,
-    ScheduleNotFound,
     Unreachable,
 )
-from app.providers.pager_http import Retrying, Throttle, jittered, json_object
+from app.providers.pager_http import Refusal, Retrying, Throttle, jittered, json_object
 
 log = logging.getLogger(__name__)
 
@@ -105,32 +102,24 @@ class JsmHttp:
         """The one narrow exception for a failed answer, as a sentence a human understands."""
         status, detail = response.status_code, _detail(response)
         genie = response.request.headers.get("Authorization", "").startswith("GenieKey")
-        error: ProviderError
-        if status == 401 and genie:
-            error = BadCredentials(
-                "JSM rejected the integration key (HTTP 401): check JSM_INTEGRATION_KEY (the API key of an "
-                "enabled API integration, in the team's Operations → Integrations)"
-            )
-        elif status == 401:
-            error = BadCredentials(
-                f"JSM rejected the credentials of {self.email} (HTTP 401): check JSM_EMAIL and JSM_API_TOKEN "
-                "(an API token of that Atlassian account, from id.atlassian.com → Security → API tokens)"
-            )
-        elif status in (402, 403):
-            error = AccessDenied(
-                f"JSM denied {self.email} access to {subject} (HTTP {status}: {detail}); the Operations API "
-                "takes a real user (not a service account) who may see the schedule's team"
-            )
-        elif status == 404 and schedule:
-            error = ScheduleNotFound(f"JSM has no schedule with id '{schedule}' that {self.email} can see")
-        elif status == 404:
-            error = BadResponse(
-                f"JSM answered 404 for {response.request.url.path}: check JSM_API_URL, JSM_SITE_URL and "
-                "JSM_CLOUD_ID"
-            )
-        else:
-            error = BadResponse(f"JSM refused {subject} (HTTP {status}): {detail}")
-            error.retryable = status >= 500
+        credentials = (
+            "JSM rejected the integration key (HTTP 401): check JSM_INTEGRATION_KEY (the API key of an "
+            "enabled API integration, in the team's Operations → Integrations)"
+            if genie
+            else f"JSM rejected the credentials of {self.email} (HTTP 401): check JSM_EMAIL and "
+            "JSM_API_TOKEN (an API token of that Atlassian account, from id.atlassian.com → Security → "
+            "API tokens)"
+        )
+        error = Refusal(
+            credentials=credentials,
+            denied=f"JSM denied {self.email} access to {subject} (HTTP {status}: {detail}); the "
+            "Operations API takes a real user (not a service account) who may see the schedule's team",
+            no_schedule=f"JSM has no schedule with id '{schedule}' that {self.email} can see",
+            wrong_url=f"JSM answered 404 for {response.request.url.path}: check JSM_API_URL, "
+            "JSM_SITE_URL and JSM_CLOUD_ID",
+            other=f"JSM refused {subject} (HTTP {status}): {detail}",
+            other_retryable=status >= 500,
+        ).error(status, schedule)
         return self.scrubbed(error)
 
     # -- sending --------------------------------------------------------------------------------------------

@@ -16,14 +16,11 @@ import httpx
 from app import redaction
 from app.domain import AlertRef, AlertRequest, AlertStatus, OnCall, Shift, require_aware
 from app.providers import (
-    AccessDenied,
-    BadCredentials,
     BadResponse,
     ProviderError,
-    ScheduleNotFound,
     Unreachable,
 )
-from app.providers.pager_http import Retrying, Throttle, jittered, json_object
+from app.providers.pager_http import Refusal, Retrying, Throttle, jittered, json_object
 from app.stopping import Stopping
 
 log = logging.getLogger(__name__)
@@ -291,31 +288,23 @@ class OpsgenieProvider:
     def _error(self, response: httpx.Response, schedule: str | None, subject: str) -> ProviderError:
         """The one narrow exception for a failed answer, as a sentence a human understands."""
         status = response.status_code
-        error: ProviderError
-        if status == 401:
-            error = BadCredentials(
-                "Opsgenie rejected the API key (HTTP 401): "
-                f"check {self._key_variable} and that the integration is enabled"
-            )
-        elif status == 402:
-            error = AccessDenied(
-                f"Opsgenie refused access to {subject} because of the account's plan (HTTP 402): "
-                f"{_message(response)}"
-            )
-        elif status == 403:
-            error = AccessDenied(
-                f"Opsgenie denied the API key access to {subject} (HTTP 403): a team-owned key only reaches "
-                "its own team's schedules and alerts; use a global API integration or one of the owning team"
-            )
-        elif status == 404 and schedule:
-            kind = "with id" if is_uuid(schedule) else "named"
-            error = ScheduleNotFound(f"Opsgenie has no schedule {kind} '{schedule}'")
-        elif status == 404:
-            path = response.request.url.path
-            error = BadResponse(f"Opsgenie answered 404 for {path}: is {self._base_url} the right API URL?")
-        else:
-            error = BadResponse(f"Opsgenie refused {subject} (HTTP {status}): {_message(response)}")
-        return error
+        denied = (
+            f"Opsgenie refused access to {subject} because of the account's plan (HTTP 402): "
+            f"{_message(response)}"
+            if status == 402
+            else f"Opsgenie denied the API key access to {subject} (HTTP 403): a team-owned key only reaches "
+            "its own team's schedules and alerts; use a global API integration or one of the owning team"
+        )
+        kind = "with id" if schedule and is_uuid(schedule) else "named"
+        path = response.request.url.path
+        return Refusal(
+            credentials="Opsgenie rejected the API key (HTTP 401): "
+            f"check {self._key_variable} and that the integration is enabled",
+            denied=denied,
+            no_schedule=f"Opsgenie has no schedule {kind} '{schedule}'",
+            wrong_url=f"Opsgenie answered 404 for {path}: is {self._base_url} the right API URL?",
+            other=f"Opsgenie refused {subject} (HTTP {status}): {_message(response)}",
+        ).error(status, schedule)
 
 
 def _subject(schedule: str) -> str:

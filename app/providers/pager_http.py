@@ -13,7 +13,14 @@ from typing import Any
 
 import httpx
 
-from app.providers import BadResponse, ProviderError, RateLimited
+from app.providers import (
+    AccessDenied,
+    BadCredentials,
+    BadResponse,
+    ProviderError,
+    RateLimited,
+    ScheduleNotFound,
+)
 
 
 @dataclass(frozen=True)
@@ -96,3 +103,28 @@ def json_object(response: httpx.Response, pager: str) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise BadResponse(f"{pager} answered HTTP {response.status_code} with JSON that is not an object")
     return body
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """One pager's sentences for a refused answer, by what went wrong (each already names the fix)."""
+
+    credentials: str  # 401: the key or token is wrong
+    denied: str  # 402/403: valid, but may not see this
+    no_schedule: str  # 404 asking for a schedule
+    wrong_url: str  # any other 404: the API URL is off
+    other: str  # anything else
+    other_retryable: bool | None = None  # None: ProviderError's default
+
+    def error(self, status: int, schedule: str | None) -> ProviderError:
+        """The one narrow exception for ``status``."""
+        if status == 401:
+            return BadCredentials(self.credentials)
+        if status in (402, 403):
+            return AccessDenied(self.denied)
+        if status == 404:
+            return ScheduleNotFound(self.no_schedule) if schedule else BadResponse(self.wrong_url)
+        error = BadResponse(self.other)
+        if self.other_retryable is not None:
+            error.retryable = self.other_retryable
+        return error

@@ -13,15 +13,13 @@ from typing import Any
 import httpx
 
 from app.providers import (
-    AccessDenied,
     BadCredentials,
     BadResponse,
     ProviderError,
     RateLimited,
-    ScheduleNotFound,
     Unreachable,
 )
-from app.providers.pager_http import Retrying, Throttle, jittered, json_object
+from app.providers.pager_http import Refusal, Retrying, Throttle, jittered, json_object
 from app.stopping import Stopping
 
 log = logging.getLogger(__name__)
@@ -147,27 +145,18 @@ class PagerDutyHttp:
     def error(self, response: httpx.Response, subject: str, schedule: str | None = None) -> ProviderError:
         """The one narrow exception for a failed REST answer, as a sentence a human understands."""
         status, detail = response.status_code, _detail(response)
-        error: ProviderError
-        if status == 401:
-            error = BadCredentials(
-                f"PagerDuty rejected the API token (HTTP 401): check {self.token_env} "
-                "(a REST API key from Integrations → API Access Keys)"
-            )
-        elif status in (402, 403):
-            error = AccessDenied(
-                f"PagerDuty denied the API token access to {subject} (HTTP {status}: {detail}); a user token "
-                "sees only what its user may see, an account REST API key (read-only is enough) sees all"
-            )
-        elif status == 404 and schedule:
-            error = ScheduleNotFound(f"PagerDuty has no schedule '{schedule}' (by id or exact name)")
-        elif status == 404:
-            error = BadResponse(
-                f"PagerDuty answered 404 for {response.request.url.path}: "
-                f"is {self.base_url} the right API URL?"
-            )
-        else:
-            error = BadResponse(f"PagerDuty refused {subject} (HTTP {status}): {detail}")
-            error.retryable = status >= 500
+        error = Refusal(
+            credentials=f"PagerDuty rejected the API token (HTTP 401): check {self.token_env} "
+            "(a REST API key from Integrations → API Access Keys)",
+            denied=f"PagerDuty denied the API token access to {subject} (HTTP {status}: {detail}); "
+            "a user token sees only what its user may see, an account REST API key (read-only is enough) "
+            "sees all",
+            no_schedule=f"PagerDuty has no schedule '{schedule}' (by id or exact name)",
+            wrong_url=f"PagerDuty answered 404 for {response.request.url.path}: "
+            f"is {self.base_url} the right API URL?",
+            other=f"PagerDuty refused {subject} (HTTP {status}): {detail}",
+            other_retryable=status >= 500,
+        ).error(status, schedule)
         return self._scrubbed(error)
 
     # -- Events ---------------------------------------------------------------------------------------------
