@@ -29,6 +29,7 @@ from app.providers.jsm_alerts import Paging
 from app.providers.jsm_http import JsmHttp
 from app.providers.jsm_parse import Piece, format_date, looks_like_id, on_call_users, timeline, values
 from app.providers.jsm_people import Account, Directory
+from app.providers.pager_http import ClosingProvider
 from app.providers.pagerduty_parse import merge
 
 DEFAULT_API_URL = "https://api.atlassian.com"
@@ -42,7 +43,7 @@ _MAX_LIST_PAGES = 100
 _PAGE = 100
 
 
-class JsmProvider:
+class JsmProvider(ClosingProvider):
     """Who is on call, shifts and alerts from JSM Operations."""
 
     name = "JSM"
@@ -69,7 +70,7 @@ class JsmProvider:
         redaction.register(api_token, integration_key)  # every pager registers its credentials in one place
         self.site_url = site_url.rstrip("/")
         self.email = email
-        self._http = JsmHttp(
+        self._http: JsmHttp = JsmHttp(
             email,
             api_token,
             api_url=api_url,
@@ -143,16 +144,6 @@ class JsmProvider:
     def alert_url(self, alert: AlertRef) -> str | None:
         """None: JSM's API answers with no web address for an alert, and the bot does not guess one."""
         return None
-
-    def close(self) -> None:
-        """Close the HTTP connection pools."""
-        self._http.close()
-
-    def __enter__(self) -> JsmProvider:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     # -- for `oncall-bot check` -----------------------------------------------------------------------------
 

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
-from app.domain import AlertRequest, AlertStatus, require_aware
+from app.domain import AlertRequest, AlertStatus
 from app.providers import BadResponse
+from app.providers.pager_http import parse_utc, utc_query
 
 MAX_MESSAGE = 130
 MAX_DESCRIPTION = 15000
@@ -26,18 +27,12 @@ def looks_like_id(schedule: str) -> bool:
 
 def format_date(value: datetime) -> str:
     """An aware instant as JSM's ISO 8601 query format, always UTC: ``2024-01-01T08:00:00Z``."""
-    return require_aware(value, "date").astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return utc_query(value, "date")
 
 
 def parse_date(value: Any) -> datetime:
     """JSM's ISO timestamp (any offset) as aware UTC; BadResponse when it is not one."""
-    try:
-        parsed = datetime.fromisoformat(str(value))
-    except ValueError:
-        raise BadResponse(f"JSM sent a date we cannot read: {value!r}") from None
-    if parsed.tzinfo is None:
-        raise BadResponse(f"JSM sent a date without a time zone: {value!r}")
-    return parsed.astimezone(UTC)
+    return parse_utc(value, "JSM", "date")
 
 
 def values(body: Mapping[str, Any], what: str) -> tuple[list[dict[str, Any]], str | None]:

@@ -20,7 +20,16 @@ from app.providers import (
     ProviderError,
     Unreachable,
 )
-from app.providers.pager_http import Refusal, Retrying, Throttle, jittered, json_object
+from app.providers.pager_http import (
+    ClosingProvider,
+    Refusal,
+    Retrying,
+    Throttle,
+    jittered,
+    json_object,
+    parse_utc,
+    utc_query,
+)
 from app.stopping import Stopping
 
 log = logging.getLogger(__name__)
@@ -44,24 +53,18 @@ def is_uuid(identifier: str) -> bool:
 
 def format_date(value: datetime) -> str:
     """An aware instant in Opsgenie's query format, always in UTC: ``2024-01-01T08:00:00Z``."""
-    return require_aware(value, "date").astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return utc_query(value, "date")
 
 
 def parse_date(value: Any) -> datetime:
     """Opsgenie's ISO timestamp as aware UTC; BadResponse when it is not one."""
-    try:
-        parsed = datetime.fromisoformat(str(value))
-    except ValueError:
-        raise BadResponse(f"Opsgenie sent a date we cannot read: {value!r}") from None
-    if parsed.tzinfo is None:
-        raise BadResponse(f"Opsgenie sent a date without a time zone: {value!r}")
-    return parsed.astimezone(UTC)
+    return parse_utc(value, "Opsgenie", "date")
 
 
 _WINDOW_MARGIN = timedelta(hours=2)
 
 
-class OpsgenieProvider:
+class OpsgenieProvider(ClosingProvider):
     """Who is on call, shifts and alerts from Opsgenie's REST API v2."""
 
     name = "Opsgenie"
@@ -98,7 +101,7 @@ class OpsgenieProvider:
             throttle=self._throttle,
             server_reason=lambda response: f"HTTP {response.status_code} ({_message(response)})",
         )
-        self._client = httpx.Client(
+        self._http: httpx.Client = httpx.Client(
             base_url=self._base_url,
             headers={"Authorization": f"GenieKey {api_key}", "Accept": "application/json"},
             timeout=timeout,
@@ -198,16 +201,6 @@ class OpsgenieProvider:
             raise BadResponse(f"Opsgenie accepted {subject} but sent no request id")
         return request_id
 
-    def close(self) -> None:
-        """Close the HTTP connection pool."""
-        self._client.close()
-
-    def __enter__(self) -> OpsgenieProvider:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
     # -- timeline -------------------------------------------------------------------------------------------
 
     def _timeline(self, schedule: str, start: datetime, end: datetime) -> tuple[datetime, list[_Piece]]:
@@ -264,7 +257,7 @@ class OpsgenieProvider:
 
     def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         """Send with retries on 429, 5xx (not 501) and network errors; give up with a narrow error."""
-        return self._retrying.send(lambda: self._client.request(method, path, **kwargs), f"{method} {path}")
+        return self._retrying.send(lambda: self._http.request(method, path, **kwargs), f"{method} {path}")
 
     def _throttle(self, response: httpx.Response, attempt: int) -> Throttle:
         period = _throttle_period(response.headers)

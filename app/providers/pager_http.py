@@ -1,4 +1,4 @@
-"""What every pager's HTTP client shares: the retry loop, the jittered backoff and the JSON object check.
+"""What every pager's HTTP client shares: retries, refusals, the JSON object check, times, closing.
 
 Each client keeps what is its own (how a 429 is read, how giving up is worded, how it pauses and logs);
 the loop decides once, for all of them, what is retried: 429, 5xx except 501, and network errors.
@@ -9,10 +9,12 @@ from __future__ import annotations
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from datetime import UTC, datetime
+from typing import Any, Protocol, Self
 
 import httpx
 
+from app.domain import require_aware
 from app.providers import (
     AccessDenied,
     BadCredentials,
@@ -128,3 +130,43 @@ class Refusal:
         if self.other_retryable is not None:
             error.retryable = self.other_retryable
         return error
+
+
+class SupportsClose(Protocol):
+    """Anything holding connections that ``close()`` releases."""
+
+    def close(self) -> None:
+        """Release the connections."""
+        ...
+
+
+class ClosingProvider:
+    """``close()`` releasing the provider's HTTP client (``_http``), and ``with`` support that calls it."""
+
+    _http: SupportsClose
+
+    def close(self) -> None:
+        """Close the HTTP connection pools."""
+        self._http.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def utc_query(value: datetime, what: str) -> str:
+    """An aware instant in the pagers' query format, always UTC: ``2024-01-01T08:00:00Z``."""
+    return require_aware(value, what).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_utc(value: Any, pager: str, what: str = "date") -> datetime:
+    """A pager's ISO timestamp (any offset) as aware UTC; BadResponse naming ``pager`` when it is not one."""
+    try:
+        parsed = datetime.fromisoformat(str(value))
+    except ValueError:
+        raise BadResponse(f"{pager} sent a {what} we cannot read: {value!r}") from None
+    if parsed.tzinfo is None:
+        raise BadResponse(f"{pager} sent a {what} without a time zone: {value!r}")
+    return parsed.astimezone(UTC)

@@ -21,6 +21,7 @@ import httpx
 from app import redaction
 from app.domain import AlertRef, AlertRequest, AlertStatus, OnCall, Shift, require_aware
 from app.providers import BadCredentials, BadResponse, ScheduleNotFound
+from app.providers.pager_http import ClosingProvider
 from app.providers.pagerduty_http import REQUESTS_PER_MINUTE, PagerDutyHttp
 from app.providers.pagerduty_parse import (
     Piece,
@@ -54,7 +55,7 @@ def looks_like_id(schedule: str) -> bool:
     return bool(_ID.match(schedule))
 
 
-class PagerDutyProvider:
+class PagerDutyProvider(ClosingProvider):
     """Who is on call and shifts from PagerDuty's REST API; pages through an Events API v2 integration."""
 
     name = "PagerDuty"
@@ -84,7 +85,7 @@ class PagerDutyProvider:
         self._routing_key_env = routing_key_env
         self._monotonic = monotonic
         self._email_ttl = email_ttl.total_seconds()
-        self._http = PagerDutyHttp(
+        self._http: PagerDutyHttp = PagerDutyHttp(
             api_token,
             base_url=base_url,
             events_url=events_url,
@@ -178,16 +179,6 @@ class PagerDutyProvider:
     def alert_url(self, alert: AlertRef) -> str | None:
         """None: the Events API answers with the dedup key only, never the incident's address."""
         return None
-
-    def close(self) -> None:
-        """Close the HTTP connection pools."""
-        self._http.close()
-
-    def __enter__(self) -> PagerDutyProvider:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     def _routing_key_or_fail(self) -> str:
         if self._routing_key is None:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
-from app.domain import AlertRequest, require_aware
+from app.domain import AlertRequest
 from app.providers import BadResponse
+from app.providers.pager_http import parse_utc, utc_query
 
 # The escalation's priority as an Events API severity (PagerDuty has four levels, Opsgenie five).
 SEVERITY = {"P1": "critical", "P2": "error", "P3": "warning", "P4": "info", "P5": "info"}
@@ -22,18 +23,12 @@ Piece = tuple[str, str, datetime, datetime]
 
 def format_time(value: datetime) -> str:
     """An aware instant as PagerDuty's query format, always UTC: ``2024-01-01T08:00:00Z``."""
-    return require_aware(value, "time").astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return utc_query(value, "time")
 
 
 def parse_time(value: Any) -> datetime:
     """PagerDuty's ISO timestamp (any offset) as aware UTC; BadResponse when it is not one."""
-    try:
-        parsed = datetime.fromisoformat(str(value))
-    except ValueError:
-        raise BadResponse(f"PagerDuty sent a time we cannot read: {value!r}") from None
-    if parsed.tzinfo is None:
-        raise BadResponse(f"PagerDuty sent a time without a time zone: {value!r}")
-    return parsed.astimezone(UTC)
+    return parse_utc(value, "PagerDuty", "time")
 
 
 def _schedule(body: Mapping[str, Any], schedule: str) -> Mapping[str, Any]:
