@@ -11,7 +11,6 @@ import logging
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
-from functools import partial
 from typing import Any
 
 import httpx
@@ -19,9 +18,8 @@ import httpx
 from app.providers import (
     BadCredentials,
     ProviderError,
-    Unreachable,
 )
-from app.providers.pager_http import Refusal, Retrying, Throttle, jittered, json_object
+from app.providers.pager_http import Refusal, Retrying, Scrubber, Throttle, json_object
 
 log = logging.getLogger(__name__)
 
@@ -50,18 +48,15 @@ class JsmHttp:
         self.email = email
         self._basic = httpx.BasicAuth(email, api_token)
         self._genie = {"Authorization": f"GenieKey {integration_key}"} if integration_key else None
-        self._secrets = tuple(s for s in secrets if s)
-        self._timeout = timeout
-        self._max_retries = max_retries
-        self._backoff = backoff
+        self._scrubber = Scrubber(secrets)
         self._max_wait = max_throttle_wait
         self._sleep = sleep
         self._retrying = Retrying(
             retries=max_retries,
             timeout=timeout,
-            delay=lambda attempt: jittered(backoff, attempt),
+            backoff=backoff,
             pause=self._pause,
-            unreachable=partial(self._unreachable, None),
+            unreachable=self._scrubber.unreachable("JSM", self.api_url),
             throttle=self._throttle,
         )
         accept = {"Accept": "application/json"}
@@ -125,12 +120,12 @@ class JsmHttp:
     # -- sending --------------------------------------------------------------------------------------------
     def _send(self, client: httpx.Client, method: str, path: str, **kwargs: Any) -> httpx.Response:
         """Send with retries on 429, 5xx (not 501) and network errors; give up with a narrow error."""
-        retrying = replace(self._retrying, unreachable=partial(self._unreachable, client))
+        retrying = replace(self._retrying, unreachable=self._scrubber.unreachable("JSM", client.base_url))
         return retrying.send(lambda: client.request(method, path, **kwargs), f"{method} {_short(path)}")
 
     def _throttle(self, response: httpx.Response, attempt: int) -> Throttle:
         wait = retry_after(response.headers)
-        wait = jittered(self._backoff, attempt) if wait is None else wait
+        wait = self._retrying.delay(attempt) if wait is None else wait
         sentence = (
             f"JSM is rate limiting {self.email} (HTTP 429, retry after {wait:.0f} s); "
             "the next run will try again"
@@ -141,21 +136,9 @@ class JsmHttp:
         log.warning("JSM: %s; waiting %.2f s", why, seconds)
         self._sleep(seconds)
 
-    def _unreachable(self, client: httpx.Client | None, reason: str) -> Unreachable:
-        where = client.base_url if client is not None else self.api_url
-        return Unreachable(self.scrub(f"JSM unreachable at {where}: {reason}"))
-
-    def scrub(self, text: str) -> str:
-        """Belt and braces: no token or key reaches a message, whatever the server echoes."""
-        for secret in self._secrets:
-            text = text.replace(secret, "***")
-        return text
-
     def scrubbed(self, error: ProviderError) -> ProviderError:
         """``error`` with every secret taken out of its sentence."""
-        scrubbed = type(error)(self.scrub(str(error)))
-        scrubbed.retryable = error.retryable
-        return scrubbed
+        return self._scrubber.error(error)
 
 
 def retry_after(headers: httpx.Headers) -> float | None:

@@ -18,14 +18,13 @@ from app.domain import AlertRef, AlertRequest, AlertStatus, OnCall, Shift, requi
 from app.providers import (
     BadResponse,
     ProviderError,
-    Unreachable,
 )
 from app.providers.pager_http import (
     ClosingProvider,
     Refusal,
     Retrying,
+    Scrubber,
     Throttle,
-    jittered,
     json_object,
     parse_utc,
     utc_query,
@@ -88,16 +87,13 @@ class OpsgenieProvider(ClosingProvider):
         self._base_url = base_url.rstrip("/")
         self._web_url = web_url.rstrip("/") if web_url else None
         self._key_variable = key_variable
-        self._timeout = timeout
-        self._max_retries = max_retries
-        self._backoff = backoff
         self._sleep = sleep
         self._retrying = Retrying(
             retries=max_retries,
             timeout=timeout,
-            delay=lambda attempt: jittered(backoff, attempt),
+            backoff=backoff,
             pause=self._pause,
-            unreachable=self._unreachable,
+            unreachable=Scrubber(()).unreachable("Opsgenie", self._base_url),
             throttle=self._throttle,
             server_reason=lambda response: f"HTTP {response.status_code} ({_message(response)})",
         )
@@ -263,20 +259,17 @@ class OpsgenieProvider(ClosingProvider):
         period = _throttle_period(response.headers)
         sentence = _rate_limited(response.headers, period)
         why = f"throttled ({period:g}-second window)"
-        return Throttle(jittered(self._backoff, attempt), period > _MAX_THROTTLE_WAIT, sentence, why)
-
-    def _unreachable(self, reason: str) -> Unreachable:
-        return Unreachable(f"Opsgenie unreachable at {self._base_url}: {reason}")
+        return Throttle(self._retrying.delay(attempt), period > _MAX_THROTTLE_WAIT, sentence, why)
 
     def _pause(self, attempt: int, seconds: float, why: str) -> None:
         self._unless_stopping(why)
-        log.warning("Opsgenie: %s; retry %d/%d in %.2f s", why, attempt + 1, self._max_retries, seconds)
+        log.warning("Opsgenie: %s; retry %d/%d in %.2f s", why, attempt + 1, self._retrying.retries, seconds)
         self._sleep(seconds)
         self._unless_stopping(why)
 
     def _unless_stopping(self, why: str) -> None:
         if self._stopping is not None and self._stopping.is_set():
-            raise self._unreachable(f"{why}; not retried because the bot is stopping")
+            raise self._retrying.unreachable(f"{why}; not retried because the bot is stopping")
 
     def _error(self, response: httpx.Response, schedule: str | None, subject: str) -> ProviderError:
         """The one narrow exception for a failed answer, as a sentence a human understands."""

@@ -22,6 +22,7 @@ from app.providers import (
     ProviderError,
     RateLimited,
     ScheduleNotFound,
+    Unreachable,
 )
 
 
@@ -41,11 +42,15 @@ class Retrying:
 
     retries: int
     timeout: float
-    delay: Callable[[int], float]
+    backoff: float
     pause: Callable[[int, float, str], None]
     unreachable: Callable[[str], ProviderError]
     throttle: Callable[[httpx.Response, int], Throttle]
     server_reason: Callable[[httpx.Response], str] = lambda response: f"HTTP {response.status_code}"
+
+    def delay(self, attempt: int) -> float:
+        """The jittered backoff before retry ``attempt + 1``."""
+        return jittered(self.backoff, attempt)
 
     def send(
         self, request: Callable[[], httpx.Response], label: str, before: Callable[[], None] | None = None
@@ -130,6 +135,30 @@ class Refusal:
         if self.other_retryable is not None:
             error.retryable = self.other_retryable
         return error
+
+
+@dataclass(frozen=True)
+class Scrubber:
+    """Belt and braces: no credential reaches a message, whatever the server echoes."""
+
+    secrets: tuple[str, ...]
+
+    def text(self, text: str) -> str:
+        """``text`` with every secret replaced by ``***``."""
+        for secret in self.secrets:
+            if secret:
+                text = text.replace(secret, "***")
+        return text
+
+    def error(self, error: ProviderError) -> ProviderError:
+        """``error`` with every secret taken out of its sentence (its retryability kept)."""
+        scrubbed = type(error)(self.text(str(error)))
+        scrubbed.retryable = error.retryable
+        return scrubbed
+
+    def unreachable(self, pager: str, where: object) -> Callable[[str], ProviderError]:
+        """How to say that ``pager`` at ``where`` could not be reached, given the reason."""
+        return lambda reason: Unreachable(self.text(f"{pager} unreachable at {where}: {reason}"))
 
 
 class SupportsClose(Protocol):

@@ -19,7 +19,7 @@ from app.providers import (
     RateLimited,
     Unreachable,
 )
-from app.providers.pager_http import Refusal, Retrying, Throttle, jittered, json_object
+from app.providers.pager_http import Refusal, Retrying, Scrubber, Throttle, json_object
 from app.stopping import Stopping
 
 log = logging.getLogger(__name__)
@@ -95,18 +95,15 @@ class PagerDutyHttp:
         self.base_url = base_url.rstrip("/")
         self.events_url = events_url.rstrip("/")
         self.token_env = token_env
-        self._secrets = tuple(s for s in secrets if s)
-        self._timeout = timeout
-        self._max_retries = max_retries
-        self._backoff = backoff
+        self._scrubber = Scrubber(secrets)
         self._max_wait = max_throttle_wait
         self._sleep = sleep
         self._retrying = Retrying(
             retries=max_retries,
             timeout=timeout,
-            delay=lambda attempt: jittered(backoff, attempt),
+            backoff=backoff,
             pause=lambda _attempt, seconds, why: self._pause(seconds, why),
-            unreachable=partial(self._unreachable, None),
+            unreachable=self._scrubber.unreachable("PagerDuty", self.base_url),
             throttle=partial(self._throttle, True),
         )
         self._stopping: Stopping | None = None
@@ -157,7 +154,7 @@ class PagerDutyHttp:
             other=f"PagerDuty refused {subject} (HTTP {status}): {detail}",
             other_retryable=status >= 500,
         ).error(status, schedule)
-        return self._scrubbed(error)
+        return self._scrubber.error(error)
 
     # -- Events ---------------------------------------------------------------------------------------------
 
@@ -185,7 +182,7 @@ class PagerDutyHttp:
                 f"PagerDuty's Events API refused the event (HTTP {response.status_code}): {detail}"
             )
             error.retryable = response.status_code >= 500
-        raise self._scrubbed(error)
+        raise self._scrubber.error(error)
 
     # -- sending --------------------------------------------------------------------------------------------
 
@@ -202,7 +199,7 @@ class PagerDutyHttp:
 
         retrying = replace(
             self._retrying,
-            unreachable=partial(self._unreachable, client),
+            unreachable=self._scrubber.unreachable("PagerDuty", client.base_url),
             throttle=partial(self._throttle, rest),
         )
         return retrying.send(request, f"{method} {path}", before=self._take_budget if rest else None)
@@ -213,7 +210,7 @@ class PagerDutyHttp:
 
     def _throttle(self, rest: bool, response: httpx.Response, attempt: int) -> Throttle:
         reset = spent_for(response.headers) if rest else None
-        wait = reset if reset is not None else jittered(self._backoff, attempt)
+        wait = reset if reset is not None else self._retrying.delay(attempt)
         return Throttle(wait, wait > self._max_wait, self._rate_limited(rest, reset))
 
     def _within_budget(self) -> None:
@@ -241,21 +238,6 @@ class PagerDutyHttp:
             return "PagerDuty's Events API is rate limiting this routing key (HTTP 429); the page is retried"
         when = f" for {reset:.0f} s" if reset is not None else ""
         return f"PagerDuty is rate limiting this API token (HTTP 429{when}); the next run will try again"
-
-    def _unreachable(self, client: httpx.Client | None, reason: str) -> Unreachable:
-        where = client.base_url if client is not None else self.base_url
-        return Unreachable(self._scrub(f"PagerDuty unreachable at {where}: {reason}"))
-
-    def _scrub(self, text: str) -> str:
-        """Belt and braces: no token or routing key reaches a message, whatever the server echoes."""
-        for secret in self._secrets:
-            text = text.replace(secret, "***")
-        return text
-
-    def _scrubbed(self, error: ProviderError) -> ProviderError:
-        scrubbed = type(error)(self._scrub(str(error)))
-        scrubbed.retryable = error.retryable
-        return scrubbed
 
 
 def _detail(response: httpx.Response) -> str:
