@@ -19,13 +19,22 @@ from app.providers import (
     BadCredentials,
     ProviderError,
 )
-from app.providers.pager_http import Refusal, Retrying, Scrubber, Throttle, json_object
+from app.providers.pager_http import (
+    AnswerReader,
+    Refusal,
+    Retrying,
+    Scrubber,
+    Throttle,
+    error_body,
+)
 
 log = logging.getLogger(__name__)
 
 
-class JsmHttp:
+class JsmHttp(AnswerReader):
     """One pool per host; Basic auth (account email + API token) or an integration's GenieKey per call."""
+
+    pager = "JSM"
 
     def __init__(
         self,
@@ -87,12 +96,6 @@ class JsmHttp:
         return self._send(self._site, "GET", path, **extra, **kwargs)
 
     # -- answers --------------------------------------------------------------------------------------------
-    def json(self, response: httpx.Response, subject: str, schedule: str | None = None) -> dict[str, Any]:
-        """A successful answer's JSON object; every failure becomes one narrow ProviderError."""
-        if response.status_code >= 400:
-            raise self.error(response, subject, schedule)
-        return json_object(response, "JSM")
-
     def error(self, response: httpx.Response, subject: str, schedule: str | None = None) -> ProviderError:
         """The one narrow exception for a failed answer, as a sentence a human understands."""
         status, detail = response.status_code, _detail(response)
@@ -161,12 +164,9 @@ def retry_after(headers: httpx.Headers) -> float | None:
 
 def _detail(response: httpx.Response) -> str:
     """JSM's own error words in any of its shapes (Ops API, gateway, integration API, Jira)."""
-    try:
-        body = response.json()
-    except ValueError:
-        return response.reason_phrase or f"HTTP {response.status_code}"
-    if not isinstance(body, dict):
-        return f"HTTP {response.status_code}"
+    body = error_body(response)
+    if isinstance(body, str):
+        return body
     parts: list[str] = []
     errors = body.get("errors")
     if isinstance(errors, list):

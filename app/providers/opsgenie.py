@@ -25,6 +25,7 @@ from app.providers.pager_http import (
     Retrying,
     Scrubber,
     Throttle,
+    error_body,
     json_object,
     parse_utc,
     utc_query,
@@ -362,12 +363,9 @@ def _merge(pieces: list[_Piece], start: datetime, end: datetime) -> list[Shift]:
 
 def _message(response: httpx.Response) -> str:
     """Opsgenie's own error sentence (with its field errors), short enough for a log line."""
-    try:
-        body = response.json()
-    except ValueError:
-        return response.reason_phrase or f"HTTP {response.status_code}"
-    if not isinstance(body, dict):
-        return f"HTTP {response.status_code}"
+    body = error_body(response)
+    if isinstance(body, str):
+        return body
     message = str(body.get("message") or response.reason_phrase)
     errors = body.get("errors")
     if isinstance(errors, dict) and errors:

@@ -98,6 +98,31 @@ def transport_reason(exc: httpx.TransportError, timeout: float) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
+class AnswerReader:
+    """A pager client's reading of answers: the JSON object of a success, its own ``error`` otherwise."""
+
+    pager: str  # how sentences name the pager: "JSM", "PagerDuty"
+
+    def error(self, response: httpx.Response, subject: str, schedule: str | None = None) -> ProviderError:
+        """The one narrow exception for a failed answer (each client words its own)."""
+        raise NotImplementedError
+
+    def json(self, response: httpx.Response, subject: str, schedule: str | None = None) -> dict[str, Any]:
+        """A successful answer's JSON object; every failure becomes one narrow ProviderError."""
+        if response.status_code >= 400:
+            raise self.error(response, subject, schedule)
+        return json_object(response, self.pager)
+
+
+def error_body(response: httpx.Response) -> dict[str, Any] | str:
+    """The JSON object of a failed answer, or the few words to say when it has none."""
+    try:
+        body = response.json()
+    except ValueError:
+        return response.reason_phrase or f"HTTP {response.status_code}"
+    return body if isinstance(body, dict) else f"HTTP {response.status_code}"
+
+
 def json_object(response: httpx.Response, pager: str) -> dict[str, Any]:
     """The JSON object of a successful answer; BadResponse naming ``pager`` when it is not one."""
     try:

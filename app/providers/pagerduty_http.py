@@ -19,7 +19,14 @@ from app.providers import (
     RateLimited,
     Unreachable,
 )
-from app.providers.pager_http import Refusal, Retrying, Scrubber, Throttle, json_object
+from app.providers.pager_http import (
+    AnswerReader,
+    Refusal,
+    Retrying,
+    Scrubber,
+    Throttle,
+    error_body,
+)
 from app.stopping import Stopping
 
 log = logging.getLogger(__name__)
@@ -72,8 +79,10 @@ def _seconds(value: str | None) -> float | None:
         return None
 
 
-class PagerDutyHttp:
+class PagerDutyHttp(AnswerReader):
     """The REST host (token, versioned Accept) and the Events host (routing key in the body)."""
+
+    pager = "PagerDuty"
 
     def __init__(
         self,
@@ -132,12 +141,6 @@ class PagerDutyHttp:
     ) -> httpx.Response:
         """GET ``path`` within the rate limit, retrying 429, 5xx and network errors; the final answer."""
         return self._send(self._rest, "GET", path, rest=True, params=params, headers=headers)
-
-    def json(self, response: httpx.Response, subject: str, schedule: str | None = None) -> dict[str, Any]:
-        """A successful answer's JSON object; every failure becomes one narrow ProviderError."""
-        if response.status_code >= 400:
-            raise self.error(response, subject, schedule)
-        return json_object(response, "PagerDuty")
 
     def error(self, response: httpx.Response, subject: str, schedule: str | None = None) -> ProviderError:
         """The one narrow exception for a failed REST answer, as a sentence a human understands."""
@@ -242,12 +245,9 @@ class PagerDutyHttp:
 
 def _detail(response: httpx.Response) -> str:
     """PagerDuty's own error sentence with its details (REST or Events shape), short enough for a log."""
-    try:
-        body = response.json()
-    except ValueError:
-        return response.reason_phrase or f"HTTP {response.status_code}"
-    if not isinstance(body, dict):
-        return f"HTTP {response.status_code}"
+    body = error_body(response)
+    if isinstance(body, str):
+        return body
     nested = body.get("error")
     error = nested if isinstance(nested, dict) else body
     message = str(error.get("message") or response.reason_phrase)
