@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import logging
 import math
-import re
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote
@@ -19,48 +18,23 @@ from app.providers import (
     BadResponse,
     ProviderError,
 )
+from app.providers import opsgenie_wire as wire
 from app.providers.pager_http import (
     ClosingProvider,
     Refusal,
     Retrying,
     Scrubber,
     Throttle,
-    error_body,
     json_object,
-    parse_utc,
-    utc_query,
 )
 from app.stopping import Stopping
 
 log = logging.getLogger(__name__)
 
-# (rotation id, person, start, end): one timeline period of one person.
-_Piece = tuple[str, str, datetime, datetime]
-
-_UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.IGNORECASE)
 # A per-minute bucket refills too slowly to wait for inside a job; a per-second one is worth retrying.
 _MAX_THROTTLE_WAIT = 5.0
-_MAX_MESSAGE = 130
-_MAX_DESCRIPTION = 15000
 # The timeline may answer a shorter window than asked (alignment, DST); we ask again from where it stopped.
 _MAX_TIMELINE_PAGES = 24
-
-
-def is_uuid(identifier: str) -> bool:
-    """True when a schedule identifier looks like an Opsgenie id rather than a name."""
-    return bool(_UUID.match(identifier))
-
-
-def format_date(value: datetime) -> str:
-    """An aware instant in Opsgenie's query format, always in UTC: ``2024-01-01T08:00:00Z``."""
-    return utc_query(value, "date")
-
-
-def parse_date(value: Any) -> datetime:
-    """Opsgenie's ISO timestamp as aware UTC; BadResponse when it is not one."""
-    return parse_utc(value, "Opsgenie", "date")
-
-
 _WINDOW_MARGIN = timedelta(hours=2)
 
 
@@ -96,7 +70,7 @@ class OpsgenieProvider(ClosingProvider):
             pause=self._pause,
             unreachable=Scrubber(()).unreachable("Opsgenie", self._base_url),
             throttle=self._throttle,
-            server_reason=lambda response: f"HTTP {response.status_code} ({_message(response)})",
+            server_reason=lambda response: f"HTTP {response.status_code} ({wire.message(response)})",
         )
         self._http: httpx.Client = httpx.Client(
             base_url=self._base_url,
@@ -115,9 +89,9 @@ class OpsgenieProvider(ClosingProvider):
 
     def on_call(self, schedule: str, at: datetime) -> OnCall:
         """Who is on call for ``schedule`` at ``at`` (overrides included), deduplicated, order kept."""
-        params = {"scheduleIdentifierType": _kind(schedule), "flat": "true", "date": format_date(at)}
-        path = f"{_schedule_path(schedule)}/on-calls"
-        data = self._data("GET", path, subject=_subject(schedule), schedule=schedule, params=params)
+        params = {"scheduleIdentifierType": wire.kind(schedule), "flat": "true", "date": wire.format_date(at)}
+        path = f"{wire.schedule_path(schedule)}/on-calls"
+        data = self._data("GET", path, subject=wire.subject(schedule), schedule=schedule, params=params)
         recipients = data.get("onCallRecipients", [])
         if not isinstance(recipients, list) or not all(isinstance(r, str) for r in recipients):
             raise BadResponse(f"Opsgenie sent an unexpected on-call list for schedule '{schedule}'")
@@ -128,7 +102,7 @@ class OpsgenieProvider(ClosingProvider):
         start, end = require_aware(start, "start").astimezone(UTC), require_aware(end, "end").astimezone(UTC)
         if end <= start:
             return []
-        pieces: list[_Piece] = []
+        pieces: list[wire.Piece] = []
         cursor = start
         for _ in range(_MAX_TIMELINE_PAGES):
             window_end, page = self._timeline(schedule, cursor, end)
@@ -136,7 +110,7 @@ class OpsgenieProvider(ClosingProvider):
             if window_end >= end or window_end <= cursor:
                 break
             cursor = window_end
-        return _merge(pieces, start, end)
+        return wire.merge(pieces, start, end)
 
     def check(self) -> None:
         """Raise a ProviderError when the key cannot be used; return quietly otherwise."""
@@ -145,7 +119,7 @@ class OpsgenieProvider(ClosingProvider):
     def create_alert(self, alert: AlertRequest) -> str:
         """Ask Opsgenie to raise an alert for the schedule's on-call people; return the request id."""
         # Retrying a POST is safe here: Opsgenie deduplicates open alerts on the alias.
-        body = self._json("POST", "/v2/alerts", subject="alert creation", json=_alert_body(alert))
+        body = self._json("POST", "/v2/alerts", subject="alert creation", json=wire.alert_body(alert))
         request_id = body.get("requestId")
         if not isinstance(request_id, str) or not request_id:
             raise BadResponse("Opsgenie accepted the alert but sent no request id")
@@ -190,7 +164,7 @@ class OpsgenieProvider(ClosingProvider):
         path = f"/v2/alerts/{quote(identifier, safe='')}/{action}"
         body: dict[str, Any] = {"source": "oncall-bot"}
         if note:
-            body["note"] = _trim(note, 25000)
+            body["note"] = wire.trim(note, 25000)
         subject = f"the alert's {action}"
         answer = self._json("POST", path, subject=subject, params={"identifierType": kind}, json=body)
         request_id = answer.get("requestId")
@@ -200,28 +174,30 @@ class OpsgenieProvider(ClosingProvider):
 
     # -- timeline -------------------------------------------------------------------------------------------
 
-    def _timeline(self, schedule: str, start: datetime, end: datetime) -> tuple[datetime, list[_Piece]]:
+    def _timeline(self, schedule: str, start: datetime, end: datetime) -> tuple[datetime, list[wire.Piece]]:
         """One timeline request from ``start``: where its window ends, and its pieces."""
         # Opsgenie counts days on the schedule's wall clock and drops sub-seconds: ask for a little more
         # (a DST hour, a fraction of a second) so one request covers the window; pieces are clipped anyway.
         days = max(1, math.ceil((end - start + _WINDOW_MARGIN) / timedelta(days=1)))
         params = {
             # Not scheduleIdentifierType: the timeline silently ignores that one and looks up by id.
-            "identifierType": _kind(schedule),
+            "identifierType": wire.kind(schedule),
             "intervalUnit": "days",
             "interval": str(days),
-            "date": format_date(start),
+            "date": wire.format_date(start),
         }
-        path = f"{_schedule_path(schedule)}/timeline"
-        data = self._data("GET", path, subject=_subject(schedule), schedule=schedule, params=params)
-        window_end = parse_date(data["endDate"]) if "endDate" in data else end
+        path = f"{wire.schedule_path(schedule)}/timeline"
+        data = self._data("GET", path, subject=wire.subject(schedule), schedule=schedule, params=params)
+        window_end = wire.parse_date(data["endDate"]) if "endDate" in data else end
         try:
             rotations = (data.get("finalTimeline") or {}).get("rotations") or []
             pieces = [
                 piece
                 for index, rotation in enumerate(rotations)
                 for period in rotation.get("periods") or []
-                for piece in _period_pieces(str(rotation.get("id") or rotation.get("name") or index), period)
+                for piece in wire.period_pieces(
+                    str(rotation.get("id") or rotation.get("name") or index), period
+                )
             ]
         except (AttributeError, KeyError, TypeError) as exc:
             raise BadResponse(f"Opsgenie sent a timeline we cannot read for schedule '{schedule}'") from exc
@@ -257,8 +233,8 @@ class OpsgenieProvider(ClosingProvider):
         return self._retrying.send(lambda: self._http.request(method, path, **kwargs), f"{method} {path}")
 
     def _throttle(self, response: httpx.Response, attempt: int) -> Throttle:
-        period = _throttle_period(response.headers)
-        sentence = _rate_limited(response.headers, period)
+        period = wire.throttle_period(response.headers)
+        sentence = wire.rate_limited(response.headers, period)
         why = f"throttled ({period:g}-second window)"
         return Throttle(self._retrying.delay(attempt), period > _MAX_THROTTLE_WAIT, sentence, why)
 
@@ -277,12 +253,12 @@ class OpsgenieProvider(ClosingProvider):
         status = response.status_code
         denied = (
             f"Opsgenie refused access to {subject} because of the account's plan (HTTP 402): "
-            f"{_message(response)}"
+            f"{wire.message(response)}"
             if status == 402
             else f"Opsgenie denied the API key access to {subject} (HTTP 403): a team-owned key only reaches "
             "its own team's schedules and alerts; use a global API integration or one of the owning team"
         )
-        kind = "with id" if schedule and is_uuid(schedule) else "named"
+        kind = "with id" if schedule and wire.is_uuid(schedule) else "named"
         path = response.request.url.path
         return Refusal(
             credentials="Opsgenie rejected the API key (HTTP 401): "
@@ -290,99 +266,5 @@ class OpsgenieProvider(ClosingProvider):
             denied=denied,
             no_schedule=f"Opsgenie has no schedule {kind} '{schedule}'",
             wrong_url=f"Opsgenie answered 404 for {path}: is {self._base_url} the right API URL?",
-            other=f"Opsgenie refused {subject} (HTTP {status}): {_message(response)}",
+            other=f"Opsgenie refused {subject} (HTTP {status}): {wire.message(response)}",
         ).error(status, schedule)
-
-
-def _subject(schedule: str) -> str:
-    return f"schedule '{schedule}'"
-
-
-def _kind(schedule: str) -> str:
-    return "id" if is_uuid(schedule) else "name"
-
-
-def _schedule_path(schedule: str) -> str:
-    # safe="" so a '/' or '?' in a schedule name stays inside the path segment.
-    return f"/v2/schedules/{quote(schedule, safe='')}"
-
-
-def _alert_body(alert: AlertRequest) -> dict[str, Any]:
-    """Opsgenie's create-alert JSON, trimmed to its documented limits instead of failing with 422."""
-    responder_key = "id" if is_uuid(alert.schedule) else "name"
-    body: dict[str, Any] = {
-        "message": _trim(alert.message, _MAX_MESSAGE),
-        "description": _trim(alert.description, _MAX_DESCRIPTION),
-        "alias": alert.alias,
-        "responders": [{"type": "schedule", responder_key: alert.schedule}],
-        "priority": alert.priority,
-        "source": alert.source,
-    }
-    if alert.tags:
-        body["tags"] = list(alert.tags)
-    if alert.details:
-        body["details"] = dict(alert.details)
-    if alert.user is not None:
-        body["user"] = alert.user
-    if alert.note is not None:
-        body["note"] = alert.note
-    return body
-
-
-def _trim(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def _period_pieces(rotation: str, period: Mapping[str, Any]) -> list[_Piece]:
-    """A timeline period as pieces: one per user (a team recipient via its flattened users)."""
-    recipient = period.get("recipient") or {}
-    if recipient.get("type") == "user":
-        people = [recipient.get("name")]
-    else:
-        people = [r.get("name") for r in period.get("flattenedRecipients") or [] if r.get("type") == "user"]
-    start, end = parse_date(period["startDate"]), parse_date(period["endDate"])
-    return [(rotation, person, start, end) for person in people if isinstance(person, str) and person]
-
-
-def _merge(pieces: list[_Piece], start: datetime, end: datetime) -> list[Shift]:
-    """Join touching periods of one person in one rotation, clip to ``[start, end)``, sort."""
-    merged: list[list[Any]] = []
-    for rotation, person, lo, hi in sorted(pieces):
-        previous = merged[-1] if merged else None
-        if previous and previous[0] == rotation and previous[1] == person and lo <= previous[3]:
-            previous[3] = max(previous[3], hi)
-        else:
-            merged.append([rotation, person, lo, hi])
-    shifts = {
-        Shift(person=person, start=max(lo, start), end=min(hi, end))
-        for _, person, lo, hi in merged
-        if min(hi, end) > max(lo, start)
-    }
-    return sorted(shifts, key=lambda s: (s.start, s.person, s.end))
-
-
-def _message(response: httpx.Response) -> str:
-    """Opsgenie's own error sentence (with its field errors), short enough for a log line."""
-    body = error_body(response)
-    if isinstance(body, str):
-        return body
-    message = str(body.get("message") or response.reason_phrase)
-    errors = body.get("errors")
-    if isinstance(errors, dict) and errors:
-        message += " (" + "; ".join(f"{k}: {v}" for k, v in errors.items()) + ")"
-    return message[:300]
-
-
-def _throttle_period(headers: httpx.Headers) -> float:
-    try:
-        return float(headers.get("X-RateLimit-Period-In-Sec", "1"))
-    except ValueError:
-        return 1.0
-
-
-def _rate_limited(headers: httpx.Headers, period: float) -> str:
-    reason = headers.get("X-RateLimit-Reason", "unknown bucket")
-    return (
-        f"Opsgenie is rate limiting this key ({reason}, {period:g}-second window); "
-        "the next run will try again"
-    )

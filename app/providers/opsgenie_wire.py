@@ -1,0 +1,136 @@
+"""Opsgenie's wire format: identifiers, dates, the alert body, timeline periods and error words."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from app.domain import AlertRequest, Shift
+from app.providers.pager_http import error_body, parse_utc, utc_query
+
+# (rotation id, person, start, end): one timeline period of one person.
+Piece = tuple[str, str, datetime, datetime]
+
+_UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.IGNORECASE)
+_MAX_MESSAGE = 130
+_MAX_DESCRIPTION = 15000
+
+
+def is_uuid(identifier: str) -> bool:
+    """True when a schedule identifier looks like an Opsgenie id rather than a name."""
+    return bool(_UUID.match(identifier))
+
+
+def format_date(value: datetime) -> str:
+    """An aware instant in Opsgenie's query format, always in UTC: ``2024-01-01T08:00:00Z``."""
+    return utc_query(value, "date")
+
+
+def parse_date(value: Any) -> datetime:
+    """Opsgenie's ISO timestamp as aware UTC; BadResponse when it is not one."""
+    return parse_utc(value, "Opsgenie", "date")
+
+
+def subject(schedule: str) -> str:
+    """How sentences name the schedule."""
+    return f"schedule '{schedule}'"
+
+
+def kind(schedule: str) -> str:
+    """Opsgenie's identifierType for the schedule: "id" or "name"."""
+    return "id" if is_uuid(schedule) else "name"
+
+
+def schedule_path(schedule: str) -> str:
+    """The API path of the schedule, the identifier quoted as one path segment."""
+    # safe="" so a '/' or '?' in a schedule name stays inside the path segment.
+    return f"/v2/schedules/{quote(schedule, safe='')}"
+
+
+def alert_body(alert: AlertRequest) -> dict[str, Any]:
+    """Opsgenie's create-alert JSON, trimmed to its documented limits instead of failing with 422."""
+    responder_key = "id" if is_uuid(alert.schedule) else "name"
+    body: dict[str, Any] = {
+        "message": trim(alert.message, _MAX_MESSAGE),
+        "description": trim(alert.description, _MAX_DESCRIPTION),
+        "alias": alert.alias,
+        "responders": [{"type": "schedule", responder_key: alert.schedule}],
+        "priority": alert.priority,
+        "source": alert.source,
+    }
+    if alert.tags:
+        body["tags"] = list(alert.tags)
+    if alert.details:
+        body["details"] = dict(alert.details)
+    if alert.user is not None:
+        body["user"] = alert.user
+    if alert.note is not None:
+        body["note"] = alert.note
+    return body
+
+
+def trim(text: str, limit: int) -> str:
+    """``text`` cut to ``limit`` characters, an ellipsis marking the cut."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def period_pieces(rotation: str, period: Mapping[str, Any]) -> list[Piece]:
+    """A timeline period as pieces: one per user (a team recipient via its flattened users)."""
+    recipient = period.get("recipient") or {}
+    if recipient.get("type") == "user":
+        people = [recipient.get("name")]
+    else:
+        people = [r.get("name") for r in period.get("flattenedRecipients") or [] if r.get("type") == "user"]
+    start, end = parse_date(period["startDate"]), parse_date(period["endDate"])
+    return [(rotation, person, start, end) for person in people if isinstance(person, str) and person]
+
+
+def merge(pieces: list[Piece], start: datetime, end: datetime) -> list[Shift]:
+    """Join touching periods of one person in one rotation, clip to ``[start, end)``, sort."""
+    merged: list[list[Any]] = []
+    for rotation, person, lo, hi in sorted(pieces):
+        previous = merged[-1] if merged else None
+        if previous and previous[0] == rotation and previous[1] == person and lo <= previous[3]:
+            previous[3] = max(previous[3], hi)
+        else:
+            merged.append([rotation, person, lo, hi])
+    shifts = {
+        Shift(person=person, start=max(lo, start), end=min(hi, end))
+        for _, person, lo, hi in merged
+        if min(hi, end) > max(lo, start)
+    }
+    return sorted(shifts, key=lambda s: (s.start, s.person, s.end))
+
+
+def message(response: httpx.Response) -> str:
+    """Opsgenie's own error sentence (with its field errors), short enough for a log line."""
+    body = error_body(response)
+    if isinstance(body, str):
+        return body
+    message = str(body.get("message") or response.reason_phrase)
+    errors = body.get("errors")
+    if isinstance(errors, dict) and errors:
+        message += " (" + "; ".join(f"{k}: {v}" for k, v in errors.items()) + ")"
+    return message[:300]
+
+
+def throttle_period(headers: httpx.Headers) -> float:
+    """The seconds of the rate-limit window a 429 names (1 when it names none)."""
+    try:
+        return float(headers.get("X-RateLimit-Period-In-Sec", "1"))
+    except ValueError:
+        return 1.0
+
+
+def rate_limited(headers: httpx.Headers, period: float) -> str:
+    """The sentence for giving up on a 429."""
+    reason = headers.get("X-RateLimit-Reason", "unknown bucket")
+    return (
+        f"Opsgenie is rate limiting this key ({reason}, {period:g}-second window); "
+        "the next run will try again"
+    )
