@@ -27,7 +27,8 @@ from app.services.escalation import (
     route_mention,
     strip_bot_mention,
 )
-from app.services.escalation_pages import CONFIRM_WITHIN, MAX_ATTEMPTS, backoff, build_alert, follow_delay
+from app.services.escalation_alert import CONFIRM_WITHIN, backoff, build_alert, follow_delay
+from app.services.escalation_pages import MAX_ATTEMPTS
 from app.services.escalation_thread import SLACK_CALL_MAX
 from app.store.models import Escalation
 from tests.conftest import RuntimeFactory
