@@ -30,7 +30,7 @@ from app.providers.registry import (
     Providers,
     kind_of,
     opsgenie_key,
-    pagerduty_keys,
+    pagerduty_provider,
 )
 from app.runtime import utc_now
 
@@ -142,14 +142,9 @@ def _pagerduty(timeout: float) -> Builder:
     """PagerDuty clients for check: one short try and one retry per call, no long rate-limit waits."""
 
     def build(settings: Settings, team: Team) -> Provider:
-        token, token_variable, routing_key, key_variable = pagerduty_keys(settings, team)
-        return PagerDutyProvider(
-            token,
-            routing_key=routing_key,
-            base_url=settings.pagerduty_api_url,
-            events_url=settings.pagerduty_events_url,
-            token_env=token_variable,
-            routing_key_env=key_variable,
+        return pagerduty_provider(
+            settings,
+            team,
             timeout=timeout,
             max_retries=1,
             backoff=0.2,

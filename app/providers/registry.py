@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from app.domain import Team
 from app.providers import Provider
@@ -167,16 +167,22 @@ def _pagerduty_credentials(settings: Settings, team: Team) -> Hashable:
     return (token, routing_key, settings.pagerduty_api_url, settings.pagerduty_events_url)
 
 
-def _pagerduty(settings: Settings, team: Team) -> Provider:
+def pagerduty_provider(settings: Settings, team: Team, **tuning: Any) -> PagerDutyProvider:
+    """The team's PagerDuty client from its credentials and the URLs; ``tuning``: timeouts and retries."""
     token, token_variable, routing_key, key_variable = pagerduty_keys(settings, team)
-    provider: Provider = PagerDutyProvider(
+    return PagerDutyProvider(
         token,
         routing_key=routing_key,
         base_url=settings.pagerduty_api_url,
         events_url=settings.pagerduty_events_url,
         token_env=token_variable,
         routing_key_env=key_variable,
+        **tuning,
     )
+
+
+def _pagerduty(settings: Settings, team: Team) -> Provider:
+    provider: Provider = pagerduty_provider(settings, team)
     return provider
 
 
