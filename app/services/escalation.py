@@ -27,6 +27,14 @@ from sqlalchemy.orm import Session
 from app.config import OncallConfig
 from app.domain import Team
 from app.runtime import Runtime
+from app.services.escalation_asks import (
+    answer_courtesy,
+    answer_who,
+    escalation_of_thread,
+    follow_up,
+    reply_once,
+)
+from app.services.escalation_intent import HELP_WORDS, Intent, parse_priority, read_intent
 from app.services.escalation_pages import (
     PAGED_STATUSES,
     PAGES_JOB,
@@ -43,7 +51,6 @@ from app.services.escalation_thread import (
     reply_message,
     send_thread_post,
 )
-from app.services.notices import say_notice
 from app.slack import escalation_blocks as render
 from app.slack.keyed import Sent, Unknown
 from app.store.db import reading
@@ -52,10 +59,7 @@ from app.store.repo import insert_ignoring_duplicates
 
 log = logging.getLogger(__name__)
 
-HELP_WORDS = frozenset({"help", "?", "usage"})
 LIMIT_WINDOW = timedelta(hours=1)
-# A standalone P1..P5: not inside a word ("MP3", "P10", "SP1") and either case ("p1").
-_PRIORITY = re.compile(r"(?<![\w])[Pp]([1-5])(?![\w])")
 # A leading team name, "data: ..." or "data ...".
 _LEADING_WORD = re.compile(r"^([A-Za-z0-9][\w.-]*)(?:\s*(:)\s*|\s+|$)(.*)$", re.DOTALL)
 # Slack's markup in message text, <...>: mentions, channels, special mentions and links.
@@ -109,12 +113,6 @@ def mention_from_event(event: Mapping[str, Any], *, event_id: str | None, bot_us
     )
 
 
-def parse_priority(text: str) -> str | None:
-    """The highest standalone ``P1``…``P5`` in ``text`` (P1 beats P3), or None when there is none."""
-    found = [int(digit) for digit in _PRIORITY.findall(text)]
-    return f"P{min(found)}" if found else None
-
-
 def strip_bot_mention(text: str, bot_user_id: str | None) -> str:
     """The text without the bot's own mention(s); without a known bot id, without a leading mention."""
     if bot_user_id:
@@ -163,8 +161,10 @@ def route_mention(config: OncallConfig, channel: str, text: str) -> Route:
     return Route("escalate", team=team, body=body)
 
 
-def _values(mention: Mention, team: Team, text: str, on_call: list[str], now: datetime) -> dict[str, Any]:
-    """The new escalation row of ``mention``, not leased and with nothing due yet."""
+def _values(
+    mention: Mention, team: Team, text: str, on_call: list[str], now: datetime, *, pages: bool
+) -> dict[str, Any]:
+    """The new escalation row of ``mention``, not leased and with nothing due yet; ``pages``: it asked to."""
     return {
         "event_id": mention.event_id,
         "team": team.name,
@@ -175,7 +175,7 @@ def _values(mention: Mention, team: Team, text: str, on_call: list[str], now: da
         "text": text,
         "on_call": on_call,
         "priority": parse_priority(text) or team.priority,
-        "status": "pending" if team.pages else "tag_only",
+        "status": "pending" if pages else "tag_only",  # only a mention that asked to page pages
         # Stable across redeliveries and retries: Opsgenie folds repeats into the open alert.
         "alias": f"slack-{mention.channel}-{mention.ts}" if team.pages else None,
         "attempts": 0,
@@ -229,7 +229,14 @@ def _record(
 
 
 def _reply_unrecorded(
-    runtime: Runtime, mention: Mention, team: Team, body: str, now: datetime, error: SQLAlchemyError
+    runtime: Runtime,
+    mention: Mention,
+    team: Team,
+    body: str,
+    now: datetime,
+    error: SQLAlchemyError,
+    *,
+    pages: bool,
 ) -> str:
     """The database refused the escalation: reply in the thread anyway and keep the row until it is stored."""
     log.error(
@@ -241,13 +248,13 @@ def _reply_unrecorded(
     try:  # reads still work (WAL, no write lock asked for): a locked or full database refuses writes only
         with reading(runtime.sessions) as session:
             people, as_of = on_call_now(session, runtime.config, team.name)
-            if team.pages:
+            if pages:
                 earlier = sum(v["user_id"] == mention.user for v in runtime.unsaved.waiting(Escalation))
                 limit = runtime.config.pages_per_user_per_hour - earlier
                 limited = _over_limit(session, mention.user, limit, now, besides=None)
     except SQLAlchemyError as read_error:
         log.warning("escalation %s: the cache cannot be read either: %s", mention.event_id, read_error)
-    values = _values(mention, team, body, [email for email, _ in people or []], now)
+    values = _values(mention, team, body, [email for email, _ in people or []], now, pages=pages)
     if limited:
         values["status"] = "limited"
     unsaved = Escalation(**values)
@@ -263,19 +270,24 @@ def _reply_unrecorded(
     return str(values["status"])
 
 
-def _reply_once(
-    runtime: Runtime, mention: Mention, kind: str, payload: render.Message, now: datetime
-) -> None:
-    """Post a usage or unknown-team reply once per event (the notices table holds the key).
-
-    A refused reply is unclaimed, so that a redelivery of the event may answer it.
-    """
-    message = {"text": payload["text"], "blocks": payload.get("blocks")}
-    outcome = say_notice(
-        runtime, "*", mention.channel, kind, mention.event_id, message, now, thread_ts=mention.reply_thread
-    )
-    if outcome.result in ("done", "in_flight", "found"):
-        log.info("mention %s already answered; ignoring the repeat", mention.event_id)
+def _answered_without_escalating(
+    runtime: Runtime, mention: Mention, team: Team, intent: Intent, names: list[str], now: datetime
+) -> bool:
+    """Answer help, thanks, a follow-up in an escalated thread or "who is on call?"; False for the rest."""
+    if intent.kind == "help":
+        reply_once(runtime, mention, "mention_usage", render.usage(names), now)
+        return True
+    if intent.kind == "courtesy":
+        answer_courtesy(runtime, mention, now)
+        return True
+    earlier = escalation_of_thread(runtime, mention.channel, mention.thread_ts)
+    if earlier is not None:  # one alert per thread: this mention joins the escalation already here
+        follow_up(runtime, mention, earlier, now)
+        return True
+    if intent.kind == "who":
+        answer_who(runtime, mention, team, now)
+        return True
+    return False
 
 
 def handle_mention(runtime: Runtime, mention: Mention, now: datetime) -> str | None:
@@ -290,12 +302,16 @@ def handle_mention(runtime: Runtime, mention: Mention, now: datetime) -> str | N
     route = route_mention(config, mention.channel, text)
     names = [team.name for team in config.teams]
     if route.kind == "help":
-        _reply_once(runtime, mention, "mention_usage", render.usage(names), now)
+        reply_once(runtime, mention, "mention_usage", render.usage(names), now)
         return None
     if route.kind == "unknown_team" or route.team is None:
-        _reply_once(runtime, mention, "mention_unknown_team", render.unknown_team(route.word, names), now)
+        reply_once(runtime, mention, "mention_unknown_team", render.unknown_team(route.word, names), now)
         return None
-    team, body = route.team, plain_text(route.body)
+    team, intent = route.team, read_intent(route.body, team_pages=route.team.pages)
+    if _answered_without_escalating(runtime, mention, team, intent, names, now):
+        return None
+    body = plain_text(intent.body)
+    pages = intent.kind == "page"
     lease = new_lease()
     # One session, several short transactions: the row is committed before anything leaves the
     # process, and no write lock is held while Slack is called. The heartbeat renews the listener's
@@ -304,11 +320,11 @@ def handle_mention(runtime: Runtime, mention: Mention, now: datetime) -> str | N
         try:
             with session.begin():
                 people, as_of = on_call_now(session, config, team.name)
-                values = _values(mention, team, body, [email for email, _ in people or []], now)
+                values = _values(mention, team, body, [email for email, _ in people or []], now, pages=pages)
                 limit, until = config.pages_per_user_per_hour, runtime.leases.until(now)
                 row = _record(session, values, limit, lease, until, now)
         except SQLAlchemyError as error:
-            return _reply_unrecorded(runtime, mention, team, body, now, error)
+            return _reply_unrecorded(runtime, mention, team, body, now, error, pages=pages)
         if row is None:
             log.info("escalation %s already recorded; ignoring the repeat delivery", mention.event_id)
             return None

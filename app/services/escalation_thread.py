@@ -110,9 +110,9 @@ def on_call_now(
     return people, as_of
 
 
-def _outcome(status: str, can_page: bool) -> render.Outcome:
+def _outcome(status: str, can_page: bool, team_pages: bool) -> render.Outcome:
     if status == "tag_only":
-        return "tag"
+        return "offer" if team_pages else "tag"  # a paging team's mention that did not ask to page
     if status == "limited":
         return "limited"
     return "page" if can_page else "dm"
@@ -127,11 +127,12 @@ def reply_message(
 ) -> render.Message:
     """The thread reply for an escalation: the on-call people and what happens next."""
     provider = runtime.providers.for_team(row.team)
+    team = runtime.config.team(row.team)
     return render.escalation_reply(
         row.team,
         people,
         reporter=row.user_id,
-        outcome=_outcome(row.status, provider.can_page),
+        outcome=_outcome(row.status, provider.can_page, team is not None and team.pages),
         pager=provider.name,
         priority=row.priority,
         as_of=as_of,

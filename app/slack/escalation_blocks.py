@@ -13,7 +13,8 @@ from app.slack.limits import fit_names
 Message = dict[str, Any]
 # A person on call: the pager's identity (an email) and the Slack user it maps to, None when unmapped.
 Person = tuple[str, str | None]
-Outcome = Literal["tag", "page", "dm", "limited"]  # dm: the team has no pager to call
+# dm: the team has no pager to call; offer: a paging team's mention that did not ask to page
+Outcome = Literal["tag", "page", "dm", "limited", "offer"]
 
 _SLACK_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
 EXAMPLE = "@oncall-bot the revenue dashboard is empty since 9:00"
@@ -45,7 +46,9 @@ def people_text(people: Sequence[Person]) -> str:
     return ", ".join(parts[:-1]) + " and " + parts[-1]
 
 
-def _next_step(team: str, outcome: Outcome, *, pager: str, priority: str, limit: int) -> str:
+def _next_step(
+    team: str, outcome: Outcome, *, pager: str, priority: str, limit: int, tagged: bool = True
+) -> str:
     if outcome == "page":
         return (
             f"*What happens next:* I am paging the *{team}* schedule in {pager} ({escape(priority)}). "
@@ -56,14 +59,40 @@ def _next_step(team: str, outcome: Outcome, *, pager: str, priority: str, limit:
             f"*What happens next:* the *{team}* team has no pager to call, so I am sending the on-call "
             "people a direct message with this message and a link here. I will say so in this thread."
         )
-    if outcome == "limited":
+    if outcome in ("limited", "offer"):
+        return _not_paged(team, outcome, pager=pager, limit=limit, tagged=tagged)
+    if not tagged:
         return (
-            f"*Not paged:* you have reached the limit of {limit} page{'s' if limit != 1 else ''} per person "
-            f"per hour. The on-call people are tagged here; if it is urgent, page them from {pager} directly."
+            f"*Nobody was tagged:* nobody on call has a Slack account I can tag. The *{team}* team does not "
+            "page from Slack: reach them directly if this cannot wait."
         )
     return (
         "*What happens next:* the on-call person picks this up in this thread. "
         f"The *{team}* team does not page from Slack, so if nobody answers and it cannot wait, call them."
+    )
+
+
+def _not_paged(team: str, outcome: Outcome, *, pager: str, limit: int, tagged: bool) -> str:
+    """Why a paging team's mention was not paged, and what to do; never "tagged" when nobody was."""
+    if outcome == "limited":
+        reached = f"you have reached the limit of {limit} page{'s' if limit != 1 else ''} per person per hour"
+        if not tagged:
+            return (
+                f"*Nobody was paged or tagged:* {reached}, and nobody on call has a Slack account I can tag. "
+                f"If it is urgent, page the *{team}* team from {pager} directly."
+            )
+        return (
+            f"*Not paged:* {reached}. The on-call people are tagged here; "
+            f"if it is urgent, page them from {pager} directly."
+        )
+    if not tagged:
+        return (
+            "*Nobody was tagged and nothing was paged:* nobody on call has a Slack account I can tag. "
+            f"If it cannot wait, page the *{team}* team: mention me with `page: …` or add `P1`…`P5`."
+        )
+    return (
+        "*Not paged.* The on-call people are tagged here. If it cannot wait, page them: "
+        "mention me with `page: …` or add `P1`…`P5`."
     )
 
 
@@ -84,14 +113,15 @@ def escalation_reply(
     ``people`` None means the cache has never heard from the pager for this team.
     """
     name = escape(team)
-    next_step = _next_step(name, outcome, pager=pager, priority=priority, limit=limit)
+    tagged = bool(people) and any(user_id for _, user_id in people or [])
+    next_step = _next_step(name, outcome, pager=pager, priority=priority, limit=limit, tagged=tagged)
     asker = mention(reporter)
     if people is None:
         head = (
             f"{asker} needs the *{name}* on-call person, but I do not know yet who that is: "
             f"{pager} has not told me about this team since I started."
         )
-        if outcome == "tag":
+        if outcome in ("tag", "offer"):
             next_step = f"*Nobody was tagged.* Reach the *{name}* team directly if this cannot wait."
         blocks = [section(head), section(next_step)]
         return message(f"No on-call data yet for {name}. " + _plain_next(outcome, pager), blocks)
@@ -115,6 +145,8 @@ def _plain_next(outcome: Outcome, pager: str) -> str:
         return "No pager: messaging the on-call people directly (pending)."
     if outcome == "limited":
         return "Not paged: page limit per hour reached."
+    if outcome == "offer":
+        return "Not paged; mention me with page: to page."
     return "This team does not page from Slack."
 
 
@@ -175,3 +207,27 @@ def page_unconfirmed(reason: str, request_id: str, *, pager: str) -> Message:
         context(f"Check {pager} for the alert before paging again; the on-call people are tagged above."),
     ]
     return message(text, blocks)
+
+
+def courtesy_reply() -> Message:
+    """The short answer to a thank-you: it tags nobody and pages nobody."""
+    return message("You're welcome.", [section(":slightly_smiling_face: You're welcome.")])
+
+
+def who_reply(answer: Message, zone: str) -> Message:
+    """The ``/oncall`` answer posted in a thread: times in the team's zone, said as such."""
+    blocks = list(answer.get("blocks", [])[:-1])  # the last block spoke of the asker's zone
+    blocks.append(context(f"Times in {escape(zone)}, the team's time zone."))
+    return message(str(answer.get("text") or "Who is on call"), blocks)
+
+
+def follow_up_reply(status: str, *, pager: str, alert_id: str | None, url: str | None) -> Message:
+    """The answer to a mention inside an escalated thread: it joins that escalation, no second alert."""
+    if alert_id:
+        link = f"<{url}|{pager} alert {escape(alert_id)}>" if url else f"{pager} alert `{escape(alert_id)}`"
+        where = f"Added to this escalation ({link}); no second alert was raised."
+    elif status in ("pending", "requested"):
+        where = f"Added to this escalation; its page through {pager} is on its way, no second alert."
+    else:
+        where = "Added to this escalation; the on-call people tagged above follow this thread."
+    return message(where.replace("`", ""), [section(f":speech_balloon: {where}")])

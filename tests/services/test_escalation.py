@@ -188,7 +188,7 @@ def escalate(runtime: Runtime, sandbox: Sandbox, text: str, now: datetime, *, us
     """Mention the bot through the service (as the listener does) and return the message ts."""
     ts = new_ts()
     sandbox.slack.see_message(CHANNEL, ts)  # the message exists in Slack, so it has a permalink
-    mention = Mention(f"Ev{ts}", CHANNEL, user, f"<@UBOT> {text}", ts, bot_user_id="UBOT")
+    mention = Mention(f"Ev{ts}", CHANNEL, user, f"<@UBOT> page: {text}", ts, bot_user_id="UBOT")
     handle_mention(runtime, mention, now)
     return ts
 

@@ -193,7 +193,7 @@ def test_mention_before_the_pager_answered_says_no_data_yet(
 def test_empty_mention_or_help_gets_the_usage_once(
     sandbox: Sandbox, world: World, make_bot: BotFactory, caplog: pytest.LogCaptureFixture, text: str
 ) -> None:
-    caplog.set_level(logging.INFO, logger="app.services.escalation")
+    caplog.set_level(logging.INFO, logger="app.services")
     bot = make_bot(world.config_text)
     envelope, ts = mention(sandbox, text, event_id="EvHELP0001")
     [reply] = wait_until(lambda: thread(sandbox, ts))
@@ -226,7 +226,7 @@ def test_channel_of_no_team_with_several_teams_asks_which_team(
 def test_a_refused_reply_is_posted_by_the_job_once_even_without_paging(
     sandbox: Sandbox, world: World, make_bot: BotFactory, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.INFO, logger="app.services.escalation")
+    caplog.set_level(logging.INFO, logger="app.services")
     bot = make_bot(world.config_text)  # tag only
     fill_cache(bot.runtime, utc_now(), {"bob@corp.example": BOB})
     sandbox.slack.fail("chat.postMessage", "not_in_channel", times=1)  # the bot was not invited yet
@@ -307,7 +307,7 @@ def test_long_text_is_cut_to_130_characters_in_the_message_only(
     bot = make_bot(PAGING)
     sandbox.opsgenie.alert_processing_polls = 0
     text = "word " * 60 + "\nsecond line"
-    _, ts = mention(sandbox, text)
+    _, ts = mention(sandbox, "page: " + text)
     assert run_job(bot.runtime, ts) == 1
     assert len(thread(sandbox, ts)) == 2
     [body] = alert_posts(sandbox)
@@ -343,11 +343,11 @@ def test_hostile_text_never_reaches_slack_unescaped(
 def test_redelivered_event_replies_and_pages_once(
     sandbox: Sandbox, world: World, make_bot: BotFactory, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.INFO, logger="app.services.escalation")
+    caplog.set_level(logging.INFO, logger="app.services")
     bot = make_bot(PAGING)
     sandbox.opsgenie.alert_processing_polls = 0
     fill_cache(bot.runtime, utc_now(), {"bob@corp.example": BOB})
-    envelope, ts = mention(sandbox, "nightly load failed", event_id="Ev0REPEAT01")
+    envelope, ts = mention(sandbox, "page: nightly load failed", event_id="Ev0REPEAT01")
     handed_over(bot.runtime, ts)
 
     again = sandbox.slack.socket.redeliver(envelope)  # retry_attempt 1, x-slack-retry-num: 1
@@ -365,7 +365,7 @@ def test_redelivered_event_replies_and_pages_once(
 def test_same_event_on_two_connections_replies_and_pages_once(
     sandbox: Sandbox, world: World, make_bot: BotFactory, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.INFO, logger="app.services.escalation")
+    caplog.set_level(logging.INFO, logger="app.services")
     first = make_bot(PAGING)
     make_bot(PAGING)  # a second replica on the same database
     sandbox.opsgenie.alert_processing_polls = 0
@@ -373,7 +373,7 @@ def test_same_event_on_two_connections_replies_and_pages_once(
     a, b = sandbox.slack.socket.connection_ids()
     ts = new_ts()
     for connection in (a, b):
-        mention(sandbox, "warehouse is down", ts=ts, event_id="Ev0TWICE001", connection=connection)
+        mention(sandbox, "page: warehouse is down", ts=ts, event_id="Ev0TWICE001", connection=connection)
 
     wait_until(lambda: saw_repeat(caplog) and thread(sandbox, ts))
     assert run_job(first.runtime, ts) == 1
@@ -386,14 +386,14 @@ def test_same_event_on_two_connections_replies_and_pages_once(
 def test_a_reply_slower_than_the_lease_is_posted_once_and_the_listener_leaves_the_job_alone(
     sandbox: Sandbox, world: World, make_bot: BotFactory, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.INFO, logger="app.services.escalation")
+    caplog.set_level(logging.INFO, logger="app.services")
     clock = Clock(utc_now())
     bot = make_bot(PAGING, clock=clock)
     fill_cache(bot.runtime, clock.at, {"bob@corp.example": BOB})
     sandbox.opsgenie.alert_processing_polls = 0
     # Slack rate-limits the reply: slack_sdk waits Retry-After (here 1-2 s) and posts it again.
     sandbox.slack.rate_limit("chat.postMessage", retry_after=1)
-    _, ts = mention(sandbox, "payments are failing")
+    _, ts = mention(sandbox, "page: payments are failing")
     wait_until(lambda: rows(bot.runtime) and sandbox.slack.requests("chat.postMessage"))
     with bot.runtime.sessions.begin() as session:  # the listener's lease runs out while the reply waits
         session.execute(update(Escalation).values(next_attempt_at=clock.at))
@@ -427,7 +427,7 @@ def test_pager_down_replies_pending_at_once_then_pages_once_when_back(
     bot = make_bot(PAGING, clock=clock, fast=True)
     fill_cache(bot.runtime, clock.at, {"bob@corp.example": BOB})
     sandbox.opsgenie.down = True
-    _, ts = mention(sandbox, "orders API returns 500")
+    _, ts = mention(sandbox, "page: orders API returns 500")
 
     [reply] = wait_until(lambda: thread(sandbox, ts))
     assert "Paging through Opsgenie (pending)" in reply["text"]
@@ -465,7 +465,7 @@ def test_restart_while_the_pager_is_down_still_pages_exactly_once(
 ) -> None:
     bot = make_bot(PAGING, fast=True)
     sandbox.opsgenie.down = True
-    _, ts = mention(sandbox, "queue is backing up")
+    _, ts = mention(sandbox, "page: queue is backing up")
     assert run_job(bot.runtime, ts) == 1
     assert [(r.status, r.attempts) for r in rows(bot.runtime)] == [("pending", 1)]
     bot.stop()
@@ -486,7 +486,7 @@ def test_restart_while_the_alert_request_is_processing_follows_it_without_a_seco
 ) -> None:
     bot = make_bot(PAGING)
     sandbox.opsgenie.alert_processing_polls = 1000  # Opsgenie is slow to process the request
-    _, ts = mention(sandbox, "disk full on etl-1")
+    _, ts = mention(sandbox, "page: disk full on etl-1")
     assert run_job(bot.runtime, ts) == 1
     [row] = rows(bot.runtime)
     assert (row.status, row.attempts) == ("requested", 1)
@@ -512,7 +512,7 @@ def test_mentions_while_opsgenie_hangs_reply_at_once_and_oncall_still_acks(
     sandbox.opsgenie.hang(120, times=1000)  # Opsgenie accepts connections and never answers
     pushed = time.monotonic()
     # More mentions than Bolt has listener threads (5), which the /oncall acks share.
-    tss = [mention(sandbox, f"incident {n}: checkout is down", user=f"U0USER0000{n}")[1] for n in range(6)]
+    tss = [mention(sandbox, f"page: incident {n}: checkout is down", user=f"U0USER0000{n}")[1] for n in range(6)]
 
     wait_until(lambda: all(thread(sandbox, ts) for ts in tss), timeout=1.0)
     assert time.monotonic() - pushed < 1.0
@@ -538,7 +538,7 @@ def test_page_limit_per_user_per_hour_tags_only_and_says_why(
     fill_cache(bot.runtime, clock.at, {"bob@corp.example": BOB})
 
     def escalate(user: str, text: str) -> list[dict[str, Any]]:
-        _, ts = mention(sandbox, text, user=user)
+        _, ts = mention(sandbox, f"page: {text}", user=user)
         run_job(bot.runtime, ts, at=clock.at)  # a limited row has nothing left for the job
         return thread(sandbox, ts)
 
@@ -569,7 +569,7 @@ def test_two_mentions_racing_on_two_replicas_cannot_both_slip_under_the_limit(
     sandbox.opsgenie.alert_processing_polls = 0
     a, b = sandbox.slack.socket.connection_ids()
     pushes = [
-        threading.Thread(target=mention, args=(sandbox, f"race {c}"), kwargs={"connection": c})
+        threading.Thread(target=mention, args=(sandbox, f"page: race {c}"), kwargs={"connection": c})
         for c in (a, b)
     ]
     for push in pushes:
@@ -600,7 +600,7 @@ def test_with_the_scheduler_running_a_page_goes_out_at_once_not_at_the_next_tick
     bot = make_bot(PAGING, jobs=True)  # the real scheduler: refresh at start, the page job every 15 s
     sandbox.opsgenie.alert_processing_polls = 0
     started = time.monotonic()
-    _, ts = mention(sandbox, "orders are not flowing")
+    _, ts = mention(sandbox, "page: orders are not flowing")
     wait_until(lambda: len(thread(sandbox, ts)) == 2, timeout=5)
     assert time.monotonic() - started < 5  # well before the job's next 15-second tick
     [alert] = sandbox.opsgenie.alerts()

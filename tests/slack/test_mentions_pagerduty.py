@@ -65,9 +65,9 @@ def test_a_mention_pages_once_through_the_events_api_and_confirms(
 def test_a_redelivered_mention_sends_no_second_event(
     pagerduty: Sandbox, make_bot: BotFactory, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.INFO, logger="app.services.escalation")
+    caplog.set_level(logging.INFO, logger="app.services")
     bot = make_bot(PAGING)
-    envelope, ts = mention(pagerduty, "nightly load failed", event_id="Ev0PDREPEAT1")
+    envelope, ts = mention(pagerduty, "page: nightly load failed", event_id="Ev0PDREPEAT1")
     handed_over(bot.runtime, ts)
     pagerduty.slack.socket.redeliver(envelope)  # Slack retries: the ack was late
     assert run_job(bot.runtime, ts) == 1
@@ -85,7 +85,7 @@ def test_events_api_down_the_page_waits_and_goes_out_once_when_back(
     clock = Clock(utc_now())
     bot = make_bot(PAGING, clock=clock, fast=True)
     pagerduty.pagerduty.down = True
-    _, ts = mention(pagerduty, "orders API returns 500")
+    _, ts = mention(pagerduty, "page: orders API returns 500")
     assert run_job(bot.runtime, ts, at=clock.at) == 1
     [row] = rows(bot.runtime)
     assert (row.status, row.attempts) == ("pending", 1)
@@ -105,7 +105,7 @@ def test_a_page_whose_answer_was_lost_opens_one_incident_when_retried(
     # unknown, so the job tries again later with the same dedup_key, and PagerDuty folds it into the incident.
     bot = make_bot(PAGING, fast=True)
     pagerduty.pagerduty.hang(1.0, times=2)
-    _, ts = mention(pagerduty, "disk full on etl-1")
+    _, ts = mention(pagerduty, "page: disk full on etl-1")
     assert run_job(bot.runtime, ts) == 1
     assert rows(bot.runtime)[0].status == "pending"
     deadline = time.monotonic() + 5

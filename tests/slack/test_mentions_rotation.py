@@ -79,7 +79,7 @@ def test_a_refused_dm_is_retried_later_and_sent_once(
     carol_only = LAYERS.split("[[teams.rotation.layers]]", maxsplit=1)[0]
     bot = make_bot(teams_toml(escalate="page", rotation=carol_only), clock=clock)
     run_cycle(bot.runtime, clock.at)
-    _, ts = mention(sandbox, "disk full")
+    _, ts = mention(sandbox, "page: disk full")
     wait_until(lambda: thread(sandbox, ts))
     sandbox.slack.fail("chat.postMessage", "internal_error")  # Slack refuses the DM, once
 
@@ -107,7 +107,7 @@ def test_nobody_reachable_fails_with_a_sentence_in_the_thread(
     )
     bot = make_bot(teams_toml(escalate="page", rotation=only_ghost))
     run_cycle(bot.runtime, utc_now())
-    _, ts = mention(sandbox, "help me")
+    _, ts = mention(sandbox, "page: help me")
     assert run_job(bot.runtime, ts) == 1
     [row] = rows(bot.runtime)
     assert row.status == "failed"
