@@ -152,7 +152,12 @@ def test_no_secret_reaches_slack_cli_logs_or_the_database(
             for text in ("help", "", "week", "me"):
                 envelope = box.slack.socket.push_command(text, user_id=ALICE, channel_id=CHANNEL)
                 assert box.slack.socket.wait_for_ack(envelope, timeout=5).payload is not None
-            event = {"type": "app_mention", "user": ALICE, "text": f"<@{BOT}> page: db is down", "channel": CHANNEL}
+            event = {
+                "type": "app_mention",
+                "user": ALICE,
+                "text": f"<@{BOT}> page: db is down",
+                "channel": CHANNEL,
+            }
             box.slack.socket.push_event({**event, "ts": f"{time.time():.6f}"})
             box.slack.socket.push_event({"type": "app_home_opened", "user": ALICE, "tab": "home"})
             wait_until(lambda: box.opsgenie.alerts() and box.slack.views(ALICE))

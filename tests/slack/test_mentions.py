@@ -512,7 +512,9 @@ def test_mentions_while_opsgenie_hangs_reply_at_once_and_oncall_still_acks(
     sandbox.opsgenie.hang(120, times=1000)  # Opsgenie accepts connections and never answers
     pushed = time.monotonic()
     # More mentions than Bolt has listener threads (5), which the /oncall acks share.
-    tss = [mention(sandbox, f"page: incident {n}: checkout is down", user=f"U0USER0000{n}")[1] for n in range(6)]
+    tss = [
+        mention(sandbox, f"page: incident {n}: checkout is down", user=f"U0USER0000{n}")[1] for n in range(6)
+    ]
 
     wait_until(lambda: all(thread(sandbox, ts) for ts in tss), timeout=1.0)
     assert time.monotonic() - pushed < 1.0
