@@ -81,7 +81,7 @@ def test_a_mention_while_another_process_holds_the_write_lock_is_answered_and_pa
     blocker = sqlite3.connect(tmp_path / "oncall.db", isolation_level=None)
     blocker.execute("BEGIN IMMEDIATE")  # held longer than the bot's 10-second busy timeout
     try:
-        _, ts = mention(sandbox, "warehouse is down")
+        _, ts = mention(sandbox, "page: warehouse is down")
         wait_until(lambda: replies(sandbox, ts), timeout=30)  # Slack is up: the thread hears at once
         assert sandbox.opsgenie.alerts() == []
     finally:
@@ -103,7 +103,7 @@ def test_after_kill_9_mid_page_the_restarted_bot_pages_within_a_minute(
     first = start_bot_process()
     synced(sandbox)
     sandbox.opsgenie.hang(120)  # the next Opsgenie call is the alert: it never comes back
-    _, ts = mention(sandbox, "payments are failing")
+    _, ts = mention(sandbox, "page: payments are failing")
     wait_until(lambda: replies(sandbox, ts), timeout=30)
     wait_until(lambda: "/v2/alerts" in sandbox.opsgenie.hanging(), timeout=30)
     first.send_signal(signal.SIGKILL)
