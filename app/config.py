@@ -228,6 +228,7 @@ class _TeamFile(BaseModel):
     timezone: str | None = None
     escalate: Literal["tag", "page"] = "tag"
     priority: Literal["P1", "P2", "P3", "P4", "P5"] = "P3"
+    guests_may_page: bool = False
 
     @field_validator("handover")
     @classmethod
@@ -400,6 +401,7 @@ def parse_oncall_config(text: str, path: Path) -> OncallConfig:
             api_key_env=t.api_key_env,
             routing_key_env=t.routing_key_env,
             rotation=t.rotation.spec() if t.rotation is not None else None,
+            guests_may_page=t.guests_may_page,
         )
         for t in parsed.teams
     )

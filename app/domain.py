@@ -146,6 +146,7 @@ class Team:
     api_key_env: str | None = None  # the env var holding this team's own pager key, when not the default
     routing_key_env: str | None = None  # PagerDuty: the env var holding this team's Events API routing key
     rotation: RotationSpec | None = None  # the built-in rotation (provider "rotation")
+    guests_may_page: bool = False  # guests (and only then) may page and press Acknowledge/Resolve
 
     @property
     def pages(self) -> bool:

@@ -91,11 +91,15 @@ class Provider(Protocol):
         """Follow an alert request until the pager has processed it."""
         ...
 
-    def acknowledge_alert(self, alert: AlertRef, *, note: str | None = None) -> str:
-        """Acknowledge the alert (by its id when known, else its alias); return the pager's request id."""
+    def acknowledge_alert(self, alert: AlertRef, *, note: str | None = None, user: str | None = None) -> str:
+        """Acknowledge the alert (by its id when known, else its alias); return the pager's request id.
+
+        ``user`` is who did it, credited at the pager where it has a field for it (Opsgenie's ``user``;
+        JSM and PagerDuty learn it from ``note`` only, PagerDuty's Events API not at all).
+        """
         ...
 
-    def close_alert(self, alert: AlertRef, *, note: str | None = None) -> str:
+    def close_alert(self, alert: AlertRef, *, note: str | None = None, user: str | None = None) -> str:
         """Close (resolve) the alert; return the pager's request id."""
         ...
 

@@ -133,11 +133,11 @@ class JsmProvider(ClosingProvider):
         """Where an alert request stands: ``done`` False while JSM is still processing it."""
         return self.paging.status(request_id)
 
-    def acknowledge_alert(self, alert: AlertRef, *, note: str | None = None) -> str:
+    def acknowledge_alert(self, alert: AlertRef, *, note: str | None = None, user: str | None = None) -> str:
         """Acknowledge the alert (with ``note`` added); return JSM's request id."""
         return self.paging.act(alert, "acknowledge", note)
 
-    def close_alert(self, alert: AlertRef, *, note: str | None = None) -> str:
+    def close_alert(self, alert: AlertRef, *, note: str | None = None, user: str | None = None) -> str:
         """Close the alert (with ``note`` added); return JSM's request id."""
         return self.paging.act(alert, "close", note)
 

@@ -145,13 +145,13 @@ class OpsgenieProvider(ClosingProvider):
             message=str(data.get("status", "")),
         )
 
-    def acknowledge_alert(self, alert: AlertRef, *, note: str | None = None) -> str:
+    def acknowledge_alert(self, alert: AlertRef, *, note: str | None = None, user: str | None = None) -> str:
         """Acknowledge the alert (by id when known, else by alias); return Opsgenie's request id."""
-        return self._alert_action(alert, "acknowledge", note)
+        return self._alert_action(alert, "acknowledge", note, user)
 
-    def close_alert(self, alert: AlertRef, *, note: str | None = None) -> str:
+    def close_alert(self, alert: AlertRef, *, note: str | None = None, user: str | None = None) -> str:
         """Close the alert (by id when known, else by alias); return Opsgenie's request id."""
-        return self._alert_action(alert, "close", note)
+        return self._alert_action(alert, "close", note, user)
 
     def alert_url(self, alert: AlertRef) -> str | None:
         """The alert's page in Opsgenie's web app, when OPSGENIE_WEB_URL is set and the alert id known."""
@@ -159,12 +159,14 @@ class OpsgenieProvider(ClosingProvider):
             return None
         return f"{self._web_url}/alert/detail/{quote(alert.alert_id, safe='')}/details"
 
-    def _alert_action(self, alert: AlertRef, action: str, note: str | None) -> str:
+    def _alert_action(self, alert: AlertRef, action: str, note: str | None, user: str | None) -> str:
         identifier, kind = (alert.alert_id, "id") if alert.alert_id else (alert.alias, "alias")
         path = f"/v2/alerts/{quote(identifier, safe='')}/{action}"
         body: dict[str, Any] = {"source": "oncall-bot"}
         if note:
             body["note"] = wire.trim(note, 25000)
+        if user:
+            body["user"] = wire.trim(user, 100)  # the person credited in the alert's log
         subject = f"the alert's {action}"
         answer = self._json("POST", path, subject=subject, params={"identifierType": kind}, json=body)
         request_id = answer.get("requestId")

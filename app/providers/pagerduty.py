@@ -150,14 +150,14 @@ class PagerDutyProvider(ClosingProvider):
         """The Events API is synchronous (202 means processed): the event's incident is its dedup key."""
         return AlertStatus(done=True, success=True, alert_id=request_id, message="Event processed")
 
-    def acknowledge_alert(self, alert: AlertRef, *, note: str | None = None) -> str:
+    def acknowledge_alert(self, alert: AlertRef, *, note: str | None = None, user: str | None = None) -> str:
         """Acknowledge the escalation's incident (an ``acknowledge`` event); return its dedup key.
 
         The Events API carries no note on acknowledge or resolve, so ``note`` is not sent.
         """
         return self._follow_up(alert, "acknowledge")
 
-    def close_alert(self, alert: AlertRef, *, note: str | None = None) -> str:
+    def close_alert(self, alert: AlertRef, *, note: str | None = None, user: str | None = None) -> str:
         """Resolve the escalation's incident (a ``resolve`` event); return its dedup key."""
         return self._follow_up(alert, "resolve")
 

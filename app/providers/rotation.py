@@ -143,11 +143,11 @@ class RotationProvider:
         """Never called (``can_page`` is False); raises CannotPage."""
         raise CannotPage("the built-in rotation has no pager alerts to follow")
 
-    def acknowledge_alert(self, alert: AlertRef, *, note: str | None = None) -> str:
+    def acknowledge_alert(self, alert: AlertRef, *, note: str | None = None, user: str | None = None) -> str:
         """Never called (``can_page`` is False); raises CannotPage."""
         raise CannotPage("the built-in rotation has no pager alerts to acknowledge")
 
-    def close_alert(self, alert: AlertRef, *, note: str | None = None) -> str:
+    def close_alert(self, alert: AlertRef, *, note: str | None = None, user: str | None = None) -> str:
         """Never called (``can_page`` is False); raises CannotPage."""
         raise CannotPage("the built-in rotation has no pager alerts to close")
 

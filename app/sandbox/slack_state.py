@@ -53,6 +53,7 @@ class User:
     deleted: bool = False
     is_bot: bool = False
     is_restricted: bool = False
+    is_ultra_restricted: bool = False
 
 
 @dataclass
@@ -377,7 +378,7 @@ class SlackWorkspace:
             "is_admin": False,
             "is_owner": False,
             "is_restricted": user.is_restricted,
-            "is_ultra_restricted": False,
+            "is_ultra_restricted": user.is_ultra_restricted,
             "tz": user.tz,
             "tz_label": now.tzname(),
             "tz_offset": offset_seconds,

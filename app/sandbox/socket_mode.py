@@ -23,6 +23,7 @@ from websockets.http11 import Request, Response
 from websockets.sync.server import Server, ServerConnection, serve
 
 from app.sandbox.block_kit import MAX_TEXT, block_errors
+from app.sandbox.slack_interactive import block_actions
 
 logger = logging.getLogger(__name__)
 
@@ -340,6 +341,29 @@ class SocketModeServer:
             "accepts_response_payload": False,
             "retry_attempt": retry_attempt,
             "retry_reason": retry_reason,
+        }
+        return self._route(envelope, connection)
+
+    def push_block_action(
+        self,
+        message: dict[str, Any],
+        action_id: str,
+        *,
+        user: str,
+        user_name: str = "sandbox-user",
+        chosen: dict[str, str] | None = None,
+        connection: int | None = None,
+    ) -> str:
+        """Press ``action_id`` in a posted ``message`` as ``user``: an ``interactive`` envelope; its id."""
+        payload = block_actions(
+            message, action_id, user=user, user_name=user_name, team_id=self.team_id, app_id=self.app_id,
+            response_url_base=self.response_url_base, chosen=chosen,
+        )  # fmt: skip
+        envelope = {
+            "envelope_id": str(uuid.uuid4()),
+            "type": "interactive",
+            "payload": payload,
+            "accepts_response_payload": False,  # Slack never retries an interactive payload
         }
         return self._route(envelope, connection)
 

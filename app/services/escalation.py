@@ -51,8 +51,10 @@ from app.services.escalation_thread import (
     reply_message,
     send_thread_post,
 )
+from app.services.members import may_page
 from app.slack import escalation_blocks as render
 from app.slack.keyed import Sent, Unknown
+from app.slack.post import try_ephemeral
 from app.store.db import reading
 from app.store.models import Escalation
 from app.store.repo import insert_ignoring_duplicates
@@ -290,6 +292,18 @@ def _answered_without_escalating(
     return False
 
 
+def _may_page_now(runtime: Runtime, mention: Mention, team: Team) -> bool:
+    """True when the asker may page; a guest or bot is told privately, an unknown asker gets the button."""
+    verdict = may_page(runtime, mention.user, guests_may_page=team.guests_may_page)
+    if verdict in ("guest", "bot"):
+        log.info(
+            "mention %s asked to page; %s is a %s: tagging only", mention.event_id, mention.user, verdict
+        )
+        text = "Guests and bots cannot page from Slack here; I tagged the on-call people instead."
+        try_ephemeral(runtime.slack, mention.channel, mention.user, text=text, thread_ts=mention.reply_thread)
+    return verdict == "member"
+
+
 def handle_mention(runtime: Runtime, mention: Mention, now: datetime) -> str | None:
     """Escalate one mention: record it and reply in its thread; returns the escalation's status.
 
@@ -311,7 +325,7 @@ def handle_mention(runtime: Runtime, mention: Mention, now: datetime) -> str | N
     if _answered_without_escalating(runtime, mention, team, intent, names, now):
         return None
     body = plain_text(intent.body)
-    pages = intent.kind == "page"
+    pages = intent.kind == "page" and _may_page_now(runtime, mention, team)
     lease = new_lease()
     # One session, several short transactions: the row is committed before anything leaves the
     # process, and no write lock is held while Slack is called. The heartbeat renews the listener's

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -125,7 +126,9 @@ def _create(
     permalink = row.permalink or permalink_of(runtime, row.channel, row.message_ts)
     with session.begin():
         reporter = _reporter(session, row.user_id)
-    alert = build_alert(row, team, reporter=reporter, permalink=permalink)
+        # Credited at the pager: whoever pressed Page, else whoever asked for the page in words.
+        presser = _reporter(session, row.paged_by) if row.paged_by else reporter
+    alert = replace(build_alert(row, team, reporter=reporter, permalink=permalink), user=presser)
     try:
         request_id = runtime.providers.for_team(team).create_alert(alert)
     except ProviderError as exc:

@@ -25,10 +25,12 @@ from sqlalchemy import ColumnElement, update
 from sqlalchemy.orm import Session
 
 from app.config import OncallConfig
+from app.domain import AlertRef
 from app.runtime import Runtime
 from app.services.escalation_dms import dm_outcome
 from app.services.people import cached_identities
 from app.slack import escalation_blocks as render
+from app.slack import escalation_buttons as buttons
 from app.slack.keyed import Key, PostResult, ReadBackFailed, Sent, Unknown, find_keyed, post_keyed
 from app.store.leases import LeaseColumns, Leases
 from app.store.models import Escalation, TeamState
@@ -128,16 +130,23 @@ def reply_message(
     """The thread reply for an escalation: the on-call people and what happens next."""
     provider = runtime.providers.for_team(row.team)
     team = runtime.config.team(row.team)
+    outcome = _outcome(row.status, provider.can_page, team is not None and team.pages)
+    actions = None
+    if row.id is not None and outcome == "offer":  # a paging team's mention that did not ask: offer it
+        actions = buttons.page_actions(row.id, row.priority)
+    elif row.id is not None and outcome in ("tag", "limited"):  # open until someone resolves it
+        actions = buttons.resolve_actions(row.id)
     return render.escalation_reply(
         row.team,
         people,
         reporter=row.user_id,
-        outcome=_outcome(row.status, provider.can_page, team is not None and team.pages),
+        outcome=outcome,
         pager=provider.name,
         priority=row.priority,
         as_of=as_of,
         now=now,
         limit=runtime.config.pages_per_user_per_hour,
+        actions=actions,
     )
 
 
@@ -255,15 +264,19 @@ def post_outcome(runtime: Runtime, session: Session, row: Escalation, now: datet
     provider = runtime.providers.for_team(row.team)
     pager = provider.name
     reason = row.last_error or "the pager gave no reason"
+    alerted = provider.can_page and row.status in ("created", "unconfirmed")
+    actions = buttons.alert_actions(row.id) if alerted else buttons.resolve_actions(row.id)
     if not provider.can_page:
         with session.begin():
             payload = dm_outcome(session, row)
     elif row.status == "created":
-        payload = render.page_confirmed(row.alert_id or "", pager=pager)
+        url = provider.alert_url(AlertRef(alias=row.alias or "", alert_id=row.alert_id))
+        payload = render.page_confirmed(row.alert_id or "", pager=pager, url=url)
     elif row.status == "unconfirmed":
         payload = render.page_unconfirmed(reason, row.alert_request_id or "?", pager=pager)
     else:
         payload = render.page_failed(reason, pager=pager)
+    payload = {**payload, "blocks": [*(payload.get("blocks") or []), actions]}
     return post_thread(runtime, session, row, "outcome", payload, now, lease) is not None
 
 

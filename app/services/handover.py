@@ -62,7 +62,7 @@ def _escalations(session: Session, team: str, start: datetime, end: datetime) ->
     )
     return tuple(
         EscalationView(
-            r.created_at, r.channel, r.thread_ts, r.user_id, r.text, r.resolved_at is None, r.permalink
+            r.created_at, r.channel, r.thread_ts, r.user_id, r.text, r.closed_at is None, r.permalink
         )
         for r in rows
     )

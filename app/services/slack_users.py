@@ -69,6 +69,8 @@ def store_user(session: Session, user_id: str, user: dict[str, Any] | None, now:
         "name": (profile.get("display_name") or profile.get("real_name") or (user or {}).get("name")) or None,
         "tz": (user or {}).get("tz") or None,
         "email": email.strip().lower() if isinstance(email, str) and email.strip() else None,
+        "is_guest": bool(user.get("is_restricted") or user.get("is_ultra_restricted")) if user else None,
+        "is_bot": bool(user.get("is_bot")) if user else None,
         "fetched_at": now,
     }
     # An upsert: the after-ack fetch and an App Home may store the same user at the same time.

@@ -9,7 +9,7 @@ from slack_bolt import App, BoltResponse
 
 from app.log_json import ContextThreadPool
 from app.runtime import Runtime
-from app.slack.listeners import commands, home, mentions
+from app.slack.listeners import actions, commands, home, mentions
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +28,7 @@ def build_bolt_app(runtime: Runtime) -> App:
     commands.register(app, runtime)
     mentions.register(app, runtime)
     home.register(app, runtime)
+    actions.register(app, runtime)
 
     @app.error
     def on_error(error: Exception, body: dict[str, Any]) -> BoltResponse:

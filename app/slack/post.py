@@ -52,3 +52,31 @@ def try_post(
     except PostFailed as failure:
         log.error("could not post in %s: %s", channel, failure)
         return None
+
+
+def try_update(
+    client: WebClient, channel: str, ts: str, *, text: str, blocks: list[dict[str, Any]] | None = None
+) -> bool:
+    """chat.update of one of the bot's messages; a refusal is logged and False."""
+    try:
+        validate_message(text, blocks)
+        client.chat_update(channel=channel, ts=ts, text=text, blocks=blocks)
+    except BlockKitLimitError as error:
+        log.error("could not update %s/%s: it breaks Block Kit limits (%s)", channel, ts, error)
+        return False
+    except SLACK_FAILURES as error:
+        log.error("could not update %s/%s: %s", channel, ts, call_failed("chat.update", error))
+        return False
+    return True
+
+
+def try_ephemeral(
+    client: WebClient, channel: str, user: str, *, text: str, thread_ts: str | None = None
+) -> bool:
+    """chat.postEphemeral of one sentence to ``user``; a refusal is logged and False."""
+    try:
+        client.chat_postEphemeral(channel=channel, user=user, text=text, thread_ts=thread_ts)
+    except SLACK_FAILURES as error:
+        log.error("could not tell %s in %s: %s", user, channel, call_failed("chat.postEphemeral", error))
+        return False
+    return True

@@ -14,6 +14,8 @@ METHOD_SCOPES: dict[str, str | None] = {
     "conversations.replies": "channels:history",
     "conversations.open": "im:write",  # the bot's DM with a person, to read a handover DM back
     "chat.postMessage": "chat:write",
+    "chat.postEphemeral": "chat:write",
+    "chat.update": "chat:write",
     "chat.getPermalink": None,
     "views.publish": None,
     "usergroups.list": "usergroups:read",

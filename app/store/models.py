@@ -101,6 +101,9 @@ class SlackUser(Base):
     tz: Mapped[str | None] = mapped_column(String(64))
     # The profile email lets `/oncall me` find a user's shifts before the roster has mapped them.
     email: Mapped[str | None] = mapped_column(String(320))
+    # Who may page: guests (is_restricted / is_ultra_restricted) and bots may not. None: not recorded yet.
+    is_guest: Mapped[bool | None]
+    is_bot: Mapped[bool | None]
     fetched_at: Mapped[datetime]
 
 
@@ -193,6 +196,13 @@ class Escalation(Base):
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
     resolved_at: Mapped[datetime | None]
+    # The presses, each recorded once: who pressed Page (credited at the pager), Acknowledge and Resolve.
+    # An escalation is open until closed_at is set (Resolve, here or for its alert).
+    paged_by: Mapped[str | None] = mapped_column(String(32))
+    acked_by: Mapped[str | None] = mapped_column(String(32))
+    acked_at: Mapped[datetime | None]
+    closed_by: Mapped[str | None] = mapped_column(String(32))
+    closed_at: Mapped[datetime | None]
 
 
 class Handover(Base):

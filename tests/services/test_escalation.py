@@ -187,6 +187,8 @@ def test_alert_without_permalink_still_says_where_to_look() -> None:
 def escalate(runtime: Runtime, sandbox: Sandbox, text: str, now: datetime, *, user: str = ALICE) -> str:
     """Mention the bot through the service (as the listener does) and return the message ts."""
     ts = new_ts()
+    if user.startswith("U0USER"):  # a workspace member (guests and strangers do not page)
+        sandbox.slack.add_user(user, name=user.lower())
     sandbox.slack.see_message(CHANNEL, ts)  # the message exists in Slack, so it has a permalink
     mention = Mention(f"Ev{ts}", CHANNEL, user, f"<@UBOT> page: {text}", ts, bot_user_id="UBOT")
     handle_mention(runtime, mention, now)

@@ -372,6 +372,7 @@ def add_escalation(
                 updated_at=at,
                 permalink=permalink,
                 resolved_at=at + timedelta(hours=1) if resolved else None,
+                closed_at=at + timedelta(hours=1) if resolved else None,  # someone pressed Resolve
             )
         )
 

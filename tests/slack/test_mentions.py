@@ -274,7 +274,11 @@ def test_mention_pages_once_with_the_full_alert_and_confirms_in_the_thread(
     [body] = alert_posts(sandbox)
     assert body == {
         "message": text,
-        "description": f"{text}\n\nReported in Slack by {ALICE} in channel {CHANNEL}.\nThread: {permalink}",
+        # The guest check cached alice's profile: the alert names her and credits her as its user.
+        "description": (
+            f"{text}\n\nReported in Slack by alice ({ALICE}) in channel {CHANNEL}.\nThread: {permalink}"
+        ),
+        "user": f"alice ({ALICE})",
         "alias": f"slack-{CHANNEL}-{ts}",
         "responders": [{"type": "schedule", "name": SCHEDULE}],
         "priority": "P2",
@@ -512,6 +516,8 @@ def test_mentions_while_opsgenie_hangs_reply_at_once_and_oncall_still_acks(
     sandbox.opsgenie.hang(120, times=1000)  # Opsgenie accepts connections and never answers
     pushed = time.monotonic()
     # More mentions than Bolt has listener threads (5), which the /oncall acks share.
+    for n in range(6):  # members of the workspace (guests and strangers do not page)
+        sandbox.slack.add_user(f"U0USER0000{n}", name=f"user{n}")
     tss = [
         mention(sandbox, f"page: incident {n}: checkout is down", user=f"U0USER0000{n}")[1] for n in range(6)
     ]

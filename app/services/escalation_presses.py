@@ -1,0 +1,206 @@
+"""The escalation's buttons: Page (pending from a tag), Acknowledge and Resolve.
+
+Each press is a state transition of its escalation, claimed with one conditional UPDATE (tag_only →
+pending; not acknowledged → acknowledged; open → resolved), so a double-click or two people pressing
+together page once and reach the pager once. Only members who are neither guests nor bots may press
+(``app.services.members``); anyone else is told so privately. The Page press only makes the page due and
+wakes the page job: it never waits on the pager. Acknowledge and Resolve call the pager (none for the
+built-in rotation) and, when the pager refuses, give the claim back and say why, privately.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, or_, select, update
+
+from app.domain import AlertRef
+from app.providers import ProviderError
+from app.runtime import Runtime
+from app.services.escalation import LIMIT_WINDOW
+from app.services.escalation_pages import PAGED_STATUSES, PAGES_JOB
+from app.services.members import Verdict, may_page
+from app.services.presses import Press
+from app.slack import escalation_buttons as render
+from app.slack.post import try_ephemeral, try_update
+from app.store.db import reading
+from app.store.models import Escalation, SlackUser
+
+log = logging.getLogger(__name__)
+
+ALERTED = ("requested", "created", "unconfirmed")  # an alert may exist: the pager can act on it
+PRIORITIES = ("P1", "P2", "P3", "P4", "P5")
+
+
+def _tell(runtime: Runtime, press: Press, text: str) -> None:
+    """A private sentence to the presser, in the thread they pressed in."""
+    try_ephemeral(runtime.slack, press.channel, press.user, text=text, thread_ts=press.thread_ts)
+
+
+def _refusal(verdict: Verdict) -> str:
+    if verdict == "guest":
+        return "Guests cannot page or act on alerts from Slack here; ask a member of the team to."
+    if verdict == "bot":
+        return "Bots cannot page or act on alerts."
+    return "I could not check your Slack account just now, so nothing was done; press the button again."
+
+
+def _name(runtime: Runtime, user_id: str) -> str:
+    with reading(runtime.sessions) as session:
+        user = session.get(SlackUser, user_id)
+    return f"{user.name} ({user_id})" if user is not None and user.name else user_id
+
+
+def _load(runtime: Runtime, escalation_id: int) -> Escalation | None:
+    with reading(runtime.sessions) as session:
+        row = session.get(Escalation, escalation_id)
+        if row is not None:
+            session.expunge(row)
+        return row
+
+
+def _changed(runtime: Runtime, escalation_id: int, *where: Any, **values: Any) -> bool:
+    """One conditional UPDATE of the escalation; True when this call made the change."""
+    with runtime.sessions.begin() as session:
+        result = session.execute(
+            update(Escalation).where(Escalation.id == escalation_id, *where).values(**values)
+        )
+    return bool(getattr(result, "rowcount", 0))
+
+
+def _over_limit(runtime: Runtime, user: str, now: datetime) -> bool:
+    """True when ``user`` paged ``pages_per_user_per_hour`` times in the last hour (by word or button)."""
+    since = now - LIMIT_WINDOW
+    with reading(runtime.sessions) as session:
+        count = session.scalar(
+            select(func.count())
+            .select_from(Escalation)
+            .where(
+                or_(
+                    Escalation.paged_by == user, (Escalation.user_id == user) & Escalation.paged_by.is_(None)
+                ),
+                Escalation.created_at > since,
+                Escalation.status.in_(PAGED_STATUSES),
+            )
+        )
+    return (count or 0) >= runtime.config.pages_per_user_per_hour
+
+
+def _update(runtime: Runtime, press: Press, line: str, *, keep: render.Block | None) -> None:
+    """Show in the pressed message who did what; the buttons left, if any."""
+    text, blocks = render.after_press(list(press.blocks), line, keep=keep)
+    try_update(runtime.slack, press.channel, press.message_ts, text=text, blocks=blocks)
+
+
+def _page(runtime: Runtime, press: Press, row: Escalation, now: datetime) -> None:
+    team = runtime.config.team(row.team)
+    if team is None or not team.pages:
+        _tell(runtime, press, "This team does not page from Slack.")
+        return
+    if _over_limit(runtime, press.user, now):
+        limit = runtime.config.pages_per_user_per_hour
+        _tell(runtime, press, f"Not paged: you reached the limit of {limit} pages per person per hour.")
+        return
+    priority = press.selected.get(render.PRIORITY_ACTION) or row.priority
+    priority = priority if priority in PRIORITIES else row.priority
+    paged = _changed(
+        runtime,
+        row.id,
+        Escalation.status == "tag_only",
+        Escalation.lease_token.is_(None),  # never while a worker holds it (its release would undo this)
+        Escalation.closed_at.is_(None),
+        status="pending",
+        paged_by=press.user,
+        priority=priority,
+        alias=row.alias or f"slack-{row.channel}-{row.message_ts}",
+        next_attempt_at=now,  # due at once: the page job takes it from here
+        updated_at=now,
+    )
+    if not paged:
+        fresh = _load(runtime, row.id)
+        if fresh is not None and fresh.status != "tag_only":
+            _tell(runtime, press, "This escalation was already paged; no second page was sent.")
+        else:
+            _tell(runtime, press, "Nothing was paged: this escalation is closed or busy; try again.")
+        return
+    log.info("escalation %s: %s pressed Page (%s)", row.event_id, press.user, priority)
+    runtime.wake(PAGES_JOB)
+    pager = runtime.providers.for_team(team).name
+    _update(runtime, press, render.paged_by_line(press.user, priority, pager), keep=None)
+
+
+def _ack(runtime: Runtime, press: Press, row: Escalation, now: datetime) -> None:
+    claimed = _changed(
+        runtime,
+        row.id,
+        Escalation.acked_at.is_(None),
+        Escalation.closed_at.is_(None),
+        acked_by=press.user,
+        acked_at=now,
+        updated_at=now,
+    )
+    if not claimed:
+        _tell(runtime, press, "This escalation was already acknowledged or resolved.")
+        return
+    provider = runtime.providers.for_team(row.team)
+    if provider.can_page and row.status in ALERTED:
+        try:
+            provider.acknowledge_alert(
+                AlertRef(alias=row.alias or "", alert_id=row.alert_id),
+                note=f"Acknowledged in Slack by {_name(runtime, press.user)}",
+                user=_name(runtime, press.user),
+            )
+        except ProviderError as error:
+            _changed(runtime, row.id, Escalation.acked_by == press.user, acked_by=None, acked_at=None)
+            _tell(runtime, press, f"Not acknowledged: {error}")
+            return
+    told = provider.name if provider.can_page and row.status in ALERTED else None
+    _update(runtime, press, render.acked_line(press.user, told), keep=render.resolve_actions(row.id))
+
+
+def _resolve(runtime: Runtime, press: Press, row: Escalation, now: datetime) -> None:
+    claimed = _changed(
+        runtime, row.id, Escalation.closed_at.is_(None), closed_by=press.user, closed_at=now, updated_at=now
+    )
+    if not claimed:
+        _tell(runtime, press, "This escalation was already resolved.")
+        return
+    provider = runtime.providers.for_team(row.team)
+    if provider.can_page and row.status in ALERTED:
+        try:
+            provider.close_alert(
+                AlertRef(alias=row.alias or "", alert_id=row.alert_id),
+                note=f"Resolved in Slack by {_name(runtime, press.user)}",
+                user=_name(runtime, press.user),
+            )
+        except ProviderError as error:
+            _changed(runtime, row.id, Escalation.closed_by == press.user, closed_by=None, closed_at=None)
+            _tell(runtime, press, f"Not resolved: {error}")
+            return
+    told = provider.name if provider.can_page and row.status in ALERTED else None
+    _update(runtime, press, render.resolved_line(press.user, told), keep=None)
+
+
+VERBS = {render.PAGE_ACTION: _page, render.ACK_ACTION: _ack, render.RESOLVE_ACTION: _resolve}
+
+
+def handle_press(runtime: Runtime, press: Press, now: datetime) -> None:
+    """Act on a press of one of the escalation's buttons, once; the presser hears privately why not."""
+    act = VERBS.get(press.action_id)
+    if act is None:
+        return  # the priority select: its choice travels with the Page press
+    row = _load(runtime, int(press.value)) if press.value.isdigit() else None
+    if row is None:
+        _tell(runtime, press, "I no longer know this escalation; nothing was done.")
+        return
+    team = runtime.config.team(row.team)
+    verdict = may_page(runtime, press.user, guests_may_page=bool(team and team.guests_may_page))
+    if verdict != "member":
+        log.info(
+            "escalation %s: %s pressed %s and was refused (%s)", row.event_id, press.user, press.verb, verdict
+        )
+        _tell(runtime, press, _refusal(verdict))
+        return
+    act(runtime, press, row, now)

@@ -1,0 +1,73 @@
+"""Who may page and press Acknowledge/Resolve: workspace members who are neither guests nor bots.
+
+The answer comes from the cached Slack profile; a user the cache does not know (or knows only from
+before guests were recorded) is asked about with users.info within ``QUICK`` seconds and no retries, so
+that a page never waits on a slow Slack. When even that fails the verdict is ``unknown``: a mention then
+offers the Page button instead of paging, and a press is refused with a sentence to try again.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Literal
+
+from app.runtime import Runtime
+from app.services.slack_users import store_user
+from app.slack.client import RedactingWebClient
+from app.slack.errors import SLACK_FAILURES
+from app.store.db import reading
+from app.store.models import SlackUser
+
+log = logging.getLogger(__name__)
+
+QUICK = 1.0  # seconds: users.info for an unknown user, once, without the client's retries
+Verdict = Literal["member", "guest", "bot", "unknown"]
+
+
+def _verdict(row: SlackUser | None) -> Verdict | None:
+    if row is None or row.is_guest is None:
+        return None
+    if row.is_bot:
+        return "bot"
+    return "guest" if row.is_guest else "member"
+
+
+def _ask_quickly(runtime: Runtime, user_id: str) -> dict[str, Any] | None:
+    """users.info within QUICK seconds; the user, or None when Slack did not answer in time or refused."""
+    slack = runtime.slack
+    quick = RedactingWebClient(token=slack.token, base_url=slack.base_url, timeout=int(QUICK) or 1)
+    try:
+        answer = quick.users_info(user=user_id)
+    except SLACK_FAILURES as error:
+        log.warning("could not tell whether %s is a guest: %s", user_id, error)
+        return None
+    user = answer.get("user")
+    return user if isinstance(user, dict) else None
+
+
+def _store(runtime: Runtime, user_id: str, user: dict[str, Any]) -> None:
+    with runtime.sessions.begin() as session:
+        store_user(session, user_id, user, runtime.now())
+
+
+def membership(runtime: Runtime, user_id: str) -> Verdict:
+    """Whether ``user_id`` is a full member, a guest or a bot; ``unknown`` when Slack cannot tell us now."""
+    with reading(runtime.sessions) as session:
+        known = _verdict(session.get(SlackUser, user_id))
+    if known is not None:
+        return known
+    user = _ask_quickly(runtime, user_id)
+    if user is None:
+        return "unknown"
+    # Cached off this path: a page must not wait on the database's write lock for a profile.
+    runtime.background.run(f"cache the profile of {user_id}", lambda: _store(runtime, user_id, user))
+    guest = bool(user.get("is_restricted") or user.get("is_ultra_restricted"))
+    return "bot" if user.get("is_bot") else ("guest" if guest else "member")
+
+
+def may_page(runtime: Runtime, user_id: str, *, guests_may_page: bool) -> Verdict:
+    """``member`` when ``user_id`` may page and act on alerts; otherwise why not."""
+    verdict = membership(runtime, user_id)
+    if verdict == "guest" and guests_may_page:
+        return "member"
+    return verdict

@@ -1,0 +1,96 @@
+"""Pure renderers of the escalation's buttons and of what a press leaves in the message. No I/O here.
+
+Every action id is namespaced ``oncall.escalation.*`` (the one dispatcher routes on it) and every button
+carries the escalation's id as its value.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from app.slack.blocks import context, escape
+
+Block = dict[str, Any]
+
+PAGE_ACTION = "oncall.escalation.page"
+PRIORITY_ACTION = "oncall.escalation.priority"
+ACK_ACTION = "oncall.escalation.ack"
+RESOLVE_ACTION = "oncall.escalation.resolve"
+BLOCK_PREFIX = "oncall.escalation.actions"
+PRIORITIES = ("P1", "P2", "P3", "P4", "P5")
+_SLACK_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
+
+
+def _who(user: str) -> str:
+    """``<@U…>`` for a well-formed user id; anything else escaped so that it cannot ping."""
+    return f"<@{user}>" if _SLACK_ID.match(user) else escape(user or "someone")
+
+
+def _button(text: str, action_id: str, escalation_id: int, *, style: str | None = None) -> Block:
+    button: Block = {
+        "type": "button",
+        "text": {"type": "plain_text", "text": text},
+        "action_id": action_id,
+        "value": str(escalation_id),
+    }
+    if style:
+        button["style"] = style
+    return button
+
+
+def _option(priority: str) -> Block:
+    return {"text": {"type": "plain_text", "text": priority}, "value": priority}
+
+
+def _actions(escalation_id: int, elements: list[Block]) -> Block:
+    return {"type": "actions", "block_id": f"{BLOCK_PREFIX}.{escalation_id}", "elements": elements}
+
+
+def page_actions(escalation_id: int, priority: str) -> Block:
+    """Page (at the team's default priority, or the one chosen in the select) and Resolve."""
+    select = {
+        "type": "static_select",
+        "action_id": PRIORITY_ACTION,
+        "placeholder": {"type": "plain_text", "text": "Priority"},
+        "options": [_option(p) for p in PRIORITIES],
+        "initial_option": _option(priority if priority in PRIORITIES else "P3"),
+    }
+    page = _button("Page", PAGE_ACTION, escalation_id, style="danger")
+    return _actions(escalation_id, [page, select, _button("Resolve", RESOLVE_ACTION, escalation_id)])
+
+
+def resolve_actions(escalation_id: int) -> Block:
+    """Resolve only: a tag-only escalation is open until someone says it is done."""
+    return _actions(escalation_id, [_button("Resolve", RESOLVE_ACTION, escalation_id, style="primary")])
+
+
+def alert_actions(escalation_id: int) -> Block:
+    """Acknowledge and Resolve, on the alert's confirmation."""
+    ack = _button("Acknowledge", ACK_ACTION, escalation_id, style="primary")
+    return _actions(escalation_id, [ack, _button("Resolve", RESOLVE_ACTION, escalation_id)])
+
+
+def after_press(blocks: list[Block], line: str, *, keep: Block | None) -> tuple[str, list[Block]]:
+    """The pressed message again: its buttons replaced by ``line`` (and ``keep``, the buttons left)."""
+    kept = [b for b in blocks if not str(b.get("block_id") or "").startswith(BLOCK_PREFIX)]
+    kept.append(context(line))
+    if keep is not None:
+        kept.append(keep)
+    texts = [b.get("text", {}).get("text", "") for b in kept if b.get("type") == "section"]
+    return (" ".join(t for t in texts if t)[:3000] or line), kept
+
+
+def paged_by_line(user: str, priority: str, pager: str) -> str:
+    """What the Page press leaves behind."""
+    return f":rotating_light: {_who(user)} asked to page ({escape(priority)}); paging through {pager}."
+
+
+def acked_line(user: str, pager: str | None) -> str:
+    """What the Acknowledge press leaves behind; ``pager`` None when there is none to tell."""
+    return f":eyes: Acknowledged by {_who(user)}" + (f" (in {pager} too)." if pager else ".")
+
+
+def resolved_line(user: str, pager: str | None) -> str:
+    """What the Resolve press leaves behind."""
+    return f":white_check_mark: Resolved by {_who(user)}" + (f" (closed in {pager} too)." if pager else ".")
