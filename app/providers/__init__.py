@@ -65,11 +65,18 @@ class BadResponse(ProviderError):
     """The pager answered something we could not understand."""
 
 
+class NotSupported(ProviderError):
+    """The pager has no such call (PagerDuty's Events API takes no notes): check the capability first."""
+
+    retryable = False
+
+
 class Provider(Protocol):
     """What every pager (Opsgenie, JSM, PagerDuty, built-in rotation) offers the bot."""
 
     name: str  # how the bot names the pager to people: "Opsgenie", "the rotation"
     can_page: bool  # False: create_alert and the other alert calls are never made
+    can_note: bool  # False: add_note is never made (the pager takes no notes on an alert)
 
     def on_call(self, schedule: str, at: datetime) -> OnCall:
         """Who is on call for ``schedule`` at ``at`` (overrides included)."""
@@ -101,6 +108,10 @@ class Provider(Protocol):
 
     def close_alert(self, alert: AlertRef, *, note: str | None = None, user: str | None = None) -> str:
         """Close (resolve) the alert; return the pager's request id."""
+        ...
+
+    def add_note(self, alert: AlertRef, note: str, *, user: str | None = None) -> str:
+        """Add ``note`` to the alert (a follow-up in its Slack thread); return the pager's request id."""
         ...
 
     def alert_url(self, alert: AlertRef) -> str | None:

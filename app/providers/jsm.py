@@ -48,6 +48,7 @@ class JsmProvider(ClosingProvider):
 
     name = "JSM"
     can_page = True
+    can_note = True  # POST …/alerts/{id}/notes, as acknowledge and close
 
     def __init__(
         self,
@@ -140,6 +141,10 @@ class JsmProvider(ClosingProvider):
     def close_alert(self, alert: AlertRef, *, note: str | None = None, user: str | None = None) -> str:
         """Close the alert (with ``note`` added); return JSM's request id."""
         return self.paging.act(alert, "close", note)
+
+    def add_note(self, alert: AlertRef, note: str, *, user: str | None = None) -> str:
+        """Add a note to the alert (the note names the person); return JSM's request id."""
+        return self.paging.act(alert, "notes", note)
 
     def alert_url(self, alert: AlertRef) -> str | None:
         """None: JSM's API answers with no web address for an alert, and the bot does not guess one."""

@@ -43,6 +43,7 @@ class OpsgenieProvider(ClosingProvider):
 
     name = "Opsgenie"
     can_page = True
+    can_note = True  # POST /v2/alerts/{id}/notes
 
     def __init__(
         self,
@@ -152,6 +153,10 @@ class OpsgenieProvider(ClosingProvider):
     def close_alert(self, alert: AlertRef, *, note: str | None = None, user: str | None = None) -> str:
         """Close the alert (by id when known, else by alias); return Opsgenie's request id."""
         return self._alert_action(alert, "close", note, user)
+
+    def add_note(self, alert: AlertRef, note: str, *, user: str | None = None) -> str:
+        """Add a note to the alert (by id when known, else by alias); return Opsgenie's request id."""
+        return self._alert_action(alert, "notes", note, user)
 
     def alert_url(self, alert: AlertRef) -> str | None:
         """The alert's page in Opsgenie's web app, when OPSGENIE_WEB_URL is set and the alert id known."""

@@ -16,7 +16,7 @@ import httpx
 
 from app import redaction
 from app.domain import AlertRef, AlertRequest, AlertStatus, OnCall, Shift, require_aware
-from app.providers import BadCredentials, BadResponse
+from app.providers import BadCredentials, BadResponse, NotSupported
 from app.providers.pager_http import ClosingProvider
 from app.providers.pagerduty_http import REQUESTS_PER_MINUTE, PagerDutyHttp
 from app.providers.pagerduty_parse import (
@@ -45,6 +45,7 @@ class PagerDutyProvider(ClosingProvider):
 
     name = "PagerDuty"
     can_page = True
+    can_note = False  # the Events API takes trigger, acknowledge and resolve only: no notes
 
     def __init__(
         self,
@@ -160,6 +161,10 @@ class PagerDutyProvider(ClosingProvider):
     def close_alert(self, alert: AlertRef, *, note: str | None = None, user: str | None = None) -> str:
         """Resolve the escalation's incident (a ``resolve`` event); return its dedup key."""
         return self._follow_up(alert, "resolve")
+
+    def add_note(self, alert: AlertRef, note: str, *, user: str | None = None) -> str:
+        """Never called (``can_note`` is False): the Events API has no notes; raises NotSupported."""
+        raise NotSupported("PagerDuty's Events API cannot add a note to an incident")
 
     def alert_url(self, alert: AlertRef) -> str | None:
         """None: the Events API answers with the dedup key only, never the incident's address."""

@@ -114,6 +114,7 @@ class RotationProvider:
 
     name = "the rotation"
     can_page = False
+    can_note = False
 
     def __init__(self, spec: RotationSpec, timezone: str) -> None:
         self._spec = spec
@@ -150,6 +151,10 @@ class RotationProvider:
     def close_alert(self, alert: AlertRef, *, note: str | None = None, user: str | None = None) -> str:
         """Never called (``can_page`` is False); raises CannotPage."""
         raise CannotPage("the built-in rotation has no pager alerts to close")
+
+    def add_note(self, alert: AlertRef, note: str, *, user: str | None = None) -> str:
+        """Never called (``can_note`` is False); raises CannotPage."""
+        raise CannotPage("the built-in rotation has no pager alerts to add notes to")
 
     def alert_url(self, alert: AlertRef) -> str | None:
         """No pager, so no page to open."""

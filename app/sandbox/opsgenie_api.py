@@ -122,8 +122,11 @@ class Api:
                 reply = self._create_alert(body)
             case "GET", ["v2", "alerts"]:
                 reply = self._list_alerts(query)
-            case "POST", ["v2", "alerts", identifier, ("acknowledge" | "close") as action]:
-                reply = self._alert_action(identifier, action, query.get("identifierType", "id"))
+            case "POST", ["v2", "alerts", identifier, "notes"] if not _json_object(body).get("note"):
+                reply = error(422, "Note can not be empty")
+            case "POST", ["v2", "alerts", identifier, ("acknowledge" | "close" | "notes") as action]:
+                kind = query.get("identifierType", "id")
+                reply = self._alert_action(identifier, action, kind, _json_object(body))
             case "GET", ["v2", "alerts", "requests", request_id]:
                 reply = self._request_status(request_id)
             case _:
@@ -321,7 +324,7 @@ class Api:
         self.alerts.append(alert)
         return alert, True
 
-    def _alert_action(self, identifier: str, action: str, kind: str) -> Reply:
+    def _alert_action(self, identifier: str, action: str, kind: str, body: dict[str, Any]) -> Reply:
         """Acknowledge or close an alert by id, tiny id or alias: accepted at once, processed later."""
         if kind not in ("id", "tiny", "alias"):
             return error(422, "identifierType should be one of [id, tiny, alias]")
@@ -333,17 +336,21 @@ class Api:
                 (a for a in self.alerts if a.get(field) == identifier), key=lambda a: a["status"] != "open"
             )
             alert = found[0] if found else None
-            if alert is not None and action == "acknowledge":
+            if alert is not None and action == "notes":
+                alert.setdefault("notes", []).append({"note": body["note"], "user": body.get("user")})
+            elif alert is not None and action == "acknowledge":
                 alert["acknowledged"] = True
             elif alert is not None:
                 alert["status"] = "closed"
             self.alert_requests[request_id] = {
                 "polls": 0,
-                "action": action.title(),
+                "action": "AddNote" if action == "notes" else action.title(),
                 "success": alert is not None,
                 "alertId": alert["id"] if alert else "",
                 "alias": alert["alias"] if alert else "",
-                "status": f"{action.title()}d alert" if alert else "Alert does not exist",
+                "status": ("Added note" if action == "notes" else f"{action.title()}d alert")
+                if alert
+                else "Alert does not exist",
                 "processedAt": self.sandbox.now().isoformat(timespec="milliseconds").replace("+00:00", "Z"),
             }
         return ok(202, {"result": "Request will be processed"}, request_id=request_id)
@@ -408,3 +415,12 @@ def _parse_query(text: str) -> list[tuple[str, str]]:
         if sep:
             terms.append((key.strip(), value.strip()))
     return terms
+
+
+def _json_object(raw: bytes) -> dict[str, Any]:
+    """The request body as a JSON object, or {} when it is none."""
+    try:
+        body = json.loads(raw or b"null")
+    except ValueError:
+        return {}
+    return body if isinstance(body, dict) else {}

@@ -284,7 +284,7 @@ def _answered_without_escalating(
         return True
     earlier = escalation_of_thread(runtime, mention.channel, mention.thread_ts)
     if earlier is not None:  # one alert per thread: this mention joins the escalation already here
-        follow_up(runtime, mention, earlier, now)
+        follow_up(runtime, mention, earlier, plain_text(intent.body), now)
         return True
     if intent.kind == "who":
         answer_who(runtime, mention, team, now)

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import select
 
 from app.domain import AlertRef, Team
+from app.providers import ProviderError
 from app.runtime import Runtime
 from app.services import oncall_view
 from app.services.notices import say_notice
@@ -21,15 +22,17 @@ from app.services.slack_users import UserZone
 from app.slack import escalation_blocks as render
 from app.slack.oncall_blocks import now_answer
 from app.store.db import reading
-from app.store.models import Escalation
+from app.store.models import Escalation, SlackUser
 
 if TYPE_CHECKING:
     from app.services.escalation import Mention
 
 log = logging.getLogger(__name__)
 
+ALERTED = ("requested", "created", "unconfirmed")  # an alert may exist: the pager can note on it
 
-def reply_once(runtime: Runtime, mention: Mention, kind: str, payload: render.Message, now: datetime) -> None:
+
+def reply_once(runtime: Runtime, mention: Mention, kind: str, payload: render.Message, now: datetime) -> bool:
     """Post a reply in the mention's thread once per event (the notices table holds the key).
 
     A refused reply is unclaimed, so that a redelivery of the event may answer it.
@@ -40,6 +43,7 @@ def reply_once(runtime: Runtime, mention: Mention, kind: str, payload: render.Me
     )
     if outcome.result in ("done", "in_flight", "found"):
         log.info("mention %s already answered; ignoring the repeat", mention.event_id)
+    return outcome.result == "posted"  # this call said it (the once-only gate for what follows)
 
 
 def escalation_of_thread(runtime: Runtime, channel: str, thread_ts: str | None) -> Escalation | None:
@@ -72,13 +76,36 @@ def answer_who(runtime: Runtime, mention: Mention, team: Team, now: datetime) ->
     reply_once(runtime, mention, "mention_who", render.who_reply(answer, team.timezone), now)
 
 
-def follow_up(runtime: Runtime, mention: Mention, row: Escalation, now: datetime) -> None:
-    """A mention inside an escalated thread joins that escalation: said once, never a second alert."""
+def follow_up(runtime: Runtime, mention: Mention, row: Escalation, text: str, now: datetime) -> None:
+    """A mention inside an escalated thread joins that escalation: said once, never a second alert.
+
+    Where the pager takes notes and the alert exists, the message becomes a note on it (once: only the
+    call that posted the reply adds it).
+    """
     provider = runtime.providers.for_team(row.team)
     url = provider_url(runtime, row)
-    payload = render.follow_up_reply(row.status, pager=provider.name, alert_id=row.alert_id, url=url)
-    reply_once(runtime, mention, "mention_follow_up", payload, now)
+    notes = provider.can_page and provider.can_note and row.status in ALERTED
+    payload = render.follow_up_reply(
+        row.status, pager=provider.name, alert_id=row.alert_id, url=url, notes=notes
+    )
+    said = reply_once(runtime, mention, "mention_follow_up", payload, now)
     log.info("mention %s joins escalation %s (no new alert)", mention.event_id, row.event_id)
+    if said and notes:
+        who = _name(runtime, mention.user)
+        try:
+            provider.add_note(
+                AlertRef(alias=row.alias or "", alert_id=row.alert_id), f"{who} in Slack: {text}", user=who
+            )
+        except ProviderError as error:
+            log.warning(
+                "escalation %s: the follow-up could not be noted on the alert: %s", row.event_id, error
+            )
+
+
+def _name(runtime: Runtime, user_id: str) -> str:
+    with reading(runtime.sessions) as session:
+        user = session.get(SlackUser, user_id)
+    return f"{user.name} ({user_id})" if user is not None and user.name else user_id
 
 
 def provider_url(runtime: Runtime, row: Escalation) -> str | None:

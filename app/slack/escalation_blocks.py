@@ -229,11 +229,17 @@ def who_reply(answer: Message, zone: str) -> Message:
     return message(str(answer.get("text") or "Who is on call"), blocks)
 
 
-def follow_up_reply(status: str, *, pager: str, alert_id: str | None, url: str | None) -> Message:
-    """The answer to a mention inside an escalated thread: it joins that escalation, no second alert."""
+def follow_up_reply(
+    status: str, *, pager: str, alert_id: str | None, url: str | None, notes: bool = False
+) -> Message:
+    """The answer to a mention inside an escalated thread: it joins that escalation, no second alert.
+
+    ``notes``: the pager takes notes, so the message is added to the alert as one.
+    """
     if alert_id:
         link = f"<{url}|{pager} alert {escape(alert_id)}>" if url else f"{pager} alert `{escape(alert_id)}`"
-        where = f"Added to this escalation ({link}); no second alert was raised."
+        noted = "I add it to the alert as a note" if notes else f"{pager} takes no notes from me"
+        where = f"Added to this escalation ({link}); {noted}. No second alert was raised."
     elif status in ("pending", "requested"):
         where = f"Added to this escalation; its page through {pager} is on its way, no second alert."
     else:

@@ -32,8 +32,8 @@ def _shape(signature: inspect.Signature) -> list[tuple[str, object, object, obje
 
 
 def test_the_protocol_has_calls_and_attributes() -> None:
-    assert {"on_call", "shifts", "create_alert", "alert_url", "close"} <= set(_protocol_methods())
-    assert set(Provider.__annotations__) == {"name", "can_page"}
+    assert {"on_call", "shifts", "create_alert", "add_note", "alert_url", "close"} <= set(_protocol_methods())
+    assert set(Provider.__annotations__) == {"name", "can_page", "can_note"}
 
 
 @pytest.mark.parametrize("cls", CLASSES, ids=lambda cls: cls.__name__)
@@ -44,3 +44,4 @@ def test_each_class_has_the_protocol_signatures(cls: type) -> None:
         assert got.return_annotation == expected.return_annotation, name
     assert isinstance(cls.name, str)
     assert isinstance(cls.can_page, bool)
+    assert isinstance(cls.can_note, bool)

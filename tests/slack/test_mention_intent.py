@@ -12,6 +12,7 @@ from app.sandbox.world import World, teams_toml
 from app.services.escalation_intent import read_intent
 from tests.conftest import BotFactory
 from tests.slack.test_mentions import (
+    ALICE,
     BOB,
     PAGING,
     alert_posts,
@@ -133,7 +134,12 @@ def test_a_reply_in_an_escalated_thread_joins_it_and_raises_no_second_alert(
     mention(sandbox, "thanks, carol is on it P1", thread_ts=ts)
     replies = wait_until(lambda: len(thread(sandbox, ts)) == 3 and thread(sandbox, ts))
     assert replies[2]["text"].startswith("Added to this escalation (Opsgenie alert ")
-    assert "no second alert" in replies[2]["text"]
+    assert "No second alert" in replies[2]["text"]
+    [note] = wait_until(lambda: [r for r in sandbox.opsgenie.requests("/notes") if r.status == 202])
+    [alert] = sandbox.opsgenie.alerts()
+    assert note.path == f"/v2/alerts/{alert['id']}/notes"
+    assert note.body["note"] == f"alice ({ALICE}) in Slack: thanks, carol is on it P1"
+    assert note.body["user"] == f"alice ({ALICE})"
     assert len(rows(bot.runtime)) == 1
     assert run_job(bot.runtime) == 0
     assert len(alert_posts(sandbox)) == 1
