@@ -22,6 +22,10 @@ def _shown(message: dict[str, Any]) -> str:
     for block in message.get("blocks") or []:
         if block.get("text"):
             lines.append(block["text"]["text"])
+        if block.get("type") == "actions":  # buttons show as [Page] [Resolve]
+            labels = [e["text"]["text"] for e in block["elements"] if e.get("type") == "button"]
+            lines.append(" ".join(f"[{label}]" for label in labels))
+            continue
         lines.extend(element["text"] for element in block.get("elements") or [] if element.get("text"))
     return readable("\n".join(lines) or message.get("text", ""))
 

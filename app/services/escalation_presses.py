@@ -196,7 +196,9 @@ def handle_press(runtime: Runtime, press: Press, now: datetime) -> None:
         _tell(runtime, press, "I no longer know this escalation; nothing was done.")
         return
     team = runtime.config.team(row.team)
-    verdict = may_page(runtime, press.user, guests_may_page=bool(team and team.guests_may_page))
+    verdict = may_page(
+        runtime, press.user, guests_may_page=bool(team and team.guests_may_page), cache_now=True
+    )
     if verdict != "member":
         log.info(
             "escalation %s: %s pressed %s and was refused (%s)", row.event_id, press.user, press.verb, verdict
