@@ -188,6 +188,8 @@ _HANDOVER = re.compile(r"^\s*([a-zA-Z]{3})[a-zA-Z]*\s+(\d{1,2}):(\d{2})\s*$")
 _CHANNEL_ID = re.compile(r"^[CG][A-Z0-9]{6,}$")
 _USERGROUP_ID = re.compile(r"^S[A-Z0-9]{6,}$")
 _USER_ID = re.compile(r"^[UW][A-Z0-9]{6,}$")
+# An email, or an Atlassian account id: "557058:<uuid>", or 24 letters and digits for older accounts.
+_PERSON_KEY = re.compile(r"^([^@\s]+@[^@\s]+|[0-9]+:[0-9A-Fa-f-]{36}|[0-9A-Za-z]{24})$")
 
 
 def parse_handover(text: str) -> HandoverTime:
@@ -308,10 +310,16 @@ class _OncallFile(BaseModel):
     @field_validator("people")
     @classmethod
     def _people(cls, value: dict[str, str]) -> dict[str, str]:
-        for email, user_id in value.items():
+        # A key is a pager identity: an email, or (JSM) the Atlassian account id of someone whose email
+        # Jira hides, e.g. "557058:f1a2b3c4-…". Both are matched lowercased, as the pagers' answers are.
+        for key, user_id in value.items():
+            if not _PERSON_KEY.match(key.strip()):
+                raise ValueError(
+                    f"{key!r} is neither an email nor an Atlassian account id (like 557058:f1a2b3c4-…)"
+                )
             if not _USER_ID.match(user_id):
-                raise ValueError(f"{email!r} maps to {user_id!r}, which is not a Slack user ID (U…)")
-        return {email.strip().lower(): user_id for email, user_id in value.items()}
+                raise ValueError(f"{key!r} maps to {user_id!r}, which is not a Slack user ID (U…)")
+        return {key.strip().lower(): user_id for key, user_id in value.items()}
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 
+from app import jsm_checks
 from app.check_lines import CheckResult
 from app.config import OncallConfig, Settings
 from app.domain import OnCall, Team
@@ -22,6 +23,7 @@ from app.providers import (
     ScheduleNotFound,
     Unreachable,
 )
+from app.providers.jsm import JsmProvider
 from app.providers.opsgenie import OpsgenieProvider
 from app.providers.pagerduty import PagerDutyProvider
 from app.providers.registry import (
@@ -57,6 +59,8 @@ _PAGER_HINTS: dict[tuple[str, type[ProviderError]], str] = {
 
 
 def _hint(pager: str, error: ProviderError) -> str:
+    if pager == JsmProvider.name:
+        return jsm_checks.HINTS.get(type(error), "")
     return _PAGER_HINTS.get((pager, type(error))) or _HINTS.get(type(error), "")
 
 
@@ -73,6 +77,8 @@ def read_schedules(provider: Provider, teams: Sequence[Team], now: datetime) -> 
     keyed = [t for t in teams if t.provider != "rotation"]  # a built-in rotation has no key to check
     variables = sorted({t.api_key_env for t in keyed if t.api_key_env})
     name = f"{provider.name} API key" + (f" ({', '.join(variables)})" if variables else "")
+    if isinstance(provider, JsmProvider):
+        name = f"JSM account {provider.email}" + (f" ({', '.join(variables)})" if variables else "")
     lines = [_key_line(name, provider.name, list(answers.values()))] if keyed else []
     for team in teams:
         lines.append(_schedule_line(provider.name, team, answers.get(team.schedule)))
@@ -112,8 +118,8 @@ def _schedule_line(pager: str, team: Team, answer: OnCall | ProviderError | None
 
 def _alerts_note(provider: Provider, teams: Sequence[Team]) -> list[CheckResult]:
     paging = [t.name for t in teams if t.escalate == "page"]
-    if not paging or not provider.can_page:
-        return []
+    if not paging or not provider.can_page or isinstance(provider, JsmProvider):
+        return []  # JSM's paging is shown to work per team, without raising an alert (jsm_checks)
     if isinstance(provider, PagerDutyProvider):
         return [_routing_key_line(provider, teams, paging)]
     detail = (
@@ -172,7 +178,11 @@ def _opsgenie(timeout: float) -> Builder:
 
 
 # A pager whose everyday client waits long (retries, backoff) adds a quick one for check here.
-CHECK_BUILDERS: dict[str, Callable[[float], Builder]] = {"opsgenie": _opsgenie, "pagerduty": _pagerduty}
+CHECK_BUILDERS: dict[str, Callable[[float], Builder]] = {
+    "opsgenie": _opsgenie,
+    "pagerduty": _pagerduty,
+    "jsm": jsm_checks.quick_builder,
+}
 
 
 def _credentials(settings: Settings, config: OncallConfig) -> tuple[list[Team], list[CheckResult]]:
@@ -200,8 +210,20 @@ def pager_checks(
     """Per pager client in use (teams sharing a key share one): its key, its teams' schedules, a note."""
     at = now or utc_now()
     usable, lines = _credentials(settings, config)
-    if not usable:
-        return lines
+    lines += _per_pager(settings, config, usable, timeout, at, builders) if usable else []
+    # Opsgenie teams, once JSM's variables are set: would they work on JSM as configured?
+    return lines + jsm_checks.readiness_lines(settings, config, timeout=timeout, now=at, builders=builders)
+
+
+def _per_pager(
+    settings: Settings,
+    config: OncallConfig,
+    usable: list[Team],
+    timeout: float,
+    at: datetime,
+    builders: Mapping[str, Builder] | None,
+) -> list[CheckResult]:
+    lines: list[CheckResult] = []
     quick = {kind: make(timeout) for kind, make in CHECK_BUILDERS.items()}
     try:
         providers = Providers(settings, usable, builders={**quick, **(builders or {})})
@@ -212,6 +234,8 @@ def pager_checks(
             teams = [t for t in usable if providers.for_team(t) is provider]
             try:
                 lines += read_schedules(provider, teams, at) + _alerts_note(provider, teams)
+                if isinstance(provider, JsmProvider):
+                    lines += jsm_checks.team_lines(provider, teams, settings, config, timeout=timeout, now=at)
             except Exception as error:  # a bug in one pager's client must not hide the other checks
                 detail = f"unexpected error ({type(error).__name__}): {error}"
                 lines.append(CheckResult(provider.name, False, detail))

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from app.config import Settings, load_oncall_config
+from app.config import ConfigError, Settings, load_oncall_config
 from app.providers.jsm import JsmProvider
 from app.providers.opsgenie import OpsgenieProvider
 from app.providers.pagerduty import PagerDutyProvider
@@ -65,9 +65,18 @@ def world(sandbox: Sandbox) -> World:
     return seed(sandbox, utc_now())
 
 
+def sandbox_env(sandbox: Sandbox, config_path: Path) -> dict[str, str]:
+    """The sandbox's variables; JSM's only for a teams file with a JSM team (they make check look at JSM)."""
+    try:
+        uses_jsm = any(team.provider == "jsm" for team in load_oncall_config(config_path).teams)
+    except ConfigError:  # a test of a broken teams file
+        uses_jsm = False
+    return {**sandbox.env(), **(sandbox.jsm_env() if uses_jsm else {})}
+
+
 def settings_for(sandbox: Sandbox, directory: Path, config_path: Path) -> Settings:
     """Settings pointing at the sandbox, with the database in ``directory``."""
-    env = {key.lower(): value for key, value in sandbox.env().items()}
+    env = {key.lower(): value for key, value in sandbox_env(sandbox, config_path).items()}
     return Settings(
         _env_file=None,  # type: ignore[call-arg]
         **env,
@@ -79,7 +88,7 @@ def settings_for(sandbox: Sandbox, directory: Path, config_path: Path) -> Settin
 def environment_for(sandbox: Sandbox, directory: Path, config_path: Path) -> dict[str, str]:
     """A process environment that runs `python -m app` against the sandbox."""
     env = {k: v for k, v in os.environ.items() if k not in _OUR_VARIABLES}
-    env.update(sandbox.env())
+    env.update(sandbox_env(sandbox, config_path))
     env["DATABASE_URL"] = f"sqlite:///{directory}/oncall.db"
     env["ONCALL_CONFIG"] = str(config_path)
     return env

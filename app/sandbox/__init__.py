@@ -57,7 +57,12 @@ class Sandbox:
             "PAGERDUTY_API_URL": self.pagerduty.url,
             "PAGERDUTY_ROUTING_KEY": PAGERDUTY_ROUTING_KEY,
             "PAGERDUTY_EVENTS_URL": self.pagerduty.events_url,
-            # JSM's cloud id is left to discovery from the site's tenant_info, as in most installs.
+        }
+
+    def jsm_env(self) -> dict[str, str]:
+        """The variables that point the bot at the JSM sandbox (apart: they make `check` look at JSM)."""
+        # The cloud id is left to discovery from the site's tenant_info, as in most installs.
+        return {
             "JSM_SITE_URL": self.jsm.site_url,
             "JSM_EMAIL": JSM_EMAIL,
             "JSM_API_TOKEN": JSM_API_TOKEN,

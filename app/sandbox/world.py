@@ -8,6 +8,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from app.sandbox import Sandbox
+from app.sandbox.jsm import account_id_for
 from app.sandbox.opsgenie import Rotation
 
 TEAM_ZONE = "Europe/Amsterdam"
@@ -27,8 +28,11 @@ PEOPLE = (
 ROTATION = ["alice@corp.example", "bob@corp.example", "carol@corp.example"]
 # The same turns in the built-in rotation, with bob listed by Slack user id (both forms are allowed).
 BUILT_IN = ["alice@corp.example", "U0BOB000001", "carol@corp.example"]
-PROVIDERS = ("opsgenie", "pagerduty", "rotation")  # what seed() can set the team up with
+PROVIDERS = ("opsgenie", "pagerduty", "rotation", "jsm")  # what seed() can set the team up with
 PAGERDUTY_SCHEDULE_ID = "PDATA01"  # the same schedule in PagerDuty (the team names it by name)
+# In JSM, carol hides her email from other Atlassian users: the teams file maps her account id instead.
+HIDDEN_EMAIL = "carol@corp.example"
+PEOPLE_LINE = f'\n[people]\n"{account_id_for(HIDDEN_EMAIL)}" = "U0CAROL0001"\n'
 
 
 def last_handover(now: datetime, zone: str = TEAM_ZONE) -> datetime:
@@ -84,7 +88,8 @@ def seed(
     """Fill the sandbox with the demo workspace; the weekly rotation started two handovers ago.
 
     ``provider`` "rotation" gives the team the same turns as a built-in rotation instead of Opsgenie's;
-    "pagerduty" reads them from PagerDuty's copy of the schedule (seeded always, like Opsgenie's).
+    "pagerduty" reads them from PagerDuty's copy of the schedule (seeded always, like Opsgenie's), "jsm"
+    from JSM's (seeded always too, by the same name, so that an Opsgenie team can move to it).
     ``handover_at`` moves the weekly handover (and the shift changes) from Monday 09:00 to that moment.
     """
     for user_id, handle, email, zone in PEOPLE:
@@ -100,12 +105,14 @@ def seed(
     sandbox.pagerduty.add_schedule(
         SCHEDULE, schedule_id=PAGERDUTY_SCHEDULE_ID, time_zone=TEAM_ZONE, layers=[rotation]
     )
+    sandbox.jsm.add_schedule(SCHEDULE, timezone=TEAM_ZONE, rotations=[rotation])
+    sandbox.jsm.set_email_visible(HIDDEN_EMAIL, False)
     rotation_section = rotation_toml(start) if provider == "rotation" else ""
     local = anchor.astimezone(ZoneInfo(TEAM_ZONE))
     handover = f"{local:%a} {local:%H:%M}".lower()
-    extra = 'provider = "pagerduty"\n' if provider == "pagerduty" else ""
+    extra = f'provider = "{provider}"\n' if provider in ("pagerduty", "jsm") else ""
     text = teams_toml(extra, escalate=escalate, rotation=rotation_section, handover=handover)
-    return World(rotation_start=start, config_text=text)
+    return World(rotation_start=start, config_text=text + (PEOPLE_LINE if provider == "jsm" else ""))
 
 
 def write_config(directory: Path, text: str) -> Path:

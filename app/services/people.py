@@ -1,7 +1,9 @@
 """Pager identity → Slack user id: the [people] map first, then users.lookupByEmail, cached daily.
 
 A pager identity is an email, except in the built-in rotation, which may list people by Slack user id:
-such an identity is that user (checked with users.info, never looked up by email).
+such an identity is that user (checked with users.info, never looked up by email). JSM names people
+whose email Jira hides by their Atlassian account id: such an identity reaches Slack only through a
+[people] line, and without one it is "no_email" (Slack is not asked an email it cannot have).
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ NOT_MEMBER_STATUSES = {
     "deleted": "is deactivated in Slack",
     "bot": "is a bot",
     "guest": "is a guest (guests cannot be in user groups)",
+    "no_email": "has no email the pager shows (an Atlassian account id whose email Jira hides)",
 }
 
 
@@ -76,6 +79,8 @@ def _source(config_people: dict[str, str], pager_id: str) -> str:
 def ask_slack(runtime: Runtime, pager_id: str) -> SlackIdentity:
     """Ask Slack who ``pager_id`` is: users.info for [people]-mapped ids and Slack ids, else by email."""
     mapped = known_slack_id(runtime.config.people, pager_id)
+    if not mapped and "@" not in pager_id:
+        return SlackIdentity(None, "no_email", None)  # an account id: only [people] can map it
     method = "users.info" if mapped else "users.lookupByEmail"
     try:
         if mapped:

@@ -23,6 +23,7 @@ _REASONS = {
     "bot": "the Slack account is a bot",
     "guest": "the Slack account is a guest, and guests cannot be in a user group",
     "unknown": "not looked up in Slack yet",
+    "no_email": "the pager shows no email for this account (hidden in its Atlassian profile)",
 }
 
 
@@ -177,10 +178,12 @@ def attention_items(view: HandoverView) -> list[str]:
         if person.mapped or person.pager_id in seen:
             continue
         seen.add(person.pager_id)
-        items.append(
-            f"{escape(person.pager_id)}: {reason(person)}; map it under `[people]` in the bot's config "
-            "or fix the email in the pager"
+        fix = (
+            _fix(person)
+            if person.status == "no_email"
+            else "map it under `[people]` in the bot's config or fix the email in the pager"
         )
+        items.append(f"{escape(person.pager_id)}: {reason(person)}; {fix}")
     if not view.incoming:
         items.append("Nobody is on call in the new shift: check the schedule in the pager")
     if view.stale:
@@ -243,6 +246,9 @@ def incoming_dm(view: HandoverView) -> dict[str, Any]:
 
 
 def _fix(person: PersonView) -> str:
+    if person.status == "no_email":
+        line = f'`"{escape(person.pager_id)}" = "U…"`'
+        return f"add {line} (their Slack member ID) under `[people]` in the bot's config"
     if person.status in ("deleted", "bot", "guest"):
         return (
             "put an active member's Slack ID under `[people]` in the bot's config, "

@@ -55,10 +55,19 @@ def nobody_on_call(team: str, usergroup: str, unmapped: list[str]) -> str:
 
 def unmapped_person(team: str, pager_id: str, problem: str) -> str:
     """Said once per person per shift when an on-call person cannot be put in the group."""
+    if "@" not in pager_id:  # an account id (JSM hides the email): only a [people] line reaches Slack
+        fix = (
+            f'Fix it by adding `"{_detail(pager_id)}" = "U…"` (their Slack member ID) under `[people]` '
+            "in the teams file."
+        )
+    else:
+        fix = (
+            "Fix it by adding them to `[people]` in the teams file (pager email → Slack user ID), or by "
+            "using the same email in the pager and in Slack."
+        )
     return (
         f":warning: *{escape(team)}*: {_detail(pager_id)} is on call but {_detail(problem)}, "
-        "so they are not in the user group. Fix it by adding them to `[people]` in the teams file "
-        "(pager email → Slack user ID), or by using the same email in the pager and in Slack."
+        f"so they are not in the user group. {fix}"
     )
 
 

@@ -42,6 +42,7 @@ _STATUS_NOTES = {
     "not_found": "no Slack account",
     "deleted": "deactivated in Slack",
     "bot": "a bot",
+    "no_email": "email hidden in the pager: map the id under [people]",
 }
 _WEEK_HEAD = " — the next 7 days"
 UNKNOWN_SHOWN = 10  # teams named in a "not known yet" line before "and N more"
