@@ -169,7 +169,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument(
         "--provider",
         default="rotation",
-        help="where the team's on-call comes from: rotation (the default: no pager), opsgenie, pagerduty",
+        help="where on-call comes from: rotation (the default: no pager), opsgenie, pagerduty, jsm",
     )
     demo.set_defaults(func=cmd_demo)
     cli_ops.register(commands)

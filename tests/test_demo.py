@@ -17,8 +17,9 @@ from app import demo
         ((), "a built-in rotation"),
         (("--provider", "opsgenie"), "Opsgenie"),
         (("--provider", "pagerduty"), "PagerDuty"),
+        (("--provider", "jsm"), "JSM"),
     ],
-    ids=["rotation", "opsgenie", "pagerduty"],
+    ids=["rotation", "opsgenie", "pagerduty", "jsm"],
 )
 def test_demo_runs_every_step_in_a_real_process(args: tuple[str, ...], source: str) -> None:
     done = subprocess.run(

@@ -44,7 +44,7 @@ def running_demo_bot(out: TextIO, provider: str = "rotation") -> Iterator[Scene]
         # The bot gets Slack's variables and the chosen pager's only: a rotation team needs no pager at all.
         env: dict[str, Any] = {
             key.lower(): value
-            for key, value in sandbox.env().items()
+            for key, value in {**sandbox.env(), **sandbox.jsm_env()}.items()
             if key.startswith(("SLACK_", f"{provider.upper()}_"))
         }
         settings = Settings(

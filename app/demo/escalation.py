@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from app.demo.scene import Scene, readable
-from app.sandbox.world import CHANNEL, PEOPLE
+from app.sandbox.world import CHANNEL, PEOPLE, SCHEDULE
 from app.services.cycle import run_cycle
 from app.services.escalation_pages import retry_pending_pages
 
@@ -92,6 +92,22 @@ def _incident(scene: Scene, replies: list[dict[str, Any]]) -> None:
     expect(confirmed, "the thread is told the incident's dedup key")
 
 
+def _jsm_alert(scene: Scene, replies: list[dict[str, Any]]) -> None:
+    """A JSM team's page is one alert through the Ops REST API, the schedule (by id) as responder."""
+    say, expect = scene.transcript.say, scene.transcript.expect
+    alerts = scene.sandbox.jsm.alerts()
+    schedule_id = scene.sandbox.jsm.schedule(SCHEDULE).id
+    for alert in alerts:
+        responders = ", ".join(f"{r['type']} {r['id']}" for r in alert.get("responders", []))
+        say(f"  JSM alert {alert['tinyId']}: “{alert['message']}” {alert['priority']} → {responders}")
+    expect(
+        len(alerts) == 1 and alerts[0]["priority"] == "P2" and schedule_id in str(alerts[0]["responders"]),
+        "one P2 alert with the team's schedule (found by name, sent by id) as responder",
+    )
+    confirmed = len(replies) == 2 and bool(alerts) and alerts[0]["id"] in replies[1]["text"]
+    expect(confirmed, "the thread is told the alert's id once JSM processed the request")
+
+
 def demo_step(scene: Scene) -> None:
     """Mention the bot in the data channel; show the thread reply, the page (or the DMs), its outcome."""
     say, expect, sandbox = scene.transcript.say, scene.transcript.expect, scene.sandbox
@@ -122,7 +138,9 @@ def demo_step(scene: Scene) -> None:
         if scene.provider == "rotation":
             _direct_messages(scene, ts, expected)
             return
-        waited = sandbox.pagerduty.events() if scene.provider == "pagerduty" else sandbox.opsgenie.alerts()
+        waited = {"pagerduty": sandbox.pagerduty.events, "jsm": sandbox.jsm.alerts}.get(
+            scene.provider, sandbox.opsgenie.alerts
+        )()
         expect(not waited, f"the mention itself never waits on {scene.pager}")
         say("  » the bot's page job runs (every 15 s in the background; here at once)")
         expect(_run_page_job(scene) == 1, "the job takes the pending page")
@@ -131,6 +149,9 @@ def demo_step(scene: Scene) -> None:
             scene.transcript.quote("oncall-bot, in the thread", _shown(reply))
         if scene.provider == "pagerduty":
             _incident(scene, replies)
+            return
+        if scene.provider == "jsm":
+            _jsm_alert(scene, replies)
             return
         alerts = sandbox.opsgenie.alerts()
         for alert in alerts:

@@ -7,6 +7,9 @@ from datetime import datetime
 from typing import Any, TextIO
 
 from app.sandbox import Sandbox
+from app.sandbox.jsm import JsmSandbox
+from app.sandbox.opsgenie import OpsgenieSandbox
+from app.sandbox.pagerduty import PagerDutySandbox
 from app.sandbox.world import CHANNEL, PEOPLE, SCHEDULE
 from app.wiring import RunningBot
 
@@ -73,17 +76,20 @@ class Scene:
     @property
     def pager(self) -> str:
         """The pager's name as people read it."""
-        return "PagerDuty" if self.provider == "pagerduty" else "Opsgenie"
+        return {"pagerduty": "PagerDuty", "jsm": "JSM"}.get(self.provider, "Opsgenie")
+
+    def _pager_sandbox(self) -> OpsgenieSandbox | PagerDutySandbox | JsmSandbox:
+        if self.provider == "jsm":
+            return self.sandbox.jsm
+        return self.sandbox.pagerduty if self.provider == "pagerduty" else self.sandbox.opsgenie
 
     def pager_on_call(self, at: datetime) -> list[str]:
         """Who the pager's sandbox says is on call for the team's schedule at ``at`` (emails)."""
-        pager = self.sandbox.pagerduty if self.provider == "pagerduty" else self.sandbox.opsgenie
-        return pager.on_call_at(SCHEDULE, at)
+        return self._pager_sandbox().on_call_at(SCHEDULE, at)
 
     def pager_override(self, email: str, start: datetime, end: datetime) -> None:
         """In the pager, the person with ``email`` takes over from ``start`` to ``end``."""
-        pager = self.sandbox.pagerduty if self.provider == "pagerduty" else self.sandbox.opsgenie
-        pager.add_override(SCHEDULE, email, start, end)
+        self._pager_sandbox().add_override(SCHEDULE, email, start, end)
 
     def slash(self, text: str, *, user: str = "alice", channel: str = CHANNEL) -> dict[str, Any] | None:
         """Type ``/oncall text`` as ``user`` and return the ack's payload (None when no ack came)."""

@@ -9,7 +9,7 @@ whose email Jira hides by their Atlassian account id: such an identity reaches S
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -194,6 +194,28 @@ def cached_identities(
         else:
             known[pager_id] = (None, "unknown")
     return known
+
+
+def as_slack_users(
+    session: Session, config_people: dict[str, str], pager_ids: Iterable[str]
+) -> dict[str, str]:
+    """Each lowercased pager identity's Slack user from the cache (or [people]), else the identity itself.
+
+    How the bot tells whether two sets of pager identities are the same people: a team that moves pagers
+    (Opsgenie's emails, JSM's account ids) keeps its people although their identities change.
+    """
+    known = cached_identities(session, config_people, pager_ids)
+    return {pager_id: slack_id or pager_id for pager_id, (slack_id, _) in known.items()}
+
+
+def same_people(
+    session: Session, config_people: dict[str, str], old: Sequence[str], new: Sequence[str]
+) -> bool:
+    """True when two sets of pager identities are the same Slack users (every one of them known)."""
+    users = as_slack_users(session, config_people, [*old, *new])
+    if any(users[p.lower()] == p.lower() for p in (*old, *new)):
+        return False  # someone not (yet) known in Slack: not provably the same person
+    return {users[p.lower()] for p in old} == {users[p.lower()] for p in new}
 
 
 def forget_slack_users(session: Session, slack_user_ids: Iterable[str]) -> None:

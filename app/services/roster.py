@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from app.domain import Shift, Team
 from app.providers import ProviderError, ScheduleNotFound
 from app.runtime import Runtime
+from app.services.people import same_people
 from app.store import repo
 
 log = logging.getLogger(__name__)
@@ -81,7 +82,14 @@ def refresh_team(runtime: Runtime, team: Team, now: datetime, *, dry_run: bool =
 
     before: list[Shift] = []
     with runtime.sessions.begin() as session:
-        changed = repo.record_on_call(session, team.name, people, now)
+        config_people = runtime.config.people
+        changed = repo.record_on_call(
+            session,
+            team.name,
+            people,
+            now,
+            same=lambda old, new: same_people(session, config_people, old, new),
+        )
         state = repo.team_state(session, team.name)
         state.last_attempt_at = state.last_success_at = now
         state.last_error = None

@@ -15,7 +15,7 @@ from app.runtime import Runtime
 from app.services.handover_timing import covering
 from app.services.notice_once import Said, notice_key, say_team_notice
 from app.services.person_views import mentionable_views
-from app.slack.handover_blocks import shift_change_notice
+from app.slack.handover_blocks import PersonView, shift_change_notice
 from app.store import repo
 from app.store.models import AnnouncedTimeline, Notice
 
@@ -52,6 +52,11 @@ def changed_windows(before: Sequence[Shift], after: Sequence[Shift]) -> list[Cha
             windows.append(ChangedWindow(start, end, old, new))
     # A window reaching the edge of either fetch is cut by the fetch, not by the pager: its end is unknown.
     return [ChangedWindow(w.start, None if w.end == high else w.end, w.before, w.after) for w in windows]
+
+
+def _as_slack(views: dict[str, PersonView], pager_ids: Sequence[str]) -> set[str]:
+    """The Slack users behind these pager identities (an identity Slack does not know stands for itself)."""
+    return {views[p.lower()].slack_id or p.lower() for p in pager_ids}
 
 
 def _open_key(window: ChangedWindow) -> str:
@@ -112,6 +117,9 @@ def announce_shift_changes(
         if windows
         else {}
     )
+    # People are compared by who they are in Slack, not by pager identity: a team that moved pagers
+    # (Opsgenie's emails, JSM's account ids) finds the same people under new identities, no change.
+    windows = [w for w in windows if _as_slack(views, w.before) != _as_slack(views, w.after)]
     said: list[Said] = []
     for window in windows:
         message = shift_change_notice(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -72,9 +72,23 @@ def snapshot_at(session: Session, team: str, at: datetime) -> OnCallSnapshot | N
     return session.scalars(statement).first()
 
 
-def record_on_call(session: Session, team: str, people: Sequence[str], at: datetime) -> bool:
-    """Store who is on call now; True when the set differs from the previous snapshot."""
+def record_on_call(
+    session: Session,
+    team: str,
+    people: Sequence[str],
+    at: datetime,
+    *,
+    same: Callable[[Sequence[str], Sequence[str]], bool] | None = None,
+) -> bool:
+    """Store who is on call now; True when the set differs from the previous snapshot.
+
+    ``same`` may say that different pager identities are the same people (a team that moved pagers:
+    emails became account ids): the snapshot then takes the new identities but keeps its start, so the
+    shift it stands for, and everything said once per shift, stays the same.
+    """
     latest = latest_snapshot(session, team)
+    if latest is not None and set(latest.people) != set(people) and same and same(latest.people, people):
+        latest.people = list(people)
     if latest is not None and set(latest.people) == set(people):
         latest.last_seen_at = max(latest.last_seen_at, at)
         return False

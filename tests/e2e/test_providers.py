@@ -1,9 +1,10 @@
 """End to end over every provider: the real `python -m app` processes against the sandbox.
 
-The same scenario runs for an Opsgenie team, a PagerDuty team and a built-in rotation team with the same
-turns (alice → bob → carol weekly, bob listed by Slack id in the rotation): the usergroup sync, `/oncall`,
-an escalation that pages (a rotation team has no pager: its on-call people get direct messages), and the
-handover. Each process gets only its own pager's variables; the rotation none at all.
+The same scenario runs for an Opsgenie team, a PagerDuty team, a JSM team and a built-in rotation team
+with the same turns (alice → bob → carol weekly, bob listed by Slack id in the rotation; in JSM carol
+hides her email, and [people] maps her account id): the usergroup sync, `/oncall`, an escalation that
+pages (a rotation team has no pager: its on-call people get direct messages), and the handover. Each
+process gets only its own pager's variables; the rotation none at all.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import pytest
 
 from app.runtime import utc_now
 from app.sandbox import Sandbox
-from app.sandbox.world import CHANNEL, PROVIDERS, USERGROUP_ID, seed, write_config
+from app.sandbox.world import CHANNEL, PROVIDERS, SCHEDULE, USERGROUP_ID, seed, write_config
 from tests.conftest import environment_for
 
 ALICE, BOB, CAROL = "U0ALICE0001", "U0BOB000001", "U0CAROL0001"
@@ -55,7 +56,7 @@ def setup(request: pytest.FixtureRequest, sandbox: Sandbox, tmp_path: Path) -> S
         if not name.startswith(("SLACK_", f"{provider.upper()}_")):
             del env[name]  # only the team's own pager's variables: for the rotation, nothing but Slack's
     if provider == "rotation":
-        assert not [name for name in env if name.startswith(("OPSGENIE", "PAGERDUTY"))]
+        assert not [name for name in env if name.startswith(("OPSGENIE", "PAGERDUTY", "JSM"))]
     return Setup(provider, sandbox, env)
 
 
@@ -141,6 +142,12 @@ def test_escalation_pages_once(setup: Setup, running: subprocess.Popen[str]) -> 
         [alert] = sandbox.opsgenie.alerts()
         assert alert["priority"] == "P2"
         assert alert["id"] in replies[1]["text"]
+    elif setup.provider == "jsm":
+        [alert] = sandbox.jsm.alerts()
+        assert (alert["priority"], alert["alias"]) == ("P2", f"slack-{CHANNEL}-{ts}")
+        assert alert["responders"] == [{"type": "schedule", "id": sandbox.jsm.schedule(SCHEDULE).id}]
+        assert alert["id"] in replies[1]["text"]
+        assert "Paging through JSM" in replies[0]["text"]
     elif setup.provider == "pagerduty":
         [incident] = sandbox.pagerduty.incidents()
         assert (incident["severity"], incident["summary"]) == ("error", "checkout is down, P2")
@@ -165,6 +172,9 @@ def test_escalation_pages_once(setup: Setup, running: subprocess.Popen[str]) -> 
     assert len(thread(sandbox, ts)) == 2
     if setup.provider == "opsgenie":
         assert len(sandbox.opsgenie.alerts()) == 1
+    elif setup.provider == "jsm":
+        [alert] = sandbox.jsm.alerts()
+        assert alert["count"] == 1  # not even a create for JSM to deduplicate
     elif setup.provider == "pagerduty":
         assert len(sandbox.pagerduty.events()) == 1  # not even a second event for PagerDuty to fold
     else:
