@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
+from slack_sdk.web import SlackResponse
 
 from app.check_lines import CheckResult
 from app.config import OncallConfig, Settings
@@ -220,7 +221,7 @@ class SlackProbe:
             label,
         )
 
-    def _ask(self, method: str, call: Callable[[], object], gone: str, label: str) -> str:
+    def _ask(self, method: str, call: Callable[[], SlackResponse], gone: str, label: str) -> str:
         if self.down is not None:
             return f"{label}: not checked in Slack ({self.down})"
         try:
@@ -230,7 +231,7 @@ class SlackProbe:
                 return gone
             self.down = str(call_failed(method, error))
             return f"{label}: not checked in Slack ({self.down})"
-        user = answer.get("user") if hasattr(answer, "get") else None  # type: ignore[union-attr]
+        user = answer.get("user")
         if isinstance(user, dict) and user.get("deleted"):
             return f"{label}: the Slack account is deactivated"
         return ""
@@ -240,7 +241,7 @@ def _slack(settings: Settings, timeout: float) -> SlackProbe:
     client = WebClient(
         token=settings.slack_bot_token.get_secret_value(),
         base_url=settings.slack_api_url,
-        timeout=timeout,
+        timeout=timeout,  # type: ignore[arg-type]  # slack_sdk types it int; it takes seconds as a float
         logger=_QUIET,
     )
     return SlackProbe(client)
