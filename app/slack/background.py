@@ -46,6 +46,13 @@ class Background:
         except Exception:
             log.exception("%s failed", name)
 
+    def drain(self, timeout: float | None = None) -> bool:
+        """Wait for the work handed over so far (the pool keeps running); True when all of it finished."""
+        with self._lock:
+            running = set(self._running)
+        _, left = wait(running, timeout=timeout)
+        return not left
+
     def shutdown(self, timeout: float | None = None) -> bool:
         """Finish the work already handed over (an acked event is not delivered again), then stop.
 

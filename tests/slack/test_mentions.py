@@ -97,6 +97,8 @@ def run_job(runtime: Runtime, *tss: str, at: datetime | None = None) -> int:
     """Run the page job once, as the 15-second scheduler does, after the listener handed ``tss`` over."""
     for ts in tss:
         handed_over(runtime, ts)
+    # The listener caches the asker's profile in the background (the alert names them from it).
+    assert runtime.background.drain(timeout=10)
     return retry_pending_pages(runtime, at or runtime.now())
 
 
