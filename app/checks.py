@@ -10,21 +10,22 @@ import json
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from functools import partial
+from typing import TypeVar
 
-from slack_sdk import WebClient
-from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
-from slack_sdk.web import SlackResponse
 from websockets.exceptions import WebSocketException
 from websockets.sync.client import connect
 
+from app.chat import SlackCallFailed
 from app.check_lines import CheckFailed, CheckResult, guarded, unreachable_reason
 from app.config import OncallConfig, Settings
 from app.pager_checks import pager_checks
 from app.providers.registry import Builder
-from app.slack.errors import SLACK_FAILURES, SlackCallFailed, call_failed, promised
+from app.slack.gateway import SlackGateway
 from app.slack.scopes import lacking_scopes
 
 __all__ = ["CHECK_TIMEOUT", "CheckResult", "run_checks"]
+
+T = TypeVar("T")
 
 # Long enough for a healthy Slack or pager on a slow link; short enough that a hanging one is found quickly.
 CHECK_TIMEOUT = 5.0
@@ -33,14 +34,6 @@ CHECK_TIMEOUT = 5.0
 _QUIET = logging.getLogger("app.checks.slack_sdk")
 _QUIET.propagate = False
 _QUIET.addHandler(logging.NullHandler())
-
-# What each method's answer must hold (promised() says "bad_response" in a sentence when it does not).
-_PROMISES: dict[str, tuple[str, type]] = {
-    "auth.test": ("user_id", str),
-    "apps.connections.open": ("url", str),
-    "usergroups.list": ("usergroups", list),
-    "conversations.info": ("channel", dict),
-}
 
 _USERGROUP_SETTING = (
     "in Workspace settings → Permissions → User Groups, let everyone (not only admins and owners) "
@@ -54,47 +47,34 @@ class _Slack:
     def __init__(self, settings: Settings, timeout: float) -> None:
         self.url = settings.slack_api_url
         self.timeout = timeout
-        self.client = WebClient(
-            token=settings.slack_bot_token.get_secret_value(),
-            base_url=settings.slack_api_url,
-            # slack_sdk annotates an int, but urllib (its transport) takes fractions of a second.
-            timeout=timeout,  # type: ignore[arg-type]
-            logger=_QUIET,
-            retry_handlers=[RateLimitErrorRetryHandler(max_retry_count=1)],
-        )
+        self.gateway = SlackGateway.checking(settings, timeout, _QUIET)
         self.down: str | None = None
 
-    def call(self, method: str, invoke: Callable[[], SlackResponse], hint: str = "") -> SlackResponse:
+    def call(self, invoke: Callable[[], T], hint: str = "") -> T:
         """Run one call; raise CheckFailed with Slack's answer explained (and ``hint`` for Slack's 'no')."""
         if self.down is not None:
             raise CheckFailed(f"not checked: {self.down} (see above)")
         try:
-            response = invoke()
-            if method in _PROMISES:  # {"ok": true} without what the method promises is a bad response
-                promised(response, method, *_PROMISES[method])
-            return response
+            return invoke()
         except SlackCallFailed as failure:
-            raise CheckFailed(str(failure), "see status.slack.com; run check again later") from None
-        except SLACK_FAILURES as error:
-            mapped = call_failed(method, error)
-            if mapped.code == "unreachable":
+            if failure.code == "unreachable":
                 self.down = f"Slack did not answer at {self.url}"
-                detail = f"{self.down}: {unreachable_reason(error, self.timeout)}"
+                detail = f"{self.down}: {unreachable_reason(failure.cause or failure, self.timeout)}"
                 raise CheckFailed(detail, "check SLACK_API_URL, the network, proxy or firewall") from None
-            if mapped.code == "server_error":
-                raise CheckFailed(str(mapped), "see status.slack.com; run check again later") from None
-            raise CheckFailed(str(mapped), hint, code=mapped.code) from None
+            if failure.code in ("server_error", "bad_response"):
+                raise CheckFailed(str(failure), "see status.slack.com; run check again later") from None
+            raise CheckFailed(str(failure), hint, code=failure.code) from None
 
 
 def _auth(slack: _Slack) -> list[CheckResult]:
     hint = "copy the Bot User OAuth Token (xoxb-, OAuth & Permissions) into SLACK_BOT_TOKEN"
     try:
-        response = slack.call("auth.test", slack.client.auth_test, hint)
+        bot = slack.call(slack.gateway.identity, hint)
     except CheckFailed as failed:
         scopes = CheckResult("Slack scopes", False, "not checked: auth.test failed (see above)")
         return [failed.result("Slack bot token"), scopes]
-    token = CheckResult("Slack bot token", True, f"bot {response.get('user')} in {response.get('team')}")
-    return [token, _scopes(response.headers.get("x-oauth-scopes"))]
+    token = CheckResult("Slack bot token", True, f"bot {bot.user} in {bot.team}")
+    return [token, _scopes(bot.scopes)]
 
 
 def _scopes(header: str | None) -> CheckResult:
@@ -112,11 +92,9 @@ def _socket_mode(slack: _Slack, app_token: str) -> CheckResult:
         "SLACK_APP_TOKEN must be an app-level token (xapp-, Basic Information → App-Level Tokens) with "
         "connections:write, and Socket Mode must be enabled for the app"
     )
-    opened = slack.call(
-        "apps.connections.open", lambda: slack.client.apps_connections_open(app_token=app_token), hint
-    )
+    url = slack.call(lambda: slack.gateway.open_connection(app_token), hint)
     try:
-        with connect(str(opened["url"]), open_timeout=slack.timeout, close_timeout=1) as websocket:
+        with connect(url, open_timeout=slack.timeout, close_timeout=1) as websocket:
             hello = json.loads(websocket.recv(timeout=slack.timeout))
     except (OSError, TimeoutError, WebSocketException, ValueError) as error:
         reason = unreachable_reason(error, slack.timeout)
@@ -130,18 +108,13 @@ def _socket_mode(slack: _Slack, app_token: str) -> CheckResult:
 def _usergroups(slack: _Slack, config: OncallConfig) -> list[CheckResult]:
     try:
         hint = "user groups need a paid Slack plan"
-        listed = slack.call(
-            "usergroups.list",
-            lambda: slack.client.usergroups_list(include_disabled=True, include_users=True),
-            hint,
-        )
+        groups = slack.call(slack.gateway.usergroups, hint)
     except CheckFailed as failed:
         rest = [
             CheckResult(f"team {t.name}: usergroup @{t.usergroup}", False, "not checked: see 'user groups'")
             for t in config.teams
         ]
         return [failed.result("user groups"), *rest]
-    groups = listed.get("usergroups") or []
     results = [CheckResult("user groups", True, f"{len(groups)} in the workspace")]
     for team in config.teams:
         name = f"team {team.name}: usergroup @{team.usergroup}"
@@ -163,10 +136,7 @@ def _usergroup(slack: _Slack, group: dict[str, object] | None) -> CheckResult:
     # Writing the members just read back changes nothing. Should a running bot's sync land in between,
     # its next cycle puts its own members back (it compares the group with the pager every cycle).
     try:
-        slack.call(
-            "usergroups.users.update",
-            lambda: slack.client.usergroups_users_update(usergroup=group_id, users=users),
-        )
+        slack.call(lambda: slack.gateway.update_usergroup(group_id, users))
     except CheckFailed as failed:
         if failed.code != "permission_denied":
             raise
@@ -181,10 +151,7 @@ def _channel(slack: _Slack, channel_id: str) -> CheckResult:
         "if the channel is private, invite the bot in it (/invite @oncall-bot): Slack hides a private "
         "channel from a bot that is not in it; otherwise copy the C… ID from the channel's details"
     )
-    answer = slack.call(
-        "conversations.info", lambda: slack.client.conversations_info(channel=channel_id), hint
-    )
-    channel = answer.get("channel") or {}
+    channel = slack.call(lambda: slack.gateway.channel(channel_id), hint)
     if channel.get("is_archived"):
         raise CheckFailed("archived", "pick a live channel")
     if not channel.get("is_member", False):

@@ -15,18 +15,16 @@ import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
+from typing import Any
 
-from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
-from slack_sdk.web import SlackResponse
-
+from app.chat import SlackCallFailed
 from app.check_lines import CheckResult
 from app.config import OncallConfig, Settings
 from app.domain import Team
 from app.providers import AccessDenied, BadCredentials, ProviderError, ScheduleNotFound
 from app.providers.jsm import JsmProvider
 from app.providers.registry import Builder, MissingCredentials, jsm_credentials
-from app.slack.errors import SLACK_FAILURES, call_failed, slack_error_code
+from app.slack.gateway import SlackGateway
 
 log = logging.getLogger(__name__)
 
@@ -199,15 +197,14 @@ def paging_line(provider: JsmProvider, name: str) -> CheckResult:
 class SlackProbe:
     """The few Slack reads the people check needs: one try each; once Slack is down, none more."""
 
-    def __init__(self, client: WebClient) -> None:
-        self.client = client
+    def __init__(self, gateway: SlackGateway) -> None:
+        self.gateway = gateway
         self.down: str | None = None
 
     def email(self, email: str, label: str, account_id: str) -> str:
         """Empty when Slack has an active member with ``email``."""
         return self._ask(
-            "users.lookupByEmail",
-            lambda: self.client.users_lookupByEmail(email=email),
+            lambda: self.gateway.user_by_email(email),
             f'{label}: no Slack user has the email {email}: add under [people]: "{account_id}" = "U…"',
             label,
         )
@@ -215,33 +212,25 @@ class SlackProbe:
     def user(self, user_id: str, label: str) -> str:
         """Empty when the [people] line's Slack user exists and is active."""
         return self._ask(
-            "users.info",
-            lambda: self.client.users_info(user=user_id),
+            lambda: self.gateway.user(user_id),
             f"{label}: [people] maps it to {user_id}, which Slack does not know",
             label,
         )
 
-    def _ask(self, method: str, call: Callable[[], SlackResponse], gone: str, label: str) -> str:
+    def _ask(self, call: Callable[[], dict[str, Any]], gone: str, label: str) -> str:
         if self.down is not None:
             return f"{label}: not checked in Slack ({self.down})"
         try:
-            answer = call()
-        except SLACK_FAILURES as error:
-            if isinstance(error, SlackApiError) and slack_error_code(error) in GONE:
+            user = call()
+        except SlackCallFailed as failure:
+            if failure.kind == "refused" and failure.code in GONE:
                 return gone
-            self.down = str(call_failed(method, error))
+            self.down = str(failure)
             return f"{label}: not checked in Slack ({self.down})"
-        user = answer.get("user")
-        if isinstance(user, dict) and user.get("deleted"):
+        if user.get("deleted"):
             return f"{label}: the Slack account is deactivated"
         return ""
 
 
 def _slack(settings: Settings, timeout: float) -> SlackProbe:
-    client = WebClient(
-        token=settings.slack_bot_token.get_secret_value(),
-        base_url=settings.slack_api_url,
-        timeout=timeout,  # type: ignore[arg-type]  # slack_sdk types it int; it takes seconds as a float
-        logger=_QUIET,
-    )
-    return SlackProbe(client)
+    return SlackProbe(SlackGateway.checking(settings, timeout, _QUIET))

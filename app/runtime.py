@@ -6,13 +6,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from slack_sdk import WebClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.config import OncallConfig
 from app.metrics import Metrics
 from app.providers.registry import Providers
 from app.slack.background import Background
+from app.slack.gateway import SlackGateway
 from app.stopping import Stopping
 from app.store.leases import Leases
 from app.store.pending import PendingInserts
@@ -33,7 +33,7 @@ class Runtime:
 
     config: OncallConfig
     sessions: sessionmaker[Session]
-    slack: WebClient
+    slack: SlackGateway  # every Web API call goes through it
     providers: Providers  # each team's pager: runtime.providers.for_team(team)
     clock: Callable[[], datetime] = utc_now
     bot_user_id: str | None = None

@@ -14,20 +14,18 @@ from datetime import datetime, timedelta
 from typing import cast
 
 from apscheduler.schedulers.background import BackgroundScheduler
-from slack_sdk import WebClient
-from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, ServerErrorRetryHandler
 
 from app import jobs
+from app.chat import SlackCallFailed
 from app.config import ConfigError, OncallConfig, Settings, StartupError
 from app.health import HealthServer, Readiness
-from app.metrics import MeteredProvider, Metrics, RateLimitCounter
+from app.metrics import MeteredProvider, Metrics
 from app.providers import Provider
 from app.providers.registry import Builder, Providers, check_credentials, kind_of, known_kinds
+from app.redaction import redact
 from app.runtime import Runtime, utc_now
 from app.slack.app import build_bolt_app
-from app.slack.client import RedactingWebClient
-from app.slack.errors import SLACK_FAILURES, SlackCallFailed, call_failed, promised
-from app.slack.retry import StoppableRateLimitRetryHandler
+from app.slack.gateway import SlackGateway
 from app.slack.socket_mode import LowLatencySocketModeHandler
 from app.stopping import Stopping
 from app.store.db import session_factory
@@ -41,24 +39,6 @@ log = logging.getLogger(__name__)
 STOP_WITHIN = 6.0
 # What a forced exit leaves to the interpreter to print the last sentence and close the logs.
 _EXIT_GRACE = 1.0
-
-
-def make_slack_client(
-    settings: Settings, metrics: Metrics | None = None, stopping: Stopping | None = None
-) -> WebClient:
-    """A redacting WebClient retrying rate limits (Retry-After, unless stopping), 5xx, connection errors."""
-    counting = [RateLimitCounter(metrics)] if metrics is not None else []  # asked first, never retries
-    return RedactingWebClient(
-        token=settings.slack_bot_token.get_secret_value(),
-        base_url=settings.slack_api_url,
-        timeout=15,
-        retry_handlers=[
-            *counting,
-            ConnectionErrorRetryHandler(max_retry_count=2),
-            StoppableRateLimitRetryHandler(stopping or Stopping(), max_retry_count=3),
-            ServerErrorRetryHandler(max_retry_count=2),
-        ],
-    )
 
 
 def build_providers(
@@ -99,7 +79,7 @@ def build_runtime(
     return Runtime(
         config=config,
         sessions=sessions,
-        slack=make_slack_client(settings, metrics, stopping),
+        slack=SlackGateway.running(settings, metrics, stopping),
         providers=providers,
         clock=clock,
         metrics=metrics,
@@ -158,17 +138,21 @@ def _left(deadline: float | None) -> float | None:
 def _connect(settings: Settings, runtime: Runtime) -> LowLatencySocketModeHandler:
     """Check the bot token, build the Bolt app and open the Socket Mode connection."""
     try:
-        runtime.bot_user_id = promised(runtime.slack.auth_test(), "auth.test", "user_id", str)
-    except (*SLACK_FAILURES, SlackCallFailed) as error:
-        failure = error if isinstance(error, SlackCallFailed) else call_failed("auth.test", error)
+        runtime.bot_user_id = runtime.slack.identity().user_id
+    except SlackCallFailed as failure:
         raise StartupError(f"{failure} (`oncall-bot check` tests every setting)") from None
     handler = LowLatencySocketModeHandler(
-        build_bolt_app(runtime), settings.slack_app_token.get_secret_value(), on_ack=runtime.metrics.acked
+        build_bolt_app(runtime),
+        settings.slack_app_token.get_secret_value(),
+        runtime.slack,
+        on_ack=runtime.metrics.acked,
     )
     try:
         handler.connect()
-    except SLACK_FAILURES as error:
-        failure = call_failed("apps.connections.open", error)
+    except (SlackCallFailed, OSError) as error:  # the URL was refused, or the websocket did not open
+        failure = (
+            error if isinstance(error, SlackCallFailed) else redact(f"Slack could not be reached: {error}")
+        )
         raise StartupError(
             f"cannot open the Socket Mode connection: {failure}; check SLACK_APP_TOKEN (xapp-, with "
             "connections:write) and that Socket Mode is enabled for the app"

@@ -7,13 +7,13 @@ from datetime import datetime
 
 from sqlalchemy import func, select
 
+from app.chat import SlackCallFailed
 from app.domain import Team
 from app.runtime import Runtime
 from app.services import notices
 from app.services.roster import TeamRefresh
 from app.services.usergroups import SyncResult
 from app.slack import notice_text
-from app.slack.errors import SLACK_FAILURES, SlackCallFailed, call_failed, promised
 from app.store import repo
 from app.store.db import reading
 from app.store.models import TeamState, UsergroupSync
@@ -28,13 +28,9 @@ CHANNEL_GONE = ("channel_not_found", "not_in_channel", "is_archived")
 def channel_problem(runtime: Runtime, team: Team) -> str | None:
     """Why the bot cannot post in the team channel (a sentence), or None when it can (or Slack is down)."""
     try:
-        info = runtime.slack.conversations_info(channel=team.channel)
-        channel = promised(info, "conversations.info", "channel")
-    except SLACK_FAILURES as error:
-        failure = call_failed("conversations.info", error)
+        channel = runtime.slack.channel(team.channel)
+    except SlackCallFailed as failure:
         return f"cannot post in {team.channel}: {failure}" if failure.code in CHANNEL_GONE else None
-    except SlackCallFailed:
-        return None
     if channel.get("is_archived"):
         return f"channel {team.channel} is archived (is_archived): name a live channel in the teams file"
     if not channel.get("is_member", True):

@@ -8,6 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 
+from app.chat import SlackCallFailed
 from app.domain import Team
 from app.log_json import log_context
 from app.runtime import Runtime
@@ -17,7 +18,6 @@ from app.services.people import resolve_people, unresolved_shown
 from app.services.roster import TeamRefresh, refresh_team
 from app.services.shift_changes import announce_shift_changes
 from app.services.usergroups import Groups, SyncResult, WritePacer, fetch_groups, sync_team
-from app.slack.errors import SlackCallFailed
 
 log = logging.getLogger(__name__)
 

@@ -20,10 +20,10 @@ import time
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from slack_sdk.errors import SlackApiError, SlackClientError
 from sqlalchemy import ColumnElement, update
 from sqlalchemy.orm import Session
 
+from app.chat import SlackCallFailed
 from app.config import OncallConfig
 from app.domain import AlertRef
 from app.runtime import Runtime
@@ -41,7 +41,7 @@ log = logging.getLogger(__name__)
 # After this many failed tries (with the 5-minute backoff cap, about four hours) a page or a thread post
 # is given up.
 MAX_ATTEMPTS = 50
-# The longest one Slack call takes with the client's retries (wiring.make_slack_client): 8 tries (1 + 2
+# The longest one Slack call takes with the client's retries (app/slack/gateway_client.py): 8 tries (1 + 2
 # connection + 3 rate-limit + 2 server-error retries) of up to 15 s, three Retry-After waits (under a
 # minute each in practice) and short 5xx backoffs: about 5 minutes. A post older than this has ended.
 SLACK_CALL_MAX = timedelta(minutes=6)
@@ -283,8 +283,8 @@ def post_outcome(runtime: Runtime, session: Session, row: Escalation, now: datet
 def permalink_of(runtime: Runtime, channel: str, ts: str) -> str | None:
     """The message's permalink, or None (logged) when Slack does not give one or cannot be reached."""
     try:
-        return str(runtime.slack.chat_getPermalink(channel=channel, message_ts=ts)["permalink"])
-    except (SlackApiError, SlackClientError, OSError, KeyError) as exc:
+        return runtime.slack.permalink(channel, ts)
+    except SlackCallFailed as exc:
         # The page matters more than the link: go on without it.
         log.warning("no permalink for %s/%s: %s", channel, ts, exc)
         return None

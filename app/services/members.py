@@ -1,7 +1,7 @@
 """Who may page and press Acknowledge/Resolve: workspace members who are neither guests nor bots.
 
 The answer comes from the cached Slack profile; a user the cache does not know (or knows only from
-before guests were recorded) is asked about with users.info within ``QUICK`` seconds and no retries, so
+before guests were recorded) is asked about with the gateway's quick users.info (one try within a second), so
 that a page never waits on a slow Slack. When even that fails the verdict is ``unknown``: a mention then
 offers the Page button instead of paging, and a press is refused with a sentence to try again.
 """
@@ -13,16 +13,14 @@ from typing import Any, Literal
 
 from sqlalchemy.exc import SQLAlchemyError
 
+from app.chat import SlackCallFailed
 from app.runtime import Runtime
 from app.services.slack_users import store_user
-from app.slack.client import RedactingWebClient
-from app.slack.errors import SLACK_FAILURES
 from app.store.db import reading
 from app.store.models import SlackUser
 
 log = logging.getLogger(__name__)
 
-QUICK = 1.0  # seconds: users.info for an unknown user, once, without the client's retries
 Verdict = Literal["member", "guest", "bot", "unknown"]
 
 
@@ -35,16 +33,12 @@ def _verdict(row: SlackUser | None) -> Verdict | None:
 
 
 def _ask_quickly(runtime: Runtime, user_id: str) -> dict[str, Any] | None:
-    """users.info within QUICK seconds; the user, or None when Slack did not answer in time or refused."""
-    slack = runtime.slack
-    quick = RedactingWebClient(token=slack.token, base_url=slack.base_url, timeout=int(QUICK) or 1)
+    """The gateway's quick users.info; the user, or None when Slack did not answer in time or refused."""
     try:
-        answer = quick.users_info(user=user_id)
-    except SLACK_FAILURES as error:
-        log.warning("could not tell whether %s is a guest: %s", user_id, error)
+        return runtime.slack.user(user_id, quick=True)
+    except SlackCallFailed as failure:
+        log.warning("could not tell whether %s is a guest: %s", user_id, failure)
         return None
-    user = answer.get("user")
-    return user if isinstance(user, dict) else None
 
 
 def _store(runtime: Runtime, user_id: str, user: dict[str, Any]) -> None:

@@ -14,14 +14,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from slack_sdk.errors import SlackApiError
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
+from app.chat import SlackCallFailed
 from app.domain import Team, known_slack_id, slack_id_identity
 from app.runtime import Runtime
 from app.services.oncall_cache import CacheReader
-from app.slack.errors import SLACK_FAILURES, call_failed, promised, slack_error_code
 from app.store import repo
 from app.store.db import reading
 from app.store.models import PersonRow
@@ -81,17 +80,12 @@ def ask_slack(runtime: Runtime, pager_id: str) -> SlackIdentity:
     mapped = known_slack_id(runtime.config.people, pager_id)
     if not mapped and "@" not in pager_id:
         return SlackIdentity(None, "no_email", None)  # an account id: only [people] can map it
-    method = "users.info" if mapped else "users.lookupByEmail"
     try:
-        if mapped:
-            response = runtime.slack.users_info(user=mapped)
-        else:
-            response = runtime.slack.users_lookupByEmail(email=pager_id)
-    except SLACK_FAILURES as error:
-        if isinstance(error, SlackApiError) and slack_error_code(error) in GONE:
+        user = runtime.slack.user(mapped) if mapped else runtime.slack.user_by_email(pager_id)
+    except SlackCallFailed as failure:
+        if failure.kind == "refused" and failure.code in GONE:
             return SlackIdentity(mapped, "not_found", None)
-        raise call_failed(method, error) from error
-    user = promised(response, method, "user")
+        raise
     return SlackIdentity(user.get("id"), status_of(user), _display_name(user))
 
 

@@ -9,11 +9,10 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from slack_sdk.errors import SlackApiError
 from sqlalchemy.orm import Session
 
+from app.chat import SlackCallFailed
 from app.runtime import Runtime
-from app.slack.errors import from_sdk, promised, slack_error_code
 from app.store import repo
 from app.store.models import SlackUser
 
@@ -80,10 +79,10 @@ def store_user(session: Session, user_id: str, user: dict[str, Any] | None, now:
 def refresh_user(runtime: Runtime, user_id: str) -> None:
     """Ask users.info about ``user_id`` and cache the answer; raises SlackCallFailed when Slack fails."""
     try:
-        user: dict[str, Any] | None = promised(runtime.slack.users_info(user=user_id), "users.info", "user")
-    except SlackApiError as error:
-        if slack_error_code(error) not in ("user_not_found", "user_not_visible"):
-            raise from_sdk("users.info", error) from error
+        user: dict[str, Any] | None = runtime.slack.user(user_id)
+    except SlackCallFailed as failure:
+        if failure.code not in ("user_not_found", "user_not_visible"):
+            raise
         user = None
     with runtime.sessions.begin() as session:
         store_user(session, user_id, user, runtime.now())

@@ -12,13 +12,13 @@ from typing import Any
 
 from sqlalchemy import select
 
+from app.chat import SlackCallFailed
 from app.domain import Team
 from app.runtime import Runtime
 from app.services import notices
 from app.services.freshness import state_is_stale
 from app.services.people import NOT_MEMBER_STATUSES, forget_slack_users, resolve_people
 from app.slack import notice_text
-from app.slack.errors import SLACK_FAILURES, SlackCallFailed, call_failed, promised
 from app.store import repo
 from app.store.models import UsergroupSync
 
@@ -71,12 +71,8 @@ class SyncResult:
 
 def fetch_groups(runtime: Runtime) -> Groups:
     """Every user group with its members, keyed by id and by handle: one Slack call for all teams."""
-    try:
-        response = runtime.slack.usergroups_list(include_users=True, include_disabled=True)
-    except SLACK_FAILURES as error:
-        raise call_failed("usergroups.list", error) from error
     by_key: dict[str, dict[str, Any]] = {}
-    for group in promised(response, "usergroups.list", "usergroups", list):
+    for group in runtime.slack.usergroups():
         if isinstance(group, dict) and group.get("id") and group.get("handle"):
             by_key[group["id"]] = group
             by_key[group["handle"]] = group
@@ -151,9 +147,8 @@ def _write(
     runtime: Runtime, team: Team, group_id: str, wanted: _Desired, before: tuple[str, ...], now: datetime
 ) -> SyncResult:
     try:
-        runtime.slack.usergroups_users_update(usergroup=group_id, users=",".join(wanted.desired))
-    except SLACK_FAILURES as error:
-        failure = call_failed("usergroups.users.update", error)
+        runtime.slack.update_usergroup(group_id, wanted.desired)
+    except SlackCallFailed as failure:
         if failure.code in ("invalid_users", "failed_for_some_users"):
             with runtime.sessions.begin() as session:
                 forget_slack_users(session, wanted.desired)  # look them up again next cycle

@@ -17,7 +17,7 @@ log = logging.getLogger(__name__)
 def build_bolt_app(runtime: Runtime) -> App:
     """A Bolt app on the runtime's WebClient, with every listener registered."""
     app = App(
-        client=runtime.slack,
+        client=runtime.slack.bolt_client,  # Bolt's own plumbing; listeners only ack and use the gateway
         # Socket Mode envelopes are authenticated by the app token; no signing secret exists.
         request_verification_enabled=False,
         ignoring_self_events_enabled=True,

@@ -1,12 +1,18 @@
-"""Slack's error codes mapped, in one place, to narrow exceptions with a sentence for the admin."""
+"""Slack's error codes mapped, in one place, to narrow exceptions with a sentence for the admin.
+
+Only the gateway (``app/slack/gateway.py``) maps errors; everyone else catches ``app.chat``'s exceptions.
+"""
 
 from __future__ import annotations
 
 from typing import Any
+from urllib.error import URLError
 
 from slack_sdk.errors import SlackApiError, SlackClientError
 
-from app.redaction import redact
+from app.chat import SlackCallFailed, SlackOutcomeUnknown, SlackRefused, SlackThrottled
+
+__all__ = ["SLACK_FAILURES", "SlackCallFailed", "call_failed", "explain", "promised", "slack_error_code"]
 
 # Every way a Web API call can fail: Slack said no, or Slack could not be reached (slack_sdk raises the
 # network errors raw, as URLError/TimeoutError, which are OSErrors).
@@ -47,16 +53,6 @@ _APP_TOKEN_SENTENCES = {
 }
 
 
-class SlackCallFailed(Exception):
-    """A Slack Web API call failed; ``code`` is Slack's error string, ``str()`` a sentence for humans."""
-
-    def __init__(self, method: str, code: str, sentence: str) -> None:
-        # Redacted once, here: a network error's text may quote a header, a URL with credentials or a token.
-        super().__init__(redact(f"{method}: {sentence}"))
-        self.method = method
-        self.code = code
-
-
 def slack_error_code(error: SlackApiError) -> str:
     """Slack's error string from an SDK exception ("ratelimited", "permission_denied", ...)."""
     response = error.response
@@ -74,27 +70,38 @@ def explain(code: str) -> str:
 
 
 def from_sdk(method: str, error: SlackApiError) -> SlackCallFailed:
-    """Turn an SDK exception into our narrow, explained one."""
+    """Turn an SDK exception (Slack answered, with an error) into our narrow, explained one."""
     response = error.response
     status = response.status_code if response is not None else 200
     if status >= 500:
-        # The body of a 5xx is a load balancer's page, not Web API JSON: its "error" means nothing.
+        # The body of a 5xx is a load balancer's page, not Web API JSON: its "error" means nothing, and
+        # Slack may have acted before the proxy gave up.
         sentence = f"Slack answered HTTP {status}: a problem on Slack's side; try again later"
-        return SlackCallFailed(method, "server_error", sentence)
+        return SlackOutcomeUnknown(method, "server_error", sentence, cause=error)
     code = slack_error_code(error)
     special = _APP_TOKEN_SENTENCES.get(code) if method == "apps.connections.open" else None
     sentence = special or explain(code)
     data = response.data if response is not None else None
     if code == "missing_scope" and isinstance(data, dict) and data.get("needed"):
         sentence = f"the bot token lacks the scope {data['needed']}: reinstall the app from manifest.yaml"
-    return SlackCallFailed(method, code, sentence)
+    kind = SlackThrottled if code == "ratelimited" else SlackRefused
+    return kind(method, code, sentence, cause=error)
 
 
 def call_failed(method: str, error: Exception) -> SlackCallFailed:
-    """Any failure of a Slack call (an error answer or no answer) as our narrow, explained exception."""
+    """Any failure of a Slack call (an error answer or no answer) as our narrow, explained exception.
+
+    urllib raises URLError only while connecting or sending (the request never left: refused); a
+    timeout or a dropped connection while waiting for the answer comes raw (the outcome is unknown).
+    """
+    if isinstance(error, SlackCallFailed):
+        return error
     if isinstance(error, SlackApiError):
         return from_sdk(method, error)
-    return SlackCallFailed(method, "unreachable", f"Slack could not be reached: {error}")
+    sentence = f"Slack could not be reached: {error}"
+    if isinstance(error, URLError | SlackClientError):
+        return SlackRefused(method, "unreachable", sentence, cause=error)
+    return SlackOutcomeUnknown(method, "unreachable", sentence, cause=error)
 
 
 def promised(response: Any, method: str, key: str, kind: type = dict) -> Any:
@@ -107,5 +114,5 @@ def promised(response: Any, method: str, key: str, kind: type = dict) -> Any:
     if not isinstance(value, kind):
         what = "list" if kind is list else "object"
         sentence = f"Slack answered ok but without the {key} {what} the method promises (bad_response)"
-        raise SlackCallFailed(method, "bad_response", sentence)
+        raise SlackOutcomeUnknown(method, "bad_response", sentence)
     return value

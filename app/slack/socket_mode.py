@@ -1,4 +1,5 @@
-"""Socket Mode connection: low ack latency (TCP_NODELAY on every websocket) and redacted acks."""
+"""Socket Mode connection: low ack latency (TCP_NODELAY on every websocket), redacted acks, and
+apps.connections.open through the Slack gateway like every other Web API call."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from slack_sdk.socket_mode.response import SocketModeResponse
 
 from app.log_json import log_context
 from app.redaction import redact_value
+from app.slack.gateway import SlackGateway
 
 log = logging.getLogger(__name__)
 
@@ -25,8 +27,17 @@ class NoDelaySocketModeClient(SocketModeClient):
 
     The built-in client sets TCP_NODELAY only behind a proxy; without it a small ack frame written right
     after another one waits for the server's delayed ACK (~40 ms), which bench/ack.py measured at p99.
-    Every reconnect opens a new socket, so the option is set on each connect.
+    Every reconnect opens a new socket, so the option is set on each connect. The websocket URL of each
+    (re)connect comes from the gateway, so its failures are mapped and explained once, there.
     """
+
+    def __init__(self, app_token: str, gateway: SlackGateway, **options: Any) -> None:
+        self.gateway = gateway  # before the built-in client's threads start
+        super().__init__(app_token=app_token, web_client=gateway.bolt_client, **options)
+
+    def issue_new_wss_url(self) -> str:
+        """apps.connections.open with the app-level token, through the gateway (which waits out a 429)."""
+        return self.gateway.open_connection(self.app_token)
 
     def connect(self) -> None:
         """Connect (or reconnect) as usual, then switch Nagle off on the new socket."""
@@ -48,15 +59,18 @@ class LowLatencySocketModeHandler(SocketModeHandler):
     """Bolt's Socket Mode adapter on NoDelaySocketModeClient; otherwise Bolt's defaults."""
 
     def __init__(
-        self, app: App, app_token: str, *, on_ack: Callable[[str, float], None] | None = None
+        self,
+        app: App,
+        app_token: str,
+        gateway: SlackGateway,
+        *,
+        on_ack: Callable[[str, float], None] | None = None,
     ) -> None:
         # Bolt builds its client inside __init__ (and that client starts threads at once), so the
         # handler is assembled here instead of replacing the client afterwards.
         self.app = app
         self.app_token = app_token
-        self.client = NoDelaySocketModeClient(
-            app_token=app_token, logger=app.logger, web_client=app.client, proxy=app.client.proxy
-        )
+        self.client = NoDelaySocketModeClient(app_token, gateway, logger=app.logger, proxy=app.client.proxy)
         self.client.socket_mode_request_listeners.append(self.handle)  # type: ignore[arg-type]
         self._on_ack = on_ack
 

@@ -9,7 +9,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from slack_sdk import WebClient
 from sqlalchemy import update
 
 from app.config import OncallConfig, parse_oncall_config
@@ -30,6 +29,8 @@ from app.services.escalation import (
 from app.services.escalation_alert import CONFIRM_WITHIN, backoff, build_alert, follow_delay
 from app.services.escalation_pages import MAX_ATTEMPTS
 from app.services.escalation_thread import SLACK_CALL_MAX
+from app.slack.gateway import SlackGateway
+from app.slack.gateway_client import web_client
 from app.store.models import Escalation
 from tests.conftest import RuntimeFactory
 from tests.slack.test_mentions import (
@@ -304,7 +305,7 @@ def test_slack_unreachable_for_the_reply_leaves_it_to_the_job(
     fill_cache(runtime, utc_now(), {"bob@corp.example": BOB})
     reachable = runtime.slack
     # Connection refused: slack_sdk raises URLError here, not SlackApiError.
-    runtime.slack = WebClient(token="xoxb-unreachable", base_url=f"http://127.0.0.1:{closed_port()}/api/")
+    runtime.slack = SlackGateway(web_client("xoxb-unreachable", f"http://127.0.0.1:{closed_port()}/api/", []))
     now = utc_now()
     ts = escalate(runtime, sandbox, "db down", now)  # does not raise
     [row] = rows(runtime)

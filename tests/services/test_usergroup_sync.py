@@ -15,6 +15,8 @@ from app.sandbox.opsgenie import Rotation
 from app.sandbox.world import CHANNEL, SCHEDULE, USERGROUP_ID, World, last_handover, teams_toml
 from app.services.cycle import run_cycle
 from app.services.usergroups import WritePacer
+from app.slack.gateway import SlackGateway
+from app.slack.gateway_client import web_client
 from app.store import repo
 from app.store.models import OnCallSnapshot, UsergroupSync
 from tests.conftest import RuntimeFactory
@@ -355,8 +357,7 @@ def test_an_outage_notice_slack_refused_is_said_by_the_next_cycle(
 def test_slack_unreachable_fails_the_sync_with_a_sentence(
     sandbox: Sandbox, world: World, runtime: Runtime
 ) -> None:
-    runtime.slack.base_url = "http://127.0.0.1:9/api/"  # nothing listens on the discard port
-    runtime.slack.retry_handlers = []
+    runtime.slack = SlackGateway(web_client("xoxb-x", "http://127.0.0.1:9/api/", []))  # the discard port
     [report] = run_cycle(runtime, world.rotation_start + timedelta(days=1))
     assert report.refresh.ok
     assert report.failed

@@ -9,8 +9,6 @@ from slack_bolt import App
 from app.runtime import Runtime
 from app.services import oncall_view, slack_users
 from app.slack import home_blocks
-from app.slack.errors import SLACK_FAILURES, call_failed
-from app.slack.limits import validate_blocks
 from app.store.db import reading
 
 
@@ -35,8 +33,4 @@ def publish_home(runtime: Runtime, user_id: str) -> None:
         mine = oncall_view.my_shifts(session, runtime.config, user_id, now)
         known = slack_users.profile_known(session, user_id)
     view = home_blocks.home_view(teams, mine, zone, now, runtime.providers.label, profile_known=known)
-    validate_blocks(view["blocks"], "home")  # a view Slack would refuse is a bug: logged, not sent
-    try:
-        runtime.slack.views_publish(user_id=user_id, view=view)
-    except SLACK_FAILURES as error:
-        raise call_failed("views.publish", error) from error
+    runtime.slack.publish_home(user_id, view)  # a view over Slack's limits is refused there, in words

@@ -1,0 +1,103 @@
+"""The gateway's WebClients: every argument redacted, and the one place that knows Slack's retries.
+
+Only the gateway (``app/slack/gateway.py``) and this module import ``WebClient``.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from slack_sdk import WebClient
+from slack_sdk.http_retry import RetryHandler
+from slack_sdk.http_retry.builtin_handlers import (
+    ConnectionErrorRetryHandler,
+    ServerErrorRetryHandler,
+)
+from slack_sdk.web import SlackResponse
+
+from app.metrics import Metrics, RateLimitCounter
+from app.redaction import redact_value
+from app.slack.retry import StoppableRateLimitRetryHandler
+from app.stopping import Stopping
+
+# Arguments that are credentials by design: sent as they are (slack_sdk normally sends them as headers).
+_CREDENTIAL_ARGUMENTS = frozenset({"token", "client_secret", "refresh_token", "code", "app_token"})
+
+TIMEOUT = 15.0  # seconds for one request: a healthy Slack answers in well under a second
+QUICK = 1.0  # seconds, one try: a read someone is waiting on (may they page?) never waits on a slow Slack
+
+
+def _redacted(arguments: dict[str, Any] | None) -> dict[str, Any] | None:
+    if not arguments:
+        return arguments
+    return {
+        key: value if key in _CREDENTIAL_ARGUMENTS else redact_value(value)
+        for key, value in arguments.items()
+    }
+
+
+class RedactingWebClient(WebClient):
+    """slack_sdk's WebClient whose messages, views and other payloads can never carry a secret.
+
+    Every Web API method ends in ``api_call``, so redacting there covers chat.postMessage, views.publish
+    and whatever a later caller adds, whoever built the text.
+    """
+
+    def api_call(
+        self,
+        api_method: str,
+        *,
+        http_verb: str = "POST",
+        files: dict[str, Any] | None = None,
+        data: dict[str, Any] | None = None,
+        params: dict[str, Any] | None = None,
+        json: dict[str, Any] | None = None,
+        headers: dict[str, Any] | None = None,
+        auth: dict[str, Any] | None = None,
+    ) -> SlackResponse:
+        """Call ``api_method`` with every text argument redacted."""
+        return super().api_call(
+            api_method,
+            http_verb=http_verb,
+            files=files,
+            data=_redacted(data),
+            params=_redacted(params),
+            json=_redacted(json),
+            headers=headers,
+            auth=auth,
+        )
+
+
+def running_retries(metrics: Metrics | None, stopping: Stopping) -> list[RetryHandler]:
+    """The running bot's retries: 429 (Retry-After, unless stopping), 5xx and connection errors."""
+    counting: list[RetryHandler] = [RateLimitCounter(metrics)] if metrics is not None else []
+    return [
+        *counting,  # asked first, never retries: counts every 429
+        ConnectionErrorRetryHandler(max_retry_count=2),
+        StoppableRateLimitRetryHandler(stopping, max_retry_count=3),
+        ServerErrorRetryHandler(max_retry_count=2),
+    ]
+
+
+def single_shot(handlers: list[RetryHandler]) -> list[RetryHandler]:
+    """The retries a write that must not happen twice may use: only a 429 (Slack did not take it).
+
+    A connection error or a 5xx may come after Slack acted; retrying it blindly could post twice.
+    """
+    return [h for h in handlers if not isinstance(h, ConnectionErrorRetryHandler | ServerErrorRetryHandler)]
+
+
+def web_client(
+    token: str,
+    base_url: str,
+    handlers: list[RetryHandler],
+    *,
+    timeout: float = TIMEOUT,
+    logger: logging.Logger | None = None,
+) -> WebClient:
+    """A redacting WebClient on ``base_url`` with exactly ``handlers`` as its retries."""
+    extra: dict[str, Any] = {"logger": logger} if logger is not None else {}
+    return RedactingWebClient(
+        token=token, base_url=base_url, timeout=timeout, retry_handlers=list(handlers), **extra
+    )
