@@ -11,10 +11,15 @@ Every failure is one of three kinds, because each asks for a different reaction:
   happened; try again later.
 - ``unknown``: the request was sent but no usable answer came back (a timeout, a dropped connection, a
   5xx from a proxy): Slack may have acted. A write must be read back before it is repeated.
+
+A once-only post (``SlackGateway.post_once``) answers with a ``PostResult`` instead of raising: ``Sent``,
+``Refused`` (refused or throttled: safe to post again) or ``Unknown`` (resolved by reading back, never by
+guessing: ``SlackGateway.find_once``).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Literal
 
 from app.redaction import redact
@@ -57,3 +62,43 @@ class SlackOutcomeUnknown(SlackCallFailed):
 
 # What Slack said when it did not post because the message breaks Block Kit's limits (refused before sending).
 TOO_BIG = "too_big"
+
+
+# ---- once-only posts ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Key:
+    """What a once-only post carries (in Slack's message metadata): the kind of post and its unique key."""
+
+    event_type: str
+    key: str
+
+
+@dataclass(frozen=True)
+class Sent:
+    """Slack posted it: ``ts`` of the message in ``channel`` (for a DM, the D… id)."""
+
+    ts: str
+    channel: str
+
+
+@dataclass(frozen=True)
+class Refused:
+    """Slack answered that it did not post (or kept rate-limiting), or the request never left: try again."""
+
+    reason: str
+
+
+@dataclass(frozen=True)
+class Unknown:
+    """The request went out but no answer came back: Slack may or may not have posted it."""
+
+    reason: str
+
+
+PostResult = Sent | Refused | Unknown
+
+
+class ReadBackFailed(Exception):
+    """Reading the conversation back failed; ``str()`` says why in a sentence."""

@@ -24,6 +24,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
+from app.chat import Sent, Unknown
 from app.config import OncallConfig
 from app.domain import Team
 from app.runtime import Runtime
@@ -53,8 +54,6 @@ from app.services.escalation_thread import (
 )
 from app.services.members import may_page
 from app.slack import escalation_blocks as render
-from app.slack.keyed import Sent, Unknown
-from app.slack.post import try_ephemeral
 from app.store.db import reading
 from app.store.models import Escalation
 from app.store.repo import insert_ignoring_duplicates
@@ -300,7 +299,7 @@ def _may_page_now(runtime: Runtime, mention: Mention, team: Team) -> bool:
             "mention %s asked to page; %s is a %s: tagging only", mention.event_id, mention.user, verdict
         )
         text = "Guests and bots cannot page from Slack here; I tagged the on-call people instead."
-        try_ephemeral(runtime.slack, mention.channel, mention.user, text=text, thread_ts=mention.reply_thread)
+        runtime.slack.try_ephemeral(mention.channel, mention.user, text=text, thread_ts=mention.reply_thread)
     return verdict == "member"
 
 

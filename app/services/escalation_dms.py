@@ -16,11 +16,11 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.chat import SlackCallFailed
 from app.runtime import Runtime
 from app.services.people import cached_identities
 from app.slack import escalation_dm_blocks as render
 from app.slack.escalation_blocks import Message
-from app.slack.post import PostFailed, post_message
 from app.store import repo
 from app.store.models import Escalation, Notice
 from app.store.repo import latest_snapshot
@@ -84,8 +84,8 @@ def send_dms(
         if not _claim(runtime, row, user_id, payload, now):
             continue  # sent before (a retry, a redelivery, another replica)
         try:
-            post_message(runtime.slack, user_id, **payload)
-        except PostFailed as failure:
+            runtime.slack.post(user_id, **payload)
+        except SlackCallFailed as failure:
             log.warning("escalation %s: no direct message to %s: %s", row.event_id, user_id, failure)
             with runtime.sessions.begin() as release:
                 repo.release_notice(release, row.team, KIND, _key(row, user_id))

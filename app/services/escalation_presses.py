@@ -24,7 +24,6 @@ from app.services.escalation_pages import PAGED_STATUSES, PAGES_JOB
 from app.services.members import Verdict, may_page
 from app.services.presses import Press
 from app.slack import escalation_buttons as render
-from app.slack.post import try_ephemeral, try_update
 from app.store.db import reading
 from app.store.models import Escalation, SlackUser
 
@@ -36,7 +35,7 @@ PRIORITIES = ("P1", "P2", "P3", "P4", "P5")
 
 def _tell(runtime: Runtime, press: Press, text: str) -> None:
     """A private sentence to the presser, in the thread they pressed in."""
-    try_ephemeral(runtime.slack, press.channel, press.user, text=text, thread_ts=press.thread_ts)
+    runtime.slack.try_ephemeral(press.channel, press.user, text=text, thread_ts=press.thread_ts)
 
 
 def _refusal(verdict: Verdict) -> str:
@@ -91,7 +90,7 @@ def _over_limit(runtime: Runtime, user: str, now: datetime) -> bool:
 def _update(runtime: Runtime, press: Press, line: str, *, keep: render.Block | None) -> None:
     """Show in the pressed message who did what; the buttons left, if any."""
     text, blocks = render.after_press(list(press.blocks), line, keep=keep)
-    try_update(runtime.slack, press.channel, press.message_ts, text=text, blocks=blocks)
+    runtime.slack.try_update(press.channel, press.message_ts, text=text, blocks=blocks)
 
 
 def _page(runtime: Runtime, press: Press, row: Escalation, now: datetime) -> None:

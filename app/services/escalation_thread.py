@@ -1,8 +1,9 @@
 """The escalation's Slack thread: the reply naming who is on call, and the message telling the page's outcome.
 
-Both are posted through ``app.slack.post`` (every Slack or network failure is a logged None) and recorded
-with a conditional UPDATE on their ts column still being NULL, so a post is stored once; a failed post is
-counted in ``post_attempts`` and the row stays due, so that the retry job posts what is missing.
+Both are posted once through the Slack gateway (a post with a key, read back when its outcome is
+unknown) and recorded with a conditional UPDATE on their ts column still being NULL, so a post is stored
+once; a failed post is counted in ``post_attempts`` and the row stays due, so that the retry job posts
+what is missing.
 
 Whoever works on an escalation (the listener, then the job) holds its lease: ``lease_token``, with
 ``next_attempt_at`` as its expiry, renewed by the process's heartbeat (``app.store.leases``) while the
@@ -23,7 +24,7 @@ from typing import Any, Literal
 from sqlalchemy import ColumnElement, update
 from sqlalchemy.orm import Session
 
-from app.chat import SlackCallFailed
+from app.chat import Key, PostResult, ReadBackFailed, Sent, SlackCallFailed, Unknown
 from app.config import OncallConfig
 from app.domain import AlertRef
 from app.runtime import Runtime
@@ -31,7 +32,6 @@ from app.services.escalation_dms import dm_outcome
 from app.services.people import cached_identities
 from app.slack import escalation_blocks as render
 from app.slack import escalation_buttons as buttons
-from app.slack.keyed import Key, PostResult, ReadBackFailed, Sent, Unknown, find_keyed, post_keyed
 from app.store.leases import LeaseColumns, Leases
 from app.store.models import Escalation, TeamState
 from app.store.repo import latest_snapshot
@@ -196,7 +196,7 @@ def record_post(
 
 
 def _find(runtime: Runtime, row: Escalation, key: Key) -> str | None:
-    return find_keyed(runtime.slack, row.channel, key, thread_ts=row.thread_ts)
+    return runtime.slack.find_once(row.channel, key, thread_ts=row.thread_ts)
 
 
 def send_thread_post(
@@ -215,7 +215,7 @@ def send_thread_post(
     if found is not None:
         log.info("escalation %s: its %s was posted by an earlier attempt", row.event_id, post)
         return Sent(found, row.channel)
-    result = post_keyed(runtime.slack, row.channel, key, thread_ts=row.thread_ts, **payload)
+    result = runtime.slack.post_once(row.channel, key, thread_ts=row.thread_ts, **payload)
     if not isinstance(result, Unknown):
         if not isinstance(result, Sent):
             log.error("could not post in %s: %s", row.channel, result.reason)

@@ -10,6 +10,7 @@ from typing import Any, Literal
 from sqlalchemy import ColumnElement, select, update
 from sqlalchemy.orm import Session
 
+from app.chat import Key
 from app.config import OncallConfig
 from app.domain import Team
 from app.runtime import Runtime
@@ -26,7 +27,6 @@ from app.slack.handover_blocks import (
     incoming_dm,
     message_text,
 )
-from app.slack.keyed import Key, find_keyed, post_keyed
 from app.store import repo
 from app.store.models import Escalation, Handover, ShiftRow, TeamState, UsergroupSync
 
@@ -245,10 +245,8 @@ def _post(
     outcome = say_once(
         runtime,
         HandoverLedger(team, view),
-        lambda: post_keyed(
-            runtime.slack, team.channel, keyed, text=message["text"], blocks=message["blocks"]
-        ),
-        lambda oldest: find_keyed(runtime.slack, team.channel, keyed, oldest=oldest),
+        lambda: runtime.slack.post_once(team.channel, keyed, text=message["text"], blocks=message["blocks"]),
+        lambda oldest: runtime.slack.find_once(team.channel, keyed, oldest=oldest),
         now,
         what=f"the {team.name} handover of {view.start.isoformat()}",
     )

@@ -8,13 +8,13 @@ from typing import Any
 
 from sqlalchemy import update
 
+from app.chat import Key
 from app.domain import Team
 from app.runtime import Runtime
 from app.services.freshness import state_is_stale
 from app.services.once import NoticeLedger, Outcome, say_once
 from app.slack import notice_text
 from app.slack.blocks import section
-from app.slack.keyed import Key, find_keyed, post_keyed
 from app.store import repo
 from app.store.models import TeamState
 
@@ -40,8 +40,8 @@ def say_notice(
     return say_once(
         runtime,
         NoticeLedger(team, kind, key, text),
-        lambda: post_keyed(runtime.slack, channel, keyed, text=text, blocks=blocks, thread_ts=thread_ts),
-        lambda oldest: find_keyed(runtime.slack, channel, keyed, oldest=oldest, thread_ts=thread_ts),
+        lambda: runtime.slack.post_once(channel, keyed, text=text, blocks=blocks, thread_ts=thread_ts),
+        lambda oldest: runtime.slack.find_once(channel, keyed, oldest=oldest, thread_ts=thread_ts),
         now,
         what=f"the {kind} notice for {team}",
     )

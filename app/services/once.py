@@ -29,9 +29,9 @@ from sqlalchemy import ColumnElement, delete, select, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
+from app.chat import PostResult, ReadBackFailed, Refused, Sent
 from app.runtime import Runtime
 from app.services.writes import write_retrying
-from app.slack.keyed import PostResult, ReadBackFailed, Refused, Sent
 from app.store import repo
 from app.store.models import Notice
 

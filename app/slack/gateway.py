@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from slack_sdk import WebClient
@@ -23,9 +24,20 @@ from slack_sdk.http_retry import RetryHandler
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 from slack_sdk.web import SlackResponse
 
-from app.chat import TOO_BIG, SlackRefused
+from app.chat import (
+    TOO_BIG,
+    Key,
+    PostResult,
+    ReadBackFailed,
+    Refused,
+    Sent,
+    SlackCallFailed,
+    SlackRefused,
+    Unknown,
+)
 from app.config import Settings
 from app.metrics import Metrics
+from app.slack import once_keys
 from app.slack.errors import SLACK_FAILURES, call_failed, promised
 from app.slack.gateway_client import QUICK, TIMEOUT, running_retries, single_shot, web_client
 from app.slack.limits import BlockKitLimitError, Surface, validate_blocks, validate_message
@@ -146,22 +158,96 @@ class SlackGateway:
         )
         return str(response.get("ts") or "")
 
-    def update(self, channel: str, ts: str, *, text: str, blocks: list[dict[str, Any]] | None = None) -> None:
-        """chat.update: replace the text and blocks of the bot's message ``ts`` in ``channel``."""
-        _fits("chat.update", text, blocks)
+    def try_update(
+        self, channel: str, ts: str, *, text: str, blocks: list[dict[str, Any]] | None = None
+    ) -> bool:
+        """chat.update of the bot's message ``ts``; never raises: a failure is logged and False."""
         client = self._client
-        self._call(
-            "chat.update", lambda: client.chat_update(channel=channel, ts=ts, text=text, blocks=blocks)
-        )
+        try:
+            _fits("chat.update", text, blocks)
+            self._call(
+                "chat.update", lambda: client.chat_update(channel=channel, ts=ts, text=text, blocks=blocks)
+            )
+        except SlackCallFailed as failure:
+            log.error("could not update %s/%s: %s", channel, ts, failure)
+            return False
+        return True
 
-    def ephemeral(self, channel: str, user: str, *, text: str, thread_ts: str | None = None) -> None:
-        """chat.postEphemeral: ``text`` in ``channel`` (or its thread), seen only by ``user``."""
-        _fits("chat.postEphemeral", text, None)
+    def try_ephemeral(self, channel: str, user: str, *, text: str, thread_ts: str | None = None) -> bool:
+        """chat.postEphemeral of a sentence only ``user`` sees; never raises: a failure is logged, False."""
         client = self._client
-        self._call(
-            "chat.postEphemeral",
-            lambda: client.chat_postEphemeral(channel=channel, user=user, text=text, thread_ts=thread_ts),
-        )
+        try:
+            self._call(
+                "chat.postEphemeral",
+                lambda: client.chat_postEphemeral(channel=channel, user=user, text=text, thread_ts=thread_ts),
+            )
+        except SlackCallFailed as failure:
+            log.error("could not tell %s in %s: %s", user, channel, failure)
+            return False
+        return True
+
+    def post_once(
+        self,
+        channel: str,
+        key: Key,
+        *,
+        text: str,
+        blocks: list[dict[str, Any]] | None = None,
+        thread_ts: str | None = None,
+    ) -> PostResult:
+        """Post once (no blind retries: only a 429 is waited out) with ``key`` in the message metadata.
+
+        Never raises: Sent, Refused (Slack said no, kept throttling, or nothing left) or Unknown (sent,
+        no answer: resolve it with ``find_once``).
+        """
+        try:
+            _fits("chat.postMessage", text, blocks)
+            client = self._once
+            response = self._call(
+                "chat.postMessage",
+                lambda: client.chat_postMessage(
+                    channel=channel,
+                    text=text,
+                    blocks=blocks,
+                    thread_ts=thread_ts,
+                    unfurl_links=False,
+                    metadata=once_keys.metadata(key),
+                ),
+            )
+        except SlackCallFailed as failure:
+            return Unknown(str(failure)) if failure.kind == "unknown" else Refused(str(failure))
+        return Sent(str(response.get("ts") or ""), str(response.get("channel") or channel))
+
+    def find_once(
+        self, channel: str, key: Key, *, oldest: datetime | None = None, thread_ts: str | None = None
+    ) -> str | None:
+        """The ts of the bot's message carrying ``key`` in ``channel`` (or in the thread), or None.
+
+        Reads newest first from ``oldest`` on; raises ReadBackFailed when Slack cannot be read.
+        """
+        method = "conversations.replies" if thread_ts else "conversations.history"
+        try:
+            conversation = self._conversation(channel)
+            return once_keys.find(lambda args: self._read(method, args, thread_ts), conversation, key, oldest)
+        except SlackCallFailed as failure:
+            raise ReadBackFailed(str(failure)) from failure
+        except (KeyError, TypeError, AttributeError) as error:
+            raise ReadBackFailed(f"{method}: Slack's answer lacked the messages: {error}") from error
+
+    def _read(self, method: str, args: dict[str, Any], thread_ts: str | None) -> SlackResponse:
+        """One page of the channel's history (or of the thread's replies)."""
+        client = self._client
+        if thread_ts is None:
+            return self._call(method, lambda: client.conversations_history(**args))
+        return self._call(method, lambda: client.conversations_replies(ts=thread_ts, **args))
+
+    def _conversation(self, channel: str) -> str:
+        """A channel id to read: a user id (a DM posted by user id) becomes the bot's DM with them."""
+        if channel[:1] not in ("U", "W"):
+            return channel
+        client = self._client
+        response = self._call("conversations.open", lambda: client.conversations_open(users=channel))
+        return str(promised(response, "conversations.open", "channel")["id"])
 
     def permalink(self, channel: str, ts: str) -> str:
         """chat.getPermalink: the URL of message ``ts`` in ``channel``."""
