@@ -8,11 +8,14 @@ import pytest
 
 from app.domain import Shift
 from app.runtime import Runtime
-from app.sandbox import Sandbox
+from app.sandbox import BOT_TOKEN, Sandbox
 from app.sandbox.world import CHANNEL, World, teams_toml
 from app.services.escalation import retry_pending_pages
 from app.services.handover import catch_up, run_handover
 from app.services.shift_changes import announce_shift_changes
+from app.slack.gateway import SlackGateway
+from app.slack.gateway_client import running_retries, single_shot, web_client
+from app.stopping import Stopping
 from app.store import repo
 from tests.conftest import RuntimeFactory
 from tests.services.test_escalation import escalate
@@ -24,8 +27,12 @@ STALLS = [pytest.param(0.0, id="connection-dropped"), pytest.param(1.0, id="time
 
 
 def impatient(runtime: Runtime) -> Runtime:
-    """The runtime with a Slack client that gives up after 0.3 s and a settle delay of 50 ms."""
-    runtime.slack.timeout = 0.3
+    """The runtime with a Slack gateway that gives up after 0.3 s and a settle delay of 50 ms."""
+    url, handlers = runtime.slack.bolt_client.base_url, running_retries(None, Stopping())
+    runtime.slack = SlackGateway(
+        web_client(BOT_TOKEN, url, handlers, timeout=0.3),
+        once_client=web_client(BOT_TOKEN, url, single_shot(handlers), timeout=0.3),
+    )
     runtime.settle_seconds = 0.05
     return runtime
 
