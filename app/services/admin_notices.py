@@ -9,11 +9,11 @@ from sqlalchemy import func, select
 
 from app.chat import SlackCallFailed
 from app.domain import Team
+from app.model.messages import NeedsAdmin
 from app.runtime import Runtime
 from app.services import notices
 from app.services.roster import TeamRefresh
 from app.services.usergroups import SyncResult
-from app.slack import notice_text
 from app.store import repo
 from app.store.db import reading
 from app.store.models import TeamState, UsergroupSync
@@ -53,8 +53,8 @@ def _since(runtime: Runtime, team: str, cause: str) -> str:
 
 
 def _tell(runtime: Runtime, team: Team, cause: str, sentence: str, now: datetime) -> None:
-    text = notice_text.needs_admin(team.name, sentence)
-    notices.post_once(runtime, team, KIND, f"{cause}|{_since(runtime, team.name, cause)}", text, now)
+    notice = NeedsAdmin(team.name, sentence)
+    notices.post_once(runtime, team, KIND, f"{cause}|{_since(runtime, team.name, cause)}", notice, now)
 
 
 def _log_channel_once(runtime: Runtime, team: Team, problem: str | None, now: datetime) -> None:

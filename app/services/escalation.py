@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 from app.chat import Sent, Unknown
 from app.config import OncallConfig
 from app.domain import Team
+from app.model.messages import MentionUnknownTeam, MentionUsage
 from app.runtime import Runtime
 from app.services.escalation_asks import (
     answer_courtesy,
@@ -53,7 +54,6 @@ from app.services.escalation_thread import (
     send_thread_post,
 )
 from app.services.members import may_page
-from app.slack import escalation_blocks as render
 from app.store.db import reading
 from app.store.models import Escalation
 from app.store.repo import insert_ignoring_duplicates
@@ -276,7 +276,7 @@ def _answered_without_escalating(
 ) -> bool:
     """Answer help, thanks, a follow-up in an escalated thread or "who is on call?"; False for the rest."""
     if intent.kind == "help":
-        reply_once(runtime, mention, "mention_usage", render.usage(names), now)
+        reply_once(runtime, mention, "mention_usage", MentionUsage(tuple(names)), now)
         return True
     if intent.kind == "courtesy":
         answer_courtesy(runtime, mention, now)
@@ -315,10 +315,12 @@ def handle_mention(runtime: Runtime, mention: Mention, now: datetime) -> str | N
     route = route_mention(config, mention.channel, text)
     names = [team.name for team in config.teams]
     if route.kind == "help":
-        reply_once(runtime, mention, "mention_usage", render.usage(names), now)
+        reply_once(runtime, mention, "mention_usage", MentionUsage(tuple(names)), now)
         return None
     if route.kind == "unknown_team" or route.team is None:
-        reply_once(runtime, mention, "mention_unknown_team", render.unknown_team(route.word, names), now)
+        reply_once(
+            runtime, mention, "mention_unknown_team", MentionUnknownTeam(route.word, tuple(names)), now
+        )
         return None
     team, intent = route.team, read_intent(route.body, team_pages=route.team.pages)
     if _answered_without_escalating(runtime, mention, team, intent, names, now):

@@ -14,13 +14,11 @@ from typing import TYPE_CHECKING
 from sqlalchemy import select
 
 from app.domain import AlertRef, Team
+from app.model.messages import CourtesyReply, FollowUpReply, Message, WhoReply
 from app.providers import ProviderError
 from app.runtime import Runtime
 from app.services import oncall_view
 from app.services.notices import say_notice
-from app.services.slack_users import UserZone
-from app.slack import escalation_blocks as render
-from app.slack.oncall_blocks import now_answer
 from app.store.db import reading
 from app.store.models import Escalation, SlackUser
 
@@ -32,12 +30,11 @@ log = logging.getLogger(__name__)
 ALERTED = ("requested", "created", "unconfirmed")  # an alert may exist: the pager can note on it
 
 
-def reply_once(runtime: Runtime, mention: Mention, kind: str, payload: render.Message, now: datetime) -> bool:
+def reply_once(runtime: Runtime, mention: Mention, kind: str, message: Message, now: datetime) -> bool:
     """Post a reply in the mention's thread once per event (the notices table holds the key).
 
     A refused reply is unclaimed, so that a redelivery of the event may answer it.
     """
-    message = {"text": payload["text"], "blocks": payload.get("blocks")}
     outcome = say_notice(
         runtime, "*", mention.channel, kind, mention.event_id, message, now, thread_ts=mention.reply_thread
     )
@@ -64,7 +61,7 @@ def escalation_of_thread(runtime: Runtime, channel: str, thread_ts: str | None) 
 
 def answer_courtesy(runtime: Runtime, mention: Mention, now: datetime) -> None:
     """A thank-you gets a short reply that tags nobody."""
-    reply_once(runtime, mention, "mention_courtesy", render.courtesy_reply(), now)
+    reply_once(runtime, mention, "mention_courtesy", CourtesyReply(), now)
 
 
 def answer_who(runtime: Runtime, mention: Mention, team: Team, now: datetime) -> None:
@@ -72,8 +69,8 @@ def answer_who(runtime: Runtime, mention: Mention, team: Team, now: datetime) ->
     with reading(runtime.sessions) as session:
         current = oncall_view.on_call_now(session, runtime.config, [team], now)
     # A channel has many readers: the team's zone, not the asker's.
-    answer = now_answer(current, UserZone(team.timezone, known=False), now, runtime.providers.label)
-    reply_once(runtime, mention, "mention_who", render.who_reply(answer, team.timezone), now)
+    answer = WhoReply(tuple(current), team.timezone, now, runtime.providers.label)
+    reply_once(runtime, mention, "mention_who", answer, now)
 
 
 def follow_up(runtime: Runtime, mention: Mention, row: Escalation, text: str, now: datetime) -> None:
@@ -85,9 +82,7 @@ def follow_up(runtime: Runtime, mention: Mention, row: Escalation, text: str, no
     provider = runtime.providers.for_team(row.team)
     url = provider_url(runtime, row)
     notes = provider.can_page and provider.can_note and row.status in ALERTED
-    payload = render.follow_up_reply(
-        row.status, pager=provider.name, alert_id=row.alert_id, url=url, notes=notes
-    )
+    payload = FollowUpReply(row.status, pager=provider.name, alert_id=row.alert_id, url=url, notes=notes)
     said = reply_once(runtime, mention, "mention_follow_up", payload, now)
     log.info("mention %s joins escalation %s (no new alert)", mention.event_id, row.event_id)
     if said and notes:

@@ -17,10 +17,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.chat import SlackCallFailed
+from app.model.messages import DmsFailed, DmsSent, EscalationDm, Message
 from app.runtime import Runtime
 from app.services.people import cached_identities
-from app.slack import escalation_dm_blocks as render
-from app.slack.escalation_blocks import Message
 from app.store import repo
 from app.store.models import Escalation, Notice
 from app.store.repo import latest_snapshot
@@ -73,7 +72,7 @@ def send_dms(
     """Send each on-call person not messaged yet a direct message about ``row``; what happened."""
     with session.begin():
         targets = _targets(session, runtime, row)
-    payload = render.escalation_dm(
+    payload = EscalationDm(
         row.team, row.user_id, row.text, priority=row.priority, channel=row.channel, permalink=permalink
     )
     done = DmRound()
@@ -84,7 +83,7 @@ def send_dms(
         if not _claim(runtime, row, user_id, payload, now):
             continue  # sent before (a retry, a redelivery, another replica)
         try:
-            runtime.slack.post(user_id, **payload)
+            runtime.slack.post(user_id, payload)
         except SlackCallFailed as failure:
             log.warning("escalation %s: no direct message to %s: %s", row.event_id, user_id, failure)
             with runtime.sessions.begin() as release:
@@ -98,12 +97,14 @@ def send_dms(
 
 def _claim(runtime: Runtime, row: Escalation, user_id: str, payload: Message, now: datetime) -> bool:
     with runtime.sessions.begin() as session:
-        return repo.claim_notice(session, row.team, KIND, _key(row, user_id), at=now, text=payload["text"])
+        return repo.claim_notice(
+            session, row.team, KIND, _key(row, user_id), at=now, text=runtime.slack.fallback_text(payload)
+        )
 
 
 def dm_outcome(session: Session, row: Escalation) -> Message:
     """The thread's outcome of a pager-less escalation: who was messaged directly, or why nobody was."""
     reached = dmed(session, row)
     if row.status == "notified" and reached:
-        return render.dms_sent(reached, row.last_error)
-    return render.dms_failed(row.last_error or "nobody is on call for the team")
+        return DmsSent(tuple(reached), row.last_error)
+    return DmsFailed(row.last_error or "nobody is on call for the team")

@@ -17,20 +17,28 @@ from typing import Any
 from sqlalchemy import func, or_, select, update
 
 from app.domain import AlertRef
+from app.model.buttons import (
+    ACK_ACTION,
+    PAGE_ACTION,
+    PRIORITIES,
+    PRIORITY_ACTION,
+    RESOLVE_ACTION,
+    Done,
+    EscalationButtons,
+    PressDone,
+)
 from app.providers import ProviderError
 from app.runtime import Runtime
 from app.services.escalation import LIMIT_WINDOW
 from app.services.escalation_pages import PAGED_STATUSES, PAGES_JOB
 from app.services.members import Verdict, may_page
 from app.services.presses import Press
-from app.slack import escalation_buttons as render
 from app.store.db import reading
 from app.store.models import Escalation, SlackUser
 
 log = logging.getLogger(__name__)
 
 ALERTED = ("requested", "created", "unconfirmed")  # an alert may exist: the pager can act on it
-PRIORITIES = ("P1", "P2", "P3", "P4", "P5")
 
 
 def _tell(runtime: Runtime, press: Press, text: str) -> None:
@@ -87,10 +95,18 @@ def _over_limit(runtime: Runtime, user: str, now: datetime) -> bool:
     return (count or 0) >= runtime.config.pages_per_user_per_hour
 
 
-def _update(runtime: Runtime, press: Press, line: str, *, keep: render.Block | None) -> None:
+def _update(
+    runtime: Runtime,
+    press: Press,
+    done: Done,
+    pager: str | None,
+    *,
+    priority: str = "",
+    keep: EscalationButtons | None = None,
+) -> None:
     """Show in the pressed message who did what; the buttons left, if any."""
-    text, blocks = render.after_press(list(press.blocks), line, keep=keep)
-    runtime.slack.try_update(press.channel, press.message_ts, text=text, blocks=blocks)
+    message = PressDone(press.blocks, done, press.user, pager, priority, keep)
+    runtime.slack.try_update(press.channel, press.message_ts, message)
 
 
 def _page(runtime: Runtime, press: Press, row: Escalation, now: datetime) -> None:
@@ -102,7 +118,7 @@ def _page(runtime: Runtime, press: Press, row: Escalation, now: datetime) -> Non
         limit = runtime.config.pages_per_user_per_hour
         _tell(runtime, press, f"Not paged: you reached the limit of {limit} pages per person per hour.")
         return
-    priority = press.selected.get(render.PRIORITY_ACTION) or row.priority
+    priority = press.selected.get(PRIORITY_ACTION) or row.priority
     priority = priority if priority in PRIORITIES else row.priority
     paged = _changed(
         runtime,
@@ -127,7 +143,7 @@ def _page(runtime: Runtime, press: Press, row: Escalation, now: datetime) -> Non
     log.info("escalation %s: %s pressed Page (%s)", row.event_id, press.user, priority)
     runtime.wake(PAGES_JOB)
     pager = runtime.providers.for_team(team).name
-    _update(runtime, press, render.paged_by_line(press.user, priority, pager), keep=None)
+    _update(runtime, press, "paged", pager, priority=priority)
 
 
 def _ack(runtime: Runtime, press: Press, row: Escalation, now: datetime) -> None:
@@ -156,7 +172,7 @@ def _ack(runtime: Runtime, press: Press, row: Escalation, now: datetime) -> None
             _tell(runtime, press, f"Not acknowledged: {error}")
             return
     told = provider.name if provider.can_page and row.status in ALERTED else None
-    _update(runtime, press, render.acked_line(press.user, told), keep=render.resolve_actions(row.id))
+    _update(runtime, press, "acked", told, keep=EscalationButtons(row.id, "resolve"))
 
 
 def _resolve(runtime: Runtime, press: Press, row: Escalation, now: datetime) -> None:
@@ -179,10 +195,10 @@ def _resolve(runtime: Runtime, press: Press, row: Escalation, now: datetime) -> 
             _tell(runtime, press, f"Not resolved: {error}")
             return
     told = provider.name if provider.can_page and row.status in ALERTED else None
-    _update(runtime, press, render.resolved_line(press.user, told), keep=None)
+    _update(runtime, press, "resolved", told)
 
 
-VERBS = {render.PAGE_ACTION: _page, render.ACK_ACTION: _ack, render.RESOLVE_ACTION: _resolve}
+VERBS = {PAGE_ACTION: _page, ACK_ACTION: _ack, RESOLVE_ACTION: _resolve}
 
 
 def handle_press(runtime: Runtime, press: Press, now: datetime) -> None:

@@ -27,11 +27,20 @@ from sqlalchemy.orm import Session
 from app.chat import Key, PostResult, ReadBackFailed, Sent, SlackCallFailed, Unknown
 from app.config import OncallConfig
 from app.domain import AlertRef
+from app.model.buttons import EscalationButtons
+from app.model.messages import (
+    EscalationReply,
+    Message,
+    PageConfirmed,
+    PageFailed,
+    PageUnconfirmed,
+    ReplyOutcome,
+    Tagged,
+    WithButtons,
+)
 from app.runtime import Runtime
 from app.services.escalation_dms import dm_outcome
 from app.services.people import cached_identities
-from app.slack import escalation_blocks as render
-from app.slack import escalation_buttons as buttons
 from app.store.leases import LeaseColumns, Leases
 from app.store.models import Escalation, TeamState
 from app.store.repo import latest_snapshot
@@ -97,13 +106,13 @@ def may_post(row: Escalation, now: datetime) -> bool:
 
 def on_call_now(
     session: Session, config: OncallConfig, team: str
-) -> tuple[list[render.Person] | None, datetime | None]:
+) -> tuple[list[Tagged] | None, datetime | None]:
     """The cached on-call people of ``team`` with their Slack ids, and when the pager last confirmed them."""
     snapshot = latest_snapshot(session, team)
     if snapshot is None:
         return None, None
     known = cached_identities(session, config.people, snapshot.people)
-    people: list[render.Person] = []
+    people: list[Tagged] = []
     for email in snapshot.people:
         slack_id, status = known[email.lower()]
         people.append((email, slack_id if status == "ok" else None))
@@ -112,7 +121,7 @@ def on_call_now(
     return people, as_of
 
 
-def _outcome(status: str, can_page: bool, team_pages: bool) -> render.Outcome:
+def _outcome(status: str, can_page: bool, team_pages: bool) -> ReplyOutcome:
     if status == "tag_only":
         return "offer" if team_pages else "tag"  # a paging team's mention that did not ask to page
     if status == "limited":
@@ -123,22 +132,22 @@ def _outcome(status: str, can_page: bool, team_pages: bool) -> render.Outcome:
 def reply_message(
     runtime: Runtime,
     row: Escalation,
-    people: list[render.Person] | None,
+    people: list[Tagged] | None,
     as_of: datetime | None,
     now: datetime,
-) -> render.Message:
+) -> Message:
     """The thread reply for an escalation: the on-call people and what happens next."""
     provider = runtime.providers.for_team(row.team)
     team = runtime.config.team(row.team)
     outcome = _outcome(row.status, provider.can_page, team is not None and team.pages)
-    actions = None
+    buttons = None
     if row.id is not None and outcome == "offer":  # a paging team's mention that did not ask: offer it
-        actions = buttons.page_actions(row.id, row.priority)
+        buttons = EscalationButtons(row.id, "page", row.priority)
     elif row.id is not None and outcome in ("tag", "limited"):  # open until someone resolves it
-        actions = buttons.resolve_actions(row.id)
-    return render.escalation_reply(
+        buttons = EscalationButtons(row.id, "resolve")
+    reply = EscalationReply(
         row.team,
-        people,
+        tuple(people) if people is not None else None,
         reporter=row.user_id,
         outcome=outcome,
         pager=provider.name,
@@ -146,8 +155,8 @@ def reply_message(
         as_of=as_of,
         now=now,
         limit=runtime.config.pages_per_user_per_hour,
-        actions=actions,
     )
+    return WithButtons(reply, buttons) if buttons is not None else reply
 
 
 def record_post(
@@ -200,7 +209,7 @@ def _find(runtime: Runtime, row: Escalation, key: Key) -> str | None:
 
 
 def send_thread_post(
-    runtime: Runtime, row: Escalation, post: Post, payload: render.Message, *, read_back_first: bool
+    runtime: Runtime, row: Escalation, post: Post, payload: Message, *, read_back_first: bool
 ) -> PostResult:
     """Post in the escalation's thread once: an earlier attempt that may have landed is looked for first.
 
@@ -215,7 +224,7 @@ def send_thread_post(
     if found is not None:
         log.info("escalation %s: its %s was posted by an earlier attempt", row.event_id, post)
         return Sent(found, row.channel)
-    result = runtime.slack.post_once(row.channel, key, thread_ts=row.thread_ts, **payload)
+    result = runtime.slack.post_once(row.channel, key, payload, thread_ts=row.thread_ts)
     if not isinstance(result, Unknown):
         if not isinstance(result, Sent):
             log.error("could not post in %s: %s", row.channel, result.reason)
@@ -234,7 +243,7 @@ def post_thread(
     session: Session,
     row: Escalation,
     post: Post,
-    payload: render.Message,
+    payload: Message,
     now: datetime,
     lease: str,
 ) -> str | None:
@@ -265,18 +274,18 @@ def post_outcome(runtime: Runtime, session: Session, row: Escalation, now: datet
     pager = provider.name
     reason = row.last_error or "the pager gave no reason"
     alerted = provider.can_page and row.status in ("created", "unconfirmed")
-    actions = buttons.alert_actions(row.id) if alerted else buttons.resolve_actions(row.id)
+    buttons = EscalationButtons(row.id, "alert" if alerted else "resolve")
     if not provider.can_page:
         with session.begin():
             payload = dm_outcome(session, row)
     elif row.status == "created":
         url = provider.alert_url(AlertRef(alias=row.alias or "", alert_id=row.alert_id))
-        payload = render.page_confirmed(row.alert_id or "", pager=pager, url=url)
+        payload = PageConfirmed(row.alert_id or "", pager=pager, url=url)
     elif row.status == "unconfirmed":
-        payload = render.page_unconfirmed(reason, row.alert_request_id or "?", pager=pager)
+        payload = PageUnconfirmed(reason, row.alert_request_id or "?", pager=pager)
     else:
-        payload = render.page_failed(reason, pager=pager)
-    payload = {**payload, "blocks": [*(payload.get("blocks") or []), actions]}
+        payload = PageFailed(reason, pager=pager)
+    payload = WithButtons(payload, buttons)
     return post_thread(runtime, session, row, "outcome", payload, now, lease) is not None
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Any, Literal
+from typing import Literal
 
 from sqlalchemy import ColumnElement, select, update
 from sqlalchemy.orm import Session
@@ -13,20 +13,14 @@ from sqlalchemy.orm import Session
 from app.chat import Key
 from app.config import OncallConfig
 from app.domain import Team
+from app.model.handover import EscalationView, HandoverView, UsergroupView
+from app.model.messages import HandoverPost, IncomingDm
 from app.runtime import Runtime
 from app.services.freshness import state_is_stale
 from app.services.handover_timing import handing_over, handover_after, handover_at_or_before
 from app.services.notices import say_notice
 from app.services.once import Seen, State, peek, say_once
 from app.services.person_views import person_views
-from app.slack.handover_blocks import (
-    EscalationView,
-    HandoverView,
-    UsergroupView,
-    handover_message,
-    incoming_dm,
-    message_text,
-)
 from app.store import repo
 from app.store.models import Escalation, Handover, ShiftRow, TeamState, UsergroupSync
 
@@ -216,7 +210,7 @@ def _too_old(
 def _dm_incoming(runtime: Runtime, view: HandoverView, now: datetime) -> list[str]:
     """Direct-message each incoming person once (their own once-key), whatever retries the channel post."""
     failures = []
-    dm = incoming_dm(view)
+    dm = IncomingDm(view)
     for person in view.incoming:
         if not person.mapped or person.slack_id is None:
             continue
@@ -237,15 +231,13 @@ _BY_RESULT: dict[str, Status] = {
 }
 
 
-def _post(
-    runtime: Runtime, team: Team, view: HandoverView, message: dict[str, Any], text: str, now: datetime
-) -> HandoverOutcome:
+def _post(runtime: Runtime, team: Team, view: HandoverView, text: str, now: datetime) -> HandoverOutcome:
     """Post the handover once (reading back any earlier attempt's outcome), then DM the incoming people."""
     keyed = Key(EVENT_TYPE, f"{team.name}|{view.start.isoformat()}")
     outcome = say_once(
         runtime,
         HandoverLedger(team, view),
-        lambda: runtime.slack.post_once(team.channel, keyed, text=message["text"], blocks=message["blocks"]),
+        lambda: runtime.slack.post_once(team.channel, keyed, HandoverPost(view)),
         lambda oldest: runtime.slack.find_once(team.channel, keyed, oldest=oldest),
         now,
         what=f"the {team.name} handover of {view.start.isoformat()}",
@@ -283,15 +275,14 @@ def run_handover(runtime: Runtime, team: Team, now: datetime, *, dry_run: bool =
     with runtime.sessions.begin() as session:
         view = replace(gather(session, runtime.config, team, start, now), late=now - start > LATE_AFTER)
         has_data = _has_data(session, team.name)
-    message = handover_message(view)
-    text = message_text(message)
+    text = runtime.slack.plain_text(HandoverPost(view))
     if not has_data:
         return HandoverOutcome(
             team.name, start, "failed", text, "the pager has not been read yet; will retry"
         )
     if dry_run:
         return _dry_run(runtime, team, view, text, now)
-    return _post(runtime, team, view, message, text, now)
+    return _post(runtime, team, view, text, now)
 
 
 def catch_up(runtime: Runtime, now: datetime) -> list[HandoverOutcome]:

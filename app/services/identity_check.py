@@ -5,13 +5,13 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
+from app.chat import SlackCallFailed
 from app.domain import Team
+from app.model.messages import IdentityWarning
 from app.runtime import Runtime
 from app.services.handover_timing import handing_over, next_handover
 from app.services.notice_once import notice_key, say_team_notice
 from app.services.person_views import resolved_views
-from app.slack.errors import SlackCallFailed
-from app.slack.handover_blocks import identity_notice
 
 log = logging.getLogger(__name__)
 
@@ -28,7 +28,7 @@ def _check_team(runtime: Runtime, team: Team, now: datetime) -> int:
     problems = [views[p.lower()] for p in incoming if p.lower() in views and not views[p.lower()].mapped]
     if not problems:
         return 0
-    message = identity_notice(team.name, team.timezone, moment, problems)
+    message = IdentityWarning(team.name, team.timezone, moment, tuple(problems))
     key = notice_key(moment.isoformat(), *(f"{p.pager_id}:{p.status}" for p in problems))
     return int(say_team_notice(runtime, team, "identity", key, message, now) == "posted")
 

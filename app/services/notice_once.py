@@ -5,11 +5,12 @@ from __future__ import annotations
 import hashlib
 import logging
 from datetime import datetime
-from typing import Any, Literal
+from typing import Literal
 
 from sqlalchemy.exc import OperationalError
 
 from app.domain import Team
+from app.model.messages import Message
 from app.runtime import Runtime
 from app.services.notices import say_notice
 
@@ -27,7 +28,7 @@ def notice_key(*parts: str) -> str:
 
 
 def say_team_notice(
-    runtime: Runtime, team: Team, kind: str, key: str, message: dict[str, Any], now: datetime
+    runtime: Runtime, team: Team, kind: str, key: str, message: Message, now: datetime
 ) -> Said:
     """Say the notice once (services/once.py: claim, post, read back an unknown outcome)."""
     try:

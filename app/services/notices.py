@@ -4,17 +4,15 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import update
 
 from app.chat import Key
 from app.domain import Team
+from app.model.messages import Message, PagerRecovered, PagerUnreachable
 from app.runtime import Runtime
 from app.services.freshness import state_is_stale
 from app.services.once import NoticeLedger, Outcome, say_once
-from app.slack import notice_text
-from app.slack.blocks import section
 from app.store import repo
 from app.store.models import TeamState
 
@@ -29,32 +27,30 @@ def say_notice(
     channel: str,
     kind: str,
     key: str,
-    message: dict[str, Any],
+    message: Message,
     now: datetime,
     *,
     thread_ts: str | None = None,
 ) -> Outcome:
     """Post ``message`` in ``channel`` (or its thread) exactly once per (team, kind, key)."""
     keyed = Key(EVENT_TYPE, f"{team}|{kind}|{key}")
-    text, blocks = message["text"], message.get("blocks")
     return say_once(
         runtime,
-        NoticeLedger(team, kind, key, text),
-        lambda: runtime.slack.post_once(channel, keyed, text=text, blocks=blocks, thread_ts=thread_ts),
+        NoticeLedger(team, kind, key, runtime.slack.fallback_text(message)),
+        lambda: runtime.slack.post_once(channel, keyed, message, thread_ts=thread_ts),
         lambda oldest: runtime.slack.find_once(channel, keyed, oldest=oldest, thread_ts=thread_ts),
         now,
         what=f"the {kind} notice for {team}",
     )
 
 
-def _say(runtime: Runtime, team: Team, kind: str, key: str, text: str, now: datetime) -> Outcome:
-    message = {"text": text, "blocks": [section(text)]}
+def _say(runtime: Runtime, team: Team, kind: str, key: str, message: Message, now: datetime) -> Outcome:
     return say_notice(runtime, team.name, team.channel, kind, key, message, now)
 
 
-def post_once(runtime: Runtime, team: Team, kind: str, key: str, text: str, now: datetime) -> bool:
-    """Post ``text`` unless (team, kind, key) was already said; True when this call posted it."""
-    return _say(runtime, team, kind, key, text, now).result == "posted"
+def post_once(runtime: Runtime, team: Team, kind: str, key: str, message: Message, now: datetime) -> bool:
+    """Post ``message`` unless (team, kind, key) was already said; True when this call posted it."""
+    return _say(runtime, team, kind, key, message, now).result == "posted"
 
 
 def announce_outage(runtime: Runtime, team: Team, now: datetime) -> bool:
@@ -76,10 +72,10 @@ def announce_outage(runtime: Runtime, team: Team, now: datetime) -> bool:
         state = repo.team_state(session, team.name)
         since, error, data_from = state.failing_since, state.last_error, state.last_success_at
     assert since is not None
-    text = notice_text.pager_unreachable(
+    notice = PagerUnreachable(
         team.name, team.usergroup, error or "no answer", since, data_from, team.timezone
     )
-    if _say(runtime, team, "pager_unreachable", since.isoformat(), text, now).said:
+    if _say(runtime, team, "pager_unreachable", since.isoformat(), notice, now).said:
         return True
     with runtime.sessions.begin() as session:  # unsaid (or unsure): the next failing cycle tries again
         session.execute(
@@ -98,8 +94,8 @@ def announce_recovery(runtime: Runtime, team: Team, now: datetime) -> bool:
         since = state.outage_announced_since
         if since is None or state.failing_since is not None:
             return False
-    text = notice_text.pager_recovered(team.name, since, now, team.timezone)
-    outcome = _say(runtime, team, "pager_recovered", since.isoformat(), text, now)
+    notice = PagerRecovered(team.name, since, now, team.timezone)
+    outcome = _say(runtime, team, "pager_recovered", since.isoformat(), notice, now)
     if outcome.said:
         with runtime.sessions.begin() as session:
             session.execute(

@@ -16,39 +16,14 @@ from sqlalchemy.orm import Session
 
 from app.config import OncallConfig
 from app.domain import Shift, known_slack_id
+from app.model.oncall import Freshness, Person, ShiftView
 from app.services.freshness import state_is_stale
 from app.store.models import OnCallSnapshot, PersonRow, ShiftRow, SlackUser, TeamState, UsergroupSync
 
-MENTIONABLE = ("ok", "guest")
 # The next handover is usually hours or days away: reading six hours of every team's timeline first, and
 # the rest only for teams whose change lies further out, keeps a 50-team answer to a few hundred rows.
 FIRST_LOOK = timedelta(hours=6)
 Change = tuple[datetime, frozenset[str]] | None
-
-
-@dataclass(frozen=True)
-class Person:
-    """A pager identity and the Slack account it maps to, if any. ``status`` "unknown": not looked up yet."""
-
-    pager_id: str
-    slack_user_id: str | None = None
-    name: str | None = None
-    status: str = "unknown"
-
-    @property
-    def mentionable(self) -> bool:
-        """True when the person can be shown as a Slack mention."""
-        return self.slack_user_id is not None and self.status in MENTIONABLE
-
-
-@dataclass(frozen=True)
-class Freshness:
-    """When the pager last answered for this data; ``as_of`` None means no data yet."""
-
-    as_of: datetime | None
-    failing_since: datetime | None = None
-    error: str | None = None
-    stale: bool = False
 
 
 @dataclass(frozen=True)
@@ -57,16 +32,6 @@ class Snapshot:
 
     people: tuple[str, ...]
     seen_at: datetime
-
-
-@dataclass(frozen=True)
-class ShiftView:
-    """One person's stretch on call for a team, adjacent pieces merged."""
-
-    team: str
-    person: Person
-    start: datetime
-    end: datetime
 
 
 def people_at(shifts: Iterable[Shift], at: datetime) -> frozenset[str]:

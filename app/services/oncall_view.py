@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
@@ -15,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from app.config import OncallConfig
 from app.domain import Shift, Team
+from app.model.oncall import MyShifts, TeamHome, TeamNext, TeamNow, TeamWeek
 from app.services.oncall_cache import CacheReader, Freshness, Person, ShiftView, merged, next_change
 from app.services.roster import HORIZON  # how far ahead the pager is read
 from app.store.models import PersonRow, ShiftRow, SlackUser
@@ -38,62 +38,6 @@ __all__ = [
 ]
 
 WEEK = timedelta(days=7)
-
-
-@dataclass(frozen=True)
-class TeamNow:
-    """Who is on call for a team now (None: no data yet), until when, and how fresh that is."""
-
-    team: Team
-    people: tuple[Person, ...] | None
-    freshness: Freshness
-    until: datetime | None = None
-
-
-@dataclass(frozen=True)
-class TeamNext:
-    """The next handover of a team: when, and to whom (``at`` None: none in the cached timeline)."""
-
-    team: Team
-    current: tuple[Person, ...] | None
-    at: datetime | None
-    incoming: tuple[Person, ...]
-    freshness: Freshness
-    known_until: datetime | None = None
-
-
-@dataclass(frozen=True)
-class TeamWeek:
-    """A team's shifts overlapping the next seven days."""
-
-    team: Team
-    shifts: tuple[ShiftView, ...]
-    freshness: Freshness
-    known_until: datetime | None = None
-
-
-@dataclass(frozen=True)
-class MyShifts:
-    """The asking user's current and next shifts across all teams."""
-
-    user_id: str
-    identities: tuple[str, ...]
-    current: tuple[ShiftView, ...]
-    upcoming: tuple[ShiftView, ...]
-    freshness: Freshness  # of the teams the user appears in (else of every team with data)
-    known_until: datetime | None = None  # where the shortest cached timeline ends
-    unknown_teams: tuple[str, ...] = ()  # teams with no schedule yet: the user's shifts there are unknown
-
-
-@dataclass(frozen=True)
-class TeamHome:
-    """One team on the App Home: on call now, the last usergroup sync and unmapped people."""
-
-    now: TeamNow
-    sync_result: str | None
-    sync_at: datetime | None
-    sync_detail: str | None
-    unmapped: tuple[Person, ...]
 
 
 def _timeline_freshness(reader: CacheReader, team: str) -> Freshness:

@@ -8,11 +8,11 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
+from app.chat import SlackCallFailed
 from app.config import OncallConfig
+from app.model.handover import PersonView
 from app.runtime import Runtime
 from app.services.people import cached_identities, resolve_people
-from app.slack.errors import SlackCallFailed
-from app.slack.handover_blocks import PersonView
 from app.store.models import PersonRow
 
 log = logging.getLogger(__name__)

@@ -6,10 +6,10 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from app.domain import Team
+from app.model.text import ago
 from app.runtime import Runtime
 from app.services.cycle import TeamReport
 from app.services.freshness import state_is_stale
-from app.slack.blocks import ago
 from app.store import repo
 from app.store.db import reading
 from app.store.models import TeamState

@@ -11,11 +11,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.domain import Shift, Team
+from app.model.handover import PersonView
+from app.model.messages import ShiftChange
 from app.runtime import Runtime
 from app.services.handover_timing import covering
 from app.services.notice_once import Said, notice_key, say_team_notice
 from app.services.person_views import mentionable_views
-from app.slack.handover_blocks import PersonView, shift_change_notice
 from app.store import repo
 from app.store.models import AnnouncedTimeline, Notice
 
@@ -122,13 +123,13 @@ def announce_shift_changes(
     windows = [w for w in windows if _as_slack(views, w.before) != _as_slack(views, w.after)]
     said: list[Said] = []
     for window in windows:
-        message = shift_change_notice(
+        message = ShiftChange(
             team.name,
             team.timezone,
             window.start,
             window.end,
-            [views[p.lower()] for p in window.before],
-            [views[p.lower()] for p in window.after],
+            tuple(views[p.lower()] for p in window.before),
+            tuple(views[p.lower()] for p in window.after),
         )
         said.append(say_team_notice(runtime, team, "shift_change", _window_key(window), message, now))
     # Move on to ``after`` only once every change in it was said; after a failure, keep diffing against

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import threading
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -12,6 +11,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy.orm import Session
 
 from app.chat import SlackCallFailed
+from app.model.oncall import UserZone
 from app.runtime import Runtime
 from app.store import repo
 from app.store.models import SlackUser
@@ -22,15 +22,6 @@ MAX_AGE = timedelta(days=1)
 # Bolt sends an ack only when its runner notices that ack() was called (it polls every 10 ms). Starting
 # users.info a little later keeps that call off the ack's path, so the answer never waits for Slack.
 AFTER_ACK_DELAY = 0.1
-
-
-@dataclass(frozen=True)
-class UserZone:
-    """The zone an answer is rendered in: the user's own when ``known``, else the team's."""
-
-    name: str
-    known: bool
-    needs_fetch: bool = False
 
 
 def valid_zone(name: str | None) -> str | None:

@@ -14,11 +14,11 @@ from sqlalchemy import select
 
 from app.chat import SlackCallFailed
 from app.domain import Team
+from app.model.messages import NobodyOnCall, SyncFailed, UnmappedPerson
 from app.runtime import Runtime
 from app.services import notices
 from app.services.freshness import state_is_stale
 from app.services.people import NOT_MEMBER_STATUSES, forget_slack_users, resolve_people
-from app.slack import notice_text
 from app.store import repo
 from app.store.models import UsergroupSync
 
@@ -139,8 +139,8 @@ def _record(runtime: Runtime, result: SyncResult, now: datetime) -> None:
 
 def _tell_unmapped(runtime: Runtime, team: Team, wanted: _Desired, now: datetime) -> None:
     for pager_id, problem in wanted.unmapped:
-        text = notice_text.unmapped_person(team.name, pager_id, problem)
-        notices.post_once(runtime, team, "unmapped", f"{pager_id}|{wanted.shift_key}", text, now)
+        notice = UnmappedPerson(team.name, pager_id, problem)
+        notices.post_once(runtime, team, "unmapped", f"{pager_id}|{wanted.shift_key}", notice, now)
 
 
 def _write(
@@ -152,8 +152,8 @@ def _write(
         if failure.code in ("invalid_users", "failed_for_some_users"):
             with runtime.sessions.begin() as session:
                 forget_slack_users(session, wanted.desired)  # look them up again next cycle
-        text = notice_text.sync_failed(team.name, team.usergroup, str(failure))
-        notices.post_once(runtime, team, "sync_failed", f"{failure.code}|{wanted.shift_key}", text, now)
+        notice = SyncFailed(team.name, team.usergroup, str(failure))
+        notices.post_once(runtime, team, "sync_failed", f"{failure.code}|{wanted.shift_key}", notice, now)
         gone = "usergroup_gone" if failure.code == "subteam_not_found" else ""
         return SyncResult(team.name, group_id, before, before, "failed", str(failure), code=gone)
     log.info("team %s: @%s now %s (was %s)", team.name, team.usergroup, wanted.desired, before)
@@ -233,8 +233,8 @@ def sync_team(
     if dry_run:
         return result
     if result.action == "skipped_empty":
-        text = notice_text.nobody_on_call(team.name, team.usergroup, list(unmapped))
-        notices.post_once(runtime, team, "nobody_on_call", wanted.shift_key, text, now)
+        notice = NobodyOnCall(team.name, team.usergroup, tuple(unmapped))
+        notices.post_once(runtime, team, "nobody_on_call", wanted.shift_key, notice, now)
     _tell_unmapped(runtime, team, wanted, now)
     _record(runtime, result, now)
     return result

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from datetime import timedelta
 from typing import Any
 
+from app.model.text import ago
 from app.slack.limits import (
     MESSAGE_BLOCKS,
     TEXT_CHARS,
@@ -18,7 +18,7 @@ from app.slack.limits import (
     section,
 )
 
-__all__ = ["MESSAGE_BLOCKS", "cap_blocks", "context", "section"]  # re-exported for the renderers
+__all__ = ["MESSAGE_BLOCKS", "ago", "cap_blocks", "context", "section"]  # re-exported for the renderers
 
 Blocks = list[dict[str, Any]]
 SECTION_LIMIT = TEXT_CHARS
@@ -86,16 +86,3 @@ def plain(text: str, limit: int = 200) -> str:
 def fit_sections(lines: list[str], limit: int = SECTION_LIMIT) -> Blocks:
     """Pack mrkdwn lines into as few sections as fit Slack's length limit (a too-long line is cut safely)."""
     return [section(text) for text in pack_lines(lines, limit)]
-
-
-def ago(delta: timedelta) -> str:
-    """``just now``, ``2 min ago``, ``3 h 5 min ago``, ``2 days ago``."""
-    minutes = int(delta.total_seconds() // 60)
-    if minutes < 1:
-        return "just now"
-    if minutes < 60:
-        return f"{minutes} min ago"
-    if minutes < 48 * 60:
-        hours, rest = divmod(minutes, 60)
-        return f"{hours} h {rest} min ago" if rest else f"{hours} h ago"
-    return f"{minutes // (24 * 60)} days ago"

@@ -11,7 +11,6 @@ from app.slack.blocks import Blocks, ago, context, escape, plain, section, teams
 from app.slack.limits import fit_names
 
 Message = dict[str, Any]
-Block = dict[str, Any]
 # A person on call: the pager's identity (an email) and the Slack user it maps to, None when unmapped.
 Person = tuple[str, str | None]
 # dm: the team has no pager to call; offer: a paging team's mention that did not ask to page
@@ -108,7 +107,6 @@ def escalation_reply(
     as_of: datetime | None,
     now: datetime,
     limit: int = 0,
-    actions: Block | None = None,
 ) -> Message:
     """The thread reply to a mention: who is on call (or that nobody is known yet) and what happens next.
 
@@ -125,7 +123,7 @@ def escalation_reply(
         )
         if outcome in ("tag", "offer"):
             next_step = f"*Nobody was tagged.* Reach the *{name}* team directly if this cannot wait."
-        blocks = [section(head), section(next_step), *([actions] if actions else [])]
+        blocks = [section(head), section(next_step)]
         return message(f"No on-call data yet for {name}. " + _plain_next(outcome, pager), blocks)
     if not people:
         head = f"{asker} needs the *{name}* on-call person, but {pager} lists nobody on call right now."
@@ -137,8 +135,6 @@ def escalation_reply(
     blocks = [section(head), section(next_step)]
     if as_of is not None:
         blocks.append(context(f"On call for {name} according to {pager}, checked {ago(now - as_of)}."))
-    if actions:
-        blocks.append(actions)
     return message(fallback + _plain_next(outcome, pager), blocks)
 
 
@@ -154,14 +150,11 @@ def _plain_next(outcome: Outcome, pager: str) -> str:
     return "This team does not page from Slack."
 
 
-def page_confirmed(
-    alert_id: str, *, pager: str, url: str | None = None, actions: Block | None = None
-) -> Message:
+def page_confirmed(alert_id: str, *, pager: str, url: str | None = None) -> Message:
     """The thread confirmation once the pager has created the alert: a link to it where the pager has one."""
     text = f"Paged: {pager} alert {escape(alert_id)} created; the on-call people are being notified."
     shown = f"<{url}|{pager} alert {escape(alert_id)}>" if url else f"{pager} alert `{escape(alert_id)}`"
-    blocks = [section(f":white_check_mark: Paged: {shown} created."), *([actions] if actions else [])]
-    return message(text, blocks)
+    return message(text, [section(f":white_check_mark: Paged: {shown} created.")])
 
 
 def page_failed(reason: str, *, pager: str) -> Message:

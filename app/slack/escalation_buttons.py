@@ -1,7 +1,6 @@
 """Pure renderers of the escalation's buttons and of what a press leaves in the message. No I/O here.
 
-Every action id is namespaced ``oncall.escalation.*`` (the one dispatcher routes on it) and every button
-carries the escalation's id as its value.
+The action ids and the values drawn here live in ``app.model.buttons`` (the presses read the same ids).
 """
 
 from __future__ import annotations
@@ -9,16 +8,22 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from app.model.buttons import (
+    ACK_ACTION,
+    PAGE_ACTION,
+    PRIORITIES,
+    PRIORITY_ACTION,
+    RESOLVE_ACTION,
+    EscalationButtons,
+    PressDone,
+)
 from app.slack.blocks import context, escape
+
+__all__ = ["ACK_ACTION", "PAGE_ACTION", "PRIORITY_ACTION", "RESOLVE_ACTION", "actions", "press_done"]
 
 Block = dict[str, Any]
 
-PAGE_ACTION = "oncall.escalation.page"
-PRIORITY_ACTION = "oncall.escalation.priority"
-ACK_ACTION = "oncall.escalation.ack"
-RESOLVE_ACTION = "oncall.escalation.resolve"
 BLOCK_PREFIX = "oncall.escalation.actions"
-PRIORITIES = ("P1", "P2", "P3", "P4", "P5")
 _SLACK_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
 
 
@@ -69,6 +74,28 @@ def alert_actions(escalation_id: int) -> Block:
     """Acknowledge and Resolve, on the alert's confirmation."""
     ack = _button("Acknowledge", ACK_ACTION, escalation_id, style="primary")
     return _actions(escalation_id, [ack, _button("Resolve", RESOLVE_ACTION, escalation_id)])
+
+
+def actions(buttons: EscalationButtons) -> Block:
+    """The actions block of ``buttons``."""
+    if buttons.offer == "page":
+        return page_actions(buttons.escalation_id, buttons.priority)
+    if buttons.offer == "alert":
+        return alert_actions(buttons.escalation_id)
+    return resolve_actions(buttons.escalation_id)
+
+
+def press_done(done: PressDone) -> dict[str, Any]:
+    """The chat.update payload of a pressed message: who did what in place of its buttons."""
+    if done.done == "paged":
+        line = paged_by_line(done.user, done.priority, done.pager or "the pager")
+    elif done.done == "acked":
+        line = acked_line(done.user, done.pager)
+    else:
+        line = resolved_line(done.user, done.pager)
+    keep = actions(done.keep) if done.keep is not None else None
+    text, blocks = after_press(list(done.pressed), line, keep=keep)
+    return {"text": text, "blocks": blocks}
 
 
 def after_press(blocks: list[Block], line: str, *, keep: Block | None) -> tuple[str, list[Block]]:

@@ -37,10 +37,12 @@ from app.chat import (
 )
 from app.config import Settings
 from app.metrics import Metrics
+from app.model.messages import Message
 from app.slack import once_keys
 from app.slack.errors import SLACK_FAILURES, call_failed, promised
 from app.slack.gateway_client import QUICK, TIMEOUT, running_retries, single_shot, web_client
 from app.slack.limits import BlockKitLimitError, Surface, validate_blocks, validate_message
+from app.slack.render import plain_text, render
 from app.stopping import Stopping
 
 log = logging.getLogger(__name__)
@@ -139,15 +141,9 @@ class SlackGateway:
 
     # ---- messages and views -----------------------------------------------------------------------
 
-    def post(
-        self,
-        channel: str,
-        *,
-        text: str,
-        blocks: list[dict[str, Any]] | None = None,
-        thread_ts: str | None = None,
-    ) -> str:
-        """chat.postMessage to ``channel`` (or a user id: their DM); the message's ts."""
+    def post(self, channel: str, message: Message, *, thread_ts: str | None = None) -> str:
+        """chat.postMessage of ``message`` (rendered) to ``channel`` (or a user id: their DM); its ts."""
+        text, blocks = _payload(message)
         _fits("chat.postMessage", text, blocks)
         client = self._client
         response = self._call(
@@ -158,10 +154,9 @@ class SlackGateway:
         )
         return str(response.get("ts") or "")
 
-    def try_update(
-        self, channel: str, ts: str, *, text: str, blocks: list[dict[str, Any]] | None = None
-    ) -> bool:
-        """chat.update of the bot's message ``ts``; never raises: a failure is logged and False."""
+    def try_update(self, channel: str, ts: str, message: Message) -> bool:
+        """chat.update of the bot's message ``ts`` to ``message``; never raises (a failure is logged)."""
+        text, blocks = _payload(message)
         client = self._client
         try:
             _fits("chat.update", text, blocks)
@@ -187,19 +182,14 @@ class SlackGateway:
         return True
 
     def post_once(
-        self,
-        channel: str,
-        key: Key,
-        *,
-        text: str,
-        blocks: list[dict[str, Any]] | None = None,
-        thread_ts: str | None = None,
+        self, channel: str, key: Key, message: Message, *, thread_ts: str | None = None
     ) -> PostResult:
         """Post once (no blind retries: only a 429 is waited out) with ``key`` in the message metadata.
 
         Never raises: Sent, Refused (Slack said no, kept throttling, or nothing left) or Unknown (sent,
         no answer: resolve it with ``find_once``).
         """
+        text, blocks = _payload(message)
         try:
             _fits("chat.postMessage", text, blocks)
             client = self._once
@@ -217,6 +207,14 @@ class SlackGateway:
         except SlackCallFailed as failure:
             return Unknown(str(failure)) if failure.kind == "unknown" else Refused(str(failure))
         return Sent(str(response.get("ts") or ""), str(response.get("channel") or channel))
+
+    def fallback_text(self, message: Message) -> str:
+        """The plain notification text ``message`` is posted with."""
+        return str(render(message)["text"])
+
+    def plain_text(self, message: Message) -> str:
+        """``message`` as plain lines (its blocks flattened), for the CLI."""
+        return plain_text(message)
 
     def find_once(
         self, channel: str, key: Key, *, oldest: datetime | None = None, thread_ts: str | None = None
@@ -299,6 +297,11 @@ class SlackGateway:
             "usergroups.users.update",
             lambda: client.usergroups_users_update(usergroup=group_id, users=members),
         )
+
+
+def _payload(message: Message) -> tuple[str, list[dict[str, Any]] | None]:
+    payload = render(message)
+    return str(payload["text"]), payload.get("blocks")
 
 
 def _fits(

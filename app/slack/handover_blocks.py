@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from app.model.handover import EscalationView, HandoverView, PersonView, UsergroupView
 from app.slack.blocks import Blocks, context, escape, section
 from app.slack.limits import TEXT_CHARS, fit_names, header, truncate
 
@@ -25,63 +25,6 @@ _REASONS = {
     "unknown": "not looked up in Slack yet",
     "no_email": "the pager shows no email for this account (hidden in its Atlassian profile)",
 }
-
-
-@dataclass(frozen=True)
-class PersonView:
-    """A pager identity and the Slack account it maps to (``status`` as in PersonRow, or "unknown")."""
-
-    pager_id: str
-    slack_id: str | None = None
-    status: str = "ok"
-
-    @property
-    def mapped(self) -> bool:
-        """True when a mention reaches an active Slack member."""
-        return self.slack_id is not None and self.status == "ok"
-
-
-@dataclass(frozen=True)
-class EscalationView:
-    """One escalation of the outgoing shift."""
-
-    created_at: datetime
-    channel: str
-    thread_ts: str
-    user_id: str
-    text: str
-    open: bool
-    permalink: str | None = None
-
-
-@dataclass(frozen=True)
-class UsergroupView:
-    """The latest usergroup sync of a team (``result`` None when it never ran)."""
-
-    handle: str
-    result: str | None = None
-    at: datetime | None = None
-    members: tuple[str, ...] = ()
-    detail: str | None = None
-
-
-@dataclass(frozen=True)
-class HandoverView:
-    """Everything the handover post shows; built by the handover service from the cache."""
-
-    team: str
-    zone: str
-    start: datetime
-    end: datetime
-    outgoing: tuple[PersonView, ...]
-    incoming: tuple[PersonView, ...]
-    usergroup: UsergroupView
-    escalations: tuple[EscalationView, ...] = ()
-    pager_change: datetime | None = None
-    late: bool = False
-    stale: bool = False
-    last_success_at: datetime | None = None
-    last_error: str | None = None
 
 
 def when(moment: datetime, zone: str) -> str:

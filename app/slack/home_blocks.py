@@ -7,8 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from app.services.oncall_view import MyShifts, TeamHome
-from app.services.slack_users import UserZone
+from app.model.oncall import MyShifts, TeamHome, UserZone
 from app.slack.blocks import cap_blocks, context, escape, fit_sections, plain
 from app.slack.limits import VIEW_BLOCKS, fit_lines, fit_names, header
 from app.slack.oncall_blocks import (

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from app.services.oncall_view import (
+from app.model.oncall import (
     Freshness,
     MyShifts,
     Person,
@@ -16,8 +16,8 @@ from app.services.oncall_view import (
     TeamNext,
     TeamNow,
     TeamWeek,
+    UserZone,
 )
-from app.services.slack_users import UserZone
 from app.slack.blocks import (
     MESSAGE_BLOCKS,
     ago,

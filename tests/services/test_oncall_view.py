@@ -12,8 +12,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.config import OncallConfig, parse_oncall_config
 from app.domain import Shift
+from app.model.oncall import Person
 from app.services import oncall_view
-from app.services.oncall_view import Person
 from app.store import repo
 from app.store.db import make_engine, migrate, session_factory
 from app.store.models import PersonRow, ShiftRow, SlackUser, UsergroupSync

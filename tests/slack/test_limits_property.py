@@ -9,11 +9,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from app.domain import HandoverTime, Team
+from app.model.handover import EscalationView, HandoverView, PersonView, UsergroupView
+from app.model.oncall import MyShifts, Person, ShiftView, TeamHome, TeamNow, TeamWeek
 from app.sandbox.block_kit import block_errors
-from app.services.oncall_view import MyShifts, Person, ShiftView, TeamHome, TeamNow, TeamWeek
 from app.slack import escalation_blocks, handover_blocks, home_blocks, notice_text, oncall_blocks
 from app.slack.blocks import section
-from app.slack.handover_blocks import EscalationView, HandoverView, PersonView, UsergroupView
 from app.slack.limits import validate_blocks, validate_message
 from tests.slack.test_oncall_blocks import AMS, AS_OF, FRESH, HANDOVER, NOW
 

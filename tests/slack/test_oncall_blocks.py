@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from app.domain import HandoverTime, Team
-from app.services.oncall_view import (
+from app.model.oncall import (
     Freshness,
     MyShifts,
     Person,
@@ -18,8 +18,8 @@ from app.services.oncall_view import (
     TeamNext,
     TeamNow,
     TeamWeek,
+    UserZone,
 )
-from app.services.slack_users import UserZone
 from app.slack import home_blocks as home_render
 from app.slack import oncall_blocks as render
 from app.slack.blocks import ago, context, fit_sections

@@ -1,0 +1,47 @@
+"""The escalation's buttons as values: which buttons a message offers, and what a press leaves behind.
+
+The action ids are the contract between the buttons app/slack draws and the presses the services read:
+every id is namespaced ``oncall.escalation.*`` (the one dispatcher routes on it), and every button
+carries the escalation's id as its value.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+PAGE_ACTION = "oncall.escalation.page"
+PRIORITY_ACTION = "oncall.escalation.priority"
+ACK_ACTION = "oncall.escalation.ack"
+RESOLVE_ACTION = "oncall.escalation.resolve"
+PRIORITIES = ("P1", "P2", "P3", "P4", "P5")
+
+# page: Page (with a priority select) and Resolve; resolve: Resolve only; alert: Acknowledge and Resolve.
+Offer = Literal["page", "resolve", "alert"]
+# What a press did, as the pressed message then says it.
+Done = Literal["paged", "acked", "resolved"]
+
+
+@dataclass(frozen=True)
+class EscalationButtons:
+    """The buttons of one escalation; ``priority``: the select's initial choice (the Page offer only)."""
+
+    escalation_id: int
+    offer: Offer
+    priority: str = "P3"
+
+
+@dataclass(frozen=True)
+class PressDone:
+    """The pressed message again, its buttons replaced by who did what (and ``keep``, the buttons left).
+
+    ``pressed``: the message's blocks as Slack sent them with the press; ``pager``: where the press was
+    also told (None when no pager was), and for a page the pager it goes through.
+    """
+
+    pressed: tuple[dict[str, Any], ...]
+    done: Done
+    user: str
+    pager: str | None
+    priority: str = ""
+    keep: EscalationButtons | None = None

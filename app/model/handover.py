@@ -1,0 +1,63 @@
+"""What the handover post shows: plain, frozen values built by the handover service, rendered by app/slack."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+
+@dataclass(frozen=True)
+class PersonView:
+    """A pager identity and the Slack account it maps to (``status`` as in PersonRow, or "unknown")."""
+
+    pager_id: str
+    slack_id: str | None = None
+    status: str = "ok"
+
+    @property
+    def mapped(self) -> bool:
+        """True when a mention reaches an active Slack member."""
+        return self.slack_id is not None and self.status == "ok"
+
+
+@dataclass(frozen=True)
+class EscalationView:
+    """One escalation of the outgoing shift."""
+
+    created_at: datetime
+    channel: str
+    thread_ts: str
+    user_id: str
+    text: str
+    open: bool
+    permalink: str | None = None
+
+
+@dataclass(frozen=True)
+class UsergroupView:
+    """The latest usergroup sync of a team (``result`` None when it never ran)."""
+
+    handle: str
+    result: str | None = None
+    at: datetime | None = None
+    members: tuple[str, ...] = ()
+    detail: str | None = None
+
+
+@dataclass(frozen=True)
+class HandoverView:
+    """Everything the handover post shows; built by the handover service from the cache."""
+
+    team: str
+    zone: str
+    start: datetime
+    end: datetime
+    outgoing: tuple[PersonView, ...]
+    incoming: tuple[PersonView, ...]
+    usergroup: UsergroupView
+    escalations: tuple[EscalationView, ...] = ()
+    pager_change: datetime | None = None
+    late: bool = False
+    stale: bool = False
+    last_success_at: datetime | None = None
+    last_error: str | None = None

@@ -1,0 +1,267 @@
+"""Every message the bot posts, as a plain value: the services say what to tell, app/slack says how.
+
+A service builds one of these and hands it to the chat port (``app.chat.Chat``); the Slack side renders
+it (``app/slack/render.py``) into Block Kit and sends it through the gateway.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+
+from app.model.buttons import EscalationButtons, PressDone
+from app.model.handover import HandoverView, PersonView
+from app.model.oncall import TeamNow
+
+# A person on call in an escalation: the pager's identity (an email) and their Slack user id, None unmapped.
+Tagged = tuple[str, str | None]
+# What the escalation reply says happens next (dm: the team has no pager to call; limited: too many pages).
+ReplyOutcome = Literal["tag", "page", "dm", "limited", "offer"]
+
+
+# ---- notices in a team channel --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PagerUnreachable:
+    """The pager stopped answering: the data is stale since ``since`` (the group is left alone)."""
+
+    team: str
+    usergroup: str
+    error: str
+    since: datetime
+    data_from: datetime | None
+    zone: str
+
+
+@dataclass(frozen=True)
+class PagerRecovered:
+    """The pager answers again after an announced outage."""
+
+    team: str
+    since: datetime
+    now: datetime
+    zone: str
+
+
+@dataclass(frozen=True)
+class NobodyOnCall:
+    """Nobody on call can be put in the user group (``unmapped``: the pager's people Slack lacks)."""
+
+    team: str
+    usergroup: str
+    unmapped: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class UnmappedPerson:
+    """A person on call has no usable Slack account, so is not in the group."""
+
+    team: str
+    pager_id: str
+    problem: str
+
+
+@dataclass(frozen=True)
+class SyncFailed:
+    """Slack refused the user group update; ``sentence`` says why."""
+
+    team: str
+    usergroup: str
+    sentence: str
+
+
+@dataclass(frozen=True)
+class NeedsAdmin:
+    """Something only an admin can fix (a missing group, a lost channel, a rejected token)."""
+
+    team: str
+    sentence: str
+
+
+# ---- the handover ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class HandoverPost:
+    """The weekly handover in the team channel."""
+
+    view: HandoverView
+
+
+@dataclass(frozen=True)
+class IncomingDm:
+    """The direct message to a person coming on call."""
+
+    view: HandoverView
+
+
+@dataclass(frozen=True)
+class IdentityWarning:
+    """The day-ahead warning: incoming people Slack cannot reach, and how to fix them."""
+
+    team: str
+    zone: str
+    shift_start: datetime
+    problems: tuple[PersonView, ...]
+
+
+@dataclass(frozen=True)
+class ShiftChange:
+    """One changed shift: who is on call for it now, and who was."""
+
+    team: str
+    zone: str
+    start: datetime
+    end: datetime | None
+    before: tuple[PersonView, ...]
+    after: tuple[PersonView, ...]
+
+
+# ---- escalation -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EscalationReply:
+    """The thread reply to a mention; ``people`` None: the pager never told about the team yet."""
+
+    team: str
+    people: tuple[Tagged, ...] | None
+    reporter: str
+    outcome: ReplyOutcome
+    pager: str
+    priority: str
+    as_of: datetime | None
+    now: datetime
+    limit: int = 0
+
+
+@dataclass(frozen=True)
+class PageConfirmed:
+    """The pager took the page: ``alert_id`` (``url``: where a person opens it, when the pager has one)."""
+
+    alert_id: str
+    pager: str
+    url: str | None = None
+
+
+@dataclass(frozen=True)
+class PageUnconfirmed:
+    """The page was sent but the pager never confirmed it."""
+
+    reason: str
+    request_id: str
+    pager: str
+
+
+@dataclass(frozen=True)
+class PageFailed:
+    """The page could not be made."""
+
+    reason: str
+    pager: str
+
+
+@dataclass(frozen=True)
+class MentionUsage:
+    """How to mention the bot (an empty or unclear mention)."""
+
+    team_names: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class MentionUnknownTeam:
+    """The mention names a team the bot does not know."""
+
+    word: str | None
+    team_names: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class EscalationDm:
+    """The direct message to an on-call person of a team that does not page."""
+
+    team: str
+    reporter: str
+    text: str
+    priority: str
+    channel: str
+    permalink: str | None
+
+
+@dataclass(frozen=True)
+class DmsSent:
+    """The thread message: the on-call people were messaged directly (and what failed)."""
+
+    user_ids: tuple[str, ...]
+    problems: str | None
+
+
+@dataclass(frozen=True)
+class DmsFailed:
+    """The thread message: nobody could be messaged directly."""
+
+    reason: str
+
+
+@dataclass(frozen=True)
+class CourtesyReply:
+    """The short answer to a thank-you: it tags nobody and pages nobody."""
+
+
+@dataclass(frozen=True)
+class WhoReply:
+    """ "Who is on call?" answered in the thread: the /oncall answer in the team's zone."""
+
+    teams: tuple[TeamNow, ...]
+    zone: str
+    now: datetime
+    source: str
+
+
+@dataclass(frozen=True)
+class FollowUpReply:
+    """A mention inside an escalated thread joins that escalation (no second alert)."""
+
+    status: str
+    pager: str
+    alert_id: str | None
+    url: str | None
+    notes: bool = False  # the pager takes notes: the follow-up is added to the alert as one
+
+
+@dataclass(frozen=True)
+class WithButtons:
+    """An escalation's thread message (its reply or its outcome) with the escalation's buttons below it."""
+
+    message: Message
+    buttons: EscalationButtons
+
+
+Message = (
+    WithButtons
+    | PressDone
+    | CourtesyReply
+    | WhoReply
+    | FollowUpReply
+    | PagerUnreachable
+    | PagerRecovered
+    | NobodyOnCall
+    | UnmappedPerson
+    | SyncFailed
+    | NeedsAdmin
+    | HandoverPost
+    | IncomingDm
+    | IdentityWarning
+    | ShiftChange
+    | EscalationReply
+    | PageConfirmed
+    | PageUnconfirmed
+    | PageFailed
+    | MentionUsage
+    | MentionUnknownTeam
+    | EscalationDm
+    | DmsSent
+    | DmsFailed
+)
