@@ -150,11 +150,13 @@ def _connect(settings: Settings, runtime: Runtime) -> LowLatencySocketModeHandle
     try:
         handler.connect()
     except (SlackCallFailed, OSError) as error:  # the URL was refused, or the websocket did not open
-        failure = (
-            error if isinstance(error, SlackCallFailed) else redact(f"Slack could not be reached: {error}")
+        reason = (
+            str(error)
+            if isinstance(error, SlackCallFailed)
+            else redact(f"Slack could not be reached: {error}")
         )
         raise StartupError(
-            f"cannot open the Socket Mode connection: {failure}; check SLACK_APP_TOKEN (xapp-, with "
+            f"cannot open the Socket Mode connection: {reason}; check SLACK_APP_TOKEN (xapp-, with "
             "connections:write) and that Socket Mode is enabled for the app"
         ) from None
     return handler

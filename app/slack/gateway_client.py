@@ -99,5 +99,10 @@ def web_client(
     """A redacting WebClient on ``base_url`` with exactly ``handlers`` as its retries."""
     extra: dict[str, Any] = {"logger": logger} if logger is not None else {}
     return RedactingWebClient(
-        token=token, base_url=base_url, timeout=timeout, retry_handlers=list(handlers), **extra
+        token=token,
+        base_url=base_url,
+        # slack_sdk annotates an int, but urllib (its transport) takes fractions of a second.
+        timeout=timeout,  # type: ignore[arg-type]
+        retry_handlers=list(handlers),
+        **extra,
     )

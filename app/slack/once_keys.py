@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from app.chat import Key
 
 log = logging.getLogger(__name__)
+
+
+class Page(Protocol):
+    """One page of conversations.history (or .replies): read with ``get`` like Slack's response."""
+
+    def get(self, key: str, default: Any = None) -> Any:
+        """The answer's ``key``."""
+
 
 PAGE = 200  # messages per history page
 MAX_PAGES = 10  # read back at most this many messages (2,000) since the attempt began
@@ -30,7 +38,7 @@ def matches(key: Key, message: Any) -> bool:
 
 
 def find(
-    read: Callable[[dict[str, Any]], Mapping[str, Any]],
+    read: Callable[[dict[str, Any]], Page],
     conversation: str,
     key: Key,
     oldest: datetime | None,

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 from app.model import messages as m
+from app.model.buttons import PressDone
 from app.model.oncall import UserZone
 from app.slack import escalation_blocks as esc
 from app.slack import escalation_buttons as buttons
@@ -83,7 +84,7 @@ _RENDERERS: dict[type[Any], Callable[[Any], Payload]] = {
     ),
     # the escalation's buttons, and what a press leaves in the message
     m.WithButtons: _with_buttons,
-    m.PressDone: buttons.press_done,
+    PressDone: buttons.press_done,
 }
 
 

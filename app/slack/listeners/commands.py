@@ -15,6 +15,7 @@ from slack_bolt import Ack, App
 from sqlalchemy.orm import Session
 
 from app.domain import Team
+from app.model.oncall import UserZone
 from app.runtime import Runtime
 from app.services import oncall_view, slack_users
 from app.slack import oncall_blocks
@@ -77,7 +78,7 @@ def parse(text: str, team_names: list[str]) -> Query:
 
 def answer(
     session: Session, runtime: Runtime, query: Query, user_id: str, channel_id: str, now: datetime
-) -> tuple[dict[str, Any], slack_users.UserZone]:
+) -> tuple[dict[str, Any], UserZone]:
     """The ack payload for ``query``, read from the cache, and the zone it was rendered in."""
     config, source = runtime.config, runtime.providers.label
     names = [t.name for t in config.teams]
