@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
-from apscheduler.executors.pool import ThreadPoolExecutor
-from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
@@ -22,8 +20,6 @@ from app.services.identity_check import check_incoming_identities
 from app.services.usergroups import WritePacer
 
 log = logging.getLogger(__name__)
-
-JOB_DEFAULTS = {"coalesce": True, "max_instances": 1, "misfire_grace_time": 300}
 
 
 def guarded(name: str, job: Callable[[], object]) -> Callable[[], None]:
@@ -73,30 +69,6 @@ def tracked(runtime: Runtime, job: Callable[[], object]) -> Callable[[], None]:
     return run
 
 
-def waker(scheduler: BackgroundScheduler) -> Callable[[str], None]:
-    """A function that makes a scheduled job run now or soon (a run already going on is not doubled)."""
-
-    def wake(job_id: str, after: timedelta = timedelta(0)) -> None:
-        at = datetime.now(UTC) + after
-        try:
-            job = scheduler.get_job(job_id)
-            if job is None:
-                raise JobLookupError(job_id)
-            if job.next_run_time is None or job.next_run_time > at:  # never later than it would run anyway
-                scheduler.modify_job(job_id, next_run_time=at)
-        except JobLookupError:
-            log.warning("no job %s to wake", job_id)
-
-    return wake
-
-
-def build_scheduler() -> BackgroundScheduler:
-    """A background scheduler in UTC with safe job defaults."""
-    return BackgroundScheduler(
-        timezone=UTC, job_defaults=JOB_DEFAULTS, executors={"default": ThreadPoolExecutor(4)}
-    )
-
-
 def schedule(scheduler: BackgroundScheduler, runtime: Runtime) -> None:
     """Add the bot's recurring jobs to ``scheduler``."""
     log.debug("scheduling jobs for %d team(s)", len(runtime.config.teams))
@@ -113,7 +85,6 @@ def schedule(scheduler: BackgroundScheduler, runtime: Runtime) -> None:
         # At start too: work a dead process left (its leases ran out) is taken over at once.
         next_run_time=datetime.now(UTC),
     )
-    runtime.wake = waker(scheduler)
     for team in runtime.config.teams:
         hand = team.handover
         scheduler.add_job(

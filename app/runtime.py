@@ -4,22 +4,20 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
+from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.config import OncallConfig
 from app.metrics import Metrics
 from app.providers.registry import Providers
+from app.scheduling import Wake, build_scheduler
 from app.slack.background import Background
 from app.slack.gateway import SlackGateway
 from app.stopping import Stopping
 from app.store.leases import Leases
 from app.store.pending import PendingInserts
-
-
-def _no_scheduler(job_id: str, after: timedelta = timedelta(0)) -> None:
-    """Without a running scheduler (CLI, tests) there is no job to wake."""
 
 
 def utc_now() -> datetime:
@@ -36,11 +34,12 @@ class Runtime:
     slack: SlackGateway  # every Web API call goes through it
     providers: Providers  # each team's pager: runtime.providers.for_team(team)
     clock: Callable[[], datetime] = utc_now
-    bot_user_id: str | None = None
     # Event follow-up work (mention replies, App Home views), kept off Bolt's listener threads.
     background: Background = field(default_factory=Background)
-    # Run a scheduled job now (or ``after`` a while) instead of at its next tick (set by jobs.schedule).
-    wake: Callable[..., None] = _no_scheduler
+    # The scheduler the running bot starts (jobs.schedule adds the jobs); built here, up front.
+    scheduler: BackgroundScheduler = field(default_factory=build_scheduler)
+    # Run a scheduled job now (or ``after`` a while) instead of at its next tick; a no-op until it runs.
+    wake: Callable[..., None] = field(init=False)
     # This process's leases on shared work (escalations), renewed by a heartbeat while the bot runs.
     leases: Leases = field(default_factory=Leases)
     # Set on SIGTERM (or a fatal condition): backoffs and retries stop waiting, jobs stop taking work.
@@ -51,6 +50,9 @@ class Runtime:
     metrics: Metrics = field(default_factory=Metrics)
     # Seconds to wait before reading Slack back after a post whose outcome is unknown (tests: near 0).
     settle_seconds: float = 3.0
+
+    def __post_init__(self) -> None:
+        self.wake = Wake(self.scheduler)
 
     def now(self) -> datetime:
         """The current instant as the bot sees it (aware UTC)."""

@@ -103,6 +103,7 @@ class RunningBot:
     """A started bot: Socket Mode connection plus scheduler; ``stop()`` ends both."""
 
     runtime: Runtime
+    bot_user_id: str  # who the bot token belongs to (auth.test at connect)
     handler: LowLatencySocketModeHandler
     scheduler: BackgroundScheduler
     health: HealthServer | None = None
@@ -135,14 +136,14 @@ def _left(deadline: float | None) -> float | None:
     return None if deadline is None else max(0.0, deadline - time.monotonic())
 
 
-def _connect(settings: Settings, runtime: Runtime) -> LowLatencySocketModeHandler:
-    """Check the bot token, build the Bolt app and open the Socket Mode connection."""
+def _connect(settings: Settings, runtime: Runtime) -> tuple[LowLatencySocketModeHandler, str]:
+    """Check the bot token, build the Bolt app and open the Socket Mode connection; and the bot's user id."""
     try:
-        runtime.bot_user_id = runtime.slack.identity().user_id
+        bot_user_id = runtime.slack.identity().user_id
     except SlackCallFailed as failure:
         raise StartupError(f"{failure} (`oncall-bot check` tests every setting)") from None
     handler = LowLatencySocketModeHandler(
-        build_bolt_app(runtime),
+        build_bolt_app(runtime, bot_user_id),
         settings.slack_app_token.get_secret_value(),
         runtime.slack,
         on_ack=runtime.metrics.acked,
@@ -159,13 +160,13 @@ def _connect(settings: Settings, runtime: Runtime) -> LowLatencySocketModeHandle
             f"cannot open the Socket Mode connection: {reason}; check SLACK_APP_TOKEN (xapp-, with "
             "connections:write) and that Socket Mode is enabled for the app"
         ) from None
-    return handler
+    return handler, bot_user_id
 
 
 def start_bot(settings: Settings, runtime: Runtime, *, start_jobs: bool = True) -> RunningBot:
     """Connect over Socket Mode and start the scheduled jobs; returns at once."""
-    handler = _connect(settings, runtime)
-    scheduler = jobs.build_scheduler()
+    handler, bot_user_id = _connect(settings, runtime)
+    scheduler = runtime.scheduler
     runtime.leases.start(runtime.sessions, runtime.now)
     if start_jobs:
         jobs.schedule(scheduler, runtime)
@@ -176,7 +177,7 @@ def start_bot(settings: Settings, runtime: Runtime, *, start_jobs: bool = True) 
     gc.freeze()
     log.info("oncall-bot connected over Socket Mode with %d team(s)", len(runtime.config.teams))
     health = _serve_health(settings, runtime, handler) if settings.health_addr else None
-    return RunningBot(runtime=runtime, handler=handler, scheduler=scheduler, health=health)
+    return RunningBot(runtime, bot_user_id, handler, scheduler, health)
 
 
 def _serve_health(settings: Settings, runtime: Runtime, handler: LowLatencySocketModeHandler) -> HealthServer:

@@ -153,3 +153,21 @@ def _is_listener(node: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
         if isinstance(target, ast.Attribute) and target.attr in BOLT_REGISTRARS:
             return True
     return False
+
+
+def test_no_runtime_field_is_patched_in_after_construction() -> None:
+    """Listeners and jobs get their collaborators up front: nothing assigns ``runtime.x = ...`` later.
+
+    The demo scripts (app/demo*) still move the scene's clock and config by assignment.
+    """
+    offenders = []
+    for path, tree in modules():
+        if path.startswith("app/demo"):
+            continue
+        for node in ast.walk(tree):
+            targets = node.targets if isinstance(node, ast.Assign) else []
+            for target in targets:
+                owner = target.value if isinstance(target, ast.Attribute) else None
+                if isinstance(owner, ast.Name) and owner.id == "runtime":
+                    offenders.append(f"{path}:{node.lineno} assigns runtime.{target.attr}")  # type: ignore[attr-defined]
+    assert not offenders, "\n".join(offenders)

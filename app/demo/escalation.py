@@ -127,7 +127,7 @@ def demo_step(scene: Scene) -> None:
         alice = next(user_id for user_id, handle, *_ in PEOPLE if handle == "alice")
         ts = f"{time.time():.6f}"
         say(f"  » alice writes in #data-team: @oncall-bot {TEXT}")
-        event = {"type": "app_mention", "user": alice, "text": f"<@{runtime.bot_user_id}> {TEXT}"}
+        event = {"type": "app_mention", "user": alice, "text": f"<@{scene.bot.bot_user_id}> {TEXT}"}
         sandbox.slack.socket.push_event({**event, "ts": ts, "channel": CHANNEL})
         replies = _thread(scene, ts, 1)
         for reply in replies:

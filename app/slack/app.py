@@ -14,7 +14,7 @@ from app.slack.listeners import actions, commands, home, mentions
 log = logging.getLogger(__name__)
 
 
-def build_bolt_app(runtime: Runtime) -> App:
+def build_bolt_app(runtime: Runtime, bot_user_id: str | None = None) -> App:
     """A Bolt app on the runtime's WebClient, with every listener registered."""
     app = App(
         client=runtime.slack.bolt_client,  # Bolt's own plumbing; listeners only ack and use the gateway
@@ -26,7 +26,7 @@ def build_bolt_app(runtime: Runtime) -> App:
         listener_executor=ContextThreadPool(max_workers=5, thread_name_prefix="bolt-listener"),
     )
     commands.register(app, runtime)
-    mentions.register(app, runtime)
+    mentions.register(app, runtime, bot_user_id)
     home.register(app, runtime)
     actions.register(app, runtime)
 

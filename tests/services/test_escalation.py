@@ -13,10 +13,11 @@ from sqlalchemy import update
 
 from app.config import OncallConfig, parse_oncall_config
 from app.domain import HandoverTime, Team
-from app.jobs import build_scheduler, schedule
+from app.jobs import schedule
 from app.runtime import Runtime, utc_now
 from app.sandbox import Sandbox
 from app.sandbox.world import CHANNEL, World, teams_toml
+from app.scheduling import build_scheduler
 from app.services.escalation import (
     Mention,
     handle_mention,

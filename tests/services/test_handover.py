@@ -123,7 +123,7 @@ def test_cron_trigger_fires_monday_0900_local_across_dst(
     zone: str, world: World, make_runtime: RuntimeFactory
 ) -> None:
     runtime = make_runtime(config_for(zone))
-    scheduler = jobs.build_scheduler()
+    scheduler = runtime.scheduler  # built with the runtime, not started
     jobs.schedule(scheduler, runtime)
     assert scheduler.get_job("handover-hourly") is not None
     trigger = scheduler.get_job("handover:data").trigger
@@ -173,7 +173,7 @@ def test_the_scheduler_posts_at_the_local_handover_time(
 ) -> None:
     runtime = make_runtime(config_for(zone))
     seed_cache(runtime, monday - timedelta(days=14), weeks=4)
-    scheduler = jobs.build_scheduler()
+    scheduler = runtime.scheduler  # built with the runtime, not started
     jobs.schedule(scheduler, runtime)
     for job in scheduler.get_jobs():
         if job.id != "handover:data":

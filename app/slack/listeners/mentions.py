@@ -10,8 +10,8 @@ from app.runtime import Runtime
 from app.services import escalation
 
 
-def register(app: App, runtime: Runtime) -> None:
-    """Attach the app_mention listener to the Bolt app."""
+def register(app: App, runtime: Runtime, bot_user_id: str | None) -> None:
+    """Attach the app_mention listener to the Bolt app (``bot_user_id``: the bot's own, from auth.test)."""
 
     # Bolt acks events before the listener runs. The escalation (record, reply in the thread) runs on the
     # background pool and the page on the scheduler's job, so neither a slow Slack nor a slow pager can
@@ -19,7 +19,7 @@ def register(app: App, runtime: Runtime) -> None:
     @app.event("app_mention")
     def on_mention(event: dict[str, Any], body: dict[str, Any], context: BoltContext) -> None:
         mention = escalation.mention_from_event(
-            event, event_id=body.get("event_id"), bot_user_id=context.bot_user_id or runtime.bot_user_id
+            event, event_id=body.get("event_id"), bot_user_id=context.bot_user_id or bot_user_id
         )
         work = lambda: escalation.handle_mention(runtime, mention, runtime.now())  # noqa: E731
         runtime.background.run(f"escalation {mention.event_id}", work)
