@@ -32,6 +32,9 @@ __all__ = ["parse_duration", "parse_duration_or_off"]  # one duration syntax for
 
 
 DEFAULT_DATABASE_URL = "sqlite:///oncall.db"
+# The shortest history that keeps every handover whole: it shows the week before it (escalations, the
+# snapshot at the pager's change up to 3.5 days earlier) and may be posted up to a week late.
+MIN_RETENTION_DAYS = 15
 
 
 class ConfigError(Exception):
@@ -299,6 +302,7 @@ class _OncallFile(BaseModel):
     refresh_minutes: int = Field(default=5, ge=1, le=1440)
     handover_grace_hours: float = Field(default=12, ge=0, le=168)
     pages_per_user_per_hour: int = Field(default=3, ge=0, le=1000)
+    retention_days: int = Field(default=30, ge=MIN_RETENTION_DAYS, le=3650)
     teams: list[_TeamFile] = Field(min_length=1)
     people: dict[str, str] = Field(default_factory=dict)
 
@@ -333,6 +337,7 @@ class OncallConfig:
     pages_per_user_per_hour: int
     teams: tuple[Team, ...]
     people: dict[str, str] = field(default_factory=dict)
+    retention_days: int = 30  # history older than this is pruned (services/retention.py)
 
     def team(self, name: str) -> Team | None:
         """The team called ``name`` (case-insensitive), or None."""
@@ -421,6 +426,7 @@ def parse_oncall_config(text: str, path: Path) -> OncallConfig:
         pages_per_user_per_hour=parsed.pages_per_user_per_hour,
         teams=teams,
         people=parsed.people,
+        retention_days=parsed.retention_days,
     )
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -17,9 +17,12 @@ from app.services.cycle import run_cycle
 from app.services.escalation_pages import PAGES_EVERY, PAGES_JOB, pager_answers, retry_pending_pages
 from app.services.handover import CATCH_UP_DELAY, catch_up, run_handover
 from app.services.identity_check import check_incoming_identities
+from app.services.retention import PRUNE_EVERY, PRUNE_JOB, prune
 from app.services.usergroups import WritePacer
 
 log = logging.getLogger(__name__)
+
+PRUNE_DELAY = timedelta(minutes=10)
 
 
 def guarded(name: str, job: Callable[[], object]) -> Callable[[], None]:
@@ -103,6 +106,26 @@ def schedule(scheduler: BackgroundScheduler, runtime: Runtime) -> None:
         id="handover-hourly",
         next_run_time=datetime.now(UTC) + CATCH_UP_DELAY,  # once the first refresh has filled the cache
     )
+    scheduler.add_job(
+        tracked(runtime, prune_job(runtime)),
+        IntervalTrigger(seconds=PRUNE_EVERY.total_seconds()),
+        id=PRUNE_JOB,
+        next_run_time=datetime.now(UTC) + PRUNE_DELAY,  # out of the way of the first refresh
+    )
+
+
+def prune_job(runtime: Runtime) -> Callable[[], None]:
+    """Delete history older than the teams file's ``retention_days`` (services/retention.py)."""
+
+    def run() -> None:
+        pruned = prune(runtime.sessions, runtime.config.retention_days, runtime.now())
+        if pruned.total:
+            counts = ", ".join(f"{table} {n}" for table, n in sorted(pruned.counts.items()) if n)
+            log.info(
+                "pruned %d row(s) older than %d days: %s", pruned.total, runtime.config.retention_days, counts
+            )
+
+    return guarded(PRUNE_JOB, run)
 
 
 def handover_job(runtime: Runtime, team: Team) -> Callable[[], None]:
