@@ -26,7 +26,7 @@ from app.redaction import redact
 from app.runtime import Runtime, utc_now
 from app.slack.app import build_bolt_app
 from app.slack.gateway import SlackGateway
-from app.slack.socket_mode import LowLatencySocketModeHandler
+from app.slack.socket_mode import SocketModeConnection
 from app.stopping import Stopping
 from app.store.db import session_factory
 from app.store.dbfile import watch_database_file
@@ -104,7 +104,7 @@ class RunningBot:
 
     runtime: Runtime
     bot_user_id: str  # who the bot token belongs to (auth.test at connect)
-    handler: LowLatencySocketModeHandler
+    handler: SocketModeConnection
     scheduler: BackgroundScheduler
     health: HealthServer | None = None
 
@@ -136,13 +136,13 @@ def _left(deadline: float | None) -> float | None:
     return None if deadline is None else max(0.0, deadline - time.monotonic())
 
 
-def _connect(settings: Settings, runtime: Runtime) -> tuple[LowLatencySocketModeHandler, str]:
+def _connect(settings: Settings, runtime: Runtime) -> tuple[SocketModeConnection, str]:
     """Check the bot token, build the Bolt app and open the Socket Mode connection; and the bot's user id."""
     try:
         bot_user_id = runtime.slack.identity().user_id
     except SlackCallFailed as failure:
         raise StartupError(f"{failure} (`oncall-bot check` tests every setting)") from None
-    handler = LowLatencySocketModeHandler(
+    handler = SocketModeConnection(
         build_bolt_app(runtime, bot_user_id),
         settings.slack_app_token.get_secret_value(),
         runtime.slack,
@@ -180,10 +180,10 @@ def start_bot(settings: Settings, runtime: Runtime, *, start_jobs: bool = True) 
     return RunningBot(runtime, bot_user_id, handler, scheduler, health)
 
 
-def _serve_health(settings: Settings, runtime: Runtime, handler: LowLatencySocketModeHandler) -> HealthServer:
+def _serve_health(settings: Settings, runtime: Runtime, handler: SocketModeConnection) -> HealthServer:
     """Start HEALTH_ADDR's server; a port in use stops the bot with one sentence."""
     readiness = Readiness(
-        connected=handler.client.is_connected,
+        connected=handler.is_connected,
         sessions=runtime.sessions,
         refresh_minutes=runtime.config.refresh_minutes,
         clock=runtime.clock,

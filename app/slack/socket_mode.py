@@ -1,87 +1,44 @@
-"""Socket Mode connection: low ack latency (TCP_NODELAY on every websocket), redacted acks, and
-apps.connections.open through the Slack gateway like every other Web API call."""
+"""Socket Mode over websockets' threaded client: event-driven reads, acks sent the moment Bolt returns.
+
+Chosen over slack_sdk's built-in client by bench/ack.py. That client reads through a lock held across a
+3-second blocking recv, so a reconnect after Slack's ``disconnect`` (warning, refresh_requested) waited up
+to 3 s before reading the new connection, and Nagle held small acks back. Here each connection has a
+reader thread blocked in ``recv`` that wakes when a frame arrives; envelopes go to a small pool that runs
+Bolt and acks on the connection they came from. On ``disconnect`` a new connection is opened at once and
+the old one is still read (its envelopes acked) until Slack closes it or ``OLD_GRACE`` has passed.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import json
 import logging
 import socket
+import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from slack_bolt import App
-from slack_bolt.adapter.socket_mode import SocketModeHandler
-from slack_sdk.socket_mode import SocketModeClient
+from slack_bolt.adapter.socket_mode.internals import run_bolt_app
 from slack_sdk.socket_mode.request import SocketModeRequest
-from slack_sdk.socket_mode.response import SocketModeResponse
+from websockets.exceptions import ConnectionClosed, WebSocketException
+from websockets.sync.client import ClientConnection
+from websockets.sync.client import connect as ws_connect
 
 from app.log_json import log_context
 from app.redaction import redact_value
+from app.slack.errors import SlackCallFailed
 from app.slack.gateway import SlackGateway
 
 log = logging.getLogger(__name__)
 
-
-class NoDelaySocketModeClient(SocketModeClient):
-    """slack_sdk's built-in client, but acks are redacted and not held back by Nagle's algorithm.
-
-    The built-in client sets TCP_NODELAY only behind a proxy; without it a small ack frame written right
-    after another one waits for the server's delayed ACK (~40 ms), which bench/ack.py measured at p99.
-    Every reconnect opens a new socket, so the option is set on each connect. The websocket URL of each
-    (re)connect comes from the gateway, so its failures are mapped and explained once, there.
-    """
-
-    def __init__(self, app_token: str, gateway: SlackGateway, **options: Any) -> None:
-        self.gateway = gateway  # before the built-in client's threads start
-        super().__init__(app_token=app_token, web_client=gateway.bolt_client, **options)
-
-    def issue_new_wss_url(self) -> str:
-        """apps.connections.open with the app-level token, through the gateway (which waits out a 429)."""
-        return self.gateway.open_connection(self.app_token)
-
-    def connect(self) -> None:
-        """Connect (or reconnect) as usual, then switch Nagle off on the new socket."""
-        super().connect()
-        sock = getattr(self.current_session, "sock", None)
-        if sock is not None:
-            try:
-                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            except OSError as error:  # a proxy tunnel or an exotic socket: latency only, never fatal
-                log.debug("could not set TCP_NODELAY: %s", error)
-
-    def send_socket_mode_response(self, response: dict[str, Any] | SocketModeResponse) -> None:
-        """Ack an envelope, its payload (the /oncall answer) redacted like every other outgoing text."""
-        body = response.to_dict() if isinstance(response, SocketModeResponse) else response
-        super().send_socket_mode_response(redact_value(body))
-
-
-class LowLatencySocketModeHandler(SocketModeHandler):
-    """Bolt's Socket Mode adapter on NoDelaySocketModeClient; otherwise Bolt's defaults."""
-
-    def __init__(
-        self,
-        app: App,
-        app_token: str,
-        gateway: SlackGateway,
-        *,
-        on_ack: Callable[[str, float], None] | None = None,
-    ) -> None:
-        # Bolt builds its client inside __init__ (and that client starts threads at once), so the
-        # handler is assembled here instead of replacing the client afterwards.
-        self.app = app
-        self.app_token = app_token
-        self.client = NoDelaySocketModeClient(app_token, gateway, logger=app.logger, proxy=app.client.proxy)
-        self.client.socket_mode_request_listeners.append(self.handle)  # type: ignore[arg-type]
-        self._on_ack = on_ack
-
-    def handle(self, client: SocketModeClient, req: SocketModeRequest) -> None:  # type: ignore[override]
-        """Dispatch the envelope as Bolt does; ``on_ack`` hears how long the ack took, by command."""
-        started = time.perf_counter()
-        payload = req.payload if isinstance(req.payload, dict) else {}
-        with log_context(event_id=payload.get("event_id")):
-            super().handle(client, req)
-        if self._on_ack is not None:
-            self._on_ack(_label(req), time.perf_counter() - started)
+HELLO_WITHIN = 10.0  # seconds for a new connection to say hello before it is given up
+OLD_GRACE = 10.0  # Slack closes a connection ~10 s after its warning; after that we close it ourselves
+DRAIN_WITHIN = 2.0  # at close, how long envelopes being handled get to send their acks
+MAX_BACKOFF = 30.0
+MAX_FRAME = 4 * 1024 * 1024
 
 
 def _label(req: SocketModeRequest) -> str:
@@ -92,3 +49,191 @@ def _label(req: SocketModeRequest) -> str:
     if req.type == "events_api":
         return str((payload.get("event") or {}).get("type") or "event")
     return str(payload.get("type") or req.type)
+
+
+class SocketModeConnection:
+    """The Socket Mode link to Slack: ``connect()`` returns once Slack said hello; ``close()`` ends it."""
+
+    def __init__(
+        self,
+        app: App,
+        app_token: str,
+        gateway: SlackGateway,
+        *,
+        on_ack: Callable[[str, float], None] | None = None,
+        workers: int = 10,
+    ) -> None:
+        self.app = app
+        self._gateway, self._app_token = gateway, app_token
+        self._on_ack = on_ack
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="socket-mode")
+        self._lock = threading.Condition()
+        self._current: ClientConnection | None = None
+        self._closing = False
+        self._in_flight = 0
+        self._reconnecting = False
+        self._stopped = threading.Event()  # set by close(): a reconnect's backoff ends at once
+
+    # ---- state ----------------------------------------------------------------------------------
+
+    def is_connected(self) -> bool:
+        """True while a connection that said hello is open."""
+        with self._lock:
+            current = self._current
+        return current is not None and current.close_code is None
+
+    # ---- connecting -----------------------------------------------------------------------------
+
+    def connect(self) -> None:
+        """Open the first connection; Slack's refusal (SlackCallFailed) or a network error propagates."""
+        self._open()
+
+    def _open(self) -> None:
+        """Open a connection, read it in its own thread, and make it current once Slack says hello."""
+        # apps.connections.open goes through the gateway like every Web API call (it waits out a 429).
+        url = self._gateway.open_connection(self._app_token)
+        ws = ws_connect(url, compression=None, max_size=MAX_FRAME, open_timeout=HELLO_WITHIN, close_timeout=1)
+        with contextlib.suppress(OSError, AttributeError):  # a proxy or TLS socket without the option
+            ws.socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # small acks, no Nagle wait
+        hello = threading.Event()
+        threading.Thread(target=self._read, args=(ws, hello), name="socket-mode-reader", daemon=True).start()
+        if not hello.wait(HELLO_WITHIN):
+            ws.close()
+            raise TimeoutError(f"Slack's Socket Mode sent no hello within {HELLO_WITHIN:g} s")
+        with self._lock:
+            old, self._current = self._current, ws
+            if self._closing:
+                ws.close()
+        if old is not None:
+            self._retire(old)
+        log.info("Socket Mode connected")
+
+    def _retire(self, old: ClientConnection) -> None:
+        """Keep reading (and acking on) a replaced connection until Slack closes it, then close it."""
+        timer = threading.Timer(OLD_GRACE, old.close)
+        timer.daemon = True
+        timer.start()
+
+    def _reconnect(self, why: str) -> None:
+        """Open a new connection in the background (once at a time), backing off while Slack refuses."""
+        with self._lock:
+            if self._reconnecting or self._closing:
+                return
+            self._reconnecting = True
+        threading.Thread(
+            target=self._reconnect_loop, args=(why,), name="socket-mode-connect", daemon=True
+        ).start()
+
+    def _reconnect_loop(self, why: str) -> None:
+        delay = 1.0
+        try:
+            while not self._stopped.is_set():
+                try:
+                    self._open()
+                    log.info("Socket Mode reconnected (%s)", why)
+                    return
+                except (SlackCallFailed, OSError, WebSocketException) as error:
+                    log.warning("Socket Mode: cannot reconnect (%s); retrying in %.0f s", error, delay)
+                self._stopped.wait(delay)
+                delay = min(delay * 2, MAX_BACKOFF)
+        finally:
+            with self._lock:
+                self._reconnecting = False
+
+    # ---- reading --------------------------------------------------------------------------------
+
+    def _read(self, ws: ClientConnection, hello: threading.Event) -> None:
+        try:
+            for raw in ws:
+                if log.isEnabledFor(logging.DEBUG):  # the log handlers redact every secret in it
+                    log.debug("Socket Mode received: %s", raw)
+                message = json.loads(raw) if isinstance(raw, str) and raw.startswith("{") else {}
+                kind = message.get("type")
+                if kind == "hello":
+                    hello.set()
+                elif kind == "disconnect":
+                    log.info("Socket Mode: Slack asks to reconnect (%s)", message.get("reason"))
+                    self._reconnect(str(message.get("reason") or "disconnect"))
+                elif message.get("envelope_id"):
+                    self._submit(ws, message)
+        except (ConnectionClosed, OSError):
+            pass
+        except json.JSONDecodeError as error:
+            log.warning("Socket Mode: a frame that is not JSON: %s", error)
+        finally:
+            with self._lock:
+                current = self._current is ws
+            if current and not self._closing:
+                self._reconnect("connection closed")
+
+    def _submit(self, ws: ClientConnection, message: dict[str, Any]) -> None:
+        with self._lock:
+            if self._closing:
+                return  # not acked: Slack redelivers events to a running replica
+            self._in_flight += 1
+        try:
+            self._pool.submit(self._handle, ws, message)
+        except RuntimeError:  # the pool is shut down
+            self._done()
+
+    def _done(self) -> None:
+        with self._lock:
+            self._in_flight -= 1
+            self._lock.notify_all()
+
+    def _handle(self, ws: ClientConnection, message: dict[str, Any]) -> None:
+        started = time.perf_counter()
+        try:
+            req = SocketModeRequest.from_dict(message)
+            if req is None:
+                return
+            payload = req.payload if isinstance(req.payload, dict) else {}
+            with log_context(event_id=payload.get("event_id")):
+                self._ack(ws, req, run_bolt_app(self.app, req))
+            if self._on_ack is not None:
+                self._on_ack(_label(req), time.perf_counter() - started)
+        except Exception:
+            log.exception("Socket Mode: handling envelope %s failed", message.get("envelope_id"))
+        finally:
+            self._done()
+
+    def _ack(self, ws: ClientConnection, req: SocketModeRequest, response: Any) -> None:
+        """Send the envelope's ack, with Bolt's answer (the /oncall payload) redacted, on its connection."""
+        if response is None or response.status != 200:
+            log.info(
+                "Socket Mode: envelope %s not acked (Bolt status %s)",
+                req.envelope_id,
+                response and response.status,
+            )
+            return
+        ack: dict[str, Any] = {"envelope_id": req.envelope_id}
+        body = response.body or ""
+        if body:
+            content_type = (response.headers.get("content-type") or [""])[0]
+            ack["payload"] = (
+                json.loads(body) if content_type.startswith("application/json") else {"text": body}
+            )
+        text = json.dumps(redact_value(ack))
+        try:
+            ws.send(text)
+        except ConnectionClosed:
+            with self._lock:
+                current = self._current
+            if current is None or current is ws:
+                raise
+            current.send(text)  # the old connection is gone: Slack takes the ack on the new one
+
+    # ---- closing --------------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Take no new envelopes, let those being handled ack (within DRAIN_WITHIN), then disconnect."""
+        deadline = time.monotonic() + DRAIN_WITHIN
+        self._stopped.set()
+        with self._lock:
+            self._closing = True
+            while self._in_flight and time.monotonic() < deadline:
+                self._lock.wait(max(0.0, deadline - time.monotonic()))
+            current, self._current = self._current, None
+        if current is not None:
+            current.close()
+        self._pool.shutdown(wait=False, cancel_futures=True)
