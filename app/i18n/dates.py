@@ -1,0 +1,53 @@
+"""Dates and times in each language's own way, from CLDR's data (via Babel).
+
+English is CLDR's British English, the format the bot has always shown: ``Mon 7 Dec 09:00`` (day before
+month, 24-hour clock). Japanese is CLDR's ``ja``: ``12月7日(月) 9:00``. Callers pass a moment already
+converted to the reader's zone; the zone's abbreviation is theirs to add.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from functools import cache
+from typing import TYPE_CHECKING, Final
+
+if TYPE_CHECKING:
+    from babel import Locale
+
+# CLDR locale of each language; "en" renders like en_GB (see above).
+CLDR_LOCALE: Final = {"en": "en_GB", "ja": "ja"}
+DAY: Final = "MMMEd"  # CLDR skeletons: month abbreviated, day, weekday abbreviated
+TIME: Final = "Hm"  # 24-hour hours and minutes
+WEEKDAY_TIME: Final = "EHm"
+
+
+@cache
+def _locale(language: str) -> Locale:
+    # Babel (and its CLDR data for one locale) is read on the first date shown, not when the bot starts.
+    import babel  # noqa: PLC0415
+
+    return babel.Locale.parse(CLDR_LOCALE[language])
+
+
+def _format(skeleton: str, local: datetime, language: str) -> str:
+    from babel.dates import format_skeleton  # noqa: PLC0415 - imported once, cached by Python
+
+    # tzinfo: the moment's own zone; Babel would otherwise convert a naive value from UTC.
+    return format_skeleton(skeleton, local, tzinfo=local.tzinfo, locale=_locale(language))
+
+
+def day(local: datetime, language: str) -> str:
+    """``Mon 7 Dec`` / ``12月7日(月)``."""
+    return _format(DAY, local, language)
+
+
+def time(local: datetime, language: str) -> str:
+    """``09:00`` / ``9:00``."""
+    return _format(TIME, local, language)
+
+
+def weekday_time(local: datetime, language: str) -> str:
+    """``Mon 09:00``; Japanese names the date too (``12月7日(月) 9:00``), as a weekday alone reads oddly."""
+    if language == "ja":
+        return f"{day(local, language)} {time(local, language)}"
+    return _format(WEEKDAY_TIME, local, language)
