@@ -139,7 +139,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         print(f"oncall-bot demo: --provider must be one of {', '.join(PROVIDERS)}", file=sys.stderr)
         return EXIT_CONFIG
     setup_logging("DEBUG" if args.verbose else "ERROR")
-    return EXIT_OK if run_demo(sys.stdout, args.provider) else EXIT_FAILED
+    return EXIT_OK if run_demo(sys.stdout, args.provider, args.language) else EXIT_FAILED
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -170,6 +170,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--provider",
         default="rotation",
         help="where on-call comes from: rotation (the default: no pager), opsgenie, pagerduty, jsm",
+    )
+    demo.add_argument(
+        "--language",
+        choices=("en", "ja"),
+        default="en",
+        help="the team's language and its people's Slack language: en (the default) or ja",
     )
     demo.set_defaults(func=cmd_demo)
     cli_ops.register(commands)

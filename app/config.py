@@ -26,6 +26,7 @@ from app import redaction
 from app.config_rotation import RotationFile
 from app.domain import WEEKDAYS, HandoverTime, Team
 from app.durations import parse_duration, parse_duration_or_off
+from app.i18n import DEFAULT_LANGUAGE, LANGUAGES
 from app.providers.registry import known_kinds
 
 __all__ = ["parse_duration", "parse_duration_or_off"]  # one duration syntax for every setting
@@ -217,6 +218,13 @@ def check_zone(name: str) -> str:
     return name
 
 
+def check_language(value: Any) -> Any:
+    """``value`` lowercased when it is a language the bot speaks, else ValueError naming the choices."""
+    if not isinstance(value, str) or value.strip().lower() not in LANGUAGES:
+        raise ValueError(f"unknown language {value!r}: use one of {', '.join(map(repr, LANGUAGES))}")
+    return value.strip().lower()
+
+
 class _TeamFile(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
@@ -234,6 +242,14 @@ class _TeamFile(BaseModel):
     escalate: Literal["tag", "page"] = "tag"
     priority: Literal["P1", "P2", "P3", "P4", "P5"] = "P3"
     guests_may_page: bool = False
+    # The language of the team's channel posts (and of private answers to readers whose Slack locale
+    # the bot does not speak); unset: the file's top-level language.
+    language: str | None = None
+
+    @field_validator("language", mode="before")
+    @classmethod
+    def _language(cls, value: Any) -> Any:
+        return None if value is None else check_language(value)
 
     @field_validator("handover")
     @classmethod
@@ -305,11 +321,18 @@ class _OncallFile(BaseModel):
     retention_days: int = Field(default=30, ge=MIN_RETENTION_DAYS, le=3650)
     teams: list[_TeamFile] = Field(min_length=1)
     people: dict[str, str] = Field(default_factory=dict)
+    # Every team's language unless it sets its own, and the language of views that span teams.
+    language: str = DEFAULT_LANGUAGE
 
     @field_validator("timezone")
     @classmethod
     def _zone(cls, value: str) -> str:
         return check_zone(value)
+
+    @field_validator("language", mode="before")
+    @classmethod
+    def _language(cls, value: Any) -> Any:
+        return check_language(value)
 
     @field_validator("people")
     @classmethod
@@ -338,6 +361,7 @@ class OncallConfig:
     teams: tuple[Team, ...]
     people: dict[str, str] = field(default_factory=dict)
     retention_days: int = 30  # history older than this is pruned (services/retention.py)
+    language: str = DEFAULT_LANGUAGE  # the top-level default: views that span teams
 
     def team(self, name: str) -> Team | None:
         """The team called ``name`` (case-insensitive), or None."""
@@ -415,6 +439,7 @@ def parse_oncall_config(text: str, path: Path) -> OncallConfig:
             routing_key_env=t.routing_key_env,
             rotation=t.rotation.spec() if t.rotation is not None else None,
             guests_may_page=t.guests_may_page,
+            language=t.language or parsed.language,
         )
         for t in parsed.teams
     )
@@ -427,6 +452,7 @@ def parse_oncall_config(text: str, path: Path) -> OncallConfig:
         teams=teams,
         people=parsed.people,
         retention_days=parsed.retention_days,
+        language=parsed.language,
     )
 
 

@@ -147,6 +147,7 @@ class Team:
     routing_key_env: str | None = None  # PagerDuty: the env var holding this team's Events API routing key
     rotation: RotationSpec | None = None  # the built-in rotation (provider "rotation")
     guests_may_page: bool = False  # guests (and only then) may page and press Acknowledge/Resolve
+    language: str = "en"  # channel posts' language ("en" or "ja", app.i18n); private answers: the reader's
 
     @property
     def pages(self) -> bool:

@@ -36,10 +36,13 @@ STEPS: list[Callable[[Scene], None]] = [
 
 
 @contextmanager
-def running_demo_bot(out: TextIO, provider: str = "rotation") -> Iterator[Scene]:
-    """Start the sandbox, seed it, and run the real bot against it in a temporary directory."""
+def running_demo_bot(out: TextIO, provider: str = "rotation", language: str = "en") -> Iterator[Scene]:
+    """Start the sandbox, seed it, and run the real bot against it in a temporary directory.
+
+    ``language`` "ja": the team speaks Japanese and its people read Slack in Japanese.
+    """
     with tempfile.TemporaryDirectory(prefix="oncall-demo-") as tmp, Sandbox() as sandbox:
-        world = seed(sandbox, utc_now(), escalate="page", provider=provider)
+        world = seed(sandbox, utc_now(), escalate="page", provider=provider, language=language)
         config_path = write_config(Path(tmp), world.config_text)
         # The bot gets Slack's variables and the chosen pager's only: a rotation team needs no pager at all.
         env: dict[str, Any] = {
@@ -57,14 +60,16 @@ def running_demo_bot(out: TextIO, provider: str = "rotation") -> Iterator[Scene]
         bot = start_bot(settings, runtime, start_jobs=False)
         try:
             sandbox.slack.socket.wait_connected(timeout=10)
-            yield Scene(sandbox=sandbox, bot=bot, transcript=Transcript(out), provider=provider)
+            yield Scene(
+                sandbox=sandbox, bot=bot, transcript=Transcript(out), provider=provider, language=language
+            )
         finally:
             bot.stop()
 
 
-def run_demo(out: TextIO, provider: str = "rotation") -> bool:
-    """Play every step with the team's on-call from ``provider``; True when each behaved."""
-    with running_demo_bot(out, provider) as scene:
+def run_demo(out: TextIO, provider: str = "rotation", language: str = "en") -> bool:
+    """Play every step with the team's on-call from ``provider``, in ``language``; True when each behaved."""
+    with running_demo_bot(out, provider, language) as scene:
         source = "a built-in rotation" if provider == "rotation" else scene.pager
         scene.transcript.say(
             f"oncall-bot demo: the real bot against a local Slack and {source} (no account needed)"

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TextIO
 
+from app.i18n import Translator, translator
 from app.sandbox import Sandbox
 from app.sandbox.jsm import JsmSandbox
 from app.sandbox.opsgenie import OpsgenieSandbox
@@ -72,6 +73,12 @@ class Scene:
     bot: RunningBot
     transcript: Transcript
     provider: str = "rotation"  # where the team's on-call comes from: "rotation" (no pager) or a pager
+    language: str = "en"  # the team's language, and its people's Slack language
+
+    @property
+    def t(self) -> Translator:
+        """What the bot says in the scene's language: the steps check the bot's answers against it."""
+        return translator(self.language)
 
     @property
     def pager(self) -> str:

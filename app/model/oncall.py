@@ -104,8 +104,12 @@ class TeamHome:
 
 @dataclass(frozen=True)
 class UserZone:
-    """The zone an answer is rendered in: the user's own when ``known``, else the team's."""
+    """The zone an answer is rendered in: the user's own when ``known``, else the team's.
+
+    ``locale`` is the user's Slack locale (None while unknown): it chooses a private answer's language.
+    """
 
     name: str
     known: bool
     needs_fetch: bool = False
+    locale: str | None = None

@@ -61,7 +61,7 @@ def users_info(ws: SlackWorkspace, p: Params) -> dict[str, Any]:
     user = ws.find_user(param_str(p, "user"))
     if user is None:
         raise ApiError("user_not_found")
-    return {"user": ws.user_json(user)}
+    return {"user": ws.user_json(user, include_locale=param_flag(p, "include_locale"))}
 
 
 def conversations_info(ws: SlackWorkspace, p: Params) -> dict[str, Any]:

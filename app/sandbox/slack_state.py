@@ -54,6 +54,7 @@ class User:
     is_bot: bool = False
     is_restricted: bool = False
     is_ultra_restricted: bool = False
+    locale: str = "en-US"  # users.info returns it only when asked with include_locale
 
 
 @dataclass
@@ -188,10 +189,11 @@ class SlackWorkspace:
         deleted: bool = False,
         is_bot: bool = False,
         is_restricted: bool = False,
+        locale: str = "en-US",
     ) -> None:
         """Add (or replace) a workspace member."""
         ZoneInfo(tz)  # fail at seeding time, not inside a request handler
-        user = User(user_id, name, email, real_name, tz, deleted, is_bot, is_restricted)
+        user = User(user_id, name, email, real_name, tz, deleted, is_bot, is_restricted, locale=locale)
         with self._lock:
             self._users[user_id] = user
 
@@ -353,8 +355,8 @@ class SlackWorkspace:
 
     # ---- JSON shapes ----------------------------------------------------------------------------
 
-    def user_json(self, user: User) -> dict[str, Any]:
-        """A user as users.info returns it."""
+    def user_json(self, user: User, *, include_locale: bool = False) -> dict[str, Any]:
+        """A user as users.info returns it (``locale`` only when asked for, as Slack does)."""
         now = datetime.now(ZoneInfo(user.tz))
         offset = now.utcoffset()
         offset_seconds = int(offset.total_seconds()) if offset else 0
@@ -367,7 +369,7 @@ class SlackWorkspace:
         }
         if user.email:
             profile["email"] = user.email
-        return {
+        shown: dict[str, Any] = {
             "id": user.id,
             "team_id": self.team_id,
             "name": user.name,
@@ -384,6 +386,9 @@ class SlackWorkspace:
             "tz_offset": offset_seconds,
             "profile": profile,
         }
+        if include_locale:
+            shown["locale"] = user.locale
+        return shown
 
     def channel_json(self, channel: Channel) -> dict[str, Any]:
         """A conversation as conversations.info returns it."""

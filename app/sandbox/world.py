@@ -60,14 +60,23 @@ def rotation_toml(start: datetime, *, shift: str = "1w", zone: str = TEAM_ZONE) 
 
 
 def teams_toml(
-    extra: str = "", *, escalate: str = "tag", rotation: str = "", handover: str = "mon 09:00"
+    extra: str = "",
+    *,
+    escalate: str = "tag",
+    rotation: str = "",
+    handover: str = "mon 09:00",
+    language: str | None = None,
 ) -> str:
-    """A teams file for the seeded workspace (one team, 'data'); ``rotation`` makes it a rotation team."""
+    """A teams file for the seeded workspace (one team, 'data'); ``rotation`` makes it a rotation team.
+
+    ``language`` sets the file's top-level language (the team's too, as it sets none of its own).
+    """
     source = "" if rotation else f'schedule = "{SCHEDULE}"\n'
+    spoken = f'language = "{language}"\n' if language else ""
     return f"""\
 timezone = "{TEAM_ZONE}"
 refresh_minutes = 5
-
+{spoken}
 [[teams]]
 name = "data"
 {source}usergroup = "{USERGROUP}"
@@ -84,6 +93,7 @@ def seed(
     escalate: str = "tag",
     provider: str = "opsgenie",
     handover_at: datetime | None = None,
+    language: str | None = None,
 ) -> World:
     """Fill the sandbox with the demo workspace; the weekly rotation started two handovers ago.
 
@@ -91,9 +101,13 @@ def seed(
     "pagerduty" reads them from PagerDuty's copy of the schedule (seeded always, like Opsgenie's), "jsm"
     from JSM's (seeded always too, by the same name, so that an Opsgenie team can move to it).
     ``handover_at`` moves the weekly handover (and the shift changes) from Monday 09:00 to that moment.
+    ``language`` "ja": a Japanese team, whose people set Slack to Japanese (locale ja-JP).
     """
+    locale = "ja-JP" if language == "ja" else "en-US"
     for user_id, handle, email, zone in PEOPLE:
-        sandbox.slack.add_user(user_id, name=handle, email=email, real_name=handle.title(), tz=zone)
+        sandbox.slack.add_user(
+            user_id, name=handle, email=email, real_name=handle.title(), tz=zone, locale=locale
+        )
     sandbox.slack.add_user("U0GUEST0001", name="guest", email="guest@partner.example", is_restricted=True)
     sandbox.slack.add_channel(CHANNEL, name="data-team")
     sandbox.slack.add_channel(OTHER_CHANNEL, name="random")
@@ -111,7 +125,9 @@ def seed(
     local = anchor.astimezone(ZoneInfo(TEAM_ZONE))
     handover = f"{local:%a} {local:%H:%M}".lower()
     extra = f'provider = "{provider}"\n' if provider in ("pagerduty", "jsm") else ""
-    text = teams_toml(extra, escalate=escalate, rotation=rotation_section, handover=handover)
+    text = teams_toml(
+        extra, escalate=escalate, rotation=rotation_section, handover=handover, language=language
+    )
     return World(rotation_start=start, config_text=text + (PEOPLE_LINE if provider == "jsm" else ""))
 
 

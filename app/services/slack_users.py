@@ -1,4 +1,5 @@
-"""The asking user's Slack time zone: from the slack_users cache, refreshed by users.info after the ack."""
+"""The asking user's Slack time zone and locale: from the slack_users cache, refreshed by users.info after
+the ack (the gateway asks it with ``include_locale``: Slack leaves the locale out otherwise)."""
 
 from __future__ import annotations
 
@@ -38,11 +39,19 @@ def valid_zone(name: str | None) -> str | None:
 def cached_zone(session: Session, user_id: str, fallback: str, now: datetime) -> UserZone:
     """The user's cached zone (or ``fallback``), and whether users.info should be asked again."""
     row = session.get(SlackUser, user_id)
-    needs_fetch = row is None or row.fetched_at < now - MAX_AGE
+    # locale None: cached before locales were, so the reader's language is not known yet.
+    needs_fetch = row is None or row.fetched_at < now - MAX_AGE or row.locale is None
     zone = valid_zone(row.tz) if row is not None else None
+    locale = (row.locale or None) if row is not None else None
     if zone is None:
-        return UserZone(fallback, known=False, needs_fetch=needs_fetch)
-    return UserZone(zone, known=True, needs_fetch=needs_fetch)
+        return UserZone(fallback, known=False, needs_fetch=needs_fetch, locale=locale)
+    return UserZone(zone, known=True, needs_fetch=needs_fetch, locale=locale)
+
+
+def cached_locale(session: Session, user_id: str) -> str | None:
+    """The user's cached Slack locale (``ja-JP``), or None while it is not known."""
+    row = session.get(SlackUser, user_id)
+    return (row.locale or None) if row is not None else None
 
 
 def profile_known(session: Session, user_id: str) -> bool:
@@ -61,6 +70,8 @@ def store_user(session: Session, user_id: str, user: dict[str, Any] | None, now:
         "email": email.strip().lower() if isinstance(email, str) and email.strip() else None,
         "is_guest": bool(user.get("is_restricted") or user.get("is_ultra_restricted")) if user else None,
         "is_bot": bool(user.get("is_bot")) if user else None,
+        # The gateway's users.info asks include_locale: "" is Slack's answer without one, not "not asked".
+        "locale": str((user or {}).get("locale") or "")[:16],
         "fetched_at": now,
     }
     # An upsert: the after-ack fetch and an App Home may store the same user at the same time.

@@ -266,7 +266,8 @@ class SlackGateway:
     def user(self, user_id: str, *, quick: bool = False) -> dict[str, Any]:
         """users.info: Slack's user object of ``user_id``; ``quick``: one try within QUICK seconds."""
         client = self._quick if quick else self._client
-        response = self._call("users.info", lambda: client.users_info(user=user_id))
+        # include_locale: the profile is cached with the user's language (private answers speak it).
+        response = self._call("users.info", lambda: client.users_info(user=user_id, include_locale=True))
         return dict(promised(response, "users.info", "user"))
 
     def user_by_email(self, email: str) -> dict[str, Any]:

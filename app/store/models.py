@@ -92,7 +92,7 @@ class PersonRow(Base):
 
 
 class SlackUser(Base):
-    """A Slack user's name and time zone, cached from users.info for rendering."""
+    """A Slack user's name, time zone and language, cached from users.info for rendering."""
 
     __tablename__ = "slack_users"
 
@@ -104,6 +104,9 @@ class SlackUser(Base):
     # Who may page: guests (is_restricted / is_ultra_restricted) and bots may not. None: not recorded yet.
     is_guest: Mapped[bool | None]
     is_bot: Mapped[bool | None]
+    # Slack's locale ("ja-JP", "en-US"): private answers speak it. "" when Slack gave none; None when the
+    # profile was cached before locales were (users.info is asked again).
+    locale: Mapped[str | None] = mapped_column(String(16))
     fetched_at: Mapped[datetime]
 
 

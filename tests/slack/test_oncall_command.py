@@ -112,7 +112,7 @@ def bot(sandbox: Sandbox, make_bot: BotFactory) -> RunningBot:
         map_person(session, "bob@corp.example", None, status="not_found")
         for user_id, zone in ZONES.items():
             email = f"{user_id[3:].rstrip('0').lower()}@corp.example"
-            session.add(SlackUser(user_id=user_id, tz=zone, email=email, fetched_at=NOW))
+            session.add(SlackUser(user_id=user_id, tz=zone, email=email, locale="en-US", fetched_at=NOW))
     sandbox.slack.clear_requests()
     sandbox.opsgenie.clear_requests()
     return running
