@@ -22,6 +22,7 @@ SOURCE_LANGUAGE: Final[Language] = "en"
 
 __all__ = [
     "DEFAULT_LANGUAGE",
+    "EN",
     "LANGUAGES",
     "N_",
     "Language",
@@ -52,3 +53,7 @@ def translator(language: str) -> Translator:
     from app.i18n.catalog import load_translations  # noqa: PLC0415
 
     return Translator(language, load_translations(language))
+
+
+# What the renderers speak when no language is given: the admin CLI, and the message ids themselves.
+EN: Final = translator(SOURCE_LANGUAGE)

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
+from app.i18n import EN, N_, Translator
 from app.model.text import ago
 from app.slack.limits import (
     MESSAGE_BLOCKS,
@@ -13,7 +14,6 @@ from app.slack.limits import (
     cap_blocks,
     context,
     fit_names,
-    more_pointer,
     pack_lines,
     section,
 )
@@ -23,7 +23,7 @@ __all__ = ["MESSAGE_BLOCKS", "ago", "cap_blocks", "context", "section"]  # re-ex
 Blocks = list[dict[str, Any]]
 SECTION_LIMIT = TEXT_CHARS
 # Where a cut list of team names points to: the Home tab shows every team (and says so when even it must cut).
-TEAMS_HINT = "my Home tab lists every team"
+TEAMS_HINT = N_("my Home tab lists every team")
 
 
 def escape(text: str) -> str:
@@ -31,10 +31,20 @@ def escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def teams_line(team_names: Sequence[str]) -> str:
+def more_names(t: Translator = EN, hint: str = "") -> Callable[[int], str]:
+    """The pointer after a cut list: ``… and 12 more`` (``…ほか12件``), plus `` (hint)`` when there is one."""
+
+    def pointer(count: int) -> str:
+        said = t.ngettext("… and {n} more", "… and {n} more", count)
+        return t("{pointer} ({hint})", pointer=said, hint=t(hint)) if hint else said
+
+    return pointer
+
+
+def teams_line(team_names: Sequence[str], t: Translator = EN) -> str:
     """``Teams: a, b, … and N more (…)``: whole names only, within one text's limit."""
     names = [escape(name) for name in team_names]
-    return fit_names(names, TEXT_CHARS, prefix="Teams: ", more=more_pointer(TEAMS_HINT))
+    return fit_names(names, TEXT_CHARS, prefix=t("Teams: "), more=more_names(t, TEAMS_HINT))
 
 
 def ephemeral(text: str, blocks: Blocks) -> dict[str, Any]:
@@ -42,29 +52,34 @@ def ephemeral(text: str, blocks: Blocks) -> dict[str, Any]:
     return {"response_type": "ephemeral", "text": text, "blocks": blocks}
 
 
+# The commands stay as Slack users type them (a slash command cannot be localized); what they do is told
+# in the reader's language.
 HELP_LINES = (
-    ("/oncall", "who is on call now (this channel's team, or every team)"),
-    ("/oncall <team>", "who is on call now for that team"),
-    ("/oncall next [team]", "who takes over next, and when"),
-    ("/oncall week [team]", "the shifts of the next 7 days"),
-    ("/oncall me", "your current and next shifts"),
-    ("/oncall help", "this help"),
+    ("/oncall", N_("who is on call now (this channel's team, or every team)")),
+    ("/oncall <team>", N_("who is on call now for that team")),
+    ("/oncall next [team]", N_("who takes over next, and when")),
+    ("/oncall week [team]", N_("the shifts of the next 7 days")),
+    ("/oncall me", N_("your current and next shifts")),
+    ("/oncall help", N_("this help")),
 )
 
 
-def help_message(team_names: list[str], not_understood: str | None = None) -> dict[str, Any]:
+def help_message(
+    team_names: list[str], not_understood: str | None = None, t: Translator = EN
+) -> dict[str, Any]:
     """The /oncall usage, optionally saying which words were not understood."""
-    usage = "\n".join(f"`{command}` {what}" for command, what in HELP_LINES)
+    usage = "\n".join(f"`{command}` {t(what)}" for command, what in HELP_LINES)
     blocks: Blocks = []
-    fallback = "How to use /oncall"
+    fallback = t("How to use /oncall")
     if not_understood is not None:
         shown = escape(not_understood[:80]) + ("…" if len(not_understood) > 80 else "")
-        blocks.append(section(f"Sorry, I did not understand `{shown}`."))
-        fallback = "Sorry, I did not understand that. How to use /oncall"
-    blocks.append(section(f"*How to use /oncall*\n{usage}"))
+        blocks.append(section(t("Sorry, I did not understand `{words}`.", words=shown)))
+        fallback = t("Sorry, I did not understand that. How to use /oncall")
+    blocks.append(section(t("*How to use /oncall*") + f"\n{usage}"))
     if team_names:
-        blocks.append(context(teams_line(team_names)))
-    blocks.append(context("Mention me in a channel to reach the person on call: `@oncall-bot db is down`"))
+        blocks.append(context(teams_line(team_names, t)))
+    # TRANSLATORS: the example after the colon is a mention; its words may be translated.
+    blocks.append(context(t("Mention me in a channel to reach the person on call: `@oncall-bot db is down`")))
     return ephemeral(fallback, blocks)
 
 

@@ -7,7 +7,8 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Literal
 
-from app.slack.blocks import Blocks, ago, context, escape, plain, section, teams_line
+from app.i18n import EN, N_, Translator
+from app.slack.blocks import Blocks, ago, context, escape, more_names, plain, section, teams_line
 from app.slack.limits import fit_names
 
 Message = dict[str, Any]
@@ -17,7 +18,8 @@ Person = tuple[str, str | None]
 Outcome = Literal["tag", "page", "dm", "limited", "offer"]
 
 _SLACK_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
-EXAMPLE = "@oncall-bot the revenue dashboard is empty since 9:00"
+# TRANSLATORS: an example mention; translate the words after "@oncall-bot", keep the handle.
+EXAMPLE = N_("@oncall-bot the revenue dashboard is empty since 9:00")
 PEOPLE_CHARS = 1_500  # the people tagged in one reply; more are counted, not listed
 
 
@@ -26,71 +28,96 @@ def message(text: str, blocks: Blocks) -> Message:
     return {"text": text, "blocks": blocks}
 
 
-def mention(user_id: str | None) -> str:
+def mention(user_id: str | None, t: Translator = EN) -> str:
     """``<@U…>`` for a well-formed Slack user id; anything else is escaped so it cannot ping."""
     if user_id and _SLACK_ID.match(user_id):
         return f"<@{user_id}>"
-    return escape(user_id or "someone")
+    return escape(user_id or t("someone"))
 
 
-def people_text(people: Sequence[Person]) -> str:
+def people_text(people: Sequence[Person], t: Translator = EN) -> str:
     """The on-call people as mentions; an unmapped person by escaped email, saying why no ping."""
     parts = [
-        mention(user_id) if user_id else f"{escape(email)} (no active Slack account, so not pinged)"
+        mention(user_id, t)
+        if user_id
+        else t("{email} (no active Slack account, so not pinged)", email=escape(email))
         for email, user_id in people
     ]
     if len(parts) <= 1:
-        return parts[0] if parts else "nobody"
+        return parts[0] if parts else t("nobody")
     if sum(len(part) + 2 for part in parts) > PEOPLE_CHARS:  # a crowd: whole names, then a count
-        return fit_names(parts, PEOPLE_CHARS)
-    return ", ".join(parts[:-1]) + " and " + parts[-1]
+        return fit_names(parts, PEOPLE_CHARS, sep=t(", "), more=more_names(t))
+    return t("{names} and {last}", names=t(", ").join(parts[:-1]), last=parts[-1])
 
 
 def _next_step(
-    team: str, outcome: Outcome, *, pager: str, priority: str, limit: int, tagged: bool = True
+    team: str,
+    outcome: Outcome,
+    *,
+    pager: str,
+    priority: str,
+    limit: int,
+    tagged: bool = True,
+    t: Translator = EN,
 ) -> str:
     if outcome == "page":
-        return (
-            f"*What happens next:* I am paging the *{team}* schedule in {pager} ({escape(priority)}). "
-            "The page is pending; I will confirm in this thread once the alert exists."
+        return t(
+            "*What happens next:* I am paging the *{team}* schedule in {pager} ({priority}). "
+            "The page is pending; I will confirm in this thread once the alert exists.",
+            team=team,
+            pager=pager,
+            priority=escape(priority),
         )
     if outcome == "dm":
-        return (
-            f"*What happens next:* the *{team}* team has no pager to call, so I am sending the on-call "
-            "people a direct message with this message and a link here. I will say so in this thread."
+        return t(
+            "*What happens next:* the *{team}* team has no pager to call, so I am sending the on-call "
+            "people a direct message with this message and a link here. I will say so in this thread.",
+            team=team,
         )
     if outcome in ("limited", "offer"):
-        return _not_paged(team, outcome, pager=pager, limit=limit, tagged=tagged)
+        return _not_paged(team, outcome, pager=pager, limit=limit, tagged=tagged, t=t)
     if not tagged:
-        return (
-            f"*Nobody was tagged:* nobody on call has a Slack account I can tag. The *{team}* team does not "
-            "page from Slack: reach them directly if this cannot wait."
+        return t(
+            "*Nobody was tagged:* nobody on call has a Slack account I can tag. The *{team}* team does not "
+            "page from Slack: reach them directly if this cannot wait.",
+            team=team,
         )
-    return (
+    return t(
         "*What happens next:* the on-call person picks this up in this thread. "
-        f"The *{team}* team does not page from Slack, so if nobody answers and it cannot wait, call them."
+        "The *{team}* team does not page from Slack, so if nobody answers and it cannot wait, call them.",
+        team=team,
     )
 
 
-def _not_paged(team: str, outcome: Outcome, *, pager: str, limit: int, tagged: bool) -> str:
+def _not_paged(team: str, outcome: Outcome, *, pager: str, limit: int, tagged: bool, t: Translator) -> str:
     """Why a paging team's mention was not paged, and what to do; never "tagged" when nobody was."""
     if outcome == "limited":
-        reached = f"you have reached the limit of {limit} page{'s' if limit != 1 else ''} per person per hour"
+        reached = t.ngettext(
+            "you have reached the limit of {n} page per person per hour",
+            "you have reached the limit of {n} pages per person per hour",
+            limit,
+        )
         if not tagged:
-            return (
-                f"*Nobody was paged or tagged:* {reached}, and nobody on call has a Slack account I can tag. "
-                f"If it is urgent, page the *{team}* team from {pager} directly."
+            return t(
+                "*Nobody was paged or tagged:* {reached}, and nobody on call has a Slack account I can tag. "
+                "If it is urgent, page the *{team}* team from {pager} directly.",
+                reached=reached,
+                team=team,
+                pager=pager,
             )
-        return (
-            f"*Not paged:* {reached}. The on-call people are tagged here; "
-            f"if it is urgent, page them from {pager} directly."
+        return t(
+            "*Not paged:* {reached}. The on-call people are tagged here; "
+            "if it is urgent, page them from {pager} directly.",
+            reached=reached,
+            pager=pager,
         )
     if not tagged:
-        return (
+        return t(
             "*Nobody was tagged and nothing was paged:* nobody on call has a Slack account I can tag. "
-            f"If it cannot wait, page the *{team}* team: mention me with `page: …` or add `P1`…`P5`."
+            "If it cannot wait, page the *{team}* team: mention me with `page: …` or add `P1`…`P5`.",
+            team=team,
         )
-    return (
+    return t(
         "*Not paged.* The on-call people are tagged here. If it cannot wait, page them: "
         "mention me with `page: …` or add `P1`…`P5`."
     )
@@ -107,6 +134,7 @@ def escalation_reply(
     as_of: datetime | None,
     now: datetime,
     limit: int = 0,
+    t: Translator = EN,
 ) -> Message:
     """The thread reply to a mention: who is on call (or that nobody is known yet) and what happens next.
 
@@ -114,127 +142,203 @@ def escalation_reply(
     """
     name = escape(team)
     tagged = bool(people) and any(user_id for _, user_id in people or [])
-    next_step = _next_step(name, outcome, pager=pager, priority=priority, limit=limit, tagged=tagged)
-    asker = mention(reporter)
+    next_step = _next_step(name, outcome, pager=pager, priority=priority, limit=limit, tagged=tagged, t=t)
+    asker = mention(reporter, t)
     if people is None:
-        head = (
-            f"{asker} needs the *{name}* on-call person, but I do not know yet who that is: "
-            f"{pager} has not told me about this team since I started."
+        head = t(
+            "{asker} needs the *{team}* on-call person, but I do not know yet who that is: "
+            "{pager} has not told me about this team since I started.",
+            asker=asker,
+            team=name,
+            pager=pager,
         )
         if outcome in ("tag", "offer"):
-            next_step = f"*Nobody was tagged.* Reach the *{name}* team directly if this cannot wait."
+            next_step = t(
+                "*Nobody was tagged.* Reach the *{team}* team directly if this cannot wait.", team=name
+            )
         blocks = [section(head), section(next_step)]
-        return message(f"No on-call data yet for {name}. " + _plain_next(outcome, pager), blocks)
+        fallback = t("No on-call data yet for {team}. ", team=name)
+        return message(fallback + _plain_next(outcome, pager, t), blocks)
     if not people:
-        head = f"{asker} needs the *{name}* on-call person, but {pager} lists nobody on call right now."
-        fallback = f"Nobody is on call for {name}. "
+        head = t(
+            "{asker} needs the *{team}* on-call person, but {pager} lists nobody on call right now.",
+            asker=asker,
+            team=name,
+            pager=pager,
+        )
+        fallback = t("Nobody is on call for {team}. ", team=name)
     else:
-        who = people_text(people)
-        head = f":rotating_light: {who} — {asker} needs the *{name}* on-call person in this thread."
-        fallback = f"{who} {'are' if len(people) > 1 else 'is'} on call for {name}. "
+        who = people_text(people, t)
+        head = t(
+            ":rotating_light: {who} — {asker} needs the *{team}* on-call person in this thread.",
+            who=who,
+            asker=asker,
+            team=name,
+        )
+        fallback = t.ngettext(
+            "{who} is on call for {team}. ", "{who} are on call for {team}. ", len(people), who=who, team=name
+        )
     blocks = [section(head), section(next_step)]
     if as_of is not None:
-        blocks.append(context(f"On call for {name} according to {pager}, checked {ago(now - as_of)}."))
-    return message(fallback + _plain_next(outcome, pager), blocks)
+        checked = ago(now - as_of, t)
+        blocks.append(
+            context(
+                t(
+                    "On call for {team} according to {pager}, checked {ago}.",
+                    team=name,
+                    pager=pager,
+                    ago=checked,
+                )
+            )
+        )
+    return message(fallback + _plain_next(outcome, pager, t), blocks)
 
 
-def _plain_next(outcome: Outcome, pager: str) -> str:
+def _plain_next(outcome: Outcome, pager: str, t: Translator) -> str:
     if outcome == "page":
-        return f"Paging through {pager} (pending)."
+        return t("Paging through {pager} (pending).", pager=pager)
     if outcome == "dm":
-        return "No pager: messaging the on-call people directly (pending)."
+        return t("No pager: messaging the on-call people directly (pending).")
     if outcome == "limited":
-        return "Not paged: page limit per hour reached."
+        return t("Not paged: page limit per hour reached.")
     if outcome == "offer":
-        return "Not paged; mention me with page: to page."
-    return "This team does not page from Slack."
+        return t("Not paged; mention me with page: to page.")
+    return t("This team does not page from Slack.")
 
 
-def page_confirmed(alert_id: str, *, pager: str, url: str | None = None) -> Message:
+def alert_link(alert_id: str, *, pager: str, url: str | None, t: Translator = EN) -> str:
+    """``<url|Opsgenie alert 42>`` where the pager has a page for it, else the id as code."""
+    if url:
+        return f"<{url}|{t('{pager} alert {alert}', pager=pager, alert=escape(alert_id))}>"
+    return t("{pager} alert {alert}", pager=pager, alert=f"`{escape(alert_id)}`")
+
+
+def page_confirmed(alert_id: str, *, pager: str, url: str | None = None, t: Translator = EN) -> Message:
     """The thread confirmation once the pager has created the alert: a link to it where the pager has one."""
-    text = f"Paged: {pager} alert {escape(alert_id)} created; the on-call people are being notified."
-    shown = f"<{url}|{pager} alert {escape(alert_id)}>" if url else f"{pager} alert `{escape(alert_id)}`"
-    return message(text, [section(f":white_check_mark: Paged: {shown} created.")])
+    text = t(
+        "Paged: {pager} alert {alert} created; the on-call people are being notified.",
+        pager=pager,
+        alert=escape(alert_id),
+    )
+    shown = alert_link(alert_id, pager=pager, url=url, t=t)
+    return message(text, [section(t(":white_check_mark: Paged: {alert} created.", alert=shown))])
 
 
-def page_failed(reason: str, *, pager: str) -> Message:
+def page_failed(reason: str, *, pager: str, t: Translator = EN) -> Message:
     """The thread notice when the pager refused the alert for good (not a temporary outage)."""
-    text = f"Could not page through {pager}: {escape(plain(reason, 300))}"
+    text = t("Could not page through {pager}: {reason}", pager=pager, reason=escape(plain(reason, 300)))
     blocks = [
         section(f":warning: {text}"),
-        context("The on-call people are tagged above; reach them directly."),
+        context(t("The on-call people are tagged above; reach them directly.")),
     ]
     return message(text, blocks)
 
 
-def _team_example(team_names: Sequence[str]) -> str:
-    return f"`@oncall-bot {escape(team_names[0]) if team_names else 'data'}: the nightly load failed`"
+def _team_example(team_names: Sequence[str], t: Translator) -> str:
+    team = escape(team_names[0]) if team_names else "data"
+    # TRANSLATORS: an example mention that starts with a team's name; keep "{team}:" first.
+    return "`" + t("@oncall-bot {team}: the nightly load failed", team=team) + "`"
 
 
-def usage(team_names: Sequence[str]) -> Message:
+def usage(team_names: Sequence[str], t: Translator = EN) -> Message:
     """The short usage reply to an empty mention or ``help``."""
-    lines = (
+    lines = t(
         "*Escalate to the person on call:* mention me with what is wrong, in the team's channel:\n"
-        f"`{EXAMPLE}`\n"
-        f"Elsewhere, start with the team: {_team_example(team_names)}. "
-        "Add `P1`…`P5` to set the page's priority."
+        "{example}\n"
+        "Elsewhere, start with the team: {team_example}. "
+        "Add `P1`…`P5` to set the page's priority.",
+        example=f"`{t(EXAMPLE)}`",
+        team_example=_team_example(team_names, t),
     )
     blocks = [section(lines)]
     if team_names:
-        blocks.append(context(teams_line(team_names)))
-    return message("How to escalate: mention me with what is wrong, e.g. " + EXAMPLE, blocks)
+        blocks.append(context(teams_line(team_names, t)))
+    return message(
+        t("How to escalate: mention me with what is wrong, e.g. {example}", example=t(EXAMPLE)), blocks
+    )
 
 
-def unknown_team(word: str | None, team_names: Sequence[str]) -> Message:
+def unknown_team(word: str | None, team_names: Sequence[str], t: Translator = EN) -> Message:
     """The reply when no team could be told from the channel or the first word."""
     shown = escape(word[:40]) if word else None
-    head = (
-        f"I know no team called `{shown}`." if shown else "I cannot tell which team this is for."
-    ) + f" Start with the team's name, e.g. {_team_example(team_names)}."
+    example = _team_example(team_names, t)
+    if shown:
+        head = t(
+            "I know no team called `{word}`. Start with the team's name, e.g. {example}.",
+            word=shown,
+            example=example,
+        )
+    else:
+        head = t(
+            "I cannot tell which team this is for. Start with the team's name, e.g. {example}.",
+            example=example,
+        )
     blocks = [section(head)]
     if team_names:
-        blocks.append(context(teams_line(team_names)))
+        blocks.append(context(teams_line(team_names, t)))
     return message(head.replace("`", ""), blocks)
 
 
-def page_unconfirmed(reason: str, request_id: str, *, pager: str) -> Message:
+def page_unconfirmed(reason: str, request_id: str, *, pager: str, t: Translator = EN) -> Message:
     """The thread notice when the pager accepted the page but never said whether the alert exists."""
-    text = (
-        f"The page was sent to {pager} (request {escape(request_id)}), but {pager} never confirmed it: "
-        f"{escape(plain(reason, 300))}. The alert may exist and the on-call people may have been paged."
+    text = t(
+        "The page was sent to {pager} (request {request}), but {pager} never confirmed it: "
+        "{reason}. The alert may exist and the on-call people may have been paged.",
+        pager=pager,
+        request=escape(request_id),
+        reason=escape(plain(reason, 300)),
     )
     blocks = [
         section(f":grey_question: {text}"),
-        context(f"Check {pager} for the alert before paging again; the on-call people are tagged above."),
+        context(
+            t(
+                "Check {pager} for the alert before paging again; the on-call people are tagged above.",
+                pager=pager,
+            )
+        ),
     ]
     return message(text, blocks)
 
 
-def courtesy_reply() -> Message:
+def courtesy_reply(t: Translator = EN) -> Message:
     """The short answer to a thank-you: it tags nobody and pages nobody."""
-    return message("You're welcome.", [section(":slightly_smiling_face: You're welcome.")])
+    said = t("You're welcome.")
+    return message(said, [section(f":slightly_smiling_face: {said}")])
 
 
-def who_reply(answer: Message, zone: str) -> Message:
+def who_reply(answer: Message, zone: str, t: Translator = EN) -> Message:
     """The ``/oncall`` answer posted in a thread: times in the team's zone, said as such."""
     blocks = list(answer.get("blocks", [])[:-1])  # the last block spoke of the asker's zone
-    blocks.append(context(f"Times in {escape(zone)}, the team's time zone."))
-    return message(str(answer.get("text") or "Who is on call"), blocks)
+    blocks.append(context(t("Times in {zone}, the team's time zone.", zone=escape(zone))))
+    return message(str(answer.get("text") or t("Who is on call")), blocks)
 
 
 def follow_up_reply(
-    status: str, *, pager: str, alert_id: str | None, url: str | None, notes: bool = False
+    status: str, *, pager: str, alert_id: str | None, url: str | None, notes: bool = False, t: Translator = EN
 ) -> Message:
     """The answer to a mention inside an escalated thread: it joins that escalation, no second alert.
 
     ``notes``: the pager takes notes, so the message is added to the alert as one.
     """
     if alert_id:
-        link = f"<{url}|{pager} alert {escape(alert_id)}>" if url else f"{pager} alert `{escape(alert_id)}`"
-        noted = "I add it to the alert as a note" if notes else f"{pager} takes no notes from me"
-        where = f"Added to this escalation ({link}); {noted}. No second alert was raised."
+        link = alert_link(alert_id, pager=pager, url=url, t=t)
+        if notes:
+            where = t(
+                "Added to this escalation ({link}); I add it to the alert as a note. "
+                "No second alert was raised.",
+                link=link,
+            )
+        else:
+            where = t(
+                "Added to this escalation ({link}); {pager} takes no notes from me. "
+                "No second alert was raised.",
+                link=link,
+                pager=pager,
+            )
     elif status in ("pending", "requested"):
-        where = f"Added to this escalation; its page through {pager} is on its way, no second alert."
+        where = t(
+            "Added to this escalation; its page through {pager} is on its way, no second alert.", pager=pager
+        )
     else:
-        where = "Added to this escalation; the on-call people tagged above follow this thread."
+        where = t("Added to this escalation; the on-call people tagged above follow this thread.")
     return message(where.replace("`", ""), [section(f":speech_balloon: {where}")])

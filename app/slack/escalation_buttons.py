@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from app.i18n import EN, Translator
 from app.model.buttons import (
     ACK_ACTION,
     PAGE_ACTION,
@@ -27,9 +28,9 @@ BLOCK_PREFIX = "oncall.escalation.actions"
 _SLACK_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
 
 
-def _who(user: str) -> str:
+def _who(user: str, t: Translator) -> str:
     """``<@U…>`` for a well-formed user id; anything else escaped so that it cannot ping."""
-    return f"<@{user}>" if _SLACK_ID.match(user) else escape(user or "someone")
+    return f"<@{user}>" if _SLACK_ID.match(user) else escape(user or t("someone"))
 
 
 def _button(text: str, action_id: str, escalation_id: int, *, style: str | None = None) -> Block:
@@ -52,48 +53,48 @@ def _actions(escalation_id: int, elements: list[Block]) -> Block:
     return {"type": "actions", "block_id": f"{BLOCK_PREFIX}.{escalation_id}", "elements": elements}
 
 
-def page_actions(escalation_id: int, priority: str) -> Block:
+def page_actions(escalation_id: int, priority: str, t: Translator = EN) -> Block:
     """Page (at the team's default priority, or the one chosen in the select) and Resolve."""
     select = {
         "type": "static_select",
         "action_id": PRIORITY_ACTION,
-        "placeholder": {"type": "plain_text", "text": "Priority"},
+        "placeholder": {"type": "plain_text", "text": t("Priority")},
         "options": [_option(p) for p in PRIORITIES],
         "initial_option": _option(priority if priority in PRIORITIES else "P3"),
     }
-    page = _button("Page", PAGE_ACTION, escalation_id, style="danger")
-    return _actions(escalation_id, [page, select, _button("Resolve", RESOLVE_ACTION, escalation_id)])
+    page = _button(t("Page"), PAGE_ACTION, escalation_id, style="danger")
+    return _actions(escalation_id, [page, select, _button(t("Resolve"), RESOLVE_ACTION, escalation_id)])
 
 
-def resolve_actions(escalation_id: int) -> Block:
+def resolve_actions(escalation_id: int, t: Translator = EN) -> Block:
     """Resolve only: a tag-only escalation is open until someone says it is done."""
-    return _actions(escalation_id, [_button("Resolve", RESOLVE_ACTION, escalation_id, style="primary")])
+    return _actions(escalation_id, [_button(t("Resolve"), RESOLVE_ACTION, escalation_id, style="primary")])
 
 
-def alert_actions(escalation_id: int) -> Block:
+def alert_actions(escalation_id: int, t: Translator = EN) -> Block:
     """Acknowledge and Resolve, on the alert's confirmation."""
-    ack = _button("Acknowledge", ACK_ACTION, escalation_id, style="primary")
-    return _actions(escalation_id, [ack, _button("Resolve", RESOLVE_ACTION, escalation_id)])
+    ack = _button(t("Acknowledge"), ACK_ACTION, escalation_id, style="primary")
+    return _actions(escalation_id, [ack, _button(t("Resolve"), RESOLVE_ACTION, escalation_id)])
 
 
-def actions(buttons: EscalationButtons) -> Block:
+def actions(buttons: EscalationButtons, t: Translator = EN) -> Block:
     """The actions block of ``buttons``."""
     if buttons.offer == "page":
-        return page_actions(buttons.escalation_id, buttons.priority)
+        return page_actions(buttons.escalation_id, buttons.priority, t)
     if buttons.offer == "alert":
-        return alert_actions(buttons.escalation_id)
-    return resolve_actions(buttons.escalation_id)
+        return alert_actions(buttons.escalation_id, t)
+    return resolve_actions(buttons.escalation_id, t)
 
 
-def press_done(done: PressDone) -> dict[str, Any]:
+def press_done(done: PressDone, t: Translator = EN) -> dict[str, Any]:
     """The chat.update payload of a pressed message: who did what in place of its buttons."""
     if done.done == "paged":
-        line = paged_by_line(done.user, done.priority, done.pager or "the pager")
+        line = paged_by_line(done.user, done.priority, done.pager or t("the pager"), t)
     elif done.done == "acked":
-        line = acked_line(done.user, done.pager)
+        line = acked_line(done.user, done.pager, t)
     else:
-        line = resolved_line(done.user, done.pager)
-    keep = actions(done.keep) if done.keep is not None else None
+        line = resolved_line(done.user, done.pager, t)
+    keep = actions(done.keep, t) if done.keep is not None else None
     text, blocks = after_press(list(done.pressed), line, keep=keep)
     return {"text": text, "blocks": blocks}
 
@@ -105,19 +106,30 @@ def after_press(blocks: list[Block], line: str, *, keep: Block | None) -> tuple[
     if keep is not None:
         kept.append(keep)
     texts = [b.get("text", {}).get("text", "") for b in kept if b.get("type") == "section"]
-    return (" ".join(t for t in texts if t)[:3000] or line), kept
+    return (" ".join(x for x in texts if x)[:3000] or line), kept
 
 
-def paged_by_line(user: str, priority: str, pager: str) -> str:
+def paged_by_line(user: str, priority: str, pager: str, t: Translator = EN) -> str:
     """What the Page press leaves behind."""
-    return f":rotating_light: {_who(user)} asked to page ({escape(priority)}); paging through {pager}."
+    return t(
+        ":rotating_light: {user} asked to page ({priority}); paging through {pager}.",
+        user=_who(user, t),
+        priority=escape(priority),
+        pager=pager,
+    )
 
 
-def acked_line(user: str, pager: str | None) -> str:
+def acked_line(user: str, pager: str | None, t: Translator = EN) -> str:
     """What the Acknowledge press leaves behind; ``pager`` None when there is none to tell."""
-    return f":eyes: Acknowledged by {_who(user)}" + (f" (in {pager} too)." if pager else ".")
+    if pager:
+        return t(":eyes: Acknowledged by {user} (in {pager} too).", user=_who(user, t), pager=pager)
+    return t(":eyes: Acknowledged by {user}.", user=_who(user, t))
 
 
-def resolved_line(user: str, pager: str | None) -> str:
+def resolved_line(user: str, pager: str | None, t: Translator = EN) -> str:
     """What the Resolve press leaves behind."""
-    return f":white_check_mark: Resolved by {_who(user)}" + (f" (closed in {pager} too)." if pager else ".")
+    if pager:
+        return t(
+            ":white_check_mark: Resolved by {user} (closed in {pager} too).", user=_who(user, t), pager=pager
+        )
+    return t(":white_check_mark: Resolved by {user}.", user=_who(user, t))

@@ -7,8 +7,9 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from app.i18n import EN, N_, Translator
 from app.model.handover import EscalationView, HandoverView, PersonView, UsergroupView
-from app.slack.blocks import Blocks, context, escape, section
+from app.slack.blocks import Blocks, context, escape, more_names, section
 from app.slack.limits import TEXT_CHARS, fit_names, header, truncate
 
 OPEN_LISTED = 10  # open escalations listed one by one; the rest are counted
@@ -18,19 +19,18 @@ DETAIL_CHARS = 500  # an error detail from Slack or the pager
 DASH = "\u2013"  # an en dash between the two ends of a time window
 
 _REASONS = {
-    "not_found": "no Slack user has this email",
-    "deleted": "the Slack account is deactivated",
-    "bot": "the Slack account is a bot",
-    "guest": "the Slack account is a guest, and guests cannot be in a user group",
-    "unknown": "not looked up in Slack yet",
-    "no_email": "the pager shows no email for this account (hidden in its Atlassian profile)",
+    "not_found": N_("no Slack user has this email"),
+    "deleted": N_("the Slack account is deactivated"),
+    "bot": N_("the Slack account is a bot"),
+    "guest": N_("the Slack account is a guest, and guests cannot be in a user group"),
+    "unknown": N_("not looked up in Slack yet"),
+    "no_email": N_("the pager shows no email for this account (hidden in its Atlassian profile)"),
 }
 
 
-def when(moment: datetime, zone: str) -> str:
-    """``Mon 6 Apr 09:00`` in ``zone``."""
-    local = moment.astimezone(ZoneInfo(zone))
-    return f"{local:%a} {local.day} {local:%b %H:%M}"
+def when(moment: datetime, zone: str, t: Translator = EN) -> str:
+    """``Mon 6 Apr 09:00`` in ``zone`` (``4月6日(月) 9:00``)."""
+    return t.day_time(moment.astimezone(ZoneInfo(zone)))
 
 
 def who(person: PersonView) -> str:
@@ -38,9 +38,9 @@ def who(person: PersonView) -> str:
     return f"<@{person.slack_id}>" if person.mapped else escape(person.pager_id)
 
 
-def people(persons: Sequence[PersonView]) -> str:
+def people(persons: Sequence[PersonView], t: Translator = EN) -> str:
     """Comma-separated mentions, or "nobody"."""
-    return fit_names([who(p) for p in persons], PEOPLE_CHARS) or "nobody"
+    return fit_names([who(p) for p in persons], PEOPLE_CHARS, sep=t(", "), more=more_names(t)) or t("nobody")
 
 
 def bullets(head: str, lines: Sequence[str], more: Callable[[int], str], most: int | None = None) -> str:
@@ -50,12 +50,14 @@ def bullets(head: str, lines: Sequence[str], more: Callable[[int], str], most: i
     )
 
 
-def _more_open(count: int) -> str:
-    return f"…and {count} more open"
+def _more_open(t: Translator) -> Callable[[int], str]:
+    return lambda count: t.ngettext("…and {n} more open", "…and {n} more open", count)
 
 
-def _more_items(count: int) -> str:
-    return f"…and {count} more: the bot's log names them all"
+def _more_items(t: Translator) -> Callable[[int], str]:
+    return lambda count: t.ngettext(
+        "…and {n} more: the bot's log names them all", "…and {n} more: the bot's log names them all", count
+    )
 
 
 def _quote(text: str) -> str:
@@ -64,27 +66,31 @@ def _quote(text: str) -> str:
     return escape(short)
 
 
-def _escalation_line(item: EscalationView, zone: str) -> str:
-    stamp = when(item.created_at, zone)
+def _escalation_line(item: EscalationView, zone: str, t: Translator) -> str:
+    stamp = when(item.created_at, zone, t)
     if item.permalink:
         where = f"<{item.permalink}|{stamp}>"
     else:
-        where = f"{stamp} in <#{item.channel}> (thread {item.thread_ts})"
-    return f"• {where} from <@{item.user_id}>: “{_quote(item.text)}”"
+        where = t(
+            "{when} in {channel} (thread {ts})", when=stamp, channel=f"<#{item.channel}>", ts=item.thread_ts
+        )
+    return t(
+        "• {where} from {user}: “{quote}”", where=where, user=f"<@{item.user_id}>", quote=_quote(item.text)
+    )
 
 
-def escalations_text(items: Sequence[EscalationView], zone: str) -> str:
+def escalations_text(items: Sequence[EscalationView], zone: str, t: Translator = EN) -> str:
     """The escalations section: count, then each still-open one with its thread."""
     if not items:
-        return "*Escalations last shift:* none"
+        return t("*Escalations last shift:* none")
     still_open = [i for i in items if i.open]
-    head = f"*Escalations last shift:* {len(items)} ({len(still_open)} still open)"
-    return _open_list(head, still_open, zone) if still_open else head
+    head = t("*Escalations last shift:* {count} ({open} still open)", count=len(items), open=len(still_open))
+    return _open_list(head, still_open, zone, t) if still_open else head
 
 
-def _open_list(head: str, still_open: Sequence[EscalationView], zone: str) -> str:
+def _open_list(head: str, still_open: Sequence[EscalationView], zone: str, t: Translator) -> str:
     """Up to OPEN_LISTED open escalations, whole lines only, then how many more are open."""
-    return bullets(head, [_escalation_line(i, zone) for i in still_open], _more_open, OPEN_LISTED)
+    return bullets(head, [_escalation_line(i, zone, t) for i in still_open], _more_open(t), OPEN_LISTED)
 
 
 def _group_name(handle: str) -> str:
@@ -92,28 +98,42 @@ def _group_name(handle: str) -> str:
     return escape(handle) if handle.startswith("S") and handle.isupper() else f"@{escape(handle)}"
 
 
-def usergroup_text(group: UsergroupView, zone: str, incoming: Sequence[PersonView] = ()) -> str:
+def usergroup_text(
+    group: UsergroupView, zone: str, incoming: Sequence[PersonView] = (), t: Translator = EN
+) -> str:
     """The usergroup's state after its latest sync, and whether it still has to follow the new shift."""
     name = _group_name(group.handle)
     if group.result is None or group.at is None:
-        return f"*Usergroup:* {name} has not been synced yet"
+        return t("*Usergroup:* {group} has not been synced yet", group=name)
     if group.result == "failed":
-        detail = truncate(escape(group.detail or "no detail"), DETAIL_CHARS)
-        return f"*Usergroup:* {name}: the last sync failed ({when(group.at, zone)}): {detail}"
-    members = fit_names([f"<@{m}>" for m in group.members], PEOPLE_CHARS) or "nobody"
-    text = f"*Usergroup:* {name} → {members} (checked {when(group.at, zone)})"
+        detail = truncate(escape(group.detail or t("no detail")), DETAIL_CHARS)
+        return t(
+            "*Usergroup:* {group}: the last sync failed ({when}): {detail}",
+            group=name,
+            when=when(group.at, zone, t),
+            detail=detail,
+        )
+    listed = [f"<@{m}>" for m in group.members]
+    members = fit_names(listed, PEOPLE_CHARS, sep=t(", "), more=more_names(t)) or t("nobody")
+    text = t(
+        "*Usergroup:* {group} → {members} (checked {when})",
+        group=name,
+        members=members,
+        when=when(group.at, zone, t),
+    )
     wanted = {p.slack_id for p in incoming}
     if incoming and all(p.mapped for p in incoming) and wanted != set(group.members):
-        text += "; it moves to the new shift at the next refresh"
+        text += t("; it moves to the new shift at the next refresh")
     return text
 
 
-def reason(person: PersonView) -> str:
+def reason(person: PersonView, t: Translator = EN) -> str:
     """Why a person cannot be mentioned or put in the usergroup."""
-    return _REASONS.get(person.status, f"Slack status {escape(person.status)}")
+    known = _REASONS.get(person.status)
+    return t(known) if known else t("Slack status {status}", status=escape(person.status))
 
 
-def attention_items(view: HandoverView) -> list[str]:
+def attention_items(view: HandoverView, t: Translator = EN) -> list[str]:
     """What needs a human: unmapped people, nobody incoming, stale pager data."""
     items: list[str] = []
     seen: set[str] = set()
@@ -122,98 +142,136 @@ def attention_items(view: HandoverView) -> list[str]:
             continue
         seen.add(person.pager_id)
         fix = (
-            _fix(person)
+            _fix(person, t)
             if person.status == "no_email"
-            else "map it under `[people]` in the bot's config or fix the email in the pager"
+            else t("map it under `[people]` in the bot's config or fix the email in the pager")
         )
-        items.append(f"{escape(person.pager_id)}: {reason(person)}; {fix}")
+        items.append(
+            t("{who}: {reason}; {fix}", who=escape(person.pager_id), reason=reason(person, t), fix=fix)
+        )
     if not view.incoming:
-        items.append("Nobody is on call in the new shift: check the schedule in the pager")
+        items.append(t("Nobody is on call in the new shift: check the schedule in the pager"))
     if view.stale:
-        read = (
-            f"The pager was last read {when(view.last_success_at, view.zone)}"
-            if view.last_success_at
-            else "The pager has not been read yet"
-        )
         error = f" ({truncate(escape(view.last_error), DETAIL_CHARS)})" if view.last_error else ""
-        items.append(f"{read}{error}: who is on call may be out of date")
+        if view.last_success_at:
+            read = when(view.last_success_at, view.zone, t)
+            items.append(
+                t(
+                    "The pager was last read {when}{error}: who is on call may be out of date",
+                    when=read,
+                    error=error,
+                )
+            )
+        else:
+            items.append(
+                t("The pager has not been read yet{error}: who is on call may be out of date", error=error)
+            )
     return items
 
 
-def _headline(view: HandoverView) -> str:
+def _headline(view: HandoverView, t: Translator) -> str:
     if {p.pager_id for p in view.outgoing} == {p.pager_id for p in view.incoming} and view.incoming:
-        return f"{people(view.incoming)} stays on call"
-    return f"{people(view.outgoing)} → {people(view.incoming)}"
+        return t("{people} stays on call", people=people(view.incoming, t))
+    return f"{people(view.outgoing, t)} → {people(view.incoming, t)}"
 
 
-def _window(view: HandoverView) -> str:
-    return f"{when(view.start, view.zone)} {DASH} {when(view.end, view.zone)} ({escape(view.zone)})"
+def _window(view: HandoverView, t: Translator) -> str:
+    return f"{when(view.start, view.zone, t)} {DASH} {when(view.end, view.zone, t)} ({escape(view.zone)})"
 
 
-def handover_message(view: HandoverView) -> dict[str, Any]:
+def handover_message(view: HandoverView, t: Translator = EN) -> dict[str, Any]:
     """The handover post: text fallback and blocks."""
     blocks: Blocks = [
-        header(f"On-call handover: {view.team}"),
-        section(f"{_headline(view)}\n*Shift:* {_window(view)}"),
+        header(t("On-call handover: {team}", team=view.team)),
+        section(t("{headline}\n*Shift:* {window}", headline=_headline(view, t), window=_window(view, t))),
     ]
     if view.pager_change is not None:
         blocks.append(
             context(
-                f"The pager changes shift at {when(view.pager_change, view.zone)}, "
-                f"not at the handover time {when(view.start, view.zone)}."
+                t(
+                    "The pager changes shift at {change}, not at the handover time {start}.",
+                    change=when(view.pager_change, view.zone, t),
+                    start=when(view.start, view.zone, t),
+                )
             )
         )
     if view.late:
-        blocks.append(context(f"Posted late: I was not running at {when(view.start, view.zone)}."))
-    blocks.append(section(escalations_text(view.escalations, view.zone)))
-    blocks.append(section(usergroup_text(view.usergroup, view.zone, view.incoming)))
-    items = attention_items(view)
+        blocks.append(
+            context(t("Posted late: I was not running at {start}.", start=when(view.start, view.zone, t)))
+        )
+    blocks.append(section(escalations_text(view.escalations, view.zone, t)))
+    blocks.append(section(usergroup_text(view.usergroup, view.zone, view.incoming, t)))
+    items = attention_items(view, t)
     if items:
-        blocks.append(section(bullets("*Needs attention*", [f"• {item}" for item in items], _more_items)))
-    text = f"On-call handover for {view.team}: {_headline(view)}, {_window(view)}"
+        blocks.append(
+            section(bullets(t("*Needs attention*"), [f"• {item}" for item in items], _more_items(t)))
+        )
+    text = t(
+        "On-call handover for {team}: {headline}, {window}",
+        team=view.team,
+        headline=_headline(view, t),
+        window=_window(view, t),
+    )
     return {"text": text, "blocks": blocks}
 
 
-def incoming_dm(view: HandoverView) -> dict[str, Any]:
+def incoming_dm(view: HandoverView, t: Translator = EN) -> dict[str, Any]:
     """The DM to an incoming person: their window and what is still open."""
-    span = f"from {when(view.start, view.zone)} to {when(view.end, view.zone)} ({escape(view.zone)})"
-    head = f"You are on call for *{escape(view.team)}* {span}."
+    span = t(
+        "from {start} to {end} ({zone})",
+        start=when(view.start, view.zone, t),
+        end=when(view.end, view.zone, t),
+        zone=escape(view.zone),
+    )
+    head = t("You are on call for *{team}* {span}.", team=escape(view.team), span=span)
     still_open = [i for i in view.escalations if i.open]
     blocks: Blocks = [section(head)]
     if still_open:
-        blocks.append(section(_open_list("*Still open from the last shift:*", still_open, view.zone)))
+        blocks.append(section(_open_list(t("*Still open from the last shift:*"), still_open, view.zone, t)))
     else:
-        blocks.append(section("Nothing is open from the last shift."))
-    plain = f"You are on call for {view.team} {span}. Still open: {len(still_open)}."
+        blocks.append(section(t("Nothing is open from the last shift.")))
+    plain = t(
+        "You are on call for {team} {span}. Still open: {open}.",
+        team=view.team,
+        span=span,
+        open=len(still_open),
+    )
     return {"text": plain, "blocks": blocks}
 
 
-def _fix(person: PersonView) -> str:
+def _fix(person: PersonView, t: Translator) -> str:
+    line = f'`"{escape(person.pager_id)}" = "U…"`'
     if person.status == "no_email":
-        line = f'`"{escape(person.pager_id)}" = "U…"`'
-        return f"add {line} (their Slack member ID) under `[people]` in the bot's config"
+        return t("add {line} (their Slack member ID) under `[people]` in the bot's config", line=line)
     if person.status in ("deleted", "bot", "guest"):
-        return (
+        return t(
             "put an active member's Slack ID under `[people]` in the bot's config, "
             "or change the shift in the pager"
         )
-    return (
-        f'add `"{escape(person.pager_id)}" = "U…"` under `[people]` in the bot\'s config, '
-        "or change the email in the pager to the one Slack knows"
+    return t(
+        "add {line} under `[people]` in the bot's config, "
+        "or change the email in the pager to the one Slack knows",
+        line=line,
     )
 
 
 def identity_notice(
-    team: str, zone: str, shift_start: datetime, problems: Sequence[PersonView]
+    team: str, zone: str, shift_start: datetime, problems: Sequence[PersonView], t: Translator = EN
 ) -> dict[str, Any]:
     """The day-ahead warning: whom to fix, and how, before the handover."""
-    lines = [f"• {escape(p.pager_id)}: {reason(p)}. Fix: {_fix(p)}." for p in problems]
-    head = (
-        f"Heads-up for the *{escape(team)}* handover on {when(shift_start, zone)} ({escape(zone)}): "
-        "I cannot reach the incoming on-call person in Slack."
+    lines = [
+        t("• {who}: {reason}. Fix: {fix}.", who=escape(p.pager_id), reason=reason(p, t), fix=_fix(p, t))
+        for p in problems
+    ]
+    head = t(
+        "Heads-up for the *{team}* handover on {when} ({zone}): "
+        "I cannot reach the incoming on-call person in Slack.",
+        team=escape(team),
+        when=when(shift_start, zone, t),
+        zone=escape(zone),
     )
-    text = f"Heads-up: the incoming on-call person of {team} cannot be reached in Slack"
-    listed = fit_names(lines, TEXT_CHARS, sep="\n", pointer_sep="\n", more=_more_items)
+    text = t("Heads-up: the incoming on-call person of {team} cannot be reached in Slack", team=team)
+    listed = fit_names(lines, TEXT_CHARS, sep="\n", pointer_sep="\n", more=_more_items(t))
     return {"text": text, "blocks": [section(head), section(listed)] if listed else [section(head)]}
 
 
@@ -224,12 +282,22 @@ def shift_change_notice(
     end: datetime | None,
     before: Sequence[PersonView],
     after: Sequence[PersonView],
+    t: Translator = EN,
 ) -> dict[str, Any]:
     """One changed shift, e.g. "Tue 7 Apr 09:00-Wed 8 Apr 09:00 is now Bob, was Alice" (an en dash)."""
-    window = f"{when(start, zone)}{DASH}{when(end, zone)}" if end else f"From {when(start, zone)} on, it"
-    line = f"{window} is now {people(after)}, was {people(before)}"
-    head = f"*Shift change for {escape(team)}* ({escape(zone)}): {line}."
-    return {"text": f"Shift change for {team}: {line}.", "blocks": [section(head)]}
+    now_on, was = people(after, t), people(before, t)
+    if end:
+        window = f"{when(start, zone, t)}{DASH}{when(end, zone, t)}"
+        line = t("{window} is now {after}, was {before}", window=window, after=now_on, before=was)
+    else:
+        line = t(
+            "From {start} on, it is now {after}, was {before}",
+            start=when(start, zone, t),
+            after=now_on,
+            before=was,
+        )
+    head = t("*Shift change for {team}* ({zone}): {line}.", team=escape(team), zone=escape(zone), line=line)
+    return {"text": t("Shift change for {team}: {line}.", team=team, line=line), "blocks": [section(head)]}
 
 
 def message_text(message: dict[str, Any]) -> str:

@@ -9,71 +9,101 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from app.slack.blocks import escape
+from app.i18n import EN, Translator
+from app.slack.blocks import escape, more_names
 from app.slack.limits import fit_names, truncate
 
 DETAIL_CHARS = 500  # an error sentence from the pager or Slack
 PEOPLE_CHARS = 1_500
 
 
-def local_time(at: datetime, zone: str) -> str:
-    """``at`` as HH:MM with the zone's abbreviation, e.g. '11:40 CET'."""
+def local_time(at: datetime, zone: str, t: Translator = EN) -> str:
+    """``at`` as weekday and HH:MM with the zone's abbreviation, e.g. 'Mon 11:40 CET'."""
     local = at.astimezone(ZoneInfo(zone))
-    return f"{local:%a %H:%M} {local.tzname()}"
+    return f"{t.weekday_time(local)} {local.tzname()}"
 
 
 def pager_unreachable(
-    team: str, usergroup: str, error: str, since: datetime, data_from: datetime | None, zone: str
+    team: str,
+    usergroup: str,
+    error: str,
+    since: datetime,
+    data_from: datetime | None,
+    zone: str,
+    t: Translator = EN,
 ) -> str:
     """Said once when the pager stops answering for a team."""
-    cached = f"showing data from {local_time(data_from, zone)}" if data_from else "no cached data yet"
-    return (
-        f":warning: *{escape(team)}*: the pager is unreachable since {local_time(since, zone)} "
-        f"({_detail(error)}). I left @{escape(usergroup)} as it is; /oncall is {cached}."
+    if data_from:
+        cached = t("showing data from {when}", when=local_time(data_from, zone, t))
+    else:
+        cached = t("no cached data yet")
+    return t(
+        ":warning: *{team}*: the pager is unreachable since {since} ({error}). "
+        "I left @{usergroup} as it is; /oncall is {cached}.",
+        team=escape(team),
+        since=local_time(since, zone, t),
+        error=_detail(error),
+        usergroup=escape(usergroup),
+        cached=cached,
     )
 
 
-def pager_recovered(team: str, since: datetime, now: datetime, zone: str) -> str:
+def pager_recovered(team: str, since: datetime, now: datetime, zone: str, t: Translator = EN) -> str:
     """Said once when the pager answers again."""
-    return (
-        f":white_check_mark: *{escape(team)}*: the pager answers again (it was unreachable from "
-        f"{local_time(since, zone)} to {local_time(now, zone)}); on-call data is fresh."
+    return t(
+        ":white_check_mark: *{team}*: the pager answers again (it was unreachable from {since} to {now}); "
+        "on-call data is fresh.",
+        team=escape(team),
+        since=local_time(since, zone, t),
+        now=local_time(now, zone, t),
     )
 
 
-def nobody_on_call(team: str, usergroup: str, unmapped: list[str]) -> str:
+def nobody_on_call(team: str, usergroup: str, unmapped: list[str], t: Translator = EN) -> str:
     """Said once when nobody (mapped) is on call, so the group was left unchanged."""
-    why = "the pager says nobody is on call"
+    why = t("the pager says nobody is on call")
     if unmapped:
-        names = fit_names([escape(p) for p in unmapped], PEOPLE_CHARS)
-        why = f"nobody on call has a usable Slack account ({names})"
-    return (
-        f":warning: *{escape(team)}*: {why}. Slack does not allow an empty user group, so I left "
-        f"@{escape(usergroup)} as it is. Check the pager's schedule."
+        names = fit_names([escape(p) for p in unmapped], PEOPLE_CHARS, sep=t(", "), more=more_names(t))
+        why = t("nobody on call has a usable Slack account ({names})", names=names)
+    return t(
+        ":warning: *{team}*: {why}. Slack does not allow an empty user group, "
+        "so I left @{usergroup} as it is. Check the pager's schedule.",
+        team=escape(team),
+        why=why,
+        usergroup=escape(usergroup),
     )
 
 
-def unmapped_person(team: str, pager_id: str, problem: str) -> str:
+def unmapped_person(team: str, pager_id: str, problem: str, t: Translator = EN) -> str:
     """Said once per person per shift when an on-call person cannot be put in the group."""
     if "@" not in pager_id:  # an account id (JSM hides the email): only a [people] line reaches Slack
-        fix = (
-            f'Fix it by adding `"{_detail(pager_id)}" = "U…"` (their Slack member ID) under `[people]` '
-            "in the teams file."
+        fix = t(
+            'Fix it by adding `"{pager_id}" = "U…"` (their Slack member ID) '
+            "under `[people]` in the teams file.",
+            pager_id=_detail(pager_id),
         )
     else:
-        fix = (
+        fix = t(
             "Fix it by adding them to `[people]` in the teams file (pager email → Slack user ID), or by "
             "using the same email in the pager and in Slack."
         )
-    return (
-        f":warning: *{escape(team)}*: {_detail(pager_id)} is on call but {_detail(problem)}, "
-        f"so they are not in the user group. {fix}"
+    return t(
+        ":warning: *{team}*: {pager_id} is on call but {problem}, so they are not in the user group. {fix}",
+        team=escape(team),
+        pager_id=_detail(pager_id),
+        problem=_detail(problem),
+        fix=fix,
     )
 
 
-def sync_failed(team: str, usergroup: str, sentence: str) -> str:
+def sync_failed(team: str, usergroup: str, sentence: str, t: Translator = EN) -> str:
     """Said once per problem when Slack refuses the usergroup update."""
-    return f":x: *{escape(team)}*: I could not update @{escape(usergroup)}: {_detail(sentence)}."
+    return t(
+        ":x: *{team}*: I could not update @{usergroup}: {sentence}.",
+        team=escape(team),
+        usergroup=escape(usergroup),
+        sentence=_detail(sentence),
+    )
 
 
 def _detail(text: str) -> str:
@@ -81,9 +111,11 @@ def _detail(text: str) -> str:
     return truncate(escape(text), DETAIL_CHARS)
 
 
-def needs_admin(team: str, sentence: str) -> str:
+def needs_admin(team: str, sentence: str, t: Translator = EN) -> str:
     """Said once when the team's setup broke in a way only an admin can fix."""
-    return (
-        f":rotating_light: *{escape(team)}*: {_detail(sentence)}. An admin must fix this; "
-        "until then this team is not kept in sync."
+    return t(
+        ":rotating_light: *{team}*: {sentence}. An admin must fix this; "
+        "until then this team is not kept in sync.",
+        team=escape(team),
+        sentence=_detail(sentence),
     )
