@@ -372,6 +372,16 @@ class OncallConfig:
         """The team whose channel is ``channel_id``, or None."""
         return next((t for t in self.teams if t.channel == channel_id), None)
 
+    def team_language(self, name: str) -> str:
+        """The language of team ``name``'s posts (the top-level default for a team no longer configured)."""
+        team = self.team(name)
+        return team.language if team is not None else self.language
+
+    def channel_language(self, channel_id: str) -> str:
+        """The language of a post in ``channel_id``: its team's, else the top-level default."""
+        team = self.team_for_channel(channel_id)
+        return team.language if team is not None else self.language
+
 
 def _where(path: Path, data: dict[str, Any], loc: tuple[int | str, ...]) -> str:
     """Name the place of a validation error: file, team and field."""

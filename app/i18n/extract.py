@@ -13,6 +13,7 @@ import argparse
 import re
 import string
 import sys
+import unicodedata
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
@@ -32,6 +33,22 @@ APP = Path(__file__).resolve().parents[1]
 _COMMAND = re.compile(r"`(/oncall[^`]*)`")
 _EMOJI = re.compile(r":[a-z0-9_+-]+:")
 UPDATE = "run python -m app.i18n.extract"
+# Slack's mrkdwn reads *bold*, _italic_ and `code` only where the marks stand apart from the words
+# around them: "は*太字*です" stays plain. Japanese has no spaces, so a translation must add them.
+_SPAN = re.compile(r"([*_`])(?=\S)(.+?)(?<=\S)\1")
+_PLACEHOLDER = re.compile(r"\{[^{}]*\}")
+
+
+def _glued_marks(text: str) -> list[str]:
+    """The mrkdwn spans of ``text`` touching a letter or digit outside them (Slack would not format them)."""
+    bare = _PLACEHOLDER.sub(" ", _EMOJI.sub(" ", text))
+    glued = []
+    for span in _SPAN.finditer(bare):
+        before = bare[span.start() - 1] if span.start() else " "
+        after = bare[span.end()] if span.end() < len(bare) else " "
+        if unicodedata.category(before)[0] in "LN" or unicodedata.category(after)[0] in "LN":
+            glued.append(span.group(0))
+    return glued
 
 
 def template() -> Catalog:
@@ -51,7 +68,8 @@ def update(language: str) -> Catalog:
     catalog.obsolete.clear()  # git keeps the history; a dead entry would only mislead a translator
     path = Path(str(catalog_file(language)))
     with path.open("wb") as handle:
-        write_po(handle, catalog, width=110, sort_output=False, include_previous=True)
+        # No line numbers: a catalog that changes only when messages do keeps merges quiet.
+        write_po(handle, catalog, width=110, sort_output=False, include_previous=True, include_lineno=False)
     return catalog
 
 
@@ -97,6 +115,8 @@ def _entry_problems(message: Message, plurals: int) -> Iterable[str]:
             yield f"{name}: a /oncall command must stay as it is: {_COMMAND.findall(ids[-1])}"
         if not _kept(ids[-1], text, _EMOJI):
             yield f"{name}: emoji codes must stay as they are: {_EMOJI.findall(ids[-1])}"
+        if glued := _glued_marks(text):
+            yield f"{name}: Slack will not format {glued}: put a space between the marks and the words"
 
 
 def problems(language: str) -> list[str]:

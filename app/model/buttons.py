@@ -45,3 +45,4 @@ class PressDone:
     pager: str | None
     priority: str = ""
     keep: EscalationButtons | None = None
+    language: str = "en"  # the team's: the pressed message is in its channel

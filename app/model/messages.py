@@ -2,6 +2,9 @@
 
 A service builds one of these and hands it to the chat port (``app.chat.Chat``); the Slack side renders
 it (``app/slack/render.py``) into Block Kit and sends it through the gateway.
+
+Every message says its ``language`` ("en" or "ja", ``app.i18n``): the team's for a post in a channel or
+a thread there, the reader's (``app.i18n.choice.reader_language``) for a direct message.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ class PagerUnreachable:
     since: datetime
     data_from: datetime | None
     zone: str
+    language: str = "en"
 
 
 @dataclass(frozen=True)
@@ -43,6 +47,7 @@ class PagerRecovered:
     since: datetime
     now: datetime
     zone: str
+    language: str = "en"
 
 
 @dataclass(frozen=True)
@@ -52,6 +57,7 @@ class NobodyOnCall:
     team: str
     usergroup: str
     unmapped: tuple[str, ...]
+    language: str = "en"
 
 
 @dataclass(frozen=True)
@@ -61,6 +67,7 @@ class UnmappedPerson:
     team: str
     pager_id: str
     problem: str
+    language: str = "en"
 
 
 @dataclass(frozen=True)
@@ -70,6 +77,7 @@ class SyncFailed:
     team: str
     usergroup: str
     sentence: str
+    language: str = "en"
 
 
 @dataclass(frozen=True)
@@ -78,6 +86,7 @@ class NeedsAdmin:
 
     team: str
     sentence: str
+    language: str = "en"
 
 
 # ---- the handover ---------------------------------------------------------------------------------
@@ -88,6 +97,7 @@ class HandoverPost:
     """The weekly handover in the team channel."""
 
     view: HandoverView
+    language: str = "en"
 
 
 @dataclass(frozen=True)
@@ -95,6 +105,7 @@ class IncomingDm:
     """The direct message to a person coming on call."""
 
     view: HandoverView
+    language: str = "en"
 
 
 @dataclass(frozen=True)
@@ -105,6 +116,7 @@ class IdentityWarning:
     zone: str
     shift_start: datetime
     problems: tuple[PersonView, ...]
+    language: str = "en"
 
 
 @dataclass(frozen=True)
@@ -117,6 +129,7 @@ class ShiftChange:
     end: datetime | None
     before: tuple[PersonView, ...]
     after: tuple[PersonView, ...]
+    language: str = "en"
 
 
 # ---- escalation -----------------------------------------------------------------------------------
@@ -135,6 +148,7 @@ class EscalationReply:
     as_of: datetime | None
     now: datetime
     limit: int = 0
+    language: str = "en"
 
 
 @dataclass(frozen=True)
@@ -144,6 +158,7 @@ class PageConfirmed:
     alert_id: str
     pager: str
     url: str | None = None
+    language: str = "en"
 
 
 @dataclass(frozen=True)
@@ -153,6 +168,7 @@ class PageUnconfirmed:
     reason: str
     request_id: str
     pager: str
+    language: str = "en"
 
 
 @dataclass(frozen=True)
@@ -161,6 +177,7 @@ class PageFailed:
 
     reason: str
     pager: str
+    language: str = "en"
 
 
 @dataclass(frozen=True)
@@ -168,6 +185,7 @@ class MentionUsage:
     """How to mention the bot (an empty or unclear mention)."""
 
     team_names: tuple[str, ...]
+    language: str = "en"
 
 
 @dataclass(frozen=True)
@@ -176,6 +194,7 @@ class MentionUnknownTeam:
 
     word: str | None
     team_names: tuple[str, ...]
+    language: str = "en"
 
 
 @dataclass(frozen=True)
@@ -188,6 +207,7 @@ class EscalationDm:
     priority: str
     channel: str
     permalink: str | None
+    language: str = "en"
 
 
 @dataclass(frozen=True)
@@ -196,6 +216,7 @@ class DmsSent:
 
     user_ids: tuple[str, ...]
     problems: str | None
+    language: str = "en"
 
 
 @dataclass(frozen=True)
@@ -203,11 +224,14 @@ class DmsFailed:
     """The thread message: nobody could be messaged directly."""
 
     reason: str
+    language: str = "en"
 
 
 @dataclass(frozen=True)
 class CourtesyReply:
     """The short answer to a thank-you: it tags nobody and pages nobody."""
+
+    language: str = "en"
 
 
 @dataclass(frozen=True)
@@ -218,6 +242,7 @@ class WhoReply:
     zone: str
     now: datetime
     source: str
+    language: str = "en"
 
 
 @dataclass(frozen=True)
@@ -229,6 +254,7 @@ class FollowUpReply:
     alert_id: str | None
     url: str | None
     notes: bool = False  # the pager takes notes: the follow-up is added to the alert as one
+    language: str = "en"
 
 
 @dataclass(frozen=True)

@@ -53,7 +53,7 @@ def _since(runtime: Runtime, team: str, cause: str) -> str:
 
 
 def _tell(runtime: Runtime, team: Team, cause: str, sentence: str, now: datetime) -> None:
-    notice = NeedsAdmin(team.name, sentence)
+    notice = NeedsAdmin(team.name, sentence, team.language)
     notices.post_once(runtime, team, KIND, f"{cause}|{_since(runtime, team.name, cause)}", notice, now)
 
 

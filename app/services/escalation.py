@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 from app.chat import Sent, Unknown
 from app.config import OncallConfig
 from app.domain import Team
+from app.i18n import translator
 from app.model.messages import MentionUnknownTeam, MentionUsage
 from app.runtime import Runtime
 from app.services.escalation_asks import (
@@ -54,6 +55,7 @@ from app.services.escalation_thread import (
     send_thread_post,
 )
 from app.services.members import may_page
+from app.services.slack_users import cached_language
 from app.store.db import reading
 from app.store.models import Escalation
 from app.store.repo import insert_ignoring_duplicates
@@ -276,7 +278,7 @@ def _answered_without_escalating(
 ) -> bool:
     """Answer help, thanks, a follow-up in an escalated thread or "who is on call?"; False for the rest."""
     if intent.kind == "help":
-        reply_once(runtime, mention, "mention_usage", MentionUsage(tuple(names)), now)
+        reply_once(runtime, mention, "mention_usage", MentionUsage(tuple(names), team.language), now)
         return True
     if intent.kind == "courtesy":
         answer_courtesy(runtime, mention, now)
@@ -298,7 +300,8 @@ def _may_page_now(runtime: Runtime, mention: Mention, team: Team) -> bool:
         log.info(
             "mention %s asked to page; %s is a %s: tagging only", mention.event_id, mention.user, verdict
         )
-        text = "Guests and bots cannot page from Slack here; I tagged the on-call people instead."
+        t = translator(cached_language(runtime, mention.user, team.language))  # a private sentence: theirs
+        text = t("Guests and bots cannot page from Slack here; I tagged the on-call people instead.")
         runtime.slack.try_ephemeral(mention.channel, mention.user, text=text, thread_ts=mention.reply_thread)
     return verdict == "member"
 
@@ -314,13 +317,13 @@ def handle_mention(runtime: Runtime, mention: Mention, now: datetime) -> str | N
     text = strip_bot_mention(mention.text, mention.bot_user_id)
     route = route_mention(config, mention.channel, text)
     names = [team.name for team in config.teams]
+    language = config.channel_language(mention.channel)  # the thread is in this channel
     if route.kind == "help":
-        reply_once(runtime, mention, "mention_usage", MentionUsage(tuple(names)), now)
+        reply_once(runtime, mention, "mention_usage", MentionUsage(tuple(names), language), now)
         return None
     if route.kind == "unknown_team" or route.team is None:
-        reply_once(
-            runtime, mention, "mention_unknown_team", MentionUnknownTeam(route.word, tuple(names)), now
-        )
+        unknown = MentionUnknownTeam(route.word, tuple(names), language)
+        reply_once(runtime, mention, "mention_unknown_team", unknown, now)
         return None
     team, intent = route.team, read_intent(route.body, team_pages=route.team.pages)
     if _answered_without_escalating(runtime, mention, team, intent, names, now):

@@ -61,7 +61,8 @@ def escalation_of_thread(runtime: Runtime, channel: str, thread_ts: str | None) 
 
 def answer_courtesy(runtime: Runtime, mention: Mention, now: datetime) -> None:
     """A thank-you gets a short reply that tags nobody."""
-    reply_once(runtime, mention, "mention_courtesy", CourtesyReply(), now)
+    language = runtime.config.channel_language(mention.channel)
+    reply_once(runtime, mention, "mention_courtesy", CourtesyReply(language), now)
 
 
 def answer_who(runtime: Runtime, mention: Mention, team: Team, now: datetime) -> None:
@@ -69,7 +70,7 @@ def answer_who(runtime: Runtime, mention: Mention, team: Team, now: datetime) ->
     with reading(runtime.sessions) as session:
         current = oncall_view.on_call_now(session, runtime.config, [team], now)
     # A channel has many readers: the team's zone, not the asker's.
-    answer = WhoReply(tuple(current), team.timezone, now, runtime.providers.label)
+    answer = WhoReply(tuple(current), team.timezone, now, runtime.providers.label, team.language)
     reply_once(runtime, mention, "mention_who", answer, now)
 
 
@@ -82,7 +83,14 @@ def follow_up(runtime: Runtime, mention: Mention, row: Escalation, text: str, no
     provider = runtime.providers.for_team(row.team)
     url = provider_url(runtime, row)
     notes = provider.can_page and provider.can_note and row.status in ALERTED
-    payload = FollowUpReply(row.status, pager=provider.name, alert_id=row.alert_id, url=url, notes=notes)
+    payload = FollowUpReply(
+        row.status,
+        pager=provider.name,
+        alert_id=row.alert_id,
+        url=url,
+        notes=notes,
+        language=runtime.config.team_language(row.team),
+    )
     said = reply_once(runtime, mention, "mention_follow_up", payload, now)
     log.info("mention %s joins escalation %s (no new alert)", mention.event_id, row.event_id)
     if said and notes:

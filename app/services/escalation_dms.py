@@ -17,9 +17,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.chat import SlackCallFailed
+from app.i18n import N_
 from app.model.messages import DmsFailed, DmsSent, EscalationDm, Message
 from app.runtime import Runtime
 from app.services.people import cached_identities
+from app.services.slack_users import language_for
 from app.store import repo
 from app.store.models import Escalation, Notice
 from app.store.repo import latest_snapshot
@@ -72,14 +74,22 @@ def send_dms(
     """Send each on-call person not messaged yet a direct message about ``row``; what happened."""
     with session.begin():
         targets = _targets(session, runtime, row)
-    payload = EscalationDm(
-        row.team, row.user_id, row.text, priority=row.priority, channel=row.channel, permalink=permalink
-    )
+    team_language = runtime.config.team_language(row.team)
     done = DmRound()
     for person, user_id, status in targets:
         if user_id is None or status != "ok":
             done.unreachable.append(f"{person} (no active Slack account)")
             continue
+        # Each direct message speaks its reader's Slack language (asked for when not cached yet).
+        payload = EscalationDm(
+            row.team,
+            row.user_id,
+            row.text,
+            priority=row.priority,
+            channel=row.channel,
+            permalink=permalink,
+            language=language_for(runtime, user_id, team_language),
+        )
         if not _claim(runtime, row, user_id, payload, now):
             continue  # sent before (a retry, a redelivery, another replica)
         try:
@@ -102,9 +112,9 @@ def _claim(runtime: Runtime, row: Escalation, user_id: str, payload: Message, no
         )
 
 
-def dm_outcome(session: Session, row: Escalation) -> Message:
+def dm_outcome(session: Session, row: Escalation, language: str = "en") -> Message:
     """The thread's outcome of a pager-less escalation: who was messaged directly, or why nobody was."""
     reached = dmed(session, row)
     if row.status == "notified" and reached:
-        return DmsSent(tuple(reached), row.last_error)
-    return DmsFailed(row.last_error or "nobody is on call for the team")
+        return DmsSent(tuple(reached), row.last_error, language)
+    return DmsFailed(row.last_error or N_("nobody is on call for the team"), language)

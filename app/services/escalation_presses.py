@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import func, or_, select, update
 
 from app.domain import AlertRef
+from app.i18n import N_, translator
 from app.model.buttons import (
     ACK_ACTION,
     PAGE_ACTION,
@@ -33,6 +34,7 @@ from app.services.escalation import LIMIT_WINDOW
 from app.services.escalation_pages import PAGED_STATUSES, PAGES_JOB
 from app.services.members import Verdict, may_page
 from app.services.presses import Press
+from app.services.slack_users import cached_language
 from app.store.db import reading
 from app.store.models import Escalation, SlackUser
 
@@ -41,17 +43,19 @@ log = logging.getLogger(__name__)
 ALERTED = ("requested", "created", "unconfirmed")  # an alert may exist: the pager can act on it
 
 
-def _tell(runtime: Runtime, press: Press, text: str) -> None:
-    """A private sentence to the presser, in the thread they pressed in."""
+def _tell(runtime: Runtime, press: Press, message: str, **values: Any) -> None:
+    """A private sentence (a message id) to the presser, in their Slack language, in the thread."""
+    language = cached_language(runtime, press.user, runtime.config.channel_language(press.channel))
+    text = translator(language)(message, **values)
     runtime.slack.try_ephemeral(press.channel, press.user, text=text, thread_ts=press.thread_ts)
 
 
 def _refusal(verdict: Verdict) -> str:
     if verdict == "guest":
-        return "Guests cannot page or act on alerts from Slack here; ask a member of the team to."
+        return N_("Guests cannot page or act on alerts from Slack here; ask a member of the team to.")
     if verdict == "bot":
-        return "Bots cannot page or act on alerts."
-    return "I could not check your Slack account just now, so nothing was done; press the button again."
+        return N_("Bots cannot page or act on alerts.")
+    return N_("I could not check your Slack account just now, so nothing was done; press the button again.")
 
 
 def _name(runtime: Runtime, user_id: str) -> str:
@@ -105,18 +109,24 @@ def _update(
     keep: EscalationButtons | None = None,
 ) -> None:
     """Show in the pressed message who did what; the buttons left, if any."""
-    message = PressDone(press.blocks, done, press.user, pager, priority, keep)
+    language = runtime.config.channel_language(press.channel)  # the pressed message is in that channel
+    message = PressDone(press.blocks, done, press.user, pager, priority, keep, language)
     runtime.slack.try_update(press.channel, press.message_ts, message)
 
 
 def _page(runtime: Runtime, press: Press, row: Escalation, now: datetime) -> None:
     team = runtime.config.team(row.team)
     if team is None or not team.pages:
-        _tell(runtime, press, "This team does not page from Slack.")
+        _tell(runtime, press, N_("This team does not page from Slack."))
         return
     if _over_limit(runtime, press.user, now):
         limit = runtime.config.pages_per_user_per_hour
-        _tell(runtime, press, f"Not paged: you reached the limit of {limit} pages per person per hour.")
+        _tell(
+            runtime,
+            press,
+            N_("Not paged: you reached the limit of {limit} pages per person per hour."),
+            limit=limit,
+        )
         return
     priority = press.selected.get(PRIORITY_ACTION) or row.priority
     priority = priority if priority in PRIORITIES else row.priority
@@ -136,9 +146,9 @@ def _page(runtime: Runtime, press: Press, row: Escalation, now: datetime) -> Non
     if not paged:
         fresh = _load(runtime, row.id)
         if fresh is not None and fresh.status != "tag_only":
-            _tell(runtime, press, "This escalation was already paged; no second page was sent.")
+            _tell(runtime, press, N_("This escalation was already paged; no second page was sent."))
         else:
-            _tell(runtime, press, "Nothing was paged: this escalation is closed or busy; try again.")
+            _tell(runtime, press, N_("Nothing was paged: this escalation is closed or busy; try again."))
         return
     log.info("escalation %s: %s pressed Page (%s)", row.event_id, press.user, priority)
     runtime.wake(PAGES_JOB)
@@ -157,7 +167,7 @@ def _ack(runtime: Runtime, press: Press, row: Escalation, now: datetime) -> None
         updated_at=now,
     )
     if not claimed:
-        _tell(runtime, press, "This escalation was already acknowledged or resolved.")
+        _tell(runtime, press, N_("This escalation was already acknowledged or resolved."))
         return
     provider = runtime.providers.for_team(row.team)
     if provider.can_page and row.status in ALERTED:
@@ -169,7 +179,7 @@ def _ack(runtime: Runtime, press: Press, row: Escalation, now: datetime) -> None
             )
         except ProviderError as error:
             _changed(runtime, row.id, Escalation.acked_by == press.user, acked_by=None, acked_at=None)
-            _tell(runtime, press, f"Not acknowledged: {error}")
+            _tell(runtime, press, N_("Not acknowledged: {error}"), error=str(error))
             return
     told = provider.name if provider.can_page and row.status in ALERTED else None
     _update(runtime, press, "acked", told, keep=EscalationButtons(row.id, "resolve"))
@@ -180,7 +190,7 @@ def _resolve(runtime: Runtime, press: Press, row: Escalation, now: datetime) -> 
         runtime, row.id, Escalation.closed_at.is_(None), closed_by=press.user, closed_at=now, updated_at=now
     )
     if not claimed:
-        _tell(runtime, press, "This escalation was already resolved.")
+        _tell(runtime, press, N_("This escalation was already resolved."))
         return
     provider = runtime.providers.for_team(row.team)
     if provider.can_page and row.status in ALERTED:
@@ -192,7 +202,7 @@ def _resolve(runtime: Runtime, press: Press, row: Escalation, now: datetime) -> 
             )
         except ProviderError as error:
             _changed(runtime, row.id, Escalation.closed_by == press.user, closed_by=None, closed_at=None)
-            _tell(runtime, press, f"Not resolved: {error}")
+            _tell(runtime, press, N_("Not resolved: {error}"), error=str(error))
             return
     told = provider.name if provider.can_page and row.status in ALERTED else None
     _update(runtime, press, "resolved", told)
@@ -208,7 +218,7 @@ def handle_press(runtime: Runtime, press: Press, now: datetime) -> None:
         return  # the priority select: its choice travels with the Page press
     row = _load(runtime, int(press.value)) if press.value.isdigit() else None
     if row is None:
-        _tell(runtime, press, "I no longer know this escalation; nothing was done.")
+        _tell(runtime, press, N_("I no longer know this escalation; nothing was done."))
         return
     team = runtime.config.team(row.team)
     verdict = may_page(

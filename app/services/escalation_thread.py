@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 from app.chat import Key, PostResult, ReadBackFailed, Sent, SlackCallFailed, Unknown
 from app.config import OncallConfig
 from app.domain import AlertRef
+from app.i18n import N_
 from app.model.buttons import EscalationButtons
 from app.model.messages import (
     EscalationReply,
@@ -155,6 +156,7 @@ def reply_message(
         as_of=as_of,
         now=now,
         limit=runtime.config.pages_per_user_per_hour,
+        language=runtime.config.team_language(row.team),  # a thread in the team's channel
     )
     return WithButtons(reply, buttons) if buttons is not None else reply
 
@@ -272,19 +274,20 @@ def post_outcome(runtime: Runtime, session: Session, row: Escalation, now: datet
     """Tell the thread how the page ended: the alert's id, why it failed, or that it went unconfirmed."""
     provider = runtime.providers.for_team(row.team)
     pager = provider.name
-    reason = row.last_error or "the pager gave no reason"
+    reason = row.last_error or N_("the pager gave no reason")
     alerted = provider.can_page and row.status in ("created", "unconfirmed")
     buttons = EscalationButtons(row.id, "alert" if alerted else "resolve")
+    language = runtime.config.team_language(row.team)
     if not provider.can_page:
         with session.begin():
-            payload = dm_outcome(session, row)
+            payload = dm_outcome(session, row, language)
     elif row.status == "created":
         url = provider.alert_url(AlertRef(alias=row.alias or "", alert_id=row.alert_id))
-        payload = PageConfirmed(row.alert_id or "", pager=pager, url=url)
+        payload = PageConfirmed(row.alert_id or "", pager=pager, url=url, language=language)
     elif row.status == "unconfirmed":
-        payload = PageUnconfirmed(reason, row.alert_request_id or "?", pager=pager)
+        payload = PageUnconfirmed(reason, row.alert_request_id or "?", pager=pager, language=language)
     else:
-        payload = PageFailed(reason, pager=pager)
+        payload = PageFailed(reason, pager=pager, language=language)
     payload = WithButtons(payload, buttons)
     return post_thread(runtime, session, row, "outcome", payload, now, lease) is not None
 

@@ -21,6 +21,7 @@ from app.services.handover_timing import handing_over, handover_after, handover_
 from app.services.notices import say_notice
 from app.services.once import Seen, State, peek, say_once
 from app.services.person_views import person_views
+from app.services.slack_users import language_for
 from app.store import repo
 from app.store.models import Escalation, Handover, ShiftRow, TeamState, UsergroupSync
 
@@ -210,10 +211,12 @@ def _too_old(
 def _dm_incoming(runtime: Runtime, view: HandoverView, now: datetime) -> list[str]:
     """Direct-message each incoming person once (their own once-key), whatever retries the channel post."""
     failures = []
-    dm = IncomingDm(view)
+    team_language = runtime.config.team_language(view.team)
     for person in view.incoming:
         if not person.mapped or person.slack_id is None:
             continue
+        # A direct message speaks its reader's Slack language (asked for when not cached yet).
+        dm = IncomingDm(view, language_for(runtime, person.slack_id, team_language))
         key = f"{view.start.isoformat()}|{person.slack_id}"
         outcome = say_notice(runtime, view.team, person.slack_id, "handover_dm", key, dm, now)
         if not outcome.said and outcome.result != "in_flight":
@@ -237,7 +240,7 @@ def _post(runtime: Runtime, team: Team, view: HandoverView, text: str, now: date
     outcome = say_once(
         runtime,
         HandoverLedger(team, view),
-        lambda: runtime.slack.post_once(team.channel, keyed, HandoverPost(view)),
+        lambda: runtime.slack.post_once(team.channel, keyed, HandoverPost(view, team.language)),
         lambda oldest: runtime.slack.find_once(team.channel, keyed, oldest=oldest),
         now,
         what=f"the {team.name} handover of {view.start.isoformat()}",
@@ -275,7 +278,7 @@ def run_handover(runtime: Runtime, team: Team, now: datetime, *, dry_run: bool =
     with runtime.sessions.begin() as session:
         view = replace(gather(session, runtime.config, team, start, now), late=now - start > LATE_AFTER)
         has_data = _has_data(session, team.name)
-    text = runtime.slack.plain_text(HandoverPost(view))
+    text = runtime.slack.plain_text(HandoverPost(view, team.language))  # --dry-run prints it as posted
     if not has_data:
         return HandoverOutcome(
             team.name, start, "failed", text, "the pager has not been read yet; will retry"

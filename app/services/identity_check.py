@@ -28,7 +28,7 @@ def _check_team(runtime: Runtime, team: Team, now: datetime) -> int:
     problems = [views[p.lower()] for p in incoming if p.lower() in views and not views[p.lower()].mapped]
     if not problems:
         return 0
-    message = IdentityWarning(team.name, team.timezone, moment, tuple(problems))
+    message = IdentityWarning(team.name, team.timezone, moment, tuple(problems), team.language)
     key = notice_key(moment.isoformat(), *(f"{p.pager_id}:{p.status}" for p in problems))
     return int(say_team_notice(runtime, team, "identity", key, message, now) == "posted")
 

@@ -73,7 +73,7 @@ def announce_outage(runtime: Runtime, team: Team, now: datetime) -> bool:
         since, error, data_from = state.failing_since, state.last_error, state.last_success_at
     assert since is not None
     notice = PagerUnreachable(
-        team.name, team.usergroup, error or "no answer", since, data_from, team.timezone
+        team.name, team.usergroup, error or "no answer", since, data_from, team.timezone, team.language
     )
     if _say(runtime, team, "pager_unreachable", since.isoformat(), notice, now).said:
         return True
@@ -94,7 +94,7 @@ def announce_recovery(runtime: Runtime, team: Team, now: datetime) -> bool:
         since = state.outage_announced_since
         if since is None or state.failing_since is not None:
             return False
-    notice = PagerRecovered(team.name, since, now, team.timezone)
+    notice = PagerRecovered(team.name, since, now, team.timezone, team.language)
     outcome = _say(runtime, team, "pager_recovered", since.isoformat(), notice, now)
     if outcome.said:
         with runtime.sessions.begin() as session:

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from app.chat import SlackCallFailed
 from app.domain import Team, known_slack_id, slack_id_identity
+from app.i18n import N_
 from app.runtime import Runtime
 from app.services.oncall_cache import CacheReader
 from app.store import repo
@@ -33,12 +34,14 @@ SHOWN_BEFORE = timedelta(days=8)
 SHOWN_AHEAD = timedelta(days=8)
 GONE = ("users_not_found", "user_not_found")
 LONG_AGO = datetime(2000, 1, 1, tzinfo=UTC)
+# Message ids (the team channel's notice translates them): "<who> is on call but <problem>".
 NOT_MEMBER_STATUSES = {
-    "not_found": "has no Slack account with that email",
-    "deleted": "is deactivated in Slack",
-    "bot": "is a bot",
-    "guest": "is a guest (guests cannot be in user groups)",
-    "no_email": "has no email the pager shows (an Atlassian account id whose email Jira hides)",
+    "not_found": N_("has no Slack account with that email"),
+    "deleted": N_("is deactivated in Slack"),
+    "bot": N_("is a bot"),
+    "guest": N_("is a guest (guests cannot be in user groups)"),
+    "no_email": N_("has no email the pager shows (an Atlassian account id whose email Jira hides)"),
+    "unknown": N_("is not known to Slack yet"),
 }
 
 

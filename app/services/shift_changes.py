@@ -130,6 +130,7 @@ def announce_shift_changes(
             window.end,
             tuple(views[p.lower()] for p in window.before),
             tuple(views[p.lower()] for p in window.after),
+            team.language,
         )
         said.append(say_team_notice(runtime, team, "shift_change", _window_key(window), message, now))
     # Move on to ``after`` only once every change in it was said; after a failure, keep diffing against

@@ -12,9 +12,12 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy.orm import Session
 
 from app.chat import SlackCallFailed
+from app.i18n import is_language
+from app.i18n.choice import reader_language
 from app.model.oncall import UserZone
 from app.runtime import Runtime
 from app.store import repo
+from app.store.db import reading
 from app.store.models import SlackUser
 
 log = logging.getLogger(__name__)
@@ -103,6 +106,23 @@ def ensure_zone(runtime: Runtime, user_id: str, fallback: str) -> UserZone:
         return zone
     with runtime.sessions.begin() as session:
         return cached_zone(session, user_id, fallback, runtime.now())
+
+
+def choose_reader_language(locale: str | None, fallback: str) -> str:
+    """``reader_language`` for a fallback read from the config (validated there: "en" or "ja")."""
+    return reader_language(locale, fallback if is_language(fallback) else "en")
+
+
+def language_for(runtime: Runtime, user_id: str, fallback: str) -> str:
+    """The language of a direct message to ``user_id``: their Slack locale's (asked first when not cached,
+    for paths with no ack deadline) when the bot speaks it, else ``fallback`` (the team's language)."""
+    return choose_reader_language(ensure_zone(runtime, user_id, "UTC").locale, fallback)
+
+
+def cached_language(runtime: Runtime, user_id: str, fallback: str) -> str:
+    """A private sentence's language for ``user_id``, from the cache alone (paths that must not wait)."""
+    with reading(runtime.sessions) as session:
+        return choose_reader_language(cached_locale(session, user_id), fallback)
 
 
 class ZoneFetcher:

@@ -103,7 +103,14 @@ def _desired(runtime: Runtime, team: Team, now: datetime) -> _Desired | str:
         if row is not None and row.status == "ok" and row.slack_user_id:
             desired.add(row.slack_user_id)
         else:
-            unmapped.append((person, NOT_MEMBER_STATUSES.get(row.status if row else "not_found", "unknown")))
+            unmapped.append(
+                (
+                    person,
+                    NOT_MEMBER_STATUSES.get(
+                        row.status if row else "not_found", NOT_MEMBER_STATUSES["unknown"]
+                    ),
+                )
+            )
     return _Desired(tuple(sorted(desired)), tuple(unmapped), shift_key)
 
 
@@ -139,7 +146,7 @@ def _record(runtime: Runtime, result: SyncResult, now: datetime) -> None:
 
 def _tell_unmapped(runtime: Runtime, team: Team, wanted: _Desired, now: datetime) -> None:
     for pager_id, problem in wanted.unmapped:
-        notice = UnmappedPerson(team.name, pager_id, problem)
+        notice = UnmappedPerson(team.name, pager_id, problem, team.language)
         notices.post_once(runtime, team, "unmapped", f"{pager_id}|{wanted.shift_key}", notice, now)
 
 
@@ -152,7 +159,7 @@ def _write(
         if failure.code in ("invalid_users", "failed_for_some_users"):
             with runtime.sessions.begin() as session:
                 forget_slack_users(session, wanted.desired)  # look them up again next cycle
-        notice = SyncFailed(team.name, team.usergroup, str(failure))
+        notice = SyncFailed(team.name, team.usergroup, str(failure), team.language)
         notices.post_once(runtime, team, "sync_failed", f"{failure.code}|{wanted.shift_key}", notice, now)
         gone = "usergroup_gone" if failure.code == "subteam_not_found" else ""
         return SyncResult(team.name, group_id, before, before, "failed", str(failure), code=gone)
@@ -233,7 +240,7 @@ def sync_team(
     if dry_run:
         return result
     if result.action == "skipped_empty":
-        notice = NobodyOnCall(team.name, team.usergroup, tuple(unmapped))
+        notice = NobodyOnCall(team.name, team.usergroup, tuple(unmapped), team.language)
         notices.post_once(runtime, team, "nobody_on_call", wanted.shift_key, notice, now)
     _tell_unmapped(runtime, team, wanted, now)
     _record(runtime, result, now)

@@ -210,7 +210,8 @@ def alert_link(alert_id: str, *, pager: str, url: str | None, t: Translator = EN
     """``<url|Opsgenie alert 42>`` where the pager has a page for it, else the id as code."""
     if url:
         return f"<{url}|{t('{pager} alert {alert}', pager=pager, alert=escape(alert_id))}>"
-    return t("{pager} alert {alert}", pager=pager, alert=f"`{escape(alert_id)}`")
+    code = f"`{escape(alert_id)}`"
+    return t("{pager} alert {alert}", pager=pager, alert=code)
 
 
 def page_confirmed(alert_id: str, *, pager: str, url: str | None = None, t: Translator = EN) -> Message:
@@ -226,7 +227,8 @@ def page_confirmed(alert_id: str, *, pager: str, url: str | None = None, t: Tran
 
 def page_failed(reason: str, *, pager: str, t: Translator = EN) -> Message:
     """The thread notice when the pager refused the alert for good (not a temporary outage)."""
-    text = t("Could not page through {pager}: {reason}", pager=pager, reason=escape(plain(reason, 300)))
+    # The bot's own reasons are message ids (translated); a pager's or Slack's words stay as they said them.
+    text = t("Could not page through {pager}: {reason}", pager=pager, reason=escape(plain(t(reason), 300)))
     blocks = [
         section(f":warning: {text}"),
         context(t("The on-call people are tagged above; reach them directly.")),
@@ -247,7 +249,7 @@ def usage(team_names: Sequence[str], t: Translator = EN) -> Message:
         "{example}\n"
         "Elsewhere, start with the team: {team_example}. "
         "Add `P1`…`P5` to set the page's priority.",
-        example=f"`{t(EXAMPLE)}`",
+        example="`" + t(EXAMPLE) + "`",
         team_example=_team_example(team_names, t),
     )
     blocks = [section(lines)]
@@ -286,7 +288,7 @@ def page_unconfirmed(reason: str, request_id: str, *, pager: str, t: Translator 
         "{reason}. The alert may exist and the on-call people may have been paged.",
         pager=pager,
         request=escape(request_id),
-        reason=escape(plain(reason, 300)),
+        reason=escape(plain(t(reason), 300)),
     )
     blocks = [
         section(f":grey_question: {text}"),

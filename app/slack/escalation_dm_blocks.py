@@ -36,7 +36,7 @@ def escalation_dm(
         reporter=mention(reporter, t),
         team=name,
         priority=escape(priority),
-        channel=f"<#{channel}>",
+        channel="<#" + channel + ">",
     )
     body = f"> {quoted}"  # plain() made it one line: one quote
     blocks = [
@@ -75,7 +75,7 @@ def dms_failed(reason: str, t: Translator = EN) -> Message:
     """The thread's outcome when nobody could be sent a direct message."""
     text = t(
         "No pager to call, and I could not message the on-call people directly: {reason}",
-        reason=escape(plain(reason, 300)),
+        reason=escape(plain(t(reason), 300)),  # the bot's own reasons are message ids; others stay as said
     )
     blocks = [
         section(f":warning: {text}"),

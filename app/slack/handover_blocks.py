@@ -72,10 +72,16 @@ def _escalation_line(item: EscalationView, zone: str, t: Translator) -> str:
         where = f"<{item.permalink}|{stamp}>"
     else:
         where = t(
-            "{when} in {channel} (thread {ts})", when=stamp, channel=f"<#{item.channel}>", ts=item.thread_ts
+            "{when} in {channel} (thread {ts})",
+            when=stamp,
+            channel="<#" + item.channel + ">",
+            ts=item.thread_ts,
         )
     return t(
-        "• {where} from {user}: “{quote}”", where=where, user=f"<@{item.user_id}>", quote=_quote(item.text)
+        "• {where} from {user}: “{quote}”",
+        where=where,
+        user="<@" + item.user_id + ">",
+        quote=_quote(item.text),
     )
 
 

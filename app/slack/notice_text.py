@@ -91,7 +91,7 @@ def unmapped_person(team: str, pager_id: str, problem: str, t: Translator = EN) 
         ":warning: *{team}*: {pager_id} is on call but {problem}, so they are not in the user group. {fix}",
         team=escape(team),
         pager_id=_detail(pager_id),
-        problem=_detail(problem),
+        problem=_detail(t(problem)),  # the bot's own reasons are message ids
         fix=fix,
     )
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from app.i18n import Translator, translator
 from app.model import messages as m
 from app.model.buttons import PressDone
 from app.model.oncall import UserZone
@@ -20,13 +21,14 @@ from app.slack.blocks import section
 from app.slack.oncall_blocks import now_answer
 
 Payload = dict[str, Any]
+Renderer = Callable[[Any, Translator], Payload]
 
 
 def _notice(text: str) -> Payload:
     return {"text": text, "blocks": [section(text)]}
 
 
-def _reply(r: m.EscalationReply) -> Payload:
+def _reply(r: m.EscalationReply, t: Translator) -> Payload:
     people = list(r.people) if r.people is not None else None
     return esc.escalation_reply(
         r.team,
@@ -38,49 +40,50 @@ def _reply(r: m.EscalationReply) -> Payload:
         as_of=r.as_of,
         now=r.now,
         limit=r.limit,
+        t=t,
     )
 
 
-def _with_buttons(w: m.WithButtons) -> Payload:
+def _with_buttons(w: m.WithButtons, t: Translator) -> Payload:
     payload = render(w.message)
-    return {**payload, "blocks": [*(payload.get("blocks") or []), buttons.actions(w.buttons)]}
+    return {**payload, "blocks": [*(payload.get("blocks") or []), buttons.actions(w.buttons, t)]}
 
 
-_RENDERERS: dict[type[Any], Callable[[Any], Payload]] = {
+_RENDERERS: dict[type[Any], Renderer] = {
     # notices in a team channel: one section of text
-    m.PagerUnreachable: lambda n: _notice(
-        notice.pager_unreachable(n.team, n.usergroup, n.error, n.since, n.data_from, n.zone)
+    m.PagerUnreachable: lambda n, t: _notice(
+        notice.pager_unreachable(n.team, n.usergroup, n.error, n.since, n.data_from, n.zone, t)
     ),
-    m.PagerRecovered: lambda n: _notice(notice.pager_recovered(n.team, n.since, n.now, n.zone)),
-    m.NobodyOnCall: lambda n: _notice(notice.nobody_on_call(n.team, n.usergroup, list(n.unmapped))),
-    m.UnmappedPerson: lambda n: _notice(notice.unmapped_person(n.team, n.pager_id, n.problem)),
-    m.SyncFailed: lambda n: _notice(notice.sync_failed(n.team, n.usergroup, n.sentence)),
-    m.NeedsAdmin: lambda n: _notice(notice.needs_admin(n.team, n.sentence)),
+    m.PagerRecovered: lambda n, t: _notice(notice.pager_recovered(n.team, n.since, n.now, n.zone, t)),
+    m.NobodyOnCall: lambda n, t: _notice(notice.nobody_on_call(n.team, n.usergroup, list(n.unmapped), t)),
+    m.UnmappedPerson: lambda n, t: _notice(notice.unmapped_person(n.team, n.pager_id, n.problem, t)),
+    m.SyncFailed: lambda n, t: _notice(notice.sync_failed(n.team, n.usergroup, n.sentence, t)),
+    m.NeedsAdmin: lambda n, t: _notice(notice.needs_admin(n.team, n.sentence, t)),
     # the handover
-    m.HandoverPost: lambda h: hand.handover_message(h.view),
-    m.IncomingDm: lambda h: hand.incoming_dm(h.view),
-    m.IdentityWarning: lambda w: hand.identity_notice(w.team, w.zone, w.shift_start, list(w.problems)),
-    m.ShiftChange: lambda c: hand.shift_change_notice(
-        c.team, c.zone, c.start, c.end, list(c.before), list(c.after)
+    m.HandoverPost: lambda h, t: hand.handover_message(h.view, t),
+    m.IncomingDm: lambda h, t: hand.incoming_dm(h.view, t),
+    m.IdentityWarning: lambda w, t: hand.identity_notice(w.team, w.zone, w.shift_start, list(w.problems), t),
+    m.ShiftChange: lambda c, t: hand.shift_change_notice(
+        c.team, c.zone, c.start, c.end, list(c.before), list(c.after), t
     ),
     # escalation
     m.EscalationReply: _reply,
-    m.PageConfirmed: lambda p: esc.page_confirmed(p.alert_id, pager=p.pager, url=p.url),
-    m.PageUnconfirmed: lambda p: esc.page_unconfirmed(p.reason, p.request_id, pager=p.pager),
-    m.PageFailed: lambda p: esc.page_failed(p.reason, pager=p.pager),
-    m.MentionUsage: lambda u: esc.usage(list(u.team_names)),
-    m.MentionUnknownTeam: lambda u: esc.unknown_team(u.word, list(u.team_names)),
-    m.EscalationDm: lambda d: dms.escalation_dm(
-        d.team, d.reporter, d.text, priority=d.priority, channel=d.channel, permalink=d.permalink
+    m.PageConfirmed: lambda p, t: esc.page_confirmed(p.alert_id, pager=p.pager, url=p.url, t=t),
+    m.PageUnconfirmed: lambda p, t: esc.page_unconfirmed(p.reason, p.request_id, pager=p.pager, t=t),
+    m.PageFailed: lambda p, t: esc.page_failed(p.reason, pager=p.pager, t=t),
+    m.MentionUsage: lambda u, t: esc.usage(list(u.team_names), t),
+    m.MentionUnknownTeam: lambda u, t: esc.unknown_team(u.word, list(u.team_names), t),
+    m.EscalationDm: lambda d, t: dms.escalation_dm(
+        d.team, d.reporter, d.text, priority=d.priority, channel=d.channel, permalink=d.permalink, t=t
     ),
-    m.DmsSent: lambda d: dms.dms_sent(list(d.user_ids), d.problems),
-    m.DmsFailed: lambda d: dms.dms_failed(d.reason),
-    m.CourtesyReply: lambda _: esc.courtesy_reply(),
-    m.WhoReply: lambda w: esc.who_reply(
-        now_answer(list(w.teams), UserZone(w.zone, known=False), w.now, w.source), w.zone
+    m.DmsSent: lambda d, t: dms.dms_sent(list(d.user_ids), d.problems, t),
+    m.DmsFailed: lambda d, t: dms.dms_failed(d.reason, t),
+    m.CourtesyReply: lambda _, t: esc.courtesy_reply(t),
+    m.WhoReply: lambda w, t: esc.who_reply(
+        now_answer(list(w.teams), UserZone(w.zone, known=False), w.now, w.source, t), w.zone, t
     ),
-    m.FollowUpReply: lambda f: esc.follow_up_reply(
-        f.status, pager=f.pager, alert_id=f.alert_id, url=f.url, notes=f.notes
+    m.FollowUpReply: lambda f, t: esc.follow_up_reply(
+        f.status, pager=f.pager, alert_id=f.alert_id, url=f.url, notes=f.notes, t=t
     ),
     # the escalation's buttons, and what a press leaves in the message
     m.WithButtons: _with_buttons,
@@ -88,12 +91,17 @@ _RENDERERS: dict[type[Any], Callable[[Any], Payload]] = {
 }
 
 
+def language_of(message: m.Message) -> str:
+    """The language ``message`` is written in (a message with buttons: its own message's)."""
+    return language_of(message.message) if isinstance(message, m.WithButtons) else message.language
+
+
 def render(message: m.Message) -> Payload:
     """The chat.postMessage ``text`` (the notification fallback) and ``blocks`` of ``message``."""
     renderer = _RENDERERS.get(type(message))
     if renderer is None:
         raise TypeError(f"no renderer for {type(message).__name__}")
-    return renderer(message)
+    return renderer(message, translator(language_of(message)))
 
 
 def plain_text(message: m.Message) -> str:

@@ -81,3 +81,16 @@ def test_an_id_the_code_no_longer_uses_is_a_problem() -> None:
     assert catalog_problems(_ja(("Gone", "消えた")), _code()) == [
         "'Gone': no longer used by the code (run python -m app.i18n.extract)"
     ]
+
+
+def test_bold_italic_and_code_must_stand_apart_from_japanese_words() -> None:
+    code = _code("*Shift:* {window}", "Ask `/oncall me`.", ":white_check_mark: Paged: {alert}")
+    ja = _ja(
+        ("*Shift:* {window}", "これは*シフト:*です {window}"),
+        ("Ask `/oncall me`.", "`/oncall me` で確認してください。"),
+        (":white_check_mark: Paged: {alert}", ":white_check_mark: 呼び出しました: {alert}"),
+    )
+    assert catalog_problems(ja, code) == [
+        "'*Shift:* {window}': Slack will not format ['*シフト:*']: "
+        "put a space between the marks and the words"
+    ]

@@ -1,7 +1,9 @@
 """The /oncall slash command: parse, read the cache, answer in the ack itself.
 
 Nothing on the way to ``ack()`` talks to the network: the answer comes from SQLite, and the only Web API
-call this command makes (users.info, for a user whose time zone is not cached) starts after the ack.
+call this command makes (users.info, for a user whose time zone and locale are not cached) starts after
+the ack. The answer speaks the reader's Slack language when the bot speaks it, else the language of the
+team it is about (of the channel's team, or the top-level default when it spans teams).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from slack_bolt import Ack, App
 from sqlalchemy.orm import Session
 
 from app.domain import Team
+from app.i18n import translator
 from app.model.oncall import UserZone
 from app.runtime import Runtime
 from app.services import oncall_view, slack_users
@@ -81,27 +84,30 @@ def answer(
 ) -> tuple[dict[str, Any], UserZone]:
     """The ack payload for ``query``, read from the cache, and the zone it was rendered in."""
     config, source = runtime.config, runtime.providers.label
-    names = [t.name for t in config.teams]
+    names = [team.name for team in config.teams]
     here = config.team_for_channel(channel_id)
     zone = slack_users.cached_zone(session, user_id, here.timezone if here else config.timezone, now)
+    chosen = config.team(query.team) if query.team else here
+    about_one = chosen if query.kind in PER_TEAM else here
+    fallback = about_one.language if about_one is not None else config.language
+    t = translator(slack_users.choose_reader_language(zone.locale, fallback))
     if query.kind == "help":
-        return oncall_blocks.usage(names, query.word), zone
+        return oncall_blocks.usage(names, query.word, t), zone
     if query.kind == "unknown":
-        return oncall_blocks.unknown_team(query.word or "", query.suggestions, names), zone
+        return oncall_blocks.unknown_team(query.word or "", query.suggestions, names, t), zone
     if query.kind == "me":
         mine = oncall_view.my_shifts(session, config, user_id, now)
         known = slack_users.profile_known(session, user_id)
-        return oncall_blocks.me_answer(mine, zone, now, source, profile_known=known), zone
-    chosen = config.team(query.team) if query.team else here
+        return oncall_blocks.me_answer(mine, zone, now, source, profile_known=known, t=t), zone
     teams: list[Team] = [chosen] if chosen is not None else list(config.teams)
     if query.kind == "next":
         upcoming = oncall_view.next_on_call(session, config, teams, now)
-        return oncall_blocks.next_answer(upcoming, zone, now, source), zone
+        return oncall_blocks.next_answer(upcoming, zone, now, source, t), zone
     if query.kind == "week":
         week = oncall_view.week_ahead(session, config, teams, now)
-        return oncall_blocks.week_answer(week, zone, now, source), zone
+        return oncall_blocks.week_answer(week, zone, now, source, t), zone
     current = oncall_view.on_call_now(session, config, teams, now)
-    return oncall_blocks.now_answer(current, zone, now, source), zone
+    return oncall_blocks.now_answer(current, zone, now, source, t), zone
 
 
 def register(app: App, runtime: Runtime) -> None:
@@ -117,10 +123,10 @@ def register(app: App, runtime: Runtime) -> None:
                 payload, zone = answer(session, runtime, query, user_id, channel_id, runtime.now())
             validate_message(payload.get("text"), payload.get("blocks"))
         except BlockKitLimitError:  # Slack would show the user an error instead: say something true
-            ack(**oncall_blocks.too_big())
+            ack(**oncall_blocks.too_big(translator(runtime.config.channel_language(channel_id))))
             raise
         except Exception:  # a broken row or a bug as much as a broken database: never leave silence
-            ack(**oncall_blocks.cache_unreadable())
+            ack(**oncall_blocks.cache_unreadable(translator(runtime.config.channel_language(channel_id))))
             raise  # the app's error handler logs it; the user already has a sentence
         ack(**payload)
         if zone.needs_fetch and user_id:

@@ -6,6 +6,7 @@ from typing import Any
 
 from slack_bolt import App
 
+from app.i18n import translator
 from app.runtime import Runtime
 from app.services import oncall_view, slack_users
 from app.slack import home_blocks
@@ -32,5 +33,7 @@ def publish_home(runtime: Runtime, user_id: str) -> None:
         teams = oncall_view.home_teams(session, runtime.config, now)
         mine = oncall_view.my_shifts(session, runtime.config, user_id, now)
         known = slack_users.profile_known(session, user_id)
-    view = home_blocks.home_view(teams, mine, zone, now, runtime.providers.label, profile_known=known)
+    # The Home tab spans teams: the reader's Slack language, else the top-level default.
+    t = translator(slack_users.choose_reader_language(zone.locale, runtime.config.language))
+    view = home_blocks.home_view(teams, mine, zone, now, runtime.providers.label, profile_known=known, t=t)
     runtime.slack.publish_home(user_id, view)  # a view over Slack's limits is refused there, in words
