@@ -9,6 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from app.domain import HandoverTime, Team
+from app.i18n import LANGUAGES, Translator, translator
 from app.model.handover import EscalationView, HandoverView, PersonView, UsergroupView
 from app.model.oncall import MyShifts, Person, ShiftView, TeamHome, TeamNow, TeamWeek
 from app.sandbox.block_kit import block_errors
@@ -42,6 +43,8 @@ CROWD = st.builds(
     st.integers(0, 120),
     st.lists(PERSON, max_size=10),
 )
+# Every renderer in every language: a translation longer than its English must fit Slack's limits too.
+LANGUAGE = st.sampled_from(LANGUAGES).map(translator)
 SETTINGS = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
@@ -59,12 +62,12 @@ def team(name: str) -> Team:
 
 
 @SETTINGS
-@given(names=NAMES, word=TEXT)
-def test_help_and_unknown_team_answers(names: list[str], word: str) -> None:
-    accepted(oncall_blocks.usage(names, word))
-    accepted(oncall_blocks.unknown_team(word, names[:3], names))
-    accepted(escalation_blocks.usage(names))
-    accepted(escalation_blocks.unknown_team(word, names))
+@given(names=NAMES, word=TEXT, t=LANGUAGE)
+def test_help_and_unknown_team_answers(names: list[str], word: str, t: Translator) -> None:
+    accepted(oncall_blocks.usage(names, word, t))
+    accepted(oncall_blocks.unknown_team(word, names[:3], names, t))
+    accepted(escalation_blocks.usage(names, t))
+    accepted(escalation_blocks.unknown_team(word, names, t))
 
 
 @SETTINGS
@@ -72,23 +75,24 @@ def test_help_and_unknown_team_answers(names: list[str], word: str) -> None:
     names=NAMES.filter(bool),
     crowd=CROWD,
     shifts=st.integers(0, 400),
+    t=LANGUAGE,
 )
-def test_now_week_and_home(names: list[str], crowd: list[Person], shifts: int) -> None:
+def test_now_week_and_home(names: list[str], crowd: list[Person], shifts: int, t: Translator) -> None:
     people = tuple(crowd)
     teams = [TeamNow(team(n), people, FRESH, HANDOVER) for n in names]
-    accepted(oncall_blocks.now_answer(teams, AMS, NOW, "Opsgenie"))
-    accepted(oncall_blocks.now_answer(teams[:1], AMS, NOW, "Opsgenie"))
+    accepted(oncall_blocks.now_answer(teams, AMS, NOW, "Opsgenie", t))
+    accepted(oncall_blocks.now_answer(teams[:1], AMS, NOW, "Opsgenie", t))
     half = timedelta(minutes=30)
     views = tuple(
         ShiftView(names[0], crowd[0] if crowd else Person("a@x"), NOW + i * half, NOW + (i + 1) * half)
         for i in range(shifts)
     )
     weeks = [TeamWeek(team(n), views, FRESH, NOW + timedelta(days=7)) for n in names[:20]]
-    accepted(oncall_blocks.week_answer(weeks, AMS, NOW, "Opsgenie"))
+    accepted(oncall_blocks.week_answer(weeks, AMS, NOW, "Opsgenie", t))
     homes = [TeamHome(t, "failed", AS_OF, "x" * 5000, people) for t in teams]
     mine = MyShifts("U1", ("a@x",), views[:3], views, FRESH, unknown_teams=tuple(names))
-    accepted(home_blocks.home_view(homes, mine, AMS, NOW, "Opsgenie", profile_known=True), "view")
-    accepted(oncall_blocks.me_answer(mine, AMS, NOW, "Opsgenie", profile_known=True))
+    accepted(home_blocks.home_view(homes, mine, AMS, NOW, "Opsgenie", profile_known=True, t=t), "view")
+    accepted(oncall_blocks.me_answer(mine, AMS, NOW, "Opsgenie", profile_known=True, t=t))
 
 
 @SETTINGS
@@ -98,9 +102,10 @@ def test_now_week_and_home(names: list[str], crowd: list[Person], shifts: int) -
     ids=st.lists(st.one_of(st.none(), SLACK_ID), max_size=150),
     quotes=st.lists(TEXT, max_size=40),
     detail=TEXT,
+    t=LANGUAGE,
 )
 def test_handover_escalation_and_notices(
-    name: str, emails: list[str], ids: list[str | None], quotes: list[str], detail: str
+    name: str, emails: list[str], ids: list[str | None], quotes: list[str], detail: str, t: Translator
 ) -> None:
     persons = tuple(PersonView(e, i, "ok" if i else "not_found") for e, i in zip(emails, ids, strict=False))
     escalations = tuple(
@@ -121,10 +126,10 @@ def test_handover_escalation_and_notices(
         last_success_at=NOW,
         last_error=detail * 50,
     )
-    accepted(handover_blocks.handover_message(view))
-    accepted(handover_blocks.incoming_dm(view))
-    accepted(handover_blocks.identity_notice(name, "UTC", NOW, persons))
-    accepted(handover_blocks.shift_change_notice(name, "UTC", NOW, None, persons, persons))
+    accepted(handover_blocks.handover_message(view, t))
+    accepted(handover_blocks.incoming_dm(view, t))
+    accepted(handover_blocks.identity_notice(name, "UTC", NOW, persons, t))
+    accepted(handover_blocks.shift_change_notice(name, "UTC", NOW, None, persons, persons, t))
     pairs = [(e, i) for e, i in zip(emails, ids, strict=False)]
     accepted(
         escalation_blocks.escalation_reply(
@@ -136,12 +141,13 @@ def test_handover_escalation_and_notices(
             priority="P3",
             as_of=NOW,
             now=NOW,
+            t=t,
         )
     )
     for text in (
-        notice_text.nobody_on_call(name, "g", emails),
-        notice_text.pager_unreachable(name, "g", detail * 100, NOW, None, "UTC"),
-        notice_text.sync_failed(name, "g", detail * 100),
-        notice_text.unmapped_person(name, detail * 100, detail * 100),
+        notice_text.nobody_on_call(name, "g", emails, t),
+        notice_text.pager_unreachable(name, "g", detail * 100, NOW, None, "UTC", t),
+        notice_text.sync_failed(name, "g", detail * 100, t),
+        notice_text.unmapped_person(name, detail * 100, detail * 100, t),
     ):
         accepted({"text": text, "blocks": [section(text)]})
