@@ -29,7 +29,8 @@ def demo_step(scene: Scene) -> None:
         before = len(slack.messages(CHANNEL))
         dms_before = {user_id: len(slack.messages(user_id)) for user_id, *_ in PEOPLE}
         outcome = run_handover(runtime, team, runtime.now())  # what the cron job does at that moment
-        posts = [m for m in slack.messages(CHANNEL)[before:] if m["text"].startswith("On-call handover")]
+        handover = scene.words("On-call handover for {team}: {headline}, {window}")
+        posts = [m for m in slack.messages(CHANNEL)[before:] if handover in m["text"]]
         for post in posts:
             scene.transcript.quote("oncall-bot in the team channel", readable(message_text(post)))
         expect(outcome.status == "posted" and len(posts) == 1, "one handover post in the team channel")

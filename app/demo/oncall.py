@@ -54,7 +54,7 @@ def demo_step(scene: Scene) -> None:
     expect(
         bool(expected) and all(p in shown for p in expected), "`/oncall` names who the cache says is on call"
     )
-    expect("as of" in shown, "the answer says how fresh its data is")
+    expect(scene.words("as of {when}, {ago}") in shown, "the answer says how fresh its data is")
     # Asking made the bot fetch alice's profile (her zone, her email): once it is in, the next answer
     # may name her by it, so the expectation is read after it.
     _profile_cached(scene, "alice")
@@ -68,13 +68,15 @@ def demo_step(scene: Scene) -> None:
     )
 
     first = blocks_text(scene.slash("me", user="carol"))
-    expect("I do not know your Slack time zone yet" in first, "a first-time asker sees which zone is shown")
+    unknown = scene.words("Times in {zone}: I do not know your Slack time zone yet.")
+    expect(unknown in first, "a first-time asker sees which zone is shown")
     cached = _profile_cached(scene, "carol")
     say("  » after answering, the bot looked up carol's time zone with users.info (off the ack's path)")
     expect(cached, "carol's Slack profile is cached")
     again = blocks_text(scene.slash("me", user="carol"))
     expect(
-        "Times in Asia/Tokyo" in again and "JST" in again, "asked again, carol sees her shifts in Tokyo time"
+        scene.t("Times in {zone}, your Slack time zone.", zone="Asia/Tokyo") in again and "JST" in again,
+        "asked again, carol sees her shifts in Tokyo time",
     )
     methods = {r.method for r in scene.sandbox.slack.requests()}
     expect(methods == {"users.info"}, "the only Slack calls were users.info for new askers, after the ack")

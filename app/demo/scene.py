@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TextIO
@@ -79,6 +80,10 @@ class Scene:
     def t(self) -> Translator:
         """What the bot says in the scene's language: the steps check the bot's answers against it."""
         return translator(self.language)
+
+    def words(self, message: str) -> str:
+        """The longest fixed part of ``message`` (no placeholder) as the bot says it in this language."""
+        return max(re.split(r"\{[^{}]*\}", self.t(message)), key=len).strip()
 
     @property
     def pager(self) -> str:

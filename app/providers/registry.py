@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from app.domain import Team
+from app.i18n import N_
 from app.providers import Provider
 from app.providers.jsm import TOKEN_ENV as JSM_TOKEN_ENV
 from app.providers.jsm import JsmProvider
@@ -104,7 +105,7 @@ class Providers:
     def label(self) -> str:
         """How to name the source of the data to people: the one pager's name, or "the pager"."""
         names = {provider.name for provider in self._by_key.values()}
-        return names.pop() if len(names) == 1 else "the pager"
+        return names.pop() if len(names) == 1 else N_("the pager")
 
     def close(self) -> None:
         """Release every provider's connections."""

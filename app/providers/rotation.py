@@ -23,6 +23,7 @@ from app.domain import (
     Shift,
     require_aware,
 )
+from app.i18n import N_
 from app.providers import ProviderError
 
 _SECOND = timedelta(seconds=1)
@@ -112,7 +113,7 @@ def rotation_shifts(spec: RotationSpec, zone: ZoneInfo, start: datetime, end: da
 class RotationProvider:
     """A team's built-in rotation as a Provider: shifts from its table, computed on its wall clock."""
 
-    name = "the rotation"
+    name = N_("the rotation")  # said to people: a message id
     can_page = False
     can_note = False
 

@@ -68,7 +68,7 @@ def help_message(
     team_names: list[str], not_understood: str | None = None, t: Translator = EN
 ) -> dict[str, Any]:
     """The /oncall usage, optionally saying which words were not understood."""
-    usage = "\n".join(f"`{command}` {t(what)}" for command, what in HELP_LINES)
+    usage = "\n".join(f"`{command}` " + t(what) for command, what in HELP_LINES)
     blocks: Blocks = []
     fallback = t("How to use /oncall")
     if not_understood is not None:

@@ -209,7 +209,8 @@ def _plain_next(outcome: Outcome, pager: str, t: Translator) -> str:
 def alert_link(alert_id: str, *, pager: str, url: str | None, t: Translator = EN) -> str:
     """``<url|Opsgenie alert 42>`` where the pager has a page for it, else the id as code."""
     if url:
-        return f"<{url}|{t('{pager} alert {alert}', pager=pager, alert=escape(alert_id))}>"
+        shown = t("{pager} alert {alert}", pager=pager, alert=escape(alert_id))
+        return f"<{url}|{shown}>"
     code = f"`{escape(alert_id)}`"
     return t("{pager} alert {alert}", pager=pager, alert=code)
 

@@ -88,12 +88,13 @@ def actions(buttons: EscalationButtons, t: Translator = EN) -> Block:
 
 def press_done(done: PressDone, t: Translator = EN) -> dict[str, Any]:
     """The chat.update payload of a pressed message: who did what in place of its buttons."""
+    pager = t(done.pager) if done.pager else None  # "the rotation" is a message id, a pager's name stays
     if done.done == "paged":
-        line = paged_by_line(done.user, done.priority, done.pager or t("the pager"), t)
+        line = paged_by_line(done.user, done.priority, pager or t("the pager"), t)
     elif done.done == "acked":
-        line = acked_line(done.user, done.pager, t)
+        line = acked_line(done.user, pager, t)
     else:
-        line = resolved_line(done.user, done.pager, t)
+        line = resolved_line(done.user, pager, t)
     keep = actions(done.keep, t) if done.keep is not None else None
     text, blocks = after_press(list(done.pressed), line, keep=keep)
     return {"text": text, "blocks": blocks}

@@ -16,7 +16,8 @@ def _link(permalink: str | None, t: Translator) -> str:
     if not permalink:
         return t("Slack gave no link to the message: it is in the team's channel.")
     safe = permalink.replace("&", "&amp;").replace("<", "%3C").replace(">", "%3E").replace("|", "%7C")
-    return f"<{safe}|{t('Open the thread')}>"
+    label = t("Open the thread")
+    return f"<{safe}|{label}>"
 
 
 def escalation_dm(

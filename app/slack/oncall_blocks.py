@@ -89,6 +89,7 @@ def moment(at: datetime, zone: str, now: datetime, t: Translator = EN) -> str:
 
 def freshness_line(fresh: Freshness, zone: str, now: datetime, source: str, t: Translator = EN) -> str:
     """How old the answer is, said plainly; never pretends that missing data means nobody."""
+    source = t(source)  # a pager's name stays; "the rotation" and "the pager" are message ids
     if fresh.failing_since is not None:
         since = clock(fresh.failing_since, zone, now, t)
         if fresh.as_of is None:

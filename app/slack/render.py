@@ -35,7 +35,7 @@ def _reply(r: m.EscalationReply, t: Translator) -> Payload:
         people,
         reporter=r.reporter,
         outcome=r.outcome,
-        pager=r.pager,
+        pager=t(r.pager),
         priority=r.priority,
         as_of=r.as_of,
         now=r.now,
@@ -68,9 +68,9 @@ _RENDERERS: dict[type[Any], Renderer] = {
     ),
     # escalation
     m.EscalationReply: _reply,
-    m.PageConfirmed: lambda p, t: esc.page_confirmed(p.alert_id, pager=p.pager, url=p.url, t=t),
-    m.PageUnconfirmed: lambda p, t: esc.page_unconfirmed(p.reason, p.request_id, pager=p.pager, t=t),
-    m.PageFailed: lambda p, t: esc.page_failed(p.reason, pager=p.pager, t=t),
+    m.PageConfirmed: lambda p, t: esc.page_confirmed(p.alert_id, pager=t(p.pager), url=p.url, t=t),
+    m.PageUnconfirmed: lambda p, t: esc.page_unconfirmed(p.reason, p.request_id, pager=t(p.pager), t=t),
+    m.PageFailed: lambda p, t: esc.page_failed(p.reason, pager=t(p.pager), t=t),
     m.MentionUsage: lambda u, t: esc.usage(list(u.team_names), t),
     m.MentionUnknownTeam: lambda u, t: esc.unknown_team(u.word, list(u.team_names), t),
     m.EscalationDm: lambda d, t: dms.escalation_dm(
@@ -83,7 +83,7 @@ _RENDERERS: dict[type[Any], Renderer] = {
         now_answer(list(w.teams), UserZone(w.zone, known=False), w.now, w.source, t), w.zone, t
     ),
     m.FollowUpReply: lambda f, t: esc.follow_up_reply(
-        f.status, pager=f.pager, alert_id=f.alert_id, url=f.url, notes=f.notes, t=t
+        f.status, pager=t(f.pager), alert_id=f.alert_id, url=f.url, notes=f.notes, t=t
     ),
     # the escalation's buttons, and what a press leaves in the message
     m.WithButtons: _with_buttons,

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
+
 from babel.messages.catalog import Catalog
 
 from app.i18n.catalog import load_translations, read_catalog
-from app.i18n.extract import catalog_problems, problems, template
+from app.i18n.extract import APP, catalog_problems, problems, template
 
 
 def test_every_message_id_in_the_code_has_a_reviewed_japanese_translation_with_its_placeholders() -> None:
@@ -94,3 +96,15 @@ def test_bold_italic_and_code_must_stand_apart_from_japanese_words() -> None:
         "'*Shift:* {window}': Slack will not format ['*シフト:*']: "
         "put a space between the marks and the words"
     ]
+
+
+def test_no_message_is_translated_inside_an_f_string_where_extraction_cannot_see_it() -> None:
+    # f"…{t('Open the thread')}…" renders, but the extractor never finds the id: it would stay English.
+    hidden = re.compile(r"""\{\s*t(\.ngettext)?\(\s*['"]""")
+    found = [
+        f"{path.relative_to(APP.parent)}:{number}"
+        for path in sorted(APP.rglob("*.py"))
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if hidden.search(line)
+    ]
+    assert found == []

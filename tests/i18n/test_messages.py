@@ -241,7 +241,7 @@ def test_the_escalation_reply_and_its_buttons_in_japanese_read_as_written() -> N
         "このスレッドで *data* のオンコール担当を呼んでいます。",
         "*次の対応:* Opsgenie で *data* のスケジュールを呼び出しています(P2)。呼び出しは処理中です。"
         "アラートが作成されたら、このスレッドでお知らせします。",
-        "Opsgenie の情報による data のオンコール担当です(2分前に確認)。",
+        "Opsgenie の情報による data のオンコール担当です(確認: 2分前)。",
         "確認する",
         "解決する",
     ]
