@@ -15,7 +15,7 @@ from typing import cast
 
 from apscheduler.schedulers.background import BackgroundScheduler
 
-from app import jobs
+from app import i18n, jobs
 from app.chat import SlackCallFailed
 from app.config import ConfigError, OncallConfig, Settings, StartupError
 from app.health import HealthServer, Readiness
@@ -171,6 +171,8 @@ def start_bot(settings: Settings, runtime: Runtime, *, start_jobs: bool = True) 
     if start_jobs:
         jobs.schedule(scheduler, runtime)
         scheduler.start()
+    # The teams' languages are read now: a first /oncall must not wait for Babel and a catalog.
+    i18n.warm([runtime.config.language, *(team.language for team in runtime.config.teams)])
     # Everything built so far lives as long as the process: freezing it keeps full garbage collections
     # (~50 ms over ~100k objects, measured by bench/ack.py) from landing inside a 3-second ack.
     gc.collect()

@@ -9,6 +9,8 @@ reads the Japanese one.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from datetime import UTC, datetime
 from functools import cache
 from typing import Final, Literal, TypeGuard
 
@@ -29,6 +31,7 @@ __all__ = [
     "Translator",
     "is_language",
     "translator",
+    "warm",
 ]
 
 
@@ -57,3 +60,13 @@ def translator(language: str) -> Translator:
 
 # What the renderers speak when no language is given: the admin CLI, and the message ids themselves.
 EN: Final = translator(SOURCE_LANGUAGE)
+
+
+def warm(languages: Iterable[str]) -> None:
+    """Read these languages' catalogs and date formats now (the bot's start), not inside a first answer.
+
+    Babel and a catalog take a few hundred milliseconds to load: an ack has 3 seconds. Only the languages
+    given are read; another (a reader's own) is read when first needed.
+    """
+    for language in sorted(set(languages)):
+        translator(language).day_time(datetime.now(UTC))
