@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.orm import Session
 
 from app.domain import Shift
@@ -15,7 +15,11 @@ from app.store.models import Base, Notice, OnCallSnapshot, PersonRow, ShiftRow, 
 
 
 def _insert(session: Session) -> Any:
-    return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects import postgresql  # noqa: PLC0415 - loaded only by a bot on PostgreSQL
+
+        return postgresql.insert
+    return sqlite.insert
 
 
 def insert_ignoring_duplicates(session: Session, model: type[Base], values: dict[str, Any]) -> bool:

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from alembic.util.exc import CommandError
 from sqlalchemy import Engine, inspect
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
 
+from app.store import schema_version
 from app.store.db import MIGRATIONS, READ_ONLY, make_engine, migrate
 from app.store.models import Base
 
@@ -27,6 +24,9 @@ def shown_url(database_url: str) -> str:
 
 
 def _known_revisions() -> set[str]:
+    from alembic.config import Config  # noqa: PLC0415 - Alembic only when the schema is behind
+    from alembic.script import ScriptDirectory  # noqa: PLC0415
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     return {script.revision for script in ScriptDirectory.from_config(config).walk_revisions()}
@@ -34,6 +34,8 @@ def _known_revisions() -> set[str]:
 
 def _check_version(engine: Engine, where: str) -> None:
     """Refuse a schema this version did not make: a newer revision, or our tables without a version."""
+    from alembic.runtime.migration import MigrationContext  # noqa: PLC0415
+
     with engine.connect() as connection:
         connection.execution_options(**{READ_ONLY: True})
         current = MigrationContext.configure(connection).get_current_heads()
@@ -66,6 +68,17 @@ def _why(error: DBAPIError) -> str:
     return text
 
 
+def _upgrade(engine: Engine, where: str, prefix: str) -> None:
+    """Check the schema's version and migrate it to this version's head."""
+    from alembic.util.exc import CommandError  # noqa: PLC0415
+
+    try:
+        _check_version(engine, where)
+        migrate(engine)
+    except CommandError as error:
+        raise DatabaseUnusable(f"{prefix}: {error}") from None
+
+
 def open_database(database_url: str) -> Engine:
     """The engine for ``database_url`` migrated to this schema; DatabaseUnusable when it cannot be."""
     where = shown_url(database_url)
@@ -84,15 +97,15 @@ def open_database(database_url: str) -> Engine:
     except OSError as error:
         raise DatabaseUnusable(f"{prefix}: {error.strerror or error} ({error.filename or where})") from None
     try:
-        _check_version(engine, where)
-        migrate(engine)
+        if not schema_version.is_current(engine):  # Alembic is imported only when there is work for it
+            _upgrade(engine, where, prefix)
     except DatabaseUnusable:
         engine.dispose()
         raise
     except DBAPIError as error:
         engine.dispose()
         raise DatabaseUnusable(f"{prefix}: {_why(error)}") from None
-    except (CommandError, SQLAlchemyError, OSError) as error:
+    except (SQLAlchemyError, OSError) as error:
         engine.dispose()
         raise DatabaseUnusable(f"{prefix}: {error}") from None
     return engine
