@@ -17,6 +17,7 @@ from app.services.cycle import run_cycle
 from app.services.escalation_pages import PAGES_EVERY, PAGES_JOB, pager_answers, retry_pending_pages
 from app.services.handover import CATCH_UP_DELAY, catch_up, run_handover
 from app.services.identity_check import check_incoming_identities
+from app.services.resync import RESYNC_JOB, Resync, after_cycle
 from app.services.retention import PRUNE_EVERY, PRUNE_JOB, prune
 from app.services.usergroups import WritePacer
 
@@ -37,12 +38,16 @@ def guarded(name: str, job: Callable[[], object]) -> Callable[[], None]:
     return run
 
 
-def refresh_job(runtime: Runtime, pacer: WritePacer) -> Callable[[], None]:
+def refresh_job(runtime: Runtime, pacer: WritePacer | Resync) -> Callable[[], None]:
     """The roster refresh and usergroup sync job, logging a one-line summary per cycle."""
+    resync = pacer if isinstance(pacer, Resync) else Resync(pacer)
 
     def run() -> None:
-        reports = run_cycle(runtime, runtime.now(), pacer=pacer)
+        reports = run_cycle(runtime, runtime.now(), pacer=resync.pacer)
         runtime.metrics.cycle(reports)
+        wait = after_cycle(resync, reports)
+        if wait is not None:  # groups beyond Slack's write limit: written as slots free, not next cycle
+            runtime.wake(RESYNC_JOB, wait)
         if any(r.refresh.ok for r in reports):
             pager_answers(runtime, runtime.now())  # pages waiting out a backoff need not wait any longer
         failed = [r.refresh.team.name for r in reports if r.failed]
@@ -60,6 +65,23 @@ def refresh_job(runtime: Runtime, pacer: WritePacer) -> Callable[[], None]:
     return guarded("refresh", run)
 
 
+def resync_job(runtime: Runtime, resync: Resync) -> Callable[[], None]:
+    """Write the groups a cycle deferred, as Slack's write limit allows; wake again while some wait."""
+
+    def run() -> None:
+        results = resync.run(runtime, runtime.now())
+        if results:
+            written = sum(r.action == "updated" for r in results)
+            log.info(
+                "usergroups: %d deferred group(s) written, %d still waiting", written, len(resync.pending())
+            )
+        wait = resync.next_pass()
+        if wait is not None:
+            runtime.wake(RESYNC_JOB, wait)
+
+    return guarded(RESYNC_JOB, run)
+
+
 def tracked(runtime: Runtime, job: Callable[[], object]) -> Callable[[], None]:
     """Count a job run as work in flight (for a bounded stop); once stopping, runs are skipped."""
 
@@ -75,8 +97,9 @@ def tracked(runtime: Runtime, job: Callable[[], object]) -> Callable[[], None]:
 def schedule(scheduler: BackgroundScheduler, runtime: Runtime) -> None:
     """Add the bot's recurring jobs to ``scheduler``."""
     log.debug("scheduling jobs for %d team(s)", len(runtime.config.teams))
+    resync = Resync()
     scheduler.add_job(
-        tracked(runtime, refresh_job(runtime, WritePacer())),
+        tracked(runtime, refresh_job(runtime, resync)),
         IntervalTrigger(minutes=runtime.config.refresh_minutes),
         id="refresh",
         next_run_time=datetime.now(UTC),  # at start, then every refresh_minutes
@@ -105,6 +128,11 @@ def schedule(scheduler: BackgroundScheduler, runtime: Runtime) -> None:
         IntervalTrigger(hours=1),
         id="handover-hourly",
         next_run_time=datetime.now(UTC) + CATCH_UP_DELAY,  # once the first refresh has filled the cache
+    )
+    scheduler.add_job(
+        tracked(runtime, resync_job(runtime, resync)),
+        IntervalTrigger(minutes=runtime.config.refresh_minutes),  # and woken when groups wait
+        id=RESYNC_JOB,
     )
     scheduler.add_job(
         tracked(runtime, prune_job(runtime)),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -28,26 +29,40 @@ Groups = Mapping[str, dict[str, Any]]
 
 
 class WritePacer:
-    """A token bucket for usergroups.users.update (Slack Tier 2: about 20 a minute, short bursts allowed)."""
+    """At most ``per_minute`` usergroups.users.update calls in any 60 s (Slack's Tier 2: about 20 a minute).
 
-    def __init__(self, per_minute: float = 20, burst: int = 20, clock: Callable[[], float] = time.monotonic):
-        self.rate = per_minute / 60
-        self.burst = burst
-        self.tokens = float(burst)
+    A sliding window rather than a token bucket: a bucket with a burst of 20 refilling at 20 a minute lets
+    40 writes into the first minute of a full resync, which is the 429 storm Tier 2 answers with.
+    """
+
+    WINDOW = 60.0
+
+    def __init__(self, per_minute: int = 20, clock: Callable[[], float] = time.monotonic):
+        self.limit = per_minute
         self.clock = clock
-        self.updated = clock()
+        self._sent: deque[float] = deque()
         self.lock = threading.Lock()
 
+    def _expire(self, now: float) -> None:
+        while self._sent and self._sent[0] <= now - self.WINDOW:
+            self._sent.popleft()
+
     def try_acquire(self) -> bool:
-        """Take one write slot if one is free now; never blocks (a deferred team is synced next cycle)."""
+        """Take one write slot if one is free now; never blocks (a deferred team is written later)."""
         with self.lock:
             now = self.clock()
-            self.tokens = min(self.burst, self.tokens + (now - self.updated) * self.rate)
-            self.updated = now
-            if self.tokens < 1:
+            self._expire(now)
+            if len(self._sent) >= self.limit:
                 return False
-            self.tokens -= 1
+            self._sent.append(now)
             return True
+
+    def wait(self) -> float:
+        """Seconds until a slot is free (0 when one is)."""
+        with self.lock:
+            now = self.clock()
+            self._expire(now)
+            return 0.0 if len(self._sent) < self.limit else self._sent[0] + self.WINDOW - now
 
 
 @dataclass(frozen=True)

@@ -272,12 +272,17 @@ def test_history_and_sync_records(world: World, runtime: Runtime) -> None:
     assert syncs[1].at == start + timedelta(days=2)
 
 
-def test_write_pacer_defers_beyond_the_burst() -> None:
+def test_write_pacer_allows_20_writes_in_any_minute() -> None:
     ticks = [0.0]
-    pacer = WritePacer(per_minute=20, burst=2, clock=lambda: ticks[0])
-    assert [pacer.try_acquire() for _ in range(3)] == [True, True, False]
-    ticks[0] = 3.0  # one slot refills every 3 s at 20 a minute
-    assert pacer.try_acquire()
+    pacer = WritePacer(per_minute=20, clock=lambda: ticks[0])
+    assert all(pacer.try_acquire() for _ in range(20))
+    assert not pacer.try_acquire()
+    assert pacer.wait() == 60.0
+    ticks[0] = 59.9  # a token bucket would have let 19 more in by now: 39 in one minute, a 429 storm
+    assert not pacer.try_acquire()
+    ticks[0] = 60.0
+    assert pacer.wait() == 0.0
+    assert all(pacer.try_acquire() for _ in range(20))
     assert not pacer.try_acquire()
 
 
