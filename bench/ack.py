@@ -243,7 +243,8 @@ def quiet_sandbox(box: SlackSandbox) -> SlackSandbox:
 def run(args: argparse.Namespace) -> Results:
     """Start the sandboxes and every app, wait for the cache, drive the load and the disconnects."""
     now = datetime.now(UTC)
-    kinds = [kind for kind in KINDS if available(kind)]
+    wanted = args.options.split(",") if args.options else KINDS
+    kinds = [kind for kind in KINDS if kind in wanted and available(kind)]
     bare_boxes = {
         kind: quiet_sandbox(SlackSandbox(bot_token=BOT_TOKEN, app_token=APP_TOKEN)) for kind in kinds
     }
@@ -395,6 +396,7 @@ def main() -> int:
     parser.add_argument(
         "--freeze", action="store_true", help="experiment: gc.freeze() in the bot once started"
     )
+    parser.add_argument("--options", help="comma-separated bare apps to run (default: all installed)")
     parser.add_argument("--bare", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.bare:
