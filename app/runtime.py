@@ -12,7 +12,6 @@ from sqlalchemy.orm import Session, sessionmaker
 from app.config import OncallConfig
 from app.metrics import Metrics
 from app.providers.registry import Providers
-from app.scheduling import Wake, build_scheduler
 from app.slack.background import Background
 from app.slack.gateway import SlackGateway
 from app.stopping import Stopping
@@ -25,21 +24,24 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-@dataclass
+@dataclass(frozen=True)
 class Runtime:
-    """Everything a listener or job may use: config, cache, Slack client, pagers and the clock."""
+    """Everything a listener or job may use: config, cache, Slack client, pagers and the clock.
+
+    Frozen: every collaborator is given when it is built (wiring.py), none is patched in later.
+    """
 
     config: OncallConfig
     sessions: sessionmaker[Session]
     slack: SlackGateway  # every Web API call goes through it
     providers: Providers  # each team's pager: runtime.providers.for_team(team)
+    # The scheduler the running bot starts (jobs.schedule adds the jobs), and the one way to run one of
+    # its jobs now (or ``after`` a while) instead of at its next tick: a no-op until the scheduler runs.
+    scheduler: BackgroundScheduler
+    wake: Callable[..., None]
     clock: Callable[[], datetime] = utc_now
     # Event follow-up work (mention replies, App Home views), kept off Bolt's listener threads.
     background: Background = field(default_factory=Background)
-    # The scheduler the running bot starts (jobs.schedule adds the jobs); built here, up front.
-    scheduler: BackgroundScheduler = field(default_factory=build_scheduler)
-    # Run a scheduled job now (or ``after`` a while) instead of at its next tick; a no-op until it runs.
-    wake: Callable[..., None] = field(init=False)
     # This process's leases on shared work (escalations), renewed by a heartbeat while the bot runs.
     leases: Leases = field(default_factory=Leases)
     # Set on SIGTERM (or a fatal condition): backoffs and retries stop waiting, jobs stop taking work.
@@ -50,9 +52,6 @@ class Runtime:
     metrics: Metrics = field(default_factory=Metrics)
     # Seconds to wait before reading Slack back after a post whose outcome is unknown (tests: near 0).
     settle_seconds: float = 3.0
-
-    def __post_init__(self) -> None:
-        self.wake = Wake(self.scheduler)
 
     def now(self) -> datetime:
         """The current instant as the bot sees it (aware UTC)."""

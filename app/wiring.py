@@ -24,6 +24,7 @@ from app.providers import Provider
 from app.providers.registry import Builder, Providers, check_credentials, kind_of, known_kinds
 from app.redaction import redact
 from app.runtime import Runtime, utc_now
+from app.scheduling import Wake, build_scheduler
 from app.slack.app import build_bolt_app
 from app.slack.gateway import SlackGateway
 from app.slack.socket_mode import SocketModeConnection
@@ -76,11 +77,14 @@ def build_runtime(
         raise StartupError(str(error)) from None
     sessions = session_factory(engine)
     metrics.watch_database(sessions, [team.name for team in config.teams], clock)
+    scheduler = build_scheduler()
     return Runtime(
         config=config,
         sessions=sessions,
         slack=SlackGateway.running(settings, metrics, stopping),
         providers=providers,
+        scheduler=scheduler,
+        wake=Wake(scheduler),
         clock=clock,
         metrics=metrics,
         leases=Leases(timedelta(seconds=settings.lease_seconds)),

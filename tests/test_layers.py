@@ -14,6 +14,8 @@ from pathlib import Path
 
 from slack_sdk import WebClient
 
+from app.runtime import Runtime
+
 ROOT = Path(__file__).resolve().parents[1]
 APP = ROOT / "app"
 
@@ -156,14 +158,11 @@ def _is_listener(node: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
 
 
 def test_no_runtime_field_is_patched_in_after_construction() -> None:
-    """Listeners and jobs get their collaborators up front: nothing assigns ``runtime.x = ...`` later.
-
-    The demo scripts (app/demo*) still move the scene's clock and config by assignment.
-    """
+    """Listeners, jobs and the demo get their collaborators up front: the Runtime is frozen, and no
+    module (the demo included) assigns ``runtime.x = ...``."""
+    assert Runtime.__dataclass_params__.frozen  # type: ignore[attr-defined]
     offenders = []
     for path, tree in modules():
-        if path.startswith("app/demo"):
-            continue
         for node in ast.walk(tree):
             targets = node.targets if isinstance(node, ast.Assign) else []
             for target in targets:
@@ -171,3 +170,30 @@ def test_no_runtime_field_is_patched_in_after_construction() -> None:
                 if isinstance(owner, ast.Name) and owner.id == "runtime":
                     offenders.append(f"{path}:{node.lineno} assigns runtime.{target.attr}")  # type: ignore[attr-defined]
     assert not offenders, "\n".join(offenders)
+
+
+def test_a_socket_mode_client_asks_the_gateway_for_its_websocket_url() -> None:
+    """A custom Socket Mode client's apps.connections.open (each connect and reconnect) is a gateway call.
+
+    slack_sdk's clients call ``issue_new_wss_url`` for every (re)connect, on their own WebClient; ours
+    override it with the gateway's ``open_connection``.
+    """
+    clients = []
+    for path, tree in modules():
+        for node in ast.walk(tree):
+            bases = (
+                [_name(b) for b in node.bases if isinstance(b, ast.Name | ast.Attribute)]
+                if isinstance(node, ast.ClassDef)
+                else []
+            )
+            if isinstance(node, ast.ClassDef) and any(b.endswith("SocketModeClient") for b in bases):
+                clients.append((path, node))
+    assert clients, "the bot's Socket Mode client was not found"
+    for path, client in clients:
+        [issue] = [n for n in client.body if isinstance(n, ast.FunctionDef) and n.name == "issue_new_wss_url"]
+        calls = [
+            n.func.attr
+            for n in ast.walk(issue)
+            if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute)
+        ]
+        assert "open_connection" in calls, f"{path}: {client.name}.issue_new_wss_url bypasses the gateway"

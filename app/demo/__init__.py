@@ -17,7 +17,7 @@ from app.demo.escalation import demo_step as escalation_step
 from app.demo.handover import demo_step as handover_step
 from app.demo.oncall import demo_step as oncall_step
 from app.demo.oncall import step_help
-from app.demo.scene import Scene, Transcript, blocks_text
+from app.demo.scene import DemoClock, Scene, Transcript, blocks_text
 from app.demo.usergroup import step_usergroup_follows_the_pager
 from app.runtime import utc_now
 from app.sandbox import Sandbox
@@ -56,12 +56,18 @@ def running_demo_bot(out: TextIO, provider: str = "rotation", language: str = "e
             database_url=f"sqlite:///{tmp}/oncall.db",
             oncall_config=config_path,
         )
-        runtime = build_runtime(settings, load_oncall_config(config_path))
+        clock = DemoClock()
+        runtime = build_runtime(settings, load_oncall_config(config_path), clock=clock)
         bot = start_bot(settings, runtime, start_jobs=False)
         try:
             sandbox.slack.socket.wait_connected(timeout=10)
             yield Scene(
-                sandbox=sandbox, bot=bot, transcript=Transcript(out), provider=provider, language=language
+                sandbox=sandbox,
+                bot=bot,
+                transcript=Transcript(out),
+                provider=provider,
+                language=language,
+                clock=clock,
             )
         finally:
             bot.stop()

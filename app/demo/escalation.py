@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from datetime import datetime
 from typing import Any
@@ -117,59 +116,48 @@ def demo_step(scene: Scene) -> None:
     """Mention the bot in the data channel; show the thread reply, the page (or the DMs), its outcome."""
     say, expect, sandbox = scene.transcript.say, scene.transcript.expect, scene.sandbox
     runtime = scene.bot.runtime
-    config = runtime.config
-    team = config.teams[0]
-    say("\n== Escalating: mention the bot")
-    if not team.pages:
-        say(f'  » the {team.name} team turns paging on: escalate = "page" in its config')
-        paging = dataclasses.replace(team, escalate="page")
-        runtime.config = dataclasses.replace(config, teams=(paging, *config.teams[1:]))
-    try:
-        now = runtime.now()
-        run_cycle(runtime, now)  # the cache knows who is on call, as the scheduled refresh keeps it
-        on_call = _on_call(scene, now)
-        expected = [f"<@{user_id}>" for user_id, _, email, _ in PEOPLE if email in on_call]
-        alice = next(user_id for user_id, handle, *_ in PEOPLE if handle == "alice")
-        ts = f"{time.time():.6f}"
-        say(f"  » alice writes in #data-team: @oncall-bot {TEXT}")
-        event = {"type": "app_mention", "user": alice, "text": f"<@{scene.bot.bot_user_id}> {TEXT}"}
-        sandbox.slack.socket.push_event({**event, "ts": ts, "channel": CHANNEL})
-        replies = _thread(scene, ts, 1)
-        for reply in replies:
-            scene.transcript.quote("oncall-bot, in the thread", _shown(reply))
-        first = replies[0]["text"] if replies else ""
-        expect(bool(expected) and all(m in first for m in expected), "the thread reply tags who is on call")
-        pending = (
-            scene.words("Paging through {pager} (pending)."),
-            scene.words("No pager: messaging the on-call people directly (pending)."),
-        )
-        expect(any(words in first for words in pending), "the reply says the page is on its way")
-        if scene.provider == "rotation":
-            _direct_messages(scene, ts, expected)
-            return
-        waited = {"pagerduty": sandbox.pagerduty.events, "jsm": sandbox.jsm.alerts}.get(
-            scene.provider, sandbox.opsgenie.alerts
-        )()
-        expect(not waited, f"the mention itself never waits on {scene.pager}")
-        say("  » the bot's page job runs (every 15 s in the background; here at once)")
-        expect(_run_page_job(scene) == 1, "the job takes the pending page")
-        replies = _thread(scene, ts, 2)
-        for reply in replies[1:]:
-            scene.transcript.quote("oncall-bot, in the thread", _shown(reply))
-        if scene.provider == "pagerduty":
-            _incident(scene, replies)
-            return
-        if scene.provider == "jsm":
-            _jsm_alert(scene, replies)
-            return
-        alerts = sandbox.opsgenie.alerts()
-        for alert in alerts:
-            responders = ", ".join(r.get("name", "?") for r in alert.get("responders", []))
-            say(
-                f"  Opsgenie alert {alert['tinyId']}: “{alert['message']}” {alert['priority']} → {responders}"
-            )
-        expect(len(alerts) == 1 and alerts[0]["priority"] == "P2", "one P2 alert for the team's schedule")
-        confirmed = len(replies) == 2 and bool(alerts) and alerts[0]["id"] in replies[1]["text"]
-        expect(confirmed, "the thread is told the alert's id once it exists")
-    finally:
-        runtime.config = config
+    say("\n== Escalating: mention the bot")  # the demo's team pages: escalate = "page" in its config
+    now = runtime.now()
+    run_cycle(runtime, now)  # the cache knows who is on call, as the scheduled refresh keeps it
+    on_call = _on_call(scene, now)
+    expected = [f"<@{user_id}>" for user_id, _, email, _ in PEOPLE if email in on_call]
+    alice = next(user_id for user_id, handle, *_ in PEOPLE if handle == "alice")
+    ts = f"{time.time():.6f}"
+    say(f"  » alice writes in #data-team: @oncall-bot {TEXT}")
+    event = {"type": "app_mention", "user": alice, "text": f"<@{scene.bot.bot_user_id}> {TEXT}"}
+    sandbox.slack.socket.push_event({**event, "ts": ts, "channel": CHANNEL})
+    replies = _thread(scene, ts, 1)
+    for reply in replies:
+        scene.transcript.quote("oncall-bot, in the thread", _shown(reply))
+    first = replies[0]["text"] if replies else ""
+    expect(bool(expected) and all(m in first for m in expected), "the thread reply tags who is on call")
+    pending = (
+        scene.words("Paging through {pager} (pending)."),
+        scene.words("No pager: messaging the on-call people directly (pending)."),
+    )
+    expect(any(words in first for words in pending), "the reply says the page is on its way")
+    if scene.provider == "rotation":
+        _direct_messages(scene, ts, expected)
+        return
+    waited = {"pagerduty": sandbox.pagerduty.events, "jsm": sandbox.jsm.alerts}.get(
+        scene.provider, sandbox.opsgenie.alerts
+    )()
+    expect(not waited, f"the mention itself never waits on {scene.pager}")
+    say("  » the bot's page job runs (every 15 s in the background; here at once)")
+    expect(_run_page_job(scene) == 1, "the job takes the pending page")
+    replies = _thread(scene, ts, 2)
+    for reply in replies[1:]:
+        scene.transcript.quote("oncall-bot, in the thread", _shown(reply))
+    if scene.provider == "pagerduty":
+        _incident(scene, replies)
+        return
+    if scene.provider == "jsm":
+        _jsm_alert(scene, replies)
+        return
+    alerts = sandbox.opsgenie.alerts()
+    for alert in alerts:
+        responders = ", ".join(r.get("name", "?") for r in alert.get("responders", []))
+        say(f"  Opsgenie alert {alert['tinyId']}: “{alert['message']}” {alert['priority']} → {responders}")
+    expect(len(alerts) == 1 and alerts[0]["priority"] == "P2", "one P2 alert for the team's schedule")
+    confirmed = len(replies) == 2 and bool(alerts) and alerts[0]["id"] in replies[1]["text"]
+    expect(confirmed, "the thread is told the alert's id once it exists")

@@ -20,11 +20,10 @@ def demo_step(scene: Scene) -> None:
     moment = next_handover(team, runtime.now())
     say("\n== The weekly handover")
     say(f"  » the bot's clock jumps to {when(moment, team.timezone)} ({team.timezone}), the next handover")
-    real_clock = runtime.clock
     try:
         # The refresh cycles around the handover record who was on call before and after it.
         run_cycle(runtime, moment - timedelta(minutes=2))
-        runtime.clock = lambda: moment + timedelta(seconds=30)
+        scene.clock.stop_at(moment + timedelta(seconds=30))
         run_cycle(runtime, runtime.now())
         before = len(slack.messages(CHANNEL))
         dms_before = {user_id: len(slack.messages(user_id)) for user_id, *_ in PEOPLE}
@@ -42,11 +41,11 @@ def demo_step(scene: Scene) -> None:
         for handle, dm in dms:
             scene.transcript.quote(f"oncall-bot → DM to {handle}", readable(message_text(dm)))
         expect(len(dms) == 1, "the incoming person got a direct message")
-        runtime.clock = lambda: moment + timedelta(minutes=1)
+        scene.clock.stop_at(moment + timedelta(minutes=1))
         again = run_handover(runtime, team, runtime.now())  # a restart or a second replica
         say(f"  » a minute later a restarted bot tries again: {again.status}")
         expect(
             again.status == "already_posted" and len(slack.messages(CHANNEL)) == before + 1, "no second post"
         )
     finally:
-        runtime.clock = real_clock
+        scene.clock.stop_at(None)

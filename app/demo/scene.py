@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TextIO
 
 from app.i18n import Translator, translator
+from app.runtime import utc_now
 from app.sandbox import Sandbox
 from app.sandbox.jsm import JsmSandbox
 from app.sandbox.opsgenie import OpsgenieSandbox
@@ -40,6 +41,24 @@ def readable(text: str) -> str:
     for user_id, handle, *_ in PEOPLE:
         text = text.replace(f"<@{user_id}>", f"@{handle}")
     return text
+
+
+class DemoClock:
+    """The demo bot's clock: the wall clock, until a step stops it at a moment of the scenario.
+
+    The runtime is built with it, so a step moves the bot's time without touching the runtime.
+    """
+
+    def __init__(self) -> None:
+        self._at: datetime | None = None
+
+    def __call__(self) -> datetime:
+        """The instant the bot sees (aware UTC)."""
+        return self._at if self._at is not None else utc_now()
+
+    def stop_at(self, moment: datetime | None) -> None:
+        """Show the bot ``moment`` from now on; None: the wall clock again."""
+        self._at = moment
 
 
 class Transcript:
@@ -75,6 +94,7 @@ class Scene:
     transcript: Transcript
     provider: str = "rotation"  # where the team's on-call comes from: "rotation" (no pager) or a pager
     language: str = "en"  # the team's language, and its people's Slack language
+    clock: DemoClock = field(default_factory=DemoClock)  # the clock the bot's runtime was built with
 
     @property
     def t(self) -> Translator:

@@ -81,7 +81,11 @@ def test_run_reconnects_after_a_refresh_request(sandbox: Sandbox, bot_process: s
     ("variable", "value", "said"),
     [
         ("SLACK_BOT_TOKEN", "xoxb-revoked", "Slack rejected the bot token (invalid_auth)"),
-        ("SLACK_APP_TOKEN", "xapp-revoked", "cannot open the Socket Mode connection"),
+        (
+            "SLACK_APP_TOKEN",
+            "xapp-revoked",
+            "cannot open the Socket Mode connection: apps.connections.open: Slack",
+        ),
         ("DATABASE_URL", "sqlite:////proc/no-such-dir/oncall.db", "cannot open or upgrade the database"),
     ],
 )

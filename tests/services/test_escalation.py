@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import socket
 import threading
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -304,16 +305,14 @@ def test_slack_unreachable_for_the_reply_leaves_it_to_the_job(
 ) -> None:
     runtime = make_runtime(world.config_text)  # tag only: no page would bring the row back
     fill_cache(runtime, utc_now(), {"bob@corp.example": BOB})
-    reachable = runtime.slack
     # Connection refused: slack_sdk raises URLError here, not SlackApiError.
-    runtime.slack = SlackGateway(web_client("xoxb-unreachable", f"http://127.0.0.1:{closed_port()}/api/", []))
+    unreachable = SlackGateway(web_client("xoxb-unreachable", f"http://127.0.0.1:{closed_port()}/api/", []))
     now = utc_now()
-    ts = escalate(runtime, sandbox, "db down", now)  # does not raise
+    ts = escalate(replace(runtime, slack=unreachable), sandbox, "db down", now)  # does not raise
     [row] = rows(runtime)
     assert (row.status, row.reply_ts, row.permalink, row.post_attempts) == ("tag_only", None, None, 1)
     assert row.next_attempt_at == now
 
-    runtime.slack = reachable
     assert retry_pending_pages(runtime, now) == 1
     [reply] = thread(sandbox, ts)
     assert reply["text"] == f"<@{BOB}> is on call for data. This team does not page from Slack."

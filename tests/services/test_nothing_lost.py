@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 from app.jobs import refresh_job
@@ -15,11 +16,10 @@ from tests.services.test_escalation import PAGING, escalate
 from tests.slack.test_mentions import Clock, alert_posts, rows
 
 
-def woken_jobs(runtime: Runtime) -> list[str]:
-    """Record the jobs the runtime asks the scheduler to run early (there is no scheduler here)."""
+def woken_jobs(runtime: Runtime) -> tuple[Runtime, list[str]]:
+    """The runtime again, recording the jobs it asks the scheduler to run early (there is no scheduler)."""
     woken: list[str] = []
-    runtime.wake = lambda job_id, after=timedelta(0): woken.append(job_id)
-    return woken
+    return replace(runtime, wake=lambda job_id, after=timedelta(0): woken.append(job_id)), woken
 
 
 def test_a_page_in_backoff_is_sent_as_soon_as_the_refresh_sees_the_pager_answer_again(
@@ -27,8 +27,8 @@ def test_a_page_in_backoff_is_sent_as_soon_as_the_refresh_sees_the_pager_answer_
 ) -> None:
     clock = Clock(utc_now())
     runtime = make_runtime(PAGING, clock=clock)
-    refresh = refresh_job(runtime, WritePacer())
-    refresh()
+    pacer = WritePacer()
+    refresh_job(runtime, pacer)()
     sandbox.opsgenie.down = True  # a long outage: every try backs off longer (10 s, 20 s, 40 s, 80 s …)
     ts = escalate(runtime, sandbox, "P1 checkout is down", clock.at)
     for _ in range(5):
@@ -43,8 +43,9 @@ def test_a_page_in_backoff_is_sent_as_soon_as_the_refresh_sees_the_pager_answer_
 
     sandbox.opsgenie.down = False
     clock.at += timedelta(seconds=20)
-    woken = woken_jobs(runtime)
-    refresh()  # the pager answers the refresh again: the page does not wait out its backoff
+    runtime, woken = woken_jobs(runtime)
+    # The pager answers the refresh again: the page does not wait out its backoff.
+    refresh_job(runtime, pacer)()
     assert PAGES_JOB in woken
     assert retry_pending_pages(runtime, clock.at) == 1
     [alert] = sandbox.opsgenie.alerts()
@@ -65,7 +66,7 @@ def test_one_page_through_wakes_the_others_waiting_out_a_backoff(
     sandbox.opsgenie.down = False
     clock.at += timedelta(seconds=5)
     escalate(runtime, sandbox, "second", clock.at)  # a new mention, while the first waits ~80 s more
-    woken = woken_jobs(runtime)
+    runtime, woken = woken_jobs(runtime)
     assert retry_pending_pages(runtime, clock.at) == 1  # the second pages ...
     assert PAGES_JOB in woken  # ... and wakes the job for the first
     assert retry_pending_pages(runtime, clock.at) == 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -29,12 +30,11 @@ STALLS = [pytest.param(0.0, id="connection-dropped"), pytest.param(1.0, id="time
 def impatient(runtime: Runtime) -> Runtime:
     """The runtime with a Slack gateway that gives up after 0.3 s and a settle delay of 50 ms."""
     url, handlers = runtime.slack.bolt_client.base_url, running_retries(None, Stopping())
-    runtime.slack = SlackGateway(
+    slack = SlackGateway(
         web_client(BOT_TOKEN, url, handlers, timeout=0.3),
         once_client=web_client(BOT_TOKEN, url, single_shot(handlers), timeout=0.3),
     )
-    runtime.settle_seconds = 0.05
-    return runtime
+    return replace(runtime, slack=slack, settle_seconds=0.05)
 
 
 @pytest.fixture

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -362,8 +363,8 @@ def test_an_outage_notice_slack_refused_is_said_by_the_next_cycle(
 def test_slack_unreachable_fails_the_sync_with_a_sentence(
     sandbox: Sandbox, world: World, runtime: Runtime
 ) -> None:
-    runtime.slack = SlackGateway(web_client("xoxb-x", "http://127.0.0.1:9/api/", []))  # the discard port
-    [report] = run_cycle(runtime, world.rotation_start + timedelta(days=1))
+    discard = SlackGateway(web_client("xoxb-x", "http://127.0.0.1:9/api/", []))  # the discard port
+    [report] = run_cycle(replace(runtime, slack=discard), world.rotation_start + timedelta(days=1))
     assert report.refresh.ok
     assert report.failed
     assert "Slack could not be reached" in report.sync.detail
