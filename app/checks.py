@@ -17,7 +17,8 @@ from websockets.sync.client import connect
 
 from app.chat import SlackCallFailed
 from app.check_lines import CheckFailed, CheckResult, guarded, unreachable_reason
-from app.config import OncallConfig, Settings
+from app.config import Settings
+from app.oncall_config import OncallConfig
 from app.pager_checks import pager_checks
 from app.providers.registry import Builder
 from app.slack.gateway import SlackGateway

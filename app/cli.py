@@ -11,8 +11,9 @@ from types import FrameType
 from typing import TYPE_CHECKING
 
 from app import cli_ops
-from app.config import ConfigError, OncallConfig, Settings, StartupError, load_oncall_config, load_settings
+from app.config import ConfigError, Settings, StartupError, load_settings
 from app.logs import setup_logging
+from app.oncall_config import OncallConfig, load_oncall_config
 from app.redaction import install_hooks, redacted_output
 
 if TYPE_CHECKING:

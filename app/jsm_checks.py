@@ -19,8 +19,9 @@ from typing import Any
 
 from app.chat import SlackCallFailed
 from app.check_lines import CheckResult
-from app.config import OncallConfig, Settings
+from app.config import Settings
 from app.domain import Team
+from app.oncall_config import OncallConfig
 from app.providers import AccessDenied, BadCredentials, ProviderError, ScheduleNotFound
 from app.providers.jsm import JsmProvider
 from app.providers.registry import Builder, MissingCredentials, jsm_credentials

@@ -11,8 +11,9 @@ from datetime import datetime
 
 from app import jsm_checks
 from app.check_lines import CheckResult
-from app.config import OncallConfig, Settings
+from app.config import Settings
 from app.domain import OnCall, Team
+from app.oncall_config import OncallConfig
 from app.providers import (
     AccessDenied,
     BadCredentials,

@@ -9,8 +9,8 @@ from datetime import UTC, datetime
 from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.config import OncallConfig
 from app.metrics import Metrics
+from app.oncall_config import OncallConfig
 from app.providers.registry import Providers
 from app.slack.background import Background
 from app.slack.gateway import SlackGateway

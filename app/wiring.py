@@ -17,9 +17,10 @@ from apscheduler.schedulers.background import BackgroundScheduler
 
 from app import i18n, jobs
 from app.chat import SlackCallFailed
-from app.config import ConfigError, OncallConfig, Settings, StartupError
+from app.config import ConfigError, Settings, StartupError
 from app.health import HealthServer, Readiness
 from app.metrics import MeteredProvider, Metrics
+from app.oncall_config import OncallConfig
 from app.providers import Provider
 from app.providers.registry import Builder, Providers, check_credentials, kind_of, known_kinds
 from app.redaction import redact

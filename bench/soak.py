@@ -29,7 +29,8 @@ sys.path.insert(0, str(ROOT))
 from sqlalchemy import func, insert, select  # noqa: E402
 from sync import seed  # noqa: E402  (bench/sync.py: the same 200 teams)
 
-from app.config import Settings, load_oncall_config  # noqa: E402
+from app.config import Settings  # noqa: E402
+from app.oncall_config import load_oncall_config  # noqa: E402
 from app.sandbox import Sandbox  # noqa: E402
 from app.services.cycle import run_cycle  # noqa: E402
 from app.services.retention import prune  # noqa: E402

@@ -26,7 +26,8 @@ from slack_sdk import WebClient
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from app.config import Settings, load_oncall_config  # noqa: E402
+from app.config import Settings  # noqa: E402
+from app.oncall_config import load_oncall_config  # noqa: E402
 from app.sandbox import BOT_TOKEN, GENIE_KEY, Sandbox  # noqa: E402
 from app.sandbox.opsgenie import Rotation  # noqa: E402
 from app.services.cycle import run_cycle  # noqa: E402

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from app.config import ConfigError, Settings, load_oncall_config
+from app.config import ConfigError, Settings
+from app.oncall_config import load_oncall_config
 from app.providers.jsm import JsmProvider
 from app.providers.opsgenie import OpsgenieProvider
 from app.providers.pagerduty import PagerDutyProvider

@@ -11,7 +11,7 @@ from pydantic import SecretStr
 
 from app.checks import run_checks
 from app.cli import main
-from app.config import load_oncall_config
+from app.oncall_config import load_oncall_config
 from app.sandbox import Sandbox
 from app.sandbox.world import World, write_config
 from tests.conftest import environment_for, settings_for

@@ -9,7 +9,8 @@ import re
 from pathlib import Path
 
 from app.checks import report, run_checks
-from app.config import Settings, load_oncall_config
+from app.config import Settings
+from app.oncall_config import load_oncall_config
 from app.runtime import utc_now
 from app.sandbox import JSM_API_TOKEN, Sandbox
 from app.sandbox.jsm import account_id_for

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from app.checks import run_checks
-from app.config import load_oncall_config
+from app.oncall_config import load_oncall_config
 from app.runtime import utc_now
 from app.sandbox import Sandbox
 from app.sandbox.opsgenie_schedule import Rotation

@@ -9,7 +9,9 @@ from pathlib import Path
 import pytest
 
 from app.cli import main
-from app.config import ConfigError, load_oncall_config, parse_handover, parse_oncall_config
+from app.config import ConfigError
+from app.config_teams import parse_handover
+from app.oncall_config import load_oncall_config, parse_oncall_config
 
 GOOD_TEAM = """
 [[teams]]

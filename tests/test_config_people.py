@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from app.config import ConfigError, parse_oncall_config
+from app.config import ConfigError
+from app.oncall_config import parse_oncall_config
 from tests.test_config import GOOD_TEAM
 
 ACCOUNT = "557058:F1A2B3C4-d5e6-4f70-8a9b-0c1d2e3f4a5b"

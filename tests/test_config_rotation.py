@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 
 from app.cli import main
-from app.config import ConfigError, parse_duration, parse_duration_or_off, parse_oncall_config
+from app.config import ConfigError, parse_duration, parse_duration_or_off
 from app.domain import RotationLayer, RotationOverride
+from app.oncall_config import parse_oncall_config
 
 HEAD = '[[teams]]\nname = "data"\nusergroup = "data-oncall"\nchannel = "C0123456789"\n'
 ROTATION = """[teams.rotation]

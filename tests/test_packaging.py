@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from app.cli import main
-from app.config import load_oncall_config
+from app.oncall_config import load_oncall_config
 from app.sandbox.world import teams_toml
 
 ROOT = Path(__file__).resolve().parents[1]

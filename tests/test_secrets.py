@@ -22,9 +22,10 @@ import pytest
 from pydantic import SecretStr
 
 from app.cli import main
-from app.config import Settings, load_oncall_config, load_settings
+from app.config import Settings, load_settings
 from app.domain import Team
 from app.logs import setup_logging
+from app.oncall_config import load_oncall_config
 from app.providers import Provider
 from app.providers.opsgenie import OpsgenieProvider
 from app.providers.registry import opsgenie_key

@@ -12,13 +12,14 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TextIO
 
-from app.config import Settings, load_oncall_config
+from app.config import Settings
 from app.demo.escalation import demo_step as escalation_step
 from app.demo.handover import demo_step as handover_step
 from app.demo.oncall import demo_step as oncall_step
 from app.demo.oncall import step_help
 from app.demo.scene import DemoClock, Scene, Transcript, blocks_text
 from app.demo.usergroup import step_usergroup_follows_the_pager
+from app.oncall_config import load_oncall_config
 from app.runtime import utc_now
 from app.sandbox import Sandbox
 from app.sandbox.world import seed, write_config

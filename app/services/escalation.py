@@ -25,10 +25,10 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from app.chat import Sent, Unknown
-from app.config import OncallConfig
 from app.domain import Team
 from app.i18n import translator
 from app.model.messages import MentionUnknownTeam, MentionUsage
+from app.oncall_config import OncallConfig
 from app.runtime import Runtime
 from app.services.escalation_asks import (
     answer_courtesy,

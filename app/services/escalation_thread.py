@@ -25,7 +25,6 @@ from sqlalchemy import ColumnElement, update
 from sqlalchemy.orm import Session
 
 from app.chat import Key, PostResult, ReadBackFailed, Sent, SlackCallFailed, Unknown
-from app.config import OncallConfig
 from app.domain import AlertRef
 from app.i18n import N_
 from app.model.buttons import EscalationButtons
@@ -39,6 +38,7 @@ from app.model.messages import (
     Tagged,
     WithButtons,
 )
+from app.oncall_config import OncallConfig
 from app.runtime import Runtime
 from app.services.escalation_dms import dm_outcome
 from app.services.people import cached_identities

@@ -11,10 +11,10 @@ from sqlalchemy import ColumnElement, select, update
 from sqlalchemy.orm import Session
 
 from app.chat import Key
-from app.config import OncallConfig
 from app.domain import Team
 from app.model.handover import EscalationView, HandoverView, UsergroupView
 from app.model.messages import HandoverPost, IncomingDm
+from app.oncall_config import OncallConfig
 from app.runtime import Runtime
 from app.services.freshness import state_is_stale
 from app.services.handover_timing import handing_over, handover_after, handover_at_or_before

@@ -14,9 +14,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.config import OncallConfig
 from app.domain import Shift, known_slack_id
 from app.model.oncall import Freshness, Person, ShiftView
+from app.oncall_config import OncallConfig
 from app.services.freshness import state_is_stale
 from app.store.models import OnCallSnapshot, PersonRow, ShiftRow, SlackUser, TeamState, UsergroupSync
 

@@ -12,9 +12,9 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from app.config import OncallConfig
 from app.domain import Shift, Team
 from app.model.oncall import Freshness, MyShifts, Person, ShiftView, TeamHome, TeamNext, TeamNow, TeamWeek
+from app.oncall_config import OncallConfig
 from app.services.oncall_cache import CacheReader, merged, next_change
 from app.services.roster import HORIZON  # how far ahead the pager is read
 from app.store.models import PersonRow, ShiftRow, SlackUser

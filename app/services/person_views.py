@@ -9,8 +9,8 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from app.chat import SlackCallFailed
-from app.config import OncallConfig
 from app.model.handover import PersonView
+from app.oncall_config import OncallConfig
 from app.runtime import Runtime
 from app.services.people import cached_identities, resolve_people
 from app.store.models import PersonRow

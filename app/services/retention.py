@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, delete, func, or_, select, tuple_
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.config import MIN_RETENTION_DAYS
+from app.config_teams import MIN_RETENTION_DAYS
 from app.services.retention_keys import ESCALATION_DM, HANDOVER_LIVES, can_recur, team_keys
 from app.store.models import Escalation, Handover, Notice, OnCallSnapshot, ShiftRow, UsergroupSync
 

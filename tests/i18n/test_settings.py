@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 from slack_sdk import WebClient
 
-from app.config import ConfigError, parse_oncall_config
+from app.config import ConfigError
+from app.oncall_config import parse_oncall_config
 from app.runtime import utc_now
 from app.sandbox import Sandbox
 from app.sandbox.world import CHANNEL, seed, teams_toml

@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from app.cli import main
-from app.config import Settings, parse_oncall_config
+from app.config import Settings
+from app.oncall_config import parse_oncall_config
 from app.providers.opsgenie import OpsgenieProvider
 from app.providers.registry import Providers, check_credentials, known_kinds
 from app.providers.rotation import RotationProvider

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from app.config import parse_oncall_config
+from app.oncall_config import parse_oncall_config
 from app.providers.jsm import JsmProvider
 from app.providers.registry import Providers, check_credentials
 from tests.providers.test_registry import settings, team

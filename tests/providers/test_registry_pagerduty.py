@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from app.config import ConfigError, parse_oncall_config
+from app.config import ConfigError
+from app.oncall_config import parse_oncall_config
 from app.providers.pagerduty import PagerDutyProvider
 from app.providers.registry import Providers, check_credentials
 from tests.providers.test_registry import settings, team

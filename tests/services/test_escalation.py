@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import update
 
-from app.config import OncallConfig, parse_oncall_config
 from app.domain import HandoverTime, Team
 from app.jobs import schedule
+from app.oncall_config import OncallConfig, parse_oncall_config
 from app.runtime import Runtime, utc_now
 from app.sandbox import Sandbox
 from app.sandbox.world import CHANNEL, World, teams_toml

@@ -10,9 +10,9 @@ import pytest
 from sqlalchemy import event
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.config import OncallConfig, parse_oncall_config
 from app.domain import Shift
 from app.model.oncall import Person
+from app.oncall_config import OncallConfig, parse_oncall_config
 from app.services import oncall_view
 from app.store import repo
 from app.store.db import make_engine, migrate, session_factory

@@ -7,7 +7,8 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from app.config import ConfigError, parse_oncall_config
+from app.config import ConfigError
+from app.oncall_config import parse_oncall_config
 from app.runtime import Runtime
 from app.sandbox import Sandbox
 from app.sandbox.opsgenie import Rotation
