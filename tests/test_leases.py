@@ -10,7 +10,7 @@ from sqlalchemy import select
 from app.runtime import Runtime, utc_now
 from app.sandbox import Sandbox
 from app.sandbox.world import World
-from app.services.escalation_thread import ESCALATION_LEASE
+from app.services.escalation_lease import ESCALATION_LEASE
 from app.store.leases import Leases
 from app.store.models import Escalation
 from tests.conftest import RuntimeFactory

@@ -20,12 +20,10 @@ from app.domain import AlertRequest, AlertStatus, Team
 from app.providers import Provider, ProviderError
 from app.runtime import Runtime
 from app.services.escalation_dms import dmed, send_dms
-from app.services.escalation_thread import (
-    MAX_ATTEMPTS,
-    hold,
-    permalink_of,
-)
-from app.store.models import Escalation, SlackUser
+from app.services.escalation_lease import MAX_ATTEMPTS, hold
+from app.services.escalation_thread import permalink_of
+from app.services.slack_users import named
+from app.store.models import Escalation
 
 log = logging.getLogger(__name__)
 
@@ -80,11 +78,6 @@ def build_alert(row: Escalation, team: Team, *, reporter: str, permalink: str | 
     )
 
 
-def _reporter(session: Session, user_id: str) -> str:
-    user = session.get(SlackUser, user_id)
-    return f"{user.name} ({user_id})" if user is not None and user.name else user_id
-
-
 def _transition(
     session: Session, row: Escalation, lease: str, expected: str, now: datetime, **values: Any
 ) -> None:
@@ -125,9 +118,9 @@ def _create(
     """Ask the pager for the alert; when to try again, or None once it is requested (or failed)."""
     permalink = row.permalink or permalink_of(runtime, row.channel, row.message_ts)
     with session.begin():
-        reporter = _reporter(session, row.user_id)
+        reporter = named(session, row.user_id)
         # Credited at the pager: whoever pressed Page, else whoever asked for the page in words.
-        presser = _reporter(session, row.paged_by) if row.paged_by else reporter
+        presser = named(session, row.paged_by) if row.paged_by else reporter
     alert = replace(build_alert(row, team, reporter=reporter, permalink=permalink), user=presser)
     try:
         request_id = runtime.providers.for_team(team).create_alert(alert)

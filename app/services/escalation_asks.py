@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 
@@ -18,16 +17,14 @@ from app.model.messages import CourtesyReply, FollowUpReply, Message, WhoReply
 from app.providers import ProviderError
 from app.runtime import Runtime
 from app.services import oncall_view
+from app.services.escalation_mention import Mention
+from app.services.escalation_pages import ALERTED
 from app.services.notices import say_notice
+from app.services.slack_users import name_of
 from app.store.db import reading
-from app.store.models import Escalation, SlackUser
-
-if TYPE_CHECKING:
-    from app.services.escalation import Mention
+from app.store.models import Escalation
 
 log = logging.getLogger(__name__)
-
-ALERTED = ("requested", "created", "unconfirmed")  # an alert may exist: the pager can note on it
 
 
 def reply_once(runtime: Runtime, mention: Mention, kind: str, message: Message, now: datetime) -> bool:
@@ -94,7 +91,7 @@ def follow_up(runtime: Runtime, mention: Mention, row: Escalation, text: str, no
     said = reply_once(runtime, mention, "mention_follow_up", payload, now)
     log.info("mention %s joins escalation %s (no new alert)", mention.event_id, row.event_id)
     if said and notes:
-        who = _name(runtime, mention.user)
+        who = name_of(runtime, mention.user)
         try:
             provider.add_note(
                 AlertRef(alias=row.alias or "", alert_id=row.alert_id), f"{who} in Slack: {text}", user=who
@@ -103,12 +100,6 @@ def follow_up(runtime: Runtime, mention: Mention, row: Escalation, text: str, no
             log.warning(
                 "escalation %s: the follow-up could not be noted on the alert: %s", row.event_id, error
             )
-
-
-def _name(runtime: Runtime, user_id: str) -> str:
-    with reading(runtime.sessions) as session:
-        user = session.get(SlackUser, user_id)
-    return f"{user.name} ({user_id})" if user is not None and user.name else user_id
 
 
 def provider_url(runtime: Runtime, row: Escalation) -> str | None:

@@ -20,16 +20,15 @@ from sqlalchemy.orm import Session
 
 from app.runtime import Runtime
 from app.services.escalation_alert import ACTIVE_STATUSES, FIRST_RETRY, Clock, backoff, load, page
-from app.services.escalation_thread import (
+from app.services.escalation_lease import (
     ESCALATION_LEASE,
     MAX_ATTEMPTS,
     LeaseLost,
     hold,
     may_post,
     post_in_flight_until,
-    post_outcome,
-    post_reply,
 )
+from app.services.escalation_thread import post_outcome, post_reply
 from app.store.models import Escalation
 
 log = logging.getLogger(__name__)
@@ -40,6 +39,7 @@ PAGES_EVERY = timedelta(seconds=15)  # its tick; a row due sooner (a backoff, a 
 # Statuses that count against a user's page limit, and the final ones.
 # "notified": a team without a pager had its on-call people sent direct messages instead (escalation_dms).
 PAGED_STATUSES = ("pending", "requested", "created", "unconfirmed", "notified")
+ALERTED = ("requested", "created", "unconfirmed")  # an alert may exist: the pager can act or note on it
 OUTCOME_STATUSES = ("created", "failed", "unconfirmed", "notified")
 # Opsgenie usually processes a request within a second: one short wait right after the create saves a
 # job round trip for nearly every page. It is spent once per page, never on the later follow-ups.

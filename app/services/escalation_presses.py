@@ -14,7 +14,7 @@ import logging
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import update
 
 from app.domain import AlertRef
 from app.i18n import N_, translator
@@ -30,17 +30,15 @@ from app.model.buttons import (
 )
 from app.providers import ProviderError
 from app.runtime import Runtime
-from app.services.escalation import LIMIT_WINDOW
-from app.services.escalation_pages import PAGED_STATUSES, PAGES_JOB
+from app.services.escalation_pages import ALERTED, PAGES_JOB
+from app.services.escalation_record import over_limit
 from app.services.members import Verdict, may_page
 from app.services.presses import Press
-from app.services.slack_users import cached_language
+from app.services.slack_users import cached_language, name_of
 from app.store.db import reading
-from app.store.models import Escalation, SlackUser
+from app.store.models import Escalation
 
 log = logging.getLogger(__name__)
-
-ALERTED = ("requested", "created", "unconfirmed")  # an alert may exist: the pager can act on it
 
 
 def _tell(runtime: Runtime, press: Press, message: str, **values: Any) -> None:
@@ -58,12 +56,6 @@ def _refusal(verdict: Verdict) -> str:
     return N_("I could not check your Slack account just now, so nothing was done; press the button again.")
 
 
-def _name(runtime: Runtime, user_id: str) -> str:
-    with reading(runtime.sessions) as session:
-        user = session.get(SlackUser, user_id)
-    return f"{user.name} ({user_id})" if user is not None and user.name else user_id
-
-
 def _load(runtime: Runtime, escalation_id: int) -> Escalation | None:
     with reading(runtime.sessions) as session:
         row = session.get(Escalation, escalation_id)
@@ -79,24 +71,6 @@ def _changed(runtime: Runtime, escalation_id: int, *where: Any, **values: Any) -
             update(Escalation).where(Escalation.id == escalation_id, *where).values(**values)
         )
     return bool(getattr(result, "rowcount", 0))
-
-
-def _over_limit(runtime: Runtime, user: str, now: datetime) -> bool:
-    """True when ``user`` paged ``pages_per_user_per_hour`` times in the last hour (by word or button)."""
-    since = now - LIMIT_WINDOW
-    with reading(runtime.sessions) as session:
-        count = session.scalar(
-            select(func.count())
-            .select_from(Escalation)
-            .where(
-                or_(
-                    Escalation.paged_by == user, (Escalation.user_id == user) & Escalation.paged_by.is_(None)
-                ),
-                Escalation.created_at > since,
-                Escalation.status.in_(PAGED_STATUSES),
-            )
-        )
-    return (count or 0) >= runtime.config.pages_per_user_per_hour
 
 
 def _update(
@@ -119,7 +93,9 @@ def _page(runtime: Runtime, press: Press, row: Escalation, now: datetime) -> Non
     if team is None or not team.pages:
         _tell(runtime, press, N_("This team does not page from Slack."))
         return
-    if _over_limit(runtime, press.user, now):
+    with reading(runtime.sessions) as session:
+        limited = over_limit(session, press.user, runtime.config.pages_per_user_per_hour, now, besides=None)
+    if limited:
         limit = runtime.config.pages_per_user_per_hour
         _tell(
             runtime,
@@ -174,8 +150,8 @@ def _ack(runtime: Runtime, press: Press, row: Escalation, now: datetime) -> None
         try:
             provider.acknowledge_alert(
                 AlertRef(alias=row.alias or "", alert_id=row.alert_id),
-                note=f"Acknowledged in Slack by {_name(runtime, press.user)}",
-                user=_name(runtime, press.user),
+                note=f"Acknowledged in Slack by {name_of(runtime, press.user)}",
+                user=name_of(runtime, press.user),
             )
         except ProviderError as error:
             _changed(runtime, row.id, Escalation.acked_by == press.user, acked_by=None, acked_at=None)
@@ -197,8 +173,8 @@ def _resolve(runtime: Runtime, press: Press, row: Escalation, now: datetime) -> 
         try:
             provider.close_alert(
                 AlertRef(alias=row.alias or "", alert_id=row.alert_id),
-                note=f"Resolved in Slack by {_name(runtime, press.user)}",
-                user=_name(runtime, press.user),
+                note=f"Resolved in Slack by {name_of(runtime, press.user)}",
+                user=name_of(runtime, press.user),
             )
         except ProviderError as error:
             _changed(runtime, row.id, Escalation.closed_by == press.user, closed_by=None, closed_at=None)

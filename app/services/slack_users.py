@@ -1,5 +1,6 @@
-"""The asking user's Slack time zone and locale: from the slack_users cache, refreshed by users.info after
-the ack (the gateway asks it with ``include_locale``: Slack leaves the locale out otherwise)."""
+"""Slack profiles in the slack_users cache: the asking user's time zone and locale (refreshed by users.info
+after the ack; the gateway asks it with ``include_locale``: Slack leaves the locale out otherwise), and the
+name a pager's alert or note gives a person."""
 
 from __future__ import annotations
 
@@ -60,6 +61,18 @@ def cached_locale(session: Session, user_id: str) -> str | None:
 def profile_known(session: Session, user_id: str) -> bool:
     """True once users.info has been asked about this user (even when it found nothing)."""
     return session.get(SlackUser, user_id) is not None
+
+
+def named(session: Session, user_id: str) -> str:
+    """``Name (U…)`` from the cached profile, or the bare id: how a pager's alert or note names a person."""
+    user = session.get(SlackUser, user_id)
+    return f"{user.name} ({user_id})" if user is not None and user.name else user_id
+
+
+def name_of(runtime: Runtime, user_id: str) -> str:
+    """``named`` in its own read: the presser or the follow-up's author as the pager's note names them."""
+    with reading(runtime.sessions) as session:
+        return named(session, user_id)
 
 
 def store_user(session: Session, user_id: str, user: dict[str, Any] | None, now: datetime) -> None:

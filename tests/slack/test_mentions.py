@@ -19,7 +19,7 @@ from app.runtime import Runtime, utc_now
 from app.sandbox import Sandbox
 from app.sandbox.world import CHANNEL, OTHER_CHANNEL, SCHEDULE, World, teams_toml
 from app.services.escalation import retry_pending_pages
-from app.services.escalation_thread import SLACK_CALL_MAX
+from app.services.escalation_lease import SLACK_CALL_MAX
 from app.store.models import Escalation, Notice, PersonRow
 from app.store.repo import record_on_call, team_state
 from tests.conftest import BotFactory, RuntimeFactory
