@@ -164,8 +164,12 @@ class ZoneFetcher:
             return len(self._pending)
 
     def _run(self, user_id: str) -> None:
+        # Counted as work in flight, and skipped once the bot is stopping: a stopped bot (its Slack
+        # connection closed) never calls Slack from a timer that fired late.
         try:
-            refresh_user(self.runtime, user_id)
+            with self.runtime.stopping.working():
+                if not self.runtime.stopping.is_set():
+                    refresh_user(self.runtime, user_id)
         except Exception as error:  # a background thread must log, not die noisily
             log.warning(
                 "users.info for %s failed; the team's zone is shown until it works: %s", user_id, error

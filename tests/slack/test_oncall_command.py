@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -223,6 +224,19 @@ def test_an_unknown_zone_is_fetched_after_the_ack_and_used_next_time(
     mine = ask(sandbox, "me", user=BOB)
     assert "• *data*: Mon 17 Mar 04:00 EDT → Mon 24 Mar 04:00 EDT" in mine.texts[0]  # found by profile email
     assert len(sandbox.slack.requests("users.info")) == 1
+
+
+def test_a_stopped_bot_asks_slack_nothing_after_the_ack(sandbox: Sandbox, bot: RunningBot) -> None:
+    """The after-ack users.info of a bot that stops meanwhile is skipped: a stopped bot calls no Slack.
+
+    Its timer fired after the test's sandbox was gone under load, logging a refused call into the next
+    test's output.
+    """
+    ask(sandbox, "next", user=BOB)  # BOB's zone is unknown: a users.info is scheduled after the ack
+    bot.stop(timeout=5)
+    for timer in [t for t in threading.enumerate() if t.name == f"users-info-{BOB}"]:
+        timer.join(timeout=5)  # the scheduled fetch has run (or was skipped): wait on it, not on the clock
+    assert sandbox.slack.requests("users.info") == []
 
 
 def test_a_failing_users_info_costs_nothing_but_the_zone(sandbox: Sandbox, bot: RunningBot) -> None:
