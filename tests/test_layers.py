@@ -173,27 +173,26 @@ def test_no_runtime_field_is_patched_in_after_construction() -> None:
 
 
 def test_a_socket_mode_client_asks_the_gateway_for_its_websocket_url() -> None:
-    """A custom Socket Mode client's apps.connections.open (each connect and reconnect) is a gateway call.
+    """Whatever opens a Socket Mode websocket (the bot's connection, check) gets its URL from the gateway.
 
-    slack_sdk's clients call ``issue_new_wss_url`` for every (re)connect, on their own WebClient; ours
-    override it with the gateway's ``open_connection``.
+    apps.connections.open is a Web API call like any other: a module that speaks websockets or
+    slack_sdk's Socket Mode calls the gateway's ``open_connection`` (and, by the rule above, no
+    ``apps_connections_open`` of its own).
     """
-    clients = []
-    for path, tree in modules():
-        for node in ast.walk(tree):
-            bases = (
-                [_name(b) for b in node.bases if isinstance(b, ast.Name | ast.Attribute)]
-                if isinstance(node, ast.ClassDef)
-                else []
-            )
-            if isinstance(node, ast.ClassDef) and any(b.endswith("SocketModeClient") for b in bases):
-                clients.append((path, node))
-    assert clients, "the bot's Socket Mode client was not found"
-    for path, client in clients:
-        [issue] = [n for n in client.body if isinstance(n, ast.FunctionDef) and n.name == "issue_new_wss_url"]
-        calls = [
+    speakers = [
+        (path, tree)
+        for path, tree in modules()
+        if any(name.startswith(("websockets", "slack_sdk.socket_mode")) for _, name in imported(tree))
+    ]
+    assert "app/slack/socket_mode.py" in [path for path, _ in speakers]
+    offenders = [
+        path
+        for path, tree in speakers
+        if "open_connection"
+        not in [
             n.func.attr
-            for n in ast.walk(issue)
+            for n in ast.walk(tree)
             if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute)
         ]
-        assert "open_connection" in calls, f"{path}: {client.name}.issue_new_wss_url bypasses the gateway"
+    ]
+    assert not offenders, f"these open a websocket without the gateway's open_connection: {offenders}"
