@@ -90,6 +90,24 @@ class AlertRef:
 
 
 @dataclass(frozen=True)
+class AlertState:
+    """An alert as the pager has it now: open, acknowledged (and still open) or closed.
+
+    ``by`` is who acknowledged or closed it, as the pager names them, when it says; ``url`` its web page.
+    """
+
+    alert_id: str
+    status: str  # "open", "acknowledged" or "closed"
+    by: str | None = None
+    url: str | None = None
+
+    @property
+    def closed(self) -> bool:
+        """True once the alert was closed (resolved) at the pager."""
+        return self.status == "closed"
+
+
+@dataclass(frozen=True)
 class RotationLayer:
     """One rotation layer: ``people`` take turns of ``shift`` from ``start`` (naive, team-local time)."""
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Protocol
 
-from app.domain import AlertRef, AlertRequest, AlertStatus, OnCall, Shift
+from app.domain import AlertRef, AlertRequest, AlertState, AlertStatus, OnCall, Shift
 from app.redaction import redact
 
 
@@ -98,16 +98,29 @@ class Provider(Protocol):
         """Follow an alert request until the pager has processed it."""
         ...
 
-    def acknowledge_alert(self, alert: AlertRef, *, note: str | None = None, user: str | None = None) -> str:
+    def acknowledge_alert(
+        self, alert: AlertRef, *, note: str | None = None, user: str | None = None, email: str | None = None
+    ) -> str:
         """Acknowledge the alert (by its id when known, else its alias); return the pager's request id.
 
         ``user`` is who did it, credited at the pager where it has a field for it (Opsgenie's ``user``;
-        JSM and PagerDuty learn it from ``note`` only, PagerDuty's Events API not at all).
+        JSM learns it from ``note``). ``email`` is their address where known: PagerDuty credits the
+        PagerDuty user with that email (its REST API's ``From``), else acts through the Events API, unnamed.
         """
         ...
 
-    def close_alert(self, alert: AlertRef, *, note: str | None = None, user: str | None = None) -> str:
+    def close_alert(
+        self, alert: AlertRef, *, note: str | None = None, user: str | None = None, email: str | None = None
+    ) -> str:
         """Close (resolve) the alert; return the pager's request id."""
+        ...
+
+    def alert_state(self, alert: AlertRef) -> AlertState | None:
+        """The alert as the pager has it now (by its id when known, else its alias); None: it has none.
+
+        Read back to learn that an alert was closed outside Slack, and before creating an alert whose
+        earlier create may have landed (a timeout, a crash), so that it is not raised twice.
+        """
         ...
 
     def add_note(self, alert: AlertRef, note: str, *, user: str | None = None) -> str:

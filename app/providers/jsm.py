@@ -23,7 +23,7 @@ from urllib.parse import quote
 import httpx
 
 from app import redaction
-from app.domain import AlertRef, AlertRequest, AlertStatus, OnCall, Shift, require_aware
+from app.domain import AlertRef, AlertRequest, AlertState, AlertStatus, OnCall, Shift, require_aware
 from app.providers import AccessDenied, BadResponse, ScheduleNotFound
 from app.providers.jsm_alerts import Paging
 from app.providers.jsm_http import JsmHttp
@@ -134,17 +134,25 @@ class JsmProvider(ClosingProvider):
         """Where an alert request stands: ``done`` False while JSM is still processing it."""
         return self.paging.status(request_id)
 
-    def acknowledge_alert(self, alert: AlertRef, *, note: str | None = None, user: str | None = None) -> str:
-        """Acknowledge the alert (with ``note`` added); return JSM's request id."""
+    def acknowledge_alert(
+        self, alert: AlertRef, *, note: str | None = None, user: str | None = None, email: str | None = None
+    ) -> str:
+        """Acknowledge the alert (with ``note`` added, which names the person); return JSM's request id."""
         return self.paging.act(alert, "acknowledge", note)
 
-    def close_alert(self, alert: AlertRef, *, note: str | None = None, user: str | None = None) -> str:
+    def close_alert(
+        self, alert: AlertRef, *, note: str | None = None, user: str | None = None, email: str | None = None
+    ) -> str:
         """Close the alert (with ``note`` added); return JSM's request id."""
         return self.paging.act(alert, "close", note)
 
     def add_note(self, alert: AlertRef, note: str, *, user: str | None = None) -> str:
         """Add a note to the alert (the note names the person); return JSM's request id."""
         return self.paging.act(alert, "notes", note)
+
+    def alert_state(self, alert: AlertRef) -> AlertState | None:
+        """The alert as JSM has it (read with the account, whichever door pages); None when it has none."""
+        return self.paging.state(alert)
 
     def alert_url(self, alert: AlertRef) -> str | None:
         """None: JSM's API answers with no web address for an alert, and the bot does not guess one."""

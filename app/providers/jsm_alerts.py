@@ -12,10 +12,11 @@ import uuid
 from collections.abc import Callable
 from urllib.parse import quote
 
-from app.domain import AlertRef, AlertRequest, AlertStatus
+from app.domain import AlertRef, AlertRequest, AlertState, AlertStatus
 from app.providers import BadResponse
 from app.providers.jsm_http import JsmHttp
 from app.providers.jsm_parse import alert_body, request_status
+from app.providers.opsgenie_wire import alert_state
 
 INTEGRATION = "/jsm/ops/integration/v2/alerts"
 
@@ -81,6 +82,17 @@ class Paging:
         response = self._http.ops("GET", self._ops_path("/alerts"), params={"query": f"alias: {nobody}"})
         self._http.json(response, "the alert list")
         return "the alert API accepts the account (a search that matches no alert)"
+
+    def state(self, alert: AlertRef) -> AlertState | None:
+        """The alert as JSM has it, read through the Ops REST API; None when JSM has no such alert."""
+        if alert.alert_id:
+            path, params = self._ops_path(f"/alerts/{quote(alert.alert_id, safe='')}"), {}
+        else:
+            path, params = self._ops_path("/alerts/alias"), {"alias": alert.alias}
+        response = self._http.ops("GET", path, params=params)
+        if response.status_code == 404:
+            return None
+        return alert_state(self._http.json(response, "the alert"))
 
     def _id_of(self, alias: str) -> str:
         response = self._http.ops("GET", self._ops_path("/alerts/alias"), params={"alias": alias})

@@ -6,6 +6,7 @@ import logging
 import math
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote
@@ -13,7 +14,7 @@ from urllib.parse import quote
 import httpx
 
 from app import redaction
-from app.domain import AlertRef, AlertRequest, AlertStatus, OnCall, Shift, require_aware
+from app.domain import AlertRef, AlertRequest, AlertState, AlertStatus, OnCall, Shift, require_aware
 from app.providers import (
     BadResponse,
     ProviderError,
@@ -146,13 +147,27 @@ class OpsgenieProvider(ClosingProvider):
             message=str(data.get("status", "")),
         )
 
-    def acknowledge_alert(self, alert: AlertRef, *, note: str | None = None, user: str | None = None) -> str:
+    def acknowledge_alert(
+        self, alert: AlertRef, *, note: str | None = None, user: str | None = None, email: str | None = None
+    ) -> str:
         """Acknowledge the alert (by id when known, else by alias); return Opsgenie's request id."""
         return self._alert_action(alert, "acknowledge", note, user)
 
-    def close_alert(self, alert: AlertRef, *, note: str | None = None, user: str | None = None) -> str:
+    def close_alert(
+        self, alert: AlertRef, *, note: str | None = None, user: str | None = None, email: str | None = None
+    ) -> str:
         """Close the alert (by id when known, else by alias); return Opsgenie's request id."""
         return self._alert_action(alert, "close", note, user)
+
+    def alert_state(self, alert: AlertRef) -> AlertState | None:
+        """``GET /v2/alerts/{id or alias}``: the alert as Opsgenie has it; None when it has no such alert."""
+        identifier, kind = (alert.alert_id, "id") if alert.alert_id else (alert.alias, "alias")
+        path = f"/v2/alerts/{quote(identifier, safe='')}"
+        response = self._send("GET", path, params={"identifierType": kind})
+        if response.status_code == 404:
+            return None
+        state = wire.alert_state(self._data_of(self._checked(response, "the alert"), "the alert"))
+        return replace(state, url=self.alert_url(AlertRef(alert.alias, state.alert_id)))
 
     def add_note(self, alert: AlertRef, note: str, *, user: str | None = None) -> str:
         """Add a note to the alert (by id when known, else by alias); return Opsgenie's request id."""

@@ -10,7 +10,8 @@ from urllib.parse import quote
 
 import httpx
 
-from app.domain import AlertRequest, Shift
+from app.domain import AlertRequest, AlertState, Shift
+from app.providers import BadResponse
 from app.providers.pager_http import error_body, parse_utc, utc_query
 
 # (rotation id, person, start, end): one timeline period of one person.
@@ -134,3 +135,19 @@ def rate_limited(headers: httpx.Headers, period: float) -> str:
         f"Opsgenie is rate limiting this key ({reason}, {period:g}-second window); "
         "the next run will try again"
     )
+
+
+def alert_state(data: Mapping[str, Any]) -> AlertState:
+    """An alert as Opsgenie (or JSM, which kept its shape) shows it: status, acknowledged, report."""
+    alert_id, status = data.get("id"), data.get("status")
+    if not isinstance(alert_id, str) or not alert_id or status not in ("open", "closed"):
+        raise BadResponse("the pager sent an alert we cannot read (no id or status)")
+    found = data.get("report")
+    report: Mapping[str, Any] = found if isinstance(found, Mapping) else {}
+    if status == "closed":
+        by = report.get("closedBy")
+        return AlertState(alert_id, "closed", by=str(by) if by else None)
+    if data.get("acknowledged"):
+        by = report.get("acknowledgedBy")
+        return AlertState(alert_id, "acknowledged", by=str(by) if by else None)
+    return AlertState(alert_id, "open")

@@ -15,10 +15,11 @@ from datetime import UTC, datetime, timedelta
 import httpx
 
 from app import redaction
-from app.domain import AlertRef, AlertRequest, AlertStatus, OnCall, Shift, require_aware
+from app.domain import AlertRef, AlertRequest, AlertState, AlertStatus, OnCall, Shift, require_aware
 from app.providers import BadCredentials, BadResponse, NotSupported
 from app.providers.pager_http import ClosingProvider
 from app.providers.pagerduty_http import REQUESTS_PER_MINUTE, PagerDutyHttp
+from app.providers.pagerduty_incidents import PagerDutyIncidents
 from app.providers.pagerduty_parse import (
     dedup_key,
     format_time,
@@ -85,6 +86,7 @@ class PagerDutyProvider(ClosingProvider):
             transport=transport,
         )
         self._schedules = PagerDutySchedules(self._http, monotonic, email_ttl)
+        self._incidents = PagerDutyIncidents(self._http)
 
     def interrupt_on(self, stopping: Stopping) -> None:
         """Once ``stopping`` is set, retry nothing and wait out no backoff (the process is shutting down)."""
@@ -151,24 +153,34 @@ class PagerDutyProvider(ClosingProvider):
         """The Events API is synchronous (202 means processed): the event's incident is its dedup key."""
         return AlertStatus(done=True, success=True, alert_id=request_id, message="Event processed")
 
-    def acknowledge_alert(self, alert: AlertRef, *, note: str | None = None, user: str | None = None) -> str:
-        """Acknowledge the escalation's incident (an ``acknowledge`` event); return its dedup key.
+    def acknowledge_alert(
+        self, alert: AlertRef, *, note: str | None = None, user: str | None = None, email: str | None = None
+    ) -> str:
+        """Acknowledge the escalation's incident; return its dedup key.
 
+        With the presser's ``email``, through the REST API as that PagerDuty user (credited in the log);
+        without it, or when PagerDuty knows no user with it, as an ``acknowledge`` event (no one named).
         The Events API carries no note on acknowledge or resolve, so ``note`` is not sent.
         """
-        return self._follow_up(alert, "acknowledge")
+        return self._follow_up(alert, "acknowledge", email)
 
-    def close_alert(self, alert: AlertRef, *, note: str | None = None, user: str | None = None) -> str:
-        """Resolve the escalation's incident (a ``resolve`` event); return its dedup key."""
-        return self._follow_up(alert, "resolve")
+    def close_alert(
+        self, alert: AlertRef, *, note: str | None = None, user: str | None = None, email: str | None = None
+    ) -> str:
+        """Resolve the escalation's incident (as ``email``'s user where PagerDuty knows them); its key."""
+        return self._follow_up(alert, "resolve", email)
+
+    def alert_state(self, alert: AlertRef) -> AlertState | None:
+        """The incident of the escalation's dedup key as PagerDuty's REST API has it; None when none."""
+        return self._incidents.state(alert.alert_id or dedup_key(alert.alias))
 
     def add_note(self, alert: AlertRef, note: str, *, user: str | None = None) -> str:
         """Never called (``can_note`` is False): the Events API has no notes; raises NotSupported."""
         raise NotSupported("PagerDuty's Events API cannot add a note to an incident")
 
     def alert_url(self, alert: AlertRef) -> str | None:
-        """None: the Events API answers with the dedup key only, never the incident's address."""
-        return None
+        """The incident's page (its ``html_url``, looked up by dedup key: events answer with the key only)."""
+        return self._incidents.url(alert.alert_id or dedup_key(alert.alias))
 
     def _routing_key_or_fail(self) -> str:
         if self._routing_key is None:
@@ -178,9 +190,11 @@ class PagerDutyProvider(ClosingProvider):
             )
         return self._routing_key
 
-    def _follow_up(self, alert: AlertRef, action: str) -> str:
+    def _follow_up(self, alert: AlertRef, action: str, email: str | None) -> str:
         # The alert id we hand out is the dedup key itself; an alias maps to it the same way as on trigger.
         key = alert.alert_id or dedup_key(alert.alias)
+        if email and self._incidents.change(key, action, email):
+            return key
         event = {"routing_key": self._routing_key_or_fail(), "event_action": action, "dedup_key": key}
         self._http.enqueue(event, self._routing_key_env)
         return key

@@ -142,6 +142,10 @@ class PagerDutyHttp(AnswerReader):
         """GET ``path`` within the rate limit, retrying 429, 5xx and network errors; the final answer."""
         return self._send(self._rest, "GET", path, rest=True, params=params, headers=headers)
 
+    def rest_put(self, path: str, *, json: Any, headers: Mapping[str, str]) -> httpx.Response:
+        """PUT ``path`` (a status change: repeating it is harmless), like ``rest``; the final answer."""
+        return self._send(self._rest, "PUT", path, rest=True, json=json, headers=headers)
+
     def error(self, response: httpx.Response, subject: str, schedule: str | None = None) -> ProviderError:
         """The one narrow exception for a failed REST answer, as a sentence a human understands."""
         status, detail = response.status_code, _detail(response)

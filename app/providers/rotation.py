@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 from app.domain import (
     AlertRef,
     AlertRequest,
+    AlertState,
     AlertStatus,
     OnCall,
     RotationLayer,
@@ -145,17 +146,25 @@ class RotationProvider:
         """Never called (``can_page`` is False); raises CannotPage."""
         raise CannotPage("the built-in rotation has no pager alerts to follow")
 
-    def acknowledge_alert(self, alert: AlertRef, *, note: str | None = None, user: str | None = None) -> str:
+    def acknowledge_alert(
+        self, alert: AlertRef, *, note: str | None = None, user: str | None = None, email: str | None = None
+    ) -> str:
         """Never called (``can_page`` is False); raises CannotPage."""
         raise CannotPage("the built-in rotation has no pager alerts to acknowledge")
 
-    def close_alert(self, alert: AlertRef, *, note: str | None = None, user: str | None = None) -> str:
+    def close_alert(
+        self, alert: AlertRef, *, note: str | None = None, user: str | None = None, email: str | None = None
+    ) -> str:
         """Never called (``can_page`` is False); raises CannotPage."""
         raise CannotPage("the built-in rotation has no pager alerts to close")
 
     def add_note(self, alert: AlertRef, note: str, *, user: str | None = None) -> str:
         """Never called (``can_note`` is False); raises CannotPage."""
         raise CannotPage("the built-in rotation has no pager alerts to add notes to")
+
+    def alert_state(self, alert: AlertRef) -> AlertState | None:
+        """Never called (``can_page`` is False): no pager, so no alert to read back."""
+        return None
 
     def alert_url(self, alert: AlertRef) -> str | None:
         """No pager, so no page to open."""

@@ -310,6 +310,14 @@ class JsmSandbox:
         with self.lock:
             self._requests.clear()
 
+    def close_alert(self, alias: str, *, by: str = "someone@corp.example") -> None:
+        """Someone closes the open alert with ``alias`` in JSM's web app (outside Slack)."""
+        with self.lock:
+            for alert in self.alerts_api.alerts:
+                if alert["alias"] == alias and alert["status"] == "open":
+                    alert["status"] = "closed"
+                    alert.setdefault("report", {})["closedBy"] = by
+
     def alerts(self) -> list[dict[str, Any]]:
         """Alerts created through either API, oldest first (JSM's alert JSON plus ``via``)."""
         with self.lock:

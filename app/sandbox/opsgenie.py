@@ -235,6 +235,14 @@ class OpsgenieSandbox:
 
     # -- inspection ------------------------------------------------------------------------------------------
 
+    def close_alert(self, alias: str, *, by: str = "someone@corp.example") -> None:
+        """Someone closes the open alert with ``alias`` in Opsgenie's web app (outside Slack)."""
+        with self.lock:
+            for alert in self._api.alerts:
+                if alert["alias"] == alias and alert["status"] == "open":
+                    alert["status"] = "closed"
+                    alert.setdefault("report", {})["closedBy"] = by
+
     def alerts(self) -> list[dict[str, Any]]:
         """Alerts created, oldest first: the JSON body received plus id, alias, status, createdAt, tinyId."""
         with self.lock:

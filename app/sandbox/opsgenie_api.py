@@ -129,6 +129,8 @@ class Api:
                 reply = self._alert_action(identifier, action, kind, _json_object(body))
             case "GET", ["v2", "alerts", "requests", request_id]:
                 reply = self._request_status(request_id)
+            case "GET", ["v2", "alerts", identifier]:
+                reply = self._show_alert(identifier, query.get("identifierType", "id"))
             case _:
                 reply = error(404, f"No handler found for {method} /{'/'.join(segments)}")
         return reply
@@ -340,8 +342,10 @@ class Api:
                 alert.setdefault("notes", []).append({"note": body["note"], "user": body.get("user")})
             elif alert is not None and action == "acknowledge":
                 alert["acknowledged"] = True
+                alert.setdefault("report", {})["acknowledgedBy"] = body.get("user") or "oncall-bot"
             elif alert is not None:
                 alert["status"] = "closed"
+                alert.setdefault("report", {})["closedBy"] = body.get("user") or "oncall-bot"
             self.alert_requests[request_id] = {
                 "polls": 0,
                 "action": "AddNote" if action == "notes" else action.title(),
@@ -354,6 +358,20 @@ class Api:
                 "processedAt": self.sandbox.now().isoformat(timespec="milliseconds").replace("+00:00", "Z"),
             }
         return ok(202, {"result": "Request will be processed"}, request_id=request_id)
+
+    def _show_alert(self, identifier: str, kind: str) -> Reply:
+        """``GET /v2/alerts/{identifier}``: one alert (the open one first for an alias), or 404."""
+        if kind not in ("id", "tiny", "alias"):
+            return error(422, "identifierType should be one of [id, tiny, alias]")
+        field = {"id": "id", "tiny": "tinyId", "alias": "alias"}[kind]
+        with self.sandbox.lock:
+            found = sorted(
+                (a for a in self.alerts if a.get(field) == identifier), key=lambda a: a["status"] != "open"
+            )
+            alert = {"acknowledged": False, **found[0]} if found else None
+        if alert is None:
+            return error(404, f"Alert with {kind} [{identifier}] does not exist")
+        return ok(200, {"data": alert})
 
     def _request_status(self, request_id: str) -> Reply:
         with self.sandbox.lock:

@@ -23,6 +23,7 @@ from app.sandbox.pagerduty_events import Events
 from app.sandbox.pagerduty_faults import Faults
 from app.sandbox.pagerduty_gate import ACCEPT, Gate
 from app.sandbox.pagerduty_http import Server
+from app.sandbox.pagerduty_incidents import Incidents
 from app.sandbox.pagerduty_rest import Rest
 from app.sandbox.pagerduty_schedule import people_at
 from app.sandbox.pagerduty_state import PdRequest, PdSchedule, PdUser, pd_id
@@ -32,6 +33,7 @@ __all__ = ["ACCEPT", "PagerDutySandbox", "PdRequest", "Rotation", "pd_id"]
 API_TOKEN = "sandbox-pagerduty-token"
 ROUTING_KEY = "R0SANDBOX0ROUTING0KEY00000000001"
 _SECOND = timedelta(seconds=1)
+_KEPT_HEADERS = ("accept", "authorization", "x-early-access", "from")  # recorded with each request
 
 
 class PagerDutySandbox:
@@ -60,11 +62,13 @@ class PagerDutySandbox:
         self.routing_keys: set[str] = {routing_key}
         self.latency = 0.0  # seconds added to every answer
         self.down = False  # every request answers 503 while True
+        self.web_url = "https://sandbox.pagerduty.example"  # incidents' html_url start with this
         self.faults = Faults(self)
         self._requests: list[PdRequest] = []
         self._gate = Gate(self)
         self._servers: dict[str, Server] = {}
         self._rest = Rest(self)
+        self._incidents = Incidents(self)
         self._events = Events(self)
 
     # -- lifecycle -----------------------------------------------------------------------------------------
@@ -257,6 +261,21 @@ class PagerDutySandbox:
         with self.lock:
             return [dict(incident) for incident in self._events.incidents]
 
+    def incident_store(self) -> list[dict[str, Any]]:
+        """The incidents themselves (not copies), for the REST side; hold ``lock`` while using them."""
+        return self._events.incidents
+
+    def resolve_incident(self, dedup_key: str, *, by: str | None = None) -> None:
+        """Someone resolves the incident in PagerDuty's web app (outside Slack); ``by`` is their email."""
+        with self.lock:
+            user = next((u for u in self.users.values() if u.email == by), None)
+            for incident in self._events.incidents:
+                if incident["dedup_key"] == dedup_key and incident["status"] != "resolved":
+                    incident["status"] = "resolved"
+                    if user is not None:
+                        changed_by = {"id": user.id, "type": "user_reference", "summary": user.name}
+                        incident["changed_by"] = changed_by
+
     # -- request handling ----------------------------------------------------------------------------------
 
     def handle(self, role: str, method: str, target: str, headers: Mapping[str, str], body: bytes) -> Reply:
@@ -272,10 +291,14 @@ class PagerDutySandbox:
         elif reply is None:
             reply = self._gate.authenticate(headers) or self._gate.throttle(headers)
             if reply is None:
-                reply = self._rest.route(method, path, query, headers)
+                segments = [part for part in path.split("/") if part]
+                if segments[:1] == ["incidents"]:
+                    reply = self._incidents.route(method, segments, query, headers, body)
+                else:
+                    reply = self._rest.route(method, path, query, headers)
                 reply.headers.update(self._gate.rate_headers(headers))
         with self.lock:
-            kept = {k: v for k, v in headers.items() if k in ("accept", "authorization", "x-early-access")}
+            kept = {k: v for k, v in headers.items() if k in _KEPT_HEADERS}
             self._requests.append(PdRequest(role, method, path, query, kept, _json(body), at, reply.status))
         return reply
 

@@ -163,3 +163,4 @@ class Events:
             incident["triggers"] += 1  # deduplicated: the open incident takes the event
         elif incident is not None:
             incident["status"] = "acknowledged" if action == "acknowledge" else "resolved"
+            incident["changed_by"] = None  # the service (its Events API integration) made the change

@@ -119,3 +119,17 @@ def test_acting_on_an_alert_jsm_no_longer_has_is_a_bad_response(provider: JsmPro
     else:
         with pytest.raises(BadResponse, match="no alert with the escalation's alias"):
             provider.acknowledge_alert(AlertRef("nobody-has-this"))
+
+
+def test_the_alert_state_is_read_as_the_account_whichever_door_pages(
+    jsm: JsmSandbox, provider: JsmProvider
+) -> None:
+    assert provider.alert_state(AlertRef(ALERT.alias)) is None
+    created = settle(provider, provider.create_alert(ALERT))
+    state = provider.alert_state(AlertRef(ALERT.alias))
+    assert state is not None
+    assert (state.alert_id, state.status) == (created.alert_id, "open")
+    jsm.close_alert(ALERT.alias, by="dave@corp.example")  # in JSM's web app, outside Slack
+    closed = provider.alert_state(AlertRef(ALERT.alias, created.alert_id))
+    assert closed is not None
+    assert (closed.status, closed.by) == ("closed", "dave@corp.example")

@@ -71,3 +71,24 @@ def test_alert_url_needs_the_web_url_and_the_alert_id(
     )
     with OpsgenieProvider(KEY, og.url) as bare:
         assert bare.alert_url(AlertRef("a", alert_id="abc-1")) is None
+
+
+def test_the_alert_state_reads_open_acknowledged_and_closed_outside_slack(
+    og: OpsgenieSandbox, provider: OpsgenieProvider
+) -> None:
+    assert provider.alert_state(AlertRef("slack-C1-9.9")) is None  # no alert with that alias: 404
+    alert_id = _raise(provider, "slack-C1-3.4")
+    opened = provider.alert_state(AlertRef("slack-C1-3.4"))
+    assert opened is not None
+    assert (opened.alert_id, opened.status) == (alert_id, "open")
+    assert opened.url == f"https://acme.app.opsgenie.com/alert/detail/{alert_id}/details"
+    provider.acknowledge_alert(AlertRef("slack-C1-3.4"), user="carol (U0CAROL0001)")
+    acked = provider.alert_state(AlertRef("slack-C1-3.4", alert_id=alert_id))
+    assert acked is not None
+    assert (acked.status, acked.by) == ("acknowledged", "carol (U0CAROL0001)")
+    og.close_alert("slack-C1-3.4", by="dave@corp.example")  # in Opsgenie's web app
+    closed = provider.alert_state(AlertRef("slack-C1-3.4"))
+    assert closed is not None
+    assert (closed.status, closed.by, closed.closed) == ("closed", "dave@corp.example", True)
+    [read] = og.requests(f"/v2/alerts/{alert_id}")
+    assert (read.method, read.query["identifierType"]) == ("GET", "id")

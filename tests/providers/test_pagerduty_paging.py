@@ -109,7 +109,52 @@ def test_acknowledge_and_close_move_the_incident(pd: PagerDutySandbox, provider:
     assert provider.close_alert(AlertRef(alias=alert().alias)) == key  # by alias: the same dedup key
     assert pd.incidents()[0]["status"] == "resolved"
     assert [e["event_action"] for e in pd.events()] == ["trigger", "acknowledge", "resolve"]
-    assert provider.alert_url(AlertRef(alias=key, alert_id=key)) is None
+    # The incident's web page, looked up over REST by dedup key (events answer with the key only).
+    incident_id = pd.incidents()[0]["id"]
+    assert provider.alert_url(AlertRef(alias=key, alert_id=key)) == f"{pd.web_url}/incidents/{incident_id}"
+
+
+def test_a_presser_pagerduty_knows_is_credited_through_the_rest_api_as_from(
+    pd: PagerDutySandbox, provider: PagerDutyProvider
+) -> None:
+    pd.add_user("carol@corp.example", name="Carol")
+    key = provider.create_alert(alert())
+    provider.acknowledge_alert(
+        AlertRef(alias=alert().alias), user="carol (U0CAROL0001)", email="carol@corp.example"
+    )
+    [put] = [r for r in pd.requests("/incidents/") if r.method == "PUT"]
+    assert put.headers["from"] == "carol@corp.example"
+    assert put.body == {"incident": {"type": "incident_reference", "status": "acknowledged"}}
+    state = provider.alert_state(AlertRef(alias=alert().alias))
+    assert state is not None
+    assert (state.alert_id, state.status, state.by) == (key, "acknowledged", "Carol")
+    assert [e["event_action"] for e in pd.events()] == ["trigger"]  # no event: the REST API did it
+
+
+def test_a_presser_pagerduty_does_not_know_falls_back_to_an_unnamed_event(
+    pd: PagerDutySandbox, provider: PagerDutyProvider
+) -> None:
+    key = provider.create_alert(alert())
+    provider.close_alert(AlertRef(alias=alert().alias, alert_id=key), email="stranger@elsewhere.example")
+    assert [r.status for r in pd.requests("/incidents/") if r.method == "PUT"] == [
+        400
+    ]  # Requester User Not Found
+    assert [e["event_action"] for e in pd.events()] == ["trigger", "resolve"]
+    state = provider.alert_state(AlertRef(alias=alert().alias))
+    assert state is not None
+    assert state.closed
+
+
+def test_the_alert_state_of_an_incident_resolved_in_pagerduty_and_of_none(
+    pd: PagerDutySandbox, provider: PagerDutyProvider
+) -> None:
+    assert provider.alert_state(AlertRef(alias="slack-C0DATA00001-1.000001")) is None
+    pd.add_user("bob@corp.example", name="Bob")
+    key = provider.create_alert(alert())
+    pd.resolve_incident(key, by="bob@corp.example")
+    state = provider.alert_state(AlertRef(alias=alert().alias))
+    assert state is not None
+    assert (state.status, state.by, state.closed) == ("closed", "Bob", True)
 
 
 def test_long_texts_are_trimmed_and_long_aliases_hashed(
