@@ -17,6 +17,9 @@ from app.slack.gateway import SlackGateway
 from app.stopping import Stopping
 from app.store.leases import Leases
 from app.store.pending import PendingInserts
+from app.workers import Workers
+
+PAGE_WORKERS = 4
 
 
 def utc_now() -> datetime:
@@ -52,6 +55,9 @@ class Runtime:
     metrics: Metrics = field(default_factory=Metrics)
     # Seconds to wait before reading Slack back after a post whose outcome is unknown (tests: near 0).
     settle_seconds: float = 3.0
+    # The page workers (started with the jobs, app.services.page_queue): a page asked for goes out at
+    # once, beside the thread reply. Until they run (the CLI, tests without jobs) the 15-second job pages.
+    pages: Workers = field(default_factory=lambda: Workers("page-worker", PAGE_WORKERS))
 
     def now(self) -> datetime:
         """The current instant as the bot sees it (aware UTC)."""

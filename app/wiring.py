@@ -126,6 +126,7 @@ class RunningBot:
         self.handler.close()
         if self.scheduler.running:
             self.scheduler.shutdown(wait=False)
+        self.runtime.pages.stop()
         left = self.runtime.stopping.drain(_left(deadline))
         finished = self.runtime.background.shutdown(_left(deadline)) and not left
         self.runtime.leases.stop()
@@ -169,7 +170,9 @@ def _connect(settings: Settings, runtime: Runtime) -> tuple[SocketModeConnection
 
 
 def start_bot(settings: Settings, runtime: Runtime, *, start_jobs: bool = True) -> RunningBot:
-    """Connect over Socket Mode and start the scheduled jobs; returns at once."""
+    """Connect over Socket Mode and start the scheduled jobs and the page workers; returns at once."""
+    if start_jobs:
+        runtime.pages.start()  # before the first event can ask for a page
     handler, bot_user_id = _connect(settings, runtime)
     scheduler = runtime.scheduler
     runtime.leases.start(runtime.sessions, runtime.now)

@@ -188,6 +188,12 @@ class SlackSandbox(SlackWorkspace):
         with self._log_lock:
             self._gates[method] = gate
 
+    def held(self, method: str) -> int:
+        """How many calls of ``method`` ``answer_together`` is holding right now (arrived, not answered)."""
+        with self._log_lock:
+            gate = self._gates.get(method)
+        return gate.n_waiting if gate is not None else 0
+
     def _drop_gate(self, method: str) -> None:
         with self._log_lock:
             self._gates.pop(method, None)

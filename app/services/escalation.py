@@ -1,10 +1,12 @@
 """Escalation: a mention of the bot tags the team's on-call people in a thread and, if asked, pages them.
 
 The escalation row is the outbox: it is inserted first, keyed on Slack's event_id, so a redelivered or
-duplicated event stops right there. The listener then only replies in the thread; the page (and any thread
-post Slack refused) is left due for ``retry_pending_pages``, the 15-second job, so that a slow pager never
-holds one of Bolt's few listener threads. The listener holds the row's lease from the insert until it has
-recorded its reply, and writes nothing once the job has taken the row over (a reply slower than the lease).
+duplicated event stops right there. The listener never calls the pager itself: with the page workers
+running it lends the row's lease to one of them the moment the row is stored, so the alert is created while
+the thread reply is still being posted (``page_queue``); without them the page is left due for
+``retry_pending_pages``, the 15-second job. Any thread post Slack refused is left due for that job too.
+The lease is held from the insert until the reply is recorded (and the page done), and nothing is written
+once the job has taken the row over (a reply slower than the lease).
 
 When the database refuses the insert (locked past the busy timeout, disk full), the reply still goes out
 and the row waits in memory (``Runtime.unsaved``) until the page job stores it and pages; a crash before
@@ -16,14 +18,14 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-from sqlalchemy import update
 from sqlalchemy.exc import SQLAlchemyError
 
-from app.chat import Sent, Unknown
 from app.domain import Team
 from app.i18n import translator
 from app.model.messages import MentionUnknownTeam, MentionUsage
+from app.oncall_config import OncallConfig
 from app.runtime import Runtime
+from app.services import page_queue
 from app.services.escalation_asks import (
     answer_courtesy,
     answer_who,
@@ -32,7 +34,7 @@ from app.services.escalation_asks import (
     reply_once,
 )
 from app.services.escalation_intent import Intent, read_intent
-from app.services.escalation_lease import ESCALATION_LEASE, LeaseLost, hold, new_lease
+from app.services.escalation_lease import ESCALATION_LEASE, new_lease
 from app.services.escalation_mention import (
     Mention,
     mention_from_event,
@@ -45,20 +47,22 @@ from app.services.escalation_pages import (
     retry_pending_pages,  # the job, re-exported
 )
 from app.services.escalation_record import new_row, record, reply_unrecorded
-from app.services.escalation_thread import (
-    on_call_now,
-    permalink_of,
-    record_post,
-    reply_message,
-    send_thread_post,
-)
+from app.services.escalation_reply import reply_and_release, reply_later
+from app.services.escalation_thread import on_call_now
 from app.services.members import may_page
 from app.services.slack_users import cached_language
-from app.store.models import Escalation
 
 __all__ = ["handle_mention", "mention_from_event", "retry_pending_pages"]
 
 log = logging.getLogger(__name__)
+
+
+def asks_to_page(config: OncallConfig, mention: Mention) -> bool:
+    """True when the mention asks to page a paging team (pure: the listener picks its lane with it)."""
+    route = route_mention(config, mention.channel, strip_bot_mention(mention.text, mention.bot_user_id))
+    if route.kind != "escalate" or route.team is None or not route.team.pages:
+        return False
+    return read_intent(route.body, team_pages=True).kind == "page"
 
 
 def _answered_without_escalating(
@@ -94,12 +98,12 @@ def _may_page_now(runtime: Runtime, mention: Mention, team: Team) -> bool:
     return verdict == "member"
 
 
-def handle_mention(runtime: Runtime, mention: Mention, now: datetime) -> str | None:
-    """Escalate one mention: record it and reply in its thread; returns the escalation's status.
+def handle_mention(runtime: Runtime, mention: Mention, now: datetime) -> str | None:  # noqa: PLR0911
+    """Escalate one mention: record it, page (on a page worker) and reply in its thread; its status.
 
-    The listener never calls the pager: a ``pending`` row is left due for ``retry_pending_pages``, as is
-    a row whose reply Slack refused. None when the mention was not an escalation (usage, unknown team)
-    or was a repeat already handled.
+    The listener never calls the pager: a ``pending`` row goes to a page worker at once (or, without
+    them, is left due for ``retry_pending_pages``), as is a row whose reply Slack refused. None when the
+    mention was not an escalation (usage, unknown team) or was a repeat already handled.
     """
     config = runtime.config
     text = strip_bot_mention(mention.text, mention.bot_user_id)
@@ -134,29 +138,13 @@ def handle_mention(runtime: Runtime, mention: Mention, now: datetime) -> str | N
         if row is None:
             log.info("escalation %s already recorded; ignoring the repeat delivery", mention.event_id)
             return None
-        reply = reply_message(runtime, row, people, as_of, now)
-        sent = send_thread_post(runtime, row, "reply", reply, read_back_first=False)
-        reply_ts = sent.ts if isinstance(sent, Sent) else None
-        record_post(session, row, "reply", reply_ts, now, lease, unknown=isinstance(sent, Unknown))
-        # Release the row: due now when a page or the reply is still owed, else done.
-        due = now if row.status == "pending" or reply_ts is None else None
-        try:
-            hold(session, row.id, lease, now, next_attempt_at=due, lease_token=None)
-        except LeaseLost:
-            log.warning(
-                "escalation %s: the reply outlasted the lease; the job has taken it over", row.event_id
-            )
-            due = None
-        # The link lets the page and the handover point at the conversation; it is the same whoever asks.
-        link = permalink_of(runtime, row.channel, row.message_ts)
-        if link is not None:
-            with session.begin():
-                session.execute(
-                    update(Escalation)
-                    .where(Escalation.id == row.id, Escalation.permalink.is_(None))
-                    .values(permalink=link)
-                )
         log.info("escalation %s for team %s by %s: %s", mention.event_id, team.name, mention.user, row.status)
-    if due is not None:
+        if runtime.pages.running:
+            # The page goes out now, on a page worker, beside the reply (on the mentions lane).
+            joint = page_queue.lend(runtime, row.id, lease) if row.status == "pending" else None
+            reply_later(runtime, row.id, mention.event_id, people, as_of, now, lease, joint)
+            return row.status
+        woken = reply_and_release(runtime, session, row, people, as_of, now, lease)
+    if woken:
         runtime.wake(PAGES_JOB)  # page now, on the scheduler's thread, not in 15 s and not on Bolt's
     return row.status

@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.domain import AlertRequest, AlertStatus, Team
+from app.domain import AlertRef, AlertRequest, AlertStatus, Team
 from app.providers import Provider, ProviderError
 from app.runtime import Runtime
 from app.services.escalation_dms import dmed, send_dms
@@ -113,10 +113,16 @@ def _end(
 
 
 def _create(
-    runtime: Runtime, session: Session, row: Escalation, lease: str, team: Team, clock: Clock
+    runtime: Runtime,
+    session: Session,
+    row: Escalation,
+    lease: str,
+    team: Team,
+    clock: Clock,
+    link: Callable[[Runtime, str, str], str | None],
 ) -> datetime | None:
     """Ask the pager for the alert; when to try again, or None once it is requested (or failed)."""
-    permalink = row.permalink or permalink_of(runtime, row.channel, row.message_ts)
+    permalink = row.permalink or link(runtime, row.channel, row.message_ts)
     with session.begin():
         reporter = named(session, row.user_id)
         # Credited at the pager: whoever pressed Page, else whoever asked for the page in words.
@@ -165,6 +171,31 @@ def _notify(runtime: Runtime, session: Session, row: Escalation, lease: str, clo
         return _retry_later(session, row, lease, done.problems() or "", now, permalink=permalink)
     _end(session, row, lease, "failed", done.problems() or "nobody is on call", now, permalink=permalink)
     return None
+
+
+def found_alert(runtime: Runtime, session: Session, row: Escalation, lease: str, clock: Clock) -> bool:
+    """Read the alert back by alias before raising it again; True when it exists (the row is ``created``).
+
+    An earlier create may have reached the pager unseen (a timeout after sending, a crash between claim
+    and record). Where the pager cannot tell (the read fails), the create goes ahead: the pager's own
+    alias deduplication still folds it into an open alert.
+    """
+    provider = runtime.providers.for_team(row.team)
+    try:
+        state = provider.alert_state(AlertRef(alias=row.alias or "", alert_id=None))
+    except ProviderError as error:
+        log.warning("escalation %s: cannot read its alert back before paging: %s", row.event_id, error)
+        return False
+    if state is None:
+        return False
+    now = clock()
+    _transition(
+        session, row, lease, "pending", now,
+        status="created", alert_id=state.alert_id, last_error=None, resolved_at=now,
+        attempts=row.attempts + 1,
+    )  # fmt: skip
+    log.info("escalation %s: its alert %s already exists; not raised again", row.event_id, state.alert_id)
+    return True
 
 
 def _poll(provider: Provider, request_id: str, pauses: Sequence[float]) -> AlertStatus:
@@ -219,17 +250,33 @@ def _follow(
 
 
 def page(
-    runtime: Runtime, session: Session, row: Escalation, lease: str, clock: Clock, pauses: Sequence[float]
+    runtime: Runtime,
+    session: Session,
+    row: Escalation,
+    lease: str,
+    clock: Clock,
+    pauses: Sequence[float],
+    *,
+    read_back: bool = False,
+    link: Callable[[Runtime, str, str], str | None] = permalink_of,
 ) -> datetime | None:
-    """Move the page as far as the pager lets it; when to look again (None: nothing left to do)."""
+    """Move the page as far as the pager lets it; when to look again (None: nothing left to do).
+
+    ``read_back``: an earlier attempt may have raised the alert unseen; a retry always looks first.
+    ``link``: how to ask Slack for the message's permalink (the page workers ask quickly).
+    """
     team = runtime.config.team(row.team)
     if team is None and row.status in ACTIVE_STATUSES:
         _end(session, row, lease, "failed", f"team {row.team!r} is no longer in the config", clock())
         return None
     if row.status == "pending" and team is not None and not runtime.providers.for_team(team).can_page:
         return _notify(runtime, session, row, lease, clock)
+    if row.status == "pending" and team is not None and (read_back or row.attempts > 0):
+        if found_alert(runtime, session, row, lease, clock):
+            return None
+        row = load(session, row.id)
     if row.status == "pending" and team is not None:
-        again = _create(runtime, session, row, lease, team, clock)
+        again = _create(runtime, session, row, lease, team, clock, link)
         row = load(session, row.id)
         # Only a request made just now is worth a short wait: it is almost always processed within it.
         return _follow(runtime, session, row, lease, clock, pauses) if row.status == "requested" else again

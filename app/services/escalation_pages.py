@@ -73,9 +73,11 @@ def advance(
     clock: Clock,
     *,
     pauses: Sequence[float] = JOB_PAUSES,
+    read_back: bool = False,
 ) -> str:
     """Do what one leased escalation still needs (thread reply, page, outcome), then release it; its status.
 
+    ``read_back``: an earlier holder may have sent the alert (its lease ran out): look for it first.
     Raises LeaseLost, having stopped, when another worker took the escalation over meanwhile.
     """
     row = load(session, escalation_id)
@@ -83,7 +85,14 @@ def advance(
     if row.reply_ts is None and row.post_attempts < MAX_ATTEMPTS and may_post(row, clock()):
         post_reply(runtime, session, row, clock(), lease)
         row = load(session, escalation_id)
-    again = page(runtime, session, row, lease, clock, pauses)
+    again = page(runtime, session, row, lease, clock, pauses, read_back=read_back)
+    return settle(runtime, session, escalation_id, lease, clock, again)
+
+
+def settle(
+    runtime: Runtime, session: Session, escalation_id: int, lease: str, clock: Clock, again: datetime | None
+) -> str:
+    """After the page: post the outcome the thread misses, then release the row, due ``again``; its status."""
     row = load(session, escalation_id)
     if _outcome_missing(row) and row.post_attempts < MAX_ATTEMPTS and may_post(row, clock()):
         post_outcome(runtime, session, row, clock(), lease)
@@ -151,14 +160,14 @@ def retry_pending_pages(runtime: Runtime, now: datetime) -> int:
         with session.begin():
             due = list(
                 session.execute(
-                    select(Escalation.id, Escalation.status)
+                    select(Escalation.id, Escalation.status, Escalation.lease_token)
                     .where(Escalation.next_attempt_at <= now)
                     .order_by(Escalation.next_attempt_at, Escalation.id)
                     .limit(BATCH)
                 )
             )
         worked, answered = 0, False
-        for escalation_id, before in due:
+        for escalation_id, before, held in due:
             if runtime.stopping.is_set():
                 break  # the rest stays due for the next process
             lease = _lease(runtime, session, escalation_id, clock())
@@ -167,7 +176,10 @@ def retry_pending_pages(runtime: Runtime, now: datetime) -> int:
             worked += 1
             try:
                 with runtime.leases.holding(ESCALATION_LEASE, lease):
-                    status = advance(runtime, session, escalation_id, lease, clock)
+                    # A due row still holding a token: its holder died (or stalled) mid-work; the alert
+                    # it may have sent is looked for before another is raised.
+                    taken_over = held is not None
+                    status = advance(runtime, session, escalation_id, lease, clock, read_back=taken_over)
                 answered = answered or (before == "pending" and status in ("requested", "created"))
             except LeaseLost as lost:
                 log.warning("%s; leaving it to that worker", lost)

@@ -30,13 +30,14 @@ from app.model.buttons import (
 )
 from app.providers import ProviderError
 from app.runtime import Runtime
+from app.services import page_queue
 from app.services.escalation_pages import ALERTED, PAGES_JOB
 from app.services.escalation_record import over_limit
 from app.services.members import Verdict, may_page
 from app.services.presses import Press
 from app.services.slack_users import cached_language, name_of
 from app.store.db import reading
-from app.store.models import Escalation
+from app.store.models import Escalation, SlackUser
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +55,13 @@ def _refusal(verdict: Verdict) -> str:
     if verdict == "bot":
         return N_("Bots cannot page or act on alerts.")
     return N_("I could not check your Slack account just now, so nothing was done; press the button again.")
+
+
+def _email(runtime: Runtime, user_id: str) -> str | None:
+    """The presser's Slack profile email (cached before the press is handled): PagerDuty credits it."""
+    with reading(runtime.sessions) as session:
+        user = session.get(SlackUser, user_id)
+    return user.email if user is not None and user.email else None
 
 
 def _load(runtime: Runtime, escalation_id: int) -> Escalation | None:
@@ -127,7 +135,10 @@ def _page(runtime: Runtime, press: Press, row: Escalation, now: datetime) -> Non
             _tell(runtime, press, N_("Nothing was paged: this escalation is closed or busy; try again."))
         return
     log.info("escalation %s: %s pressed Page (%s)", row.event_id, press.user, priority)
-    runtime.wake(PAGES_JOB)
+    if runtime.pages.running:
+        page_queue.submit(runtime, row.id)  # a page worker claims it now (the job is the safety net)
+    else:
+        runtime.wake(PAGES_JOB)
     pager = runtime.providers.for_team(team).name
     _update(runtime, press, "paged", pager, priority=priority)
 
@@ -152,6 +163,7 @@ def _ack(runtime: Runtime, press: Press, row: Escalation, now: datetime) -> None
                 AlertRef(alias=row.alias or "", alert_id=row.alert_id),
                 note=f"Acknowledged in Slack by {name_of(runtime, press.user)}",
                 user=name_of(runtime, press.user),
+                email=_email(runtime, press.user),
             )
         except ProviderError as error:
             _changed(runtime, row.id, Escalation.acked_by == press.user, acked_by=None, acked_at=None)
@@ -175,6 +187,7 @@ def _resolve(runtime: Runtime, press: Press, row: Escalation, now: datetime) -> 
                 AlertRef(alias=row.alias or "", alert_id=row.alert_id),
                 note=f"Resolved in Slack by {name_of(runtime, press.user)}",
                 user=name_of(runtime, press.user),
+                email=_email(runtime, press.user),
             )
         except ProviderError as error:
             _changed(runtime, row.id, Escalation.closed_by == press.user, closed_by=None, closed_at=None)

@@ -247,9 +247,9 @@ class SlackGateway:
         response = self._call("conversations.open", lambda: client.conversations_open(users=channel))
         return str(promised(response, "conversations.open", "channel")["id"])
 
-    def permalink(self, channel: str, ts: str) -> str:
-        """chat.getPermalink: the URL of message ``ts`` in ``channel``."""
-        client = self._client
+    def permalink(self, channel: str, ts: str, *, quick: bool = False) -> str:
+        """chat.getPermalink: the URL of message ``ts`` in ``channel``; ``quick``: one try within QUICK s."""
+        client = self._quick if quick else self._client
         response = self._call(
             "chat.getPermalink", lambda: client.chat_getPermalink(channel=channel, message_ts=ts)
         )

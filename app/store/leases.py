@@ -55,7 +55,9 @@ class Leases:
         self.duration = duration
         # Three beats per lease: one lost write (a busy database) does not lose the lease.
         self.interval = interval or duration / 3
-        self._held: dict[str, LeaseColumns] = {}
+        # token → (columns, holders): a lease lent to a second worker (the page worker beside the listener
+        # replying) is renewed until the last of its holders lets go.
+        self._held: dict[str, tuple[LeaseColumns, int]] = {}
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -88,12 +90,25 @@ class Leases:
     @contextmanager
     def holding(self, columns: LeaseColumns, token: str) -> Iterator[None]:
         """Keep renewing the lease ``token`` while the block runs; stop renewing it when it ends."""
-        with self._lock:
-            self._held[token] = columns
+        self.hold(columns, token)
         try:
             yield
         finally:
-            with self._lock:
+            self.let_go(token)
+
+    def hold(self, columns: LeaseColumns, token: str) -> None:
+        """Renew ``token`` until as many ``let_go`` calls as ``hold`` calls (one per holder, any thread)."""
+        with self._lock:
+            _, holders = self._held.get(token, (columns, 0))
+            self._held[token] = (columns, holders + 1)
+
+    def let_go(self, token: str) -> None:
+        """One holder of ``token`` is done; the last one stops its renewal."""
+        with self._lock:
+            columns, holders = self._held.get(token, (None, 0))
+            if columns is not None and holders > 1:
+                self._held[token] = (columns, holders - 1)
+            else:
                 self._held.pop(token, None)
 
     def held(self) -> int:
@@ -108,7 +123,7 @@ class Leases:
         if not held:
             return 0
         by_columns: dict[LeaseColumns, list[str]] = {}
-        for token, columns in held.items():
+        for token, (columns, _) in held.items():
             by_columns.setdefault(columns, []).append(token)
         renewed = 0
         with sessions.begin() as session:

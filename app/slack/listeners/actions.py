@@ -11,6 +11,7 @@ from typing import Any
 
 from slack_bolt import Ack, App
 
+from app.lanes import MENTIONS
 from app.runtime import Runtime
 from app.services import escalation_presses, presses
 
@@ -28,4 +29,4 @@ def register(app: App, runtime: Runtime) -> None:
         if press is None:
             return
         work = lambda: presses.dispatch(runtime, press, HANDLERS, runtime.now())  # noqa: E731
-        runtime.background.run(f"press {press.action_id} by {press.user}", work)
+        runtime.background.run(f"press {press.action_id} by {press.user}", work, lane=MENTIONS)
