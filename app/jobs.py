@@ -13,6 +13,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from app.domain import WEEKDAYS, Team
 from app.runtime import Runtime
+from app.services.alert_sync import SYNC_EVERY, SYNC_JOB, AlertWatch
 from app.services.cycle import run_cycle
 from app.services.escalation_pages import PAGES_EVERY, PAGES_JOB, pager_answers, retry_pending_pages
 from app.services.handover import CATCH_UP_DELAY, catch_up, run_handover
@@ -110,6 +111,12 @@ def schedule(scheduler: BackgroundScheduler, runtime: Runtime) -> None:
         id=PAGES_JOB,
         # At start too: work a dead process left (its leases ran out) is taken over at once.
         next_run_time=datetime.now(UTC),
+    )
+    watch = AlertWatch()
+    scheduler.add_job(
+        tracked(runtime, guarded(SYNC_JOB, lambda: watch.run(runtime, runtime.now()))),
+        IntervalTrigger(seconds=SYNC_EVERY.total_seconds()),
+        id=SYNC_JOB,  # alerts closed (or acknowledged) at the pager reach their threads
     )
     for team in runtime.config.teams:
         hand = team.handover

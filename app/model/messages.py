@@ -265,9 +265,26 @@ class WithButtons:
     buttons: EscalationButtons
 
 
+@dataclass(frozen=True)
+class AlertChangedAtPager:
+    """The page's outcome message again after its alert was acknowledged or closed at the pager.
+
+    ``outcome``: the message as first posted (the confirmation); ``by``: who, as the pager names them;
+    ``acked_by``: the Slack user who pressed Acknowledge before; ``keep``: the buttons left (None: none).
+    """
+
+    outcome: PageConfirmed | PageUnconfirmed
+    pager: str
+    state: str  # "acknowledged" or "closed"
+    by: str | None = None
+    acked_by: str | None = None
+    keep: EscalationButtons | None = None
+
+
 Message = (
     WithButtons
     | PressDone
+    | AlertChangedAtPager
     | CourtesyReply
     | WhoReply
     | FollowUpReply

@@ -18,6 +18,7 @@ from app.model.buttons import (
     EscalationButtons,
     PressDone,
 )
+from app.model.messages import AlertChangedAtPager
 from app.slack.blocks import context, escape
 
 __all__ = ["ACK_ACTION", "PAGE_ACTION", "PRIORITY_ACTION", "RESOLVE_ACTION", "actions", "press_done"]
@@ -98,6 +99,20 @@ def press_done(done: PressDone, t: Translator = EN) -> dict[str, Any]:
     keep = actions(done.keep, t) if done.keep is not None else None
     text, blocks = after_press(list(done.pressed), line, keep=keep)
     return {"text": text, "blocks": blocks}
+
+
+def changed_at_pager(outcome: dict[str, Any], change: AlertChangedAtPager) -> dict[str, Any]:
+    """The outcome message after its alert changed at the pager: who did it there, the buttons left."""
+    lines = [acked_line(change.acked_by, None)] if change.acked_by else []
+    who = f" by {escape(change.by)}" if change.by else ""
+    if change.state == "closed":
+        lines.append(f":white_check_mark: Closed in {change.pager}{who}, outside Slack.")
+    else:
+        lines.append(f":eyes: Acknowledged in {change.pager}{who}.")
+    blocks = [*(outcome.get("blocks") or []), *(context(line) for line in lines)]
+    if change.keep is not None:
+        blocks.append(actions(change.keep))
+    return {"text": f"{outcome.get('text', '')} {lines[-1]}".strip()[:3000], "blocks": blocks}
 
 
 def after_press(blocks: list[Block], line: str, *, keep: Block | None) -> tuple[str, list[Block]]:
