@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -165,3 +166,34 @@ def test_the_database_file_deleted_under_the_running_bot_stops_it_with_one_sente
         "begin a new one)"
     ]
     assert "Traceback" not in text
+
+
+def test_killed_after_its_alert_landed_unseen_the_restarted_bot_reads_it_back_and_raises_no_second(
+    sandbox: Sandbox, start_bot_process: Start, tmp_path: Path
+) -> None:
+    first = start_bot_process()
+    synced(sandbox)
+    sandbox.opsgenie.hang(1.5)  # the create reaches Opsgenie and is answered only after the bot is dead
+    _, ts = mention(sandbox, "page: the refunds queue is stuck")
+    wait_until(lambda: "/v2/alerts" in sandbox.opsgenie.hanging(), timeout=30)
+    wait_until(lambda: reply_recorded(tmp_path, ts), timeout=30)  # the reply went out beside the page
+    first.send_signal(signal.SIGKILL)  # between the claim (and the create) and recording what came of it
+    first.wait(timeout=10)
+    [alert] = wait_until(sandbox.opsgenie.alerts, timeout=30)  # the alert exists; the bot never heard
+    sandbox.opsgenie.close_alert(alert["alias"])  # closed at once: Opsgenie would not fold a new create
+
+    start_bot_process()
+    wait_until(lambda: any(m["text"].startswith("Paged") for m in thread(sandbox, ts)), timeout=60)
+    assert len(sandbox.opsgenie.alerts()) == 1  # read back by alias, not raised again
+    creates = [
+        r for r in sandbox.opsgenie.requests("/v2/alerts") if r.method == "POST" and r.path == "/v2/alerts"
+    ]
+    assert len(creates) == 1
+    assert len(replies(sandbox, ts)) == 1
+
+
+def reply_recorded(directory: Path, ts: str) -> bool:
+    """True once the bot stored its thread reply's ts for the escalation of message ``ts``."""
+    with closing(sqlite3.connect(directory / "oncall.db")) as db:
+        found = db.execute("SELECT reply_ts FROM escalations WHERE message_ts = ?", (ts,)).fetchone()
+    return bool(found and found[0])
