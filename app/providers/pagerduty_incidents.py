@@ -68,8 +68,9 @@ class PagerDutyIncidents:
     def change(self, key: str, action: str, email: str) -> bool:
         """Acknowledge or resolve the incident as the PagerDuty user with ``email``; False when it cannot.
 
-        False when the incident is not found or PagerDuty refuses ``email`` as ``From`` (no such user, HTTP
-        400): the caller then acts through the Events API, without naming anyone. Other failures raise.
+        False when the incident is not found or PagerDuty refuses the change (``email`` is no user's: HTTP
+        400; a read-only key: 403): the caller then acts through the Events API, naming no one. A PagerDuty
+        that cannot be reached raises.
         """
         incident = self.find(key)
         if incident is None or not isinstance(incident.get("id"), str):
@@ -77,7 +78,7 @@ class PagerDutyIncidents:
         body = {"incident": {"type": "incident_reference", "status": STATUS_OF_ACTION[action]}}
         path = f"/incidents/{quote(incident['id'], safe='')}"
         response = self._http.rest_put(path, json=body, headers={"From": email})
-        if response.status_code in (400, 404):
+        if 400 <= response.status_code < 500:
             error = self._http.error(response, f"the incident's {action} as {email}")
             log.warning("PagerDuty: %s; acting through the Events API instead", error)
             return False

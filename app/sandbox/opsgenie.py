@@ -88,7 +88,7 @@ class OpsgenieSandbox:
         self.lock = threading.RLock()
         self.schedules: dict[str, ScheduleState] = {}
         self._failures: list[_Failure] = []
-        self._hangs: list[float] = []
+        self._hangs: list[tuple[float, str | None]] = []  # (seconds, only this path)
         self._hanging: list[str] = []  # paths of requests held by hang() right now
         self._requests: list[OgRequest] = []
         self._stopping = threading.Event()
@@ -223,10 +223,10 @@ class OpsgenieSandbox:
             merged = {**defaults, **(headers or {})}
             self._failures.append(_Failure(status, times, path_contains, merged, raw))
 
-    def hang(self, seconds: float, *, times: int = 1) -> None:
-        """The next ``times`` requests sleep ``seconds`` before answering."""
+    def hang(self, seconds: float, *, times: int = 1, path: str | None = None) -> None:
+        """The next ``times`` requests (to ``path`` only, when given) sleep ``seconds`` before answering."""
         with self.lock:
-            self._hangs.extend([seconds] * times)
+            self._hangs.extend([(seconds, path)] * times)
 
     def hanging(self) -> list[str]:
         """The paths of the requests being held by ``hang`` now (arrived, not answered yet)."""
@@ -277,7 +277,8 @@ class OpsgenieSandbox:
 
     def _delay(self, path: str) -> None:
         with self.lock:
-            hang = self._hangs.pop(0) if self._hangs else 0.0
+            found = next((i for i, (_, only) in enumerate(self._hangs) if only in (None, path)), None)
+            hang = self._hangs.pop(found)[0] if found is not None else 0.0
             if hang:
                 self._hanging.append(path)
         # Waiting on the event (not time.sleep) lets stop() release hanging requests at once.

@@ -230,3 +230,14 @@ def test_check_reads_the_account_and_never_sends_an_event(
     ):
         broken.check()
     assert pd.events() == []
+
+
+def test_a_read_only_key_acknowledges_through_the_events_api_instead(
+    pd: PagerDutySandbox, provider: PagerDutyProvider
+) -> None:
+    pd.add_user("carol@corp.example", name="Carol")
+    key = provider.create_alert(alert())
+    pd.fail(403, path_contains="/incidents/", times=1)  # the REST key may read, not write
+    assert provider.acknowledge_alert(AlertRef(alias=alert().alias), email="carol@corp.example") == key
+    assert [e["event_action"] for e in pd.events()] == ["trigger", "acknowledge"]
+    assert pd.incidents()[0]["status"] == "acknowledged"
