@@ -279,6 +279,7 @@ class AlertChangedAtPager:
     by: str | None = None
     acked_by: str | None = None
     keep: EscalationButtons | None = None
+    language: str = "en"
 
 
 Message = (

@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import ColumnElement, select, update
 
 from app.domain import AlertRef, AlertState
+from app.i18n import N_
 from app.model.buttons import EscalationButtons
 from app.model.messages import AlertChangedAtPager, PageConfirmed, PageUnconfirmed
 from app.providers import ProviderError
@@ -110,10 +111,13 @@ def _tell_thread(
 ) -> None:
     """Rewrite the outcome message: the confirmation, who acknowledged in Slack, what the pager did."""
     outcome: PageConfirmed | PageUnconfirmed
+    language = runtime.config.team_language(row.team)  # the thread is in the team's channel
     if row.status == "created":
-        outcome = PageConfirmed(row.alert_id or state.alert_id, pager=pager, url=state.url)
+        outcome = PageConfirmed(row.alert_id or state.alert_id, pager=pager, url=state.url, language=language)
     else:
-        reason = row.last_error or "the pager gave no reason"
-        outcome = PageUnconfirmed(reason, row.alert_request_id or "?", pager=pager)
-    message = AlertChangedAtPager(outcome, pager, state.status, by=state.by, acked_by=row.acked_by, keep=keep)
+        reason = row.last_error or N_("the pager gave no reason")
+        outcome = PageUnconfirmed(reason, row.alert_request_id or "?", pager=pager, language=language)
+    message = AlertChangedAtPager(
+        outcome, pager, state.status, by=state.by, acked_by=row.acked_by, keep=keep, language=language
+    )
     runtime.slack.try_update(row.channel, row.outcome_ts or "", message)

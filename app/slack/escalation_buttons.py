@@ -101,17 +101,23 @@ def press_done(done: PressDone, t: Translator = EN) -> dict[str, Any]:
     return {"text": text, "blocks": blocks}
 
 
-def changed_at_pager(outcome: dict[str, Any], change: AlertChangedAtPager) -> dict[str, Any]:
+def changed_at_pager(
+    outcome: dict[str, Any], change: AlertChangedAtPager, t: Translator = EN
+) -> dict[str, Any]:
     """The outcome message after its alert changed at the pager: who did it there, the buttons left."""
-    lines = [acked_line(change.acked_by, None)] if change.acked_by else []
-    who = f" by {escape(change.by)}" if change.by else ""
-    if change.state == "closed":
-        lines.append(f":white_check_mark: Closed in {change.pager}{who}, outside Slack.")
+    lines = [acked_line(change.acked_by, None, t)] if change.acked_by else []
+    pager, by = t(change.pager), escape(change.by or "")
+    if change.state == "closed" and by:
+        lines.append(t(":white_check_mark: Closed in {pager} by {by}, outside Slack.", pager=pager, by=by))
+    elif change.state == "closed":
+        lines.append(t(":white_check_mark: Closed in {pager}, outside Slack.", pager=pager))
+    elif by:
+        lines.append(t(":eyes: Acknowledged in {pager} by {by}.", pager=pager, by=by))
     else:
-        lines.append(f":eyes: Acknowledged in {change.pager}{who}.")
+        lines.append(t(":eyes: Acknowledged in {pager}.", pager=pager))
     blocks = [*(outcome.get("blocks") or []), *(context(line) for line in lines)]
     if change.keep is not None:
-        blocks.append(actions(change.keep))
+        blocks.append(actions(change.keep, t))
     return {"text": f"{outcome.get('text', '')} {lines[-1]}".strip()[:3000], "blocks": blocks}
 
 

@@ -88,7 +88,7 @@ _RENDERERS: dict[type[Any], Renderer] = {
     # the escalation's buttons, and what a press leaves in the message
     m.WithButtons: _with_buttons,
     PressDone: buttons.press_done,
-    m.AlertChangedAtPager: lambda c: buttons.changed_at_pager(render(c.outcome), c),
+    m.AlertChangedAtPager: lambda c, t: buttons.changed_at_pager(render(c.outcome), c, t),
 }
 
 

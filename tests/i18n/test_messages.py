@@ -96,6 +96,29 @@ def every_message(language: str) -> list[m.Message]:
         PressDone(PRESSED, "acked", "U0BOB000001", None, language=language),
         PressDone(PRESSED, "resolved", "U0BOB000001", "Opsgenie", language=language),
         PressDone(PRESSED, "resolved", "U0BOB000001", None, language=language),
+        # an alert acknowledged or closed at the pager, outside Slack (by someone it names, or not)
+        m.AlertChangedAtPager(
+            m.PageConfirmed("42", "Opsgenie", None, language),
+            "Opsgenie",
+            "closed",
+            "dave@corp.example",
+            "U0BOB000001",
+            language=language,
+        ),
+        m.AlertChangedAtPager(
+            m.PageUnconfirmed("timeout", "r-1", "JSM", language), "JSM", "closed", language=language
+        ),
+        m.AlertChangedAtPager(
+            m.PageConfirmed("42", "PagerDuty", None, language),
+            "PagerDuty",
+            "acknowledged",
+            "Dave",
+            keep=EscalationButtons(7, "resolve"),
+            language=language,
+        ),
+        m.AlertChangedAtPager(
+            m.PageConfirmed("42", "Opsgenie", None, language), "Opsgenie", "acknowledged", language=language
+        ),
     ]
 
 
