@@ -13,7 +13,15 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from app.config_rotation import RotationFile
-from app.domain import WEEKDAYS, HandoverTime
+from app.domain import (
+    DEFAULT_ACK_WITHIN,
+    DEFAULT_HANDOVER_MIN,
+    DEFAULT_REMIND_BEFORE,
+    WEEKDAYS,
+    HandoverMode,
+    HandoverTime,
+)
+from app.durations import format_duration, parse_duration, parse_duration_or_off
 from app.i18n import DEFAULT_LANGUAGE, LANGUAGES
 from app.providers.registry import known_kinds
 
@@ -21,7 +29,8 @@ from app.providers.registry import known_kinds
 # snapshot at the pager's change up to 3.5 days earlier) and may be posted up to a week late.
 MIN_RETENTION_DAYS = 15
 
-_HANDOVER = re.compile(r"^\s*([a-zA-Z]{3})[a-zA-Z]*\s+(\d{1,2}):(\d{2})\s*$")
+_HANDOVER = re.compile(r"^\s*([a-zA-Z]{3,})\s+(\d{1,2}):(\d{2})\s*$")
+_HANDOVER_CHOICES = "'shift', 'mon 09:00' (weekly), 'daily 09:00' or 'off'"
 _CHANNEL_ID = re.compile(r"^[CG][A-Z0-9]{6,}$")
 _USERGROUP_ID = re.compile(r"^S[A-Z0-9]{6,}$")
 _USER_ID = re.compile(r"^[UW][A-Z0-9]{6,}$")
@@ -29,17 +38,21 @@ _USER_ID = re.compile(r"^[UW][A-Z0-9]{6,}$")
 _PERSON_KEY = re.compile(r"^([^@\s]+@[^@\s]+|[0-9]+:[0-9A-Fa-f-]{36}|[0-9A-Za-z]{24})$")
 
 
-def parse_handover(text: str) -> HandoverTime:
-    """Parse ``"mon 09:00"`` (any weekday prefix, 24-hour clock) into a HandoverTime."""
-    match = _HANDOVER.match(text)
+def parse_handover(text: str) -> HandoverTime | HandoverMode:
+    """``"shift"``, ``"off"``, ``"daily 09:00"`` or ``"mon 09:00"`` (any weekday prefix, 24-hour clock)."""
+    word = text.strip().lower() if isinstance(text, str) else ""
+    if word in ("shift", "off"):
+        return "shift" if word == "shift" else "off"
+    match = _HANDOVER.match(text) if isinstance(text, str) else None
     if not match:
-        raise ValueError(f"expected a weekday and a 24-hour time like 'mon 09:00', got {text!r}")
-    day, hour, minute = match.group(1).lower(), int(match.group(2)), int(match.group(3))
-    if day not in WEEKDAYS:
-        raise ValueError(f"unknown weekday {match.group(1)!r}: use one of {', '.join(WEEKDAYS)}")
+        raise ValueError(f"expected {_HANDOVER_CHOICES}, got {text!r}")
+    word, hour, minute = match.group(1).lower(), int(match.group(2)), int(match.group(3))
+    daily = word == "daily"
+    if not daily and word[:3] not in WEEKDAYS:
+        raise ValueError(f"unknown weekday {match.group(1)!r}: use one of {', '.join(WEEKDAYS)} or daily")
     if hour > 23 or minute > 59:
         raise ValueError(f"{hour:02d}:{minute:02d} is not a time of day")
-    return HandoverTime(WEEKDAYS.index(day), hour, minute)
+    return HandoverTime(None if daily else WEEKDAYS.index(word[:3]), hour, minute)
 
 
 def check_zone(name: str) -> str:
@@ -72,7 +85,11 @@ class TeamFile(BaseModel):
     rotation: RotationFile | None = None
     usergroup: str = Field(min_length=1)
     channel: str
-    handover: str = "mon 09:00"
+    # "shift" (the default): a handover at each shift change; "mon 09:00" weekly; "daily 09:00"; "off".
+    handover: str = "shift"
+    handover_min: str = format_duration(DEFAULT_HANDOVER_MIN)  # shorter stretches: in the digest only
+    remind_before: str = format_duration(DEFAULT_REMIND_BEFORE)  # or "off"
+    ack_within: str = format_duration(DEFAULT_ACK_WITHIN)  # or "off"
     timezone: str | None = None
     escalate: Literal["tag", "page"] = "tag"
     priority: Literal["P1", "P2", "P3", "P4", "P5"] = "P3"
@@ -90,6 +107,18 @@ class TeamFile(BaseModel):
     @classmethod
     def _handover(cls, value: str) -> str:
         parse_handover(value)
+        return value
+
+    @field_validator("handover_min")
+    @classmethod
+    def _handover_min(cls, value: str) -> str:
+        parse_duration(value)
+        return value
+
+    @field_validator("remind_before", "ack_within")
+    @classmethod
+    def _optional_duration(cls, value: str) -> str:
+        parse_duration_or_off(value)
         return value
 
     @field_validator("timezone")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Literal
 
 
 def require_aware(value: datetime, what: str) -> datetime:
@@ -138,14 +139,27 @@ WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 @dataclass(frozen=True)
 class HandoverTime:
-    """A weekly wall-clock moment in a team's zone, e.g. Monday 09:00."""
+    """A fixed wall-clock moment in a team's zone: weekly (Monday 09:00) or, ``weekday`` None, daily."""
 
-    weekday: int  # 0 = Monday, as datetime.weekday()
+    weekday: int | None  # 0 = Monday, as datetime.weekday(); None: every day
     hour: int
     minute: int
 
+    @property
+    def period(self) -> timedelta:
+        """How far apart two handovers are on the wall clock: a week, or a day."""
+        return timedelta(days=1 if self.weekday is None else 7)
+
     def __str__(self) -> str:
-        return f"{WEEKDAYS[self.weekday]} {self.hour:02d}:{self.minute:02d}"
+        day = "daily" if self.weekday is None else WEEKDAYS[self.weekday]
+        return f"{day} {self.hour:02d}:{self.minute:02d}"
+
+
+# "shift": a handover at each change of the pager's timeline; "off": no handover posts at all.
+HandoverMode = Literal["shift", "off"]
+DEFAULT_HANDOVER_MIN = timedelta(hours=2)
+DEFAULT_REMIND_BEFORE = timedelta(hours=1)
+DEFAULT_ACK_WITHIN = timedelta(minutes=30)
 
 
 @dataclass(frozen=True)
@@ -156,7 +170,7 @@ class Team:
     schedule: str
     usergroup: str
     channel: str
-    handover: HandoverTime
+    handover: HandoverTime | HandoverMode
     timezone: str
     escalate: str = "tag"  # "tag" only mentions the on-call people; "page" also raises a pager alert
     priority: str = "P3"
@@ -166,6 +180,19 @@ class Team:
     rotation: RotationSpec | None = None  # the built-in rotation (provider "rotation")
     guests_may_page: bool = False  # guests (and only then) may page and press Acknowledge/Resolve
     language: str = "en"  # channel posts' language ("en" or "ja", app.i18n); private answers: the reader's
+    handover_min: timedelta = DEFAULT_HANDOVER_MIN  # shorter on-call stretches get no handover of their own
+    remind_before: timedelta | None = DEFAULT_REMIND_BEFORE  # the DM before a shift; None: no reminders
+    ack_within: timedelta | None = DEFAULT_ACK_WITHIN  # "Got it" expected within; None: not followed up
+
+    @property
+    def fixed_handover(self) -> HandoverTime | None:
+        """The weekly or daily handover time, or None (per shift, or off)."""
+        return self.handover if isinstance(self.handover, HandoverTime) else None
+
+    @property
+    def per_shift(self) -> bool:
+        """True when the team gets a handover at each shift change of the timeline."""
+        return self.handover == "shift"
 
     @property
     def pages(self) -> bool:

@@ -20,6 +20,7 @@ from app.services.handover import CATCH_UP_DELAY, catch_up, run_handover
 from app.services.identity_check import check_incoming_identities
 from app.services.resync import RESYNC_JOB, Resync, after_cycle
 from app.services.retention import PRUNE_EVERY, PRUNE_JOB, prune
+from app.services.shift_tick import EVERY, SHIFTS_JOB, shift_tick
 from app.services.usergroups import WritePacer
 
 log = logging.getLogger(__name__)
@@ -119,17 +120,25 @@ def schedule(scheduler: BackgroundScheduler, runtime: Runtime) -> None:
         id=SYNC_JOB,  # alerts closed (or acknowledged) at the pager reach their threads
     )
     for team in runtime.config.teams:
-        hand = team.handover
+        hand = team.fixed_handover
+        if hand is None:
+            continue  # per shift: the shifts job; off: no handover
         scheduler.add_job(
             tracked(runtime, handover_job(runtime, team)),
             CronTrigger(
-                day_of_week=WEEKDAYS[hand.weekday],
+                day_of_week=WEEKDAYS[hand.weekday] if hand.weekday is not None else None,
                 hour=hand.hour,
                 minute=hand.minute,
                 timezone=ZoneInfo(team.timezone),  # wall clock: Monday 09:00 stays 09:00 across DST
             ),
             id=f"handover:{team.name}",
         )
+    scheduler.add_job(
+        tracked(runtime, shifts_job(runtime)),
+        IntervalTrigger(seconds=EVERY.total_seconds()),
+        id=SHIFTS_JOB,
+        next_run_time=datetime.now(UTC),  # at start: a reminder whose moment passed while down goes now
+    )
     scheduler.add_job(
         tracked(runtime, lambda: handover_hourly(runtime)),
         IntervalTrigger(hours=1),
@@ -163,8 +172,20 @@ def prune_job(runtime: Runtime) -> Callable[[], None]:
     return guarded(PRUNE_JOB, run)
 
 
+def shifts_job(runtime: Runtime) -> Callable[[], None]:
+    """Per-shift handovers, reminders and acknowledgements; runs again early when something is due."""
+
+    def run() -> None:
+        now = runtime.now()
+        due = shift_tick(runtime, now)
+        if due is not None and due - now < EVERY:
+            runtime.wake(SHIFTS_JOB, max(due - now, timedelta(0)))
+
+    return guarded(SHIFTS_JOB, run)
+
+
 def handover_job(runtime: Runtime, team: Team) -> Callable[[], None]:
-    """The weekly handover post of one team, at its handover time."""
+    """The weekly (or daily) handover post of one team, at its handover time."""
     return guarded(f"handover:{team.name}", lambda: run_handover(runtime, team, runtime.now()))
 
 

@@ -12,6 +12,7 @@ from pydantic import ValidationError
 from app.config import ConfigError
 from app.config_teams import OncallFile, TeamFile, parse_handover
 from app.domain import Team
+from app.durations import parse_duration, parse_duration_or_off
 from app.i18n import DEFAULT_LANGUAGE
 
 
@@ -116,6 +117,9 @@ def parse_oncall_config(text: str, path: Path) -> OncallConfig:
             rotation=t.rotation.spec() if t.rotation is not None else None,
             guests_may_page=t.guests_may_page,
             language=t.language or parsed.language,
+            handover_min=parse_duration(t.handover_min),
+            remind_before=parse_duration_or_off(t.remind_before),
+            ack_within=parse_duration_or_off(t.ack_within),
         )
         for t in parsed.teams
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -221,3 +222,47 @@ def test_config_error_is_raised_for_library_callers(tmp_path: Path) -> None:
     path.write_text("teams = 3", encoding="utf-8")
     with pytest.raises(ConfigError, match="field 'teams'"):
         load_oncall_config(path)
+
+
+def test_a_team_without_handover_gets_one_per_shift_with_the_shift_defaults() -> None:
+    config = parse_oncall_config(GOOD_TEAM.replace('handover = "mon 09:00"\n', ""), Path("oncall.toml"))
+    team = config.teams[0]
+    assert (team.handover, team.per_shift, team.fixed_handover) == ("shift", True, None)
+    assert (team.handover_min, team.remind_before, team.ack_within) == (
+        timedelta(hours=2),
+        timedelta(hours=1),
+        timedelta(minutes=30),
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [("shift", "shift"), ("OFF", "off"), ("daily 21:30", "daily 21:30"), ("Monday 09:00", "mon 09:00")],
+)
+def test_every_handover_setting(text: str, shown: str) -> None:
+    assert str(parse_handover(text)) == shown
+
+
+def test_reminders_and_acknowledgements_may_be_switched_off() -> None:
+    extra = 'handover_min = "30m"\nremind_before = "off"\nack_within = "Off"\n'
+    team = parse_oncall_config(GOOD_TEAM + extra, Path("oncall.toml")).teams[0]
+    assert (team.handover_min, team.remind_before, team.ack_within) == (timedelta(minutes=30), None, None)
+
+
+@pytest.mark.parametrize(
+    ("line", "words"),
+    [
+        ('handover = "weekly"', ["field 'handover'", "'daily 09:00'", "'off'"]),
+        ('handover = "daily 24:00"', ["field 'handover'", "not a time of day"]),
+        ('handover_min = "off"', ["field 'handover_min'", "30m"]),
+        ('remind_before = "soon"', ["field 'remind_before'", '"off"']),
+        ('ack_within = "0m"', ["field 'ack_within'"]),
+    ],
+)
+def test_bad_shift_settings_name_the_field(line: str, words: list[str]) -> None:
+    text = GOOD_TEAM.replace('handover = "mon 09:00"', line) if line.startswith("handover =") else GOOD_TEAM
+    text += "" if line.startswith("handover =") else line + "\n"
+    with pytest.raises(ConfigError) as error:
+        parse_oncall_config(text, Path("oncall.toml"))
+    for word in words:
+        assert word in str(error.value)

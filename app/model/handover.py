@@ -51,7 +51,7 @@ class HandoverView:
     team: str
     zone: str
     start: datetime
-    end: datetime
+    end: datetime | None  # None: the shift lasts beyond the pager's timeline as read so far
     outgoing: tuple[PersonView, ...]
     incoming: tuple[PersonView, ...]
     usergroup: UsergroupView

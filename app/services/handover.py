@@ -1,4 +1,4 @@
-"""The weekly handover: one post per (team, shift start), in the team's zone, exactly once."""
+"""The handover: one post per (team, shift start), in the team's zone, exactly once."""
 
 from __future__ import annotations
 
@@ -16,8 +16,9 @@ from app.model.handover import EscalationView, HandoverView, UsergroupView
 from app.model.messages import HandoverPost, IncomingDm
 from app.oncall_config import OncallConfig
 from app.runtime import Runtime
+from app.services import handover_plan
 from app.services.freshness import state_is_stale
-from app.services.handover_timing import handing_over, handover_after, handover_at_or_before
+from app.services.handover_plan import Planned
 from app.services.notices import say_notice
 from app.services.once import Seen, State, peek, say_once
 from app.services.person_views import person_views
@@ -29,8 +30,17 @@ log = logging.getLogger(__name__)
 
 # already_posted: Slack has it (read back when in doubt); in_progress: another attempt is posting it now;
 # unknown: Slack gave no answer and could not be read back yet: the next attempt reads back, then posts.
+# none: nothing to hand over (handover off, no shift change yet, or the same people stay on call).
 Status = Literal[
-    "posted", "already_posted", "late", "skipped_too_old", "dry_run", "failed", "in_progress", "unknown"
+    "posted",
+    "already_posted",
+    "late",
+    "skipped_too_old",
+    "dry_run",
+    "failed",
+    "in_progress",
+    "unknown",
+    "none",
 ]
 EVENT_TYPE = "oncall_handover"  # the metadata event type of the handover post
 
@@ -43,7 +53,7 @@ class HandoverOutcome:
     """What one handover attempt did; ``text`` is the plain-text rendering for the CLI."""
 
     team: str
-    shift_start: datetime
+    shift_start: datetime | None  # None: the team has no handover to speak of (status "none")
     status: Status
     text: str = ""
     detail: str = ""
@@ -76,23 +86,23 @@ def _usergroup(session: Session, team: Team) -> UsergroupView:
 
 
 def gather(
-    session: Session, config: OncallConfig, team: Team, start: datetime, now: datetime
+    session: Session, config: OncallConfig, team: Team, planned: Planned, now: datetime
 ) -> HandoverView:
-    """Read everything the handover of ``team`` at ``start`` shows from the cache."""
-    outgoing, incoming, change = handing_over(session, team, start)
+    """Read everything the handover ``planned`` of ``team`` shows from the cache."""
+    outgoing, incoming = planned.outgoing, planned.incoming
     views = person_views(session, config, [*outgoing, *incoming])
     state = session.get(TeamState, team.name)
     success = state.last_success_at if state else None
     return HandoverView(
         team=team.name,
         zone=team.timezone,
-        start=start,
-        end=handover_after(team, start),
+        start=planned.start,
+        end=planned.end,
         outgoing=tuple(views[p.lower()] for p in outgoing),
         incoming=tuple(views[p.lower()] for p in incoming),
         usergroup=_usergroup(session, team),
-        escalations=_escalations(session, team.name, handover_after(team, start, -1), start),
-        pager_change=change if change != start else None,
+        escalations=_escalations(session, team.name, planned.since, planned.start),
+        pager_change=planned.pager_change,
         stale=success is None or state_is_stale(state, now, config.refresh_minutes),
         last_success_at=success,
         last_error=state.last_error if state else None,
@@ -266,23 +276,29 @@ def _dry_run(runtime: Runtime, team: Team, view: HandoverView, text: str, now: d
 
 
 def run_handover(runtime: Runtime, team: Team, now: datetime, *, dry_run: bool = False) -> HandoverOutcome:
-    """Post (or with ``dry_run`` only render) the handover of the shift started last at or before ``now``."""
-    start = handover_at_or_before(team, now)
-    # The cron job fires a little after the handover time: an on-time post is never "too old", even when
+    """Post (or with ``dry_run`` only render) the team's latest handover at or before ``now``."""
+    with runtime.sessions.begin() as session:
+        planned = handover_plan.at_or_before(session, team, now)
+        has_data = _has_data(session, team.name)
+    if planned is None:
+        why = "handover is off" if team.handover == "off" else "no shift change in the cached timeline yet"
+        return HandoverOutcome(team.name, None, "none", detail=why)
+    start = planned.start
+    # The job fires a little after the handover time: an on-time post is never "too old", even when
     # the grace window for late posts is 0.
     grace = max(timedelta(hours=runtime.config.handover_grace_hours), LATE_AFTER)
     if now - start > grace:
         return _too_old(runtime, team, start, now, dry_run=dry_run)
+    if not has_data:
+        why = "the pager has not been read yet; will retry"
+        return HandoverOutcome(team.name, start, "failed", detail=why)
+    if planned.same_people:
+        return HandoverOutcome(team.name, start, "none", detail="the same people stay on call")
     # Read first, then claim in a short write transaction that commits before Slack is called:
     # the claim must be visible to other replicas before the post can happen.
     with runtime.sessions.begin() as session:
-        view = replace(gather(session, runtime.config, team, start, now), late=now - start > LATE_AFTER)
-        has_data = _has_data(session, team.name)
+        view = replace(gather(session, runtime.config, team, planned, now), late=now - start > LATE_AFTER)
     text = runtime.slack.plain_text(HandoverPost(view, team.language))  # --dry-run prints it as posted
-    if not has_data:
-        return HandoverOutcome(
-            team.name, start, "failed", text, "the pager has not been read yet; will retry"
-        )
     if dry_run:
         return _dry_run(runtime, team, view, text, now)
     return _post(runtime, team, view, text, now)
@@ -296,7 +312,5 @@ def catch_up(runtime: Runtime, now: datetime) -> list[HandoverOutcome]:
             outcomes.append(run_handover(runtime, team, now))
         except Exception as error:  # one team's failure must not stall the others
             log.exception("handover catch-up for %s failed", team.name)
-            outcomes.append(
-                HandoverOutcome(team.name, handover_at_or_before(team, now), "failed", detail=str(error))
-            )
+            outcomes.append(HandoverOutcome(team.name, None, "failed", detail=str(error)))
     return outcomes

@@ -9,7 +9,7 @@ from app.chat import SlackCallFailed
 from app.domain import Team
 from app.model.messages import IdentityWarning
 from app.runtime import Runtime
-from app.services.handover_timing import handing_over, next_handover
+from app.services import handover_plan
 from app.services.notice_once import notice_key, say_team_notice
 from app.services.person_views import resolved_views
 
@@ -19,11 +19,11 @@ IDENTITY_LEAD = timedelta(hours=24)
 
 
 def _check_team(runtime: Runtime, team: Team, now: datetime) -> int:
-    moment = next_handover(team, now)
-    if moment - now > IDENTITY_LEAD:
-        return 0
     with runtime.sessions.begin() as session:
-        _, incoming, _ = handing_over(session, team, moment, guess=False)
+        coming = handover_plan.next_after(session, team, now)
+    if coming is None or coming.start - now > IDENTITY_LEAD:
+        return 0
+    moment, incoming = coming.start, list(coming.incoming)
     views = resolved_views(runtime, incoming, now)
     problems = [views[p.lower()] for p in incoming if p.lower() in views and not views[p.lower()].mapped]
     if not problems:

@@ -182,6 +182,8 @@ def _headline(view: HandoverView, t: Translator) -> str:
 
 
 def _window(view: HandoverView, t: Translator) -> str:
+    if view.end is None:  # the shift lasts beyond the timeline the pager gave so far
+        return t("from {start} on ({zone})", start=when(view.start, view.zone, t), zone=escape(view.zone))
     return f"{when(view.start, view.zone, t)} {DASH} {when(view.end, view.zone, t)} ({escape(view.zone)})"
 
 
@@ -223,12 +225,15 @@ def handover_message(view: HandoverView, t: Translator = EN) -> dict[str, Any]:
 
 def incoming_dm(view: HandoverView, t: Translator = EN) -> dict[str, Any]:
     """The DM to an incoming person: their window and what is still open."""
-    span = t(
-        "from {start} to {end} ({zone})",
-        start=when(view.start, view.zone, t),
-        end=when(view.end, view.zone, t),
-        zone=escape(view.zone),
-    )
+    if view.end is None:  # the shift lasts beyond the timeline the pager gave so far
+        span = t("from {start} on ({zone})", start=when(view.start, view.zone, t), zone=escape(view.zone))
+    else:
+        span = t(
+            "from {start} to {end} ({zone})",
+            start=when(view.start, view.zone, t),
+            end=when(view.end, view.zone, t),
+            zone=escape(view.zone),
+        )
     head = t("You are on call for *{team}* {span}.", team=escape(view.team), span=span)
     still_open = [i for i in view.escalations if i.open]
     blocks: Blocks = [section(head)]

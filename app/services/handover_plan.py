@@ -1,0 +1,105 @@
+"""When a team's handovers happen and who hands over to whom: per shift change, weekly, daily, or never.
+
+The one place that knows the team's ``handover`` setting. Per shift (the default), the handovers are the
+turns of the cached timeline (``shift_turns``): their windows are the real shifts. Weekly and daily, they
+are the fixed wall-clock moments of ``handover_timing``, each matched with the pager's nearest change.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy.orm import Session
+
+from app.domain import Team
+from app.services import handover_timing as fixed
+from app.services.roster import HISTORY, HORIZON
+from app.services.shift_turns import Turn, turns
+from app.store import repo
+from app.store.models import TeamState
+
+
+@dataclass(frozen=True)
+class Planned:
+    """One handover: ``incoming`` take over from ``outgoing`` at ``start`` until ``end`` (None: unknown).
+
+    ``since`` is when the outgoing shift began (the escalations of "last shift" count from there);
+    ``pager_change`` when the pager really changes, if that differs from a fixed handover time.
+    """
+
+    start: datetime
+    end: datetime | None
+    since: datetime
+    outgoing: tuple[str, ...]
+    incoming: tuple[str, ...]
+    pager_change: datetime | None = None
+
+    @property
+    def same_people(self) -> bool:
+        """True when nobody changes: there is nothing to hand over."""
+        return set(self.outgoing) == set(self.incoming)
+
+
+def cached_turns(session: Session, team: Team) -> list[Turn]:
+    """Every shift change of ``team``'s cached timeline (empty before the timeline was first read)."""
+    state = session.get(TeamState, team.name)
+    fetched = state.shifts_fetched_at if state is not None else None
+    if fetched is None:
+        return []
+    low, high = fetched - HISTORY, fetched + HORIZON  # exactly what the refresh asked the pager for
+    return turns(repo.shifts_between(session, team.name, low, high), low, high, team.handover_min)
+
+
+def _from_turn(turn: Turn) -> Planned:
+    since = turn.since if turn.since is not None else turn.start - HISTORY
+    return Planned(turn.start, turn.end, since, turn.outgoing, turn.incoming)
+
+
+def _fixed_at(session: Session, team: Team, start: datetime, *, guess: bool) -> Planned:
+    outgoing, incoming, change = fixed.handing_over(session, team, start, guess=guess)
+    return Planned(
+        start,
+        fixed.handover_after(team, start),
+        fixed.handover_after(team, start, -1),
+        tuple(outgoing),
+        tuple(incoming),
+        change if change != start else None,
+    )
+
+
+def at_or_before(session: Session, team: Team, now: datetime) -> Planned | None:
+    """The team's latest handover at or before ``now``; None when it has none (off, or no change yet)."""
+    if team.fixed_handover is not None:
+        return _fixed_at(session, team, fixed.handover_at_or_before(team, now), guess=True)
+    if not team.per_shift:
+        return None
+    started = [t for t in cached_turns(session, team) if t.start <= now]
+    return _from_turn(started[-1]) if started else None
+
+
+def coming(session: Session, team: Team, now: datetime, until: datetime) -> list[Planned]:
+    """The team's handovers after ``now`` and up to ``until``, in order."""
+    if team.fixed_handover is not None:
+        found, moment = [], fixed.next_handover(team, now)
+        while moment <= until:
+            found.append(_fixed_at(session, team, moment, guess=False))
+            moment = fixed.handover_after(team, moment)
+        return found
+    if not team.per_shift:
+        return []
+    return [_from_turn(t) for t in cached_turns(session, team) if now < t.start <= until]
+
+
+def next_after(session: Session, team: Team, now: datetime) -> Planned | None:
+    """The team's first handover after ``now`` within the cached timeline's reach, or None."""
+    found = coming(session, team, now, now + HORIZON)
+    return found[0] if found else None
+
+
+def shift_starts(session: Session, team: Team, now: datetime, within: timedelta) -> list[Turn]:
+    """The timeline's shift changes after ``now`` and within ``within``, whatever the handover setting.
+
+    Reminders follow the shifts themselves: a team with a weekly handover still has 12-hour shifts.
+    """
+    return [t for t in cached_turns(session, team) if now < t.start <= now + within]

@@ -1,0 +1,110 @@
+"""Shift turns: the moments a team's on-call people change in the cached timeline, short stretches folded.
+
+Pure functions over domain shifts. A *segment* is a stretch with one set of people on call; a *turn* is the
+start of a segment whose people differ from the one before it: that is where a per-shift handover happens.
+A segment shorter than the team's ``handover_min`` (a lunch-time override) gets no turn of its own: it is
+folded into the segment before it, and only the digest of shift changes tells about it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from itertools import pairwise
+
+from app.domain import Shift
+
+EPSILON = timedelta(microseconds=1)
+
+
+@dataclass(frozen=True)
+class Segment:
+    """From ``start`` to ``end`` the same ``people`` are on call (sorted pager identities)."""
+
+    start: datetime
+    end: datetime
+    people: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Turn:
+    """A shift change: ``incoming`` take over from ``outgoing`` at ``start`` until ``end``.
+
+    ``end`` is None when the timeline ends before the shift does (its real end is not known yet);
+    ``since`` is when the outgoing shift began, None when that lies before the timeline.
+    """
+
+    start: datetime
+    end: datetime | None
+    outgoing: tuple[str, ...]
+    incoming: tuple[str, ...]
+    since: datetime | None
+
+    @property
+    def arriving(self) -> tuple[str, ...]:
+        """The incoming people who were not on call just before (those a reminder is for)."""
+        return tuple(p for p in self.incoming if p not in self.outgoing)
+
+
+def _people_at(shifts: Sequence[Shift], at: datetime) -> tuple[str, ...]:
+    return tuple(sorted({s.person.lower() for s in shifts if s.covers(at)}))
+
+
+def segments(shifts: Sequence[Shift], low: datetime, high: datetime) -> list[Segment]:
+    """The timeline over ``[low, high)`` as consecutive segments, each with a different set of people."""
+    if high <= low:
+        return []
+    edges = sorted({t for s in shifts for t in (s.start, s.end) if low < t < high} | {low, high})
+    found: list[Segment] = []
+    for start, end in pairwise(edges):
+        people = _people_at(shifts, start)
+        if found and found[-1].people == people:
+            found[-1] = Segment(found[-1].start, end, people)
+        else:
+            found.append(Segment(start, end, people))
+    return found
+
+
+def folded(parts: Sequence[Segment], minimum: timedelta) -> list[Segment]:
+    """``parts`` with every inner segment shorter than ``minimum`` folded into the segment before it.
+
+    The first and last segments are cut by the ends of the timeline, so their length says nothing:
+    they are never folded.
+    """
+    kept: list[Segment] = []
+    for index, part in enumerate(parts):
+        inner = 0 < index < len(parts) - 1
+        if kept and inner and part.end - part.start < minimum:
+            kept[-1] = Segment(kept[-1].start, part.end, kept[-1].people)
+            continue
+        if kept and kept[-1].people == part.people:
+            kept[-1] = Segment(kept[-1].start, part.end, part.people)
+            continue
+        kept.append(part)
+    return kept
+
+
+def turns(
+    shifts: Sequence[Shift], low: datetime, high: datetime, minimum: timedelta = timedelta(0)
+) -> list[Turn]:
+    """Every shift change of the timeline over ``[low, high)``, short stretches folded away."""
+    parts = folded(segments(shifts, low, high), minimum)
+    found = []
+    for index in range(1, len(parts)):
+        before, part = parts[index - 1], parts[index]
+        found.append(
+            Turn(
+                start=part.start,
+                end=part.end if part.end < high else None,
+                outgoing=before.people,
+                incoming=part.people,
+                since=before.start if index > 1 else None,
+            )
+        )
+    return found
+
+
+def short_segments(parts: Sequence[Segment], minimum: timedelta) -> list[Segment]:
+    """The inner segments shorter than ``minimum``: on call too briefly for a handover of their own."""
+    return [p for i, p in enumerate(parts) if 0 < i < len(parts) - 1 and p.end - p.start < minimum]
