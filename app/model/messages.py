@@ -132,6 +132,17 @@ class ShiftChange:
     language: str = "en"
 
 
+@dataclass(frozen=True)
+class ShiftReminder:
+    """The direct message to a person whose shift begins soon: ``end`` None when not known yet."""
+
+    team: str
+    zone: str
+    start: datetime
+    end: datetime | None
+    now: datetime
+
+
 # ---- escalation -----------------------------------------------------------------------------------
 
 
@@ -299,6 +310,7 @@ Message = (
     | IncomingDm
     | IdentityWarning
     | ShiftChange
+    | ShiftReminder
     | EscalationReply
     | PageConfirmed
     | PageUnconfirmed

@@ -1,4 +1,4 @@
-"""The minute job of shifts: per-shift handovers when due, and when the next thing is due.
+"""The minute job of shifts: per-shift handovers and reminders when due, and when the next thing is due.
 
 It runs at start and every minute (on the replica that leads the scheduled jobs) and reads only the
 cache; the job then wakes itself at the next moment it returned, so that a shift change is handed over
@@ -17,6 +17,7 @@ from app.domain import Team
 from app.runtime import Runtime
 from app.services import handover_plan
 from app.services.handover import run_handover
+from app.services.reminders import send_reminders
 from app.store.db import reading
 from app.store.models import Handover
 
@@ -57,7 +58,7 @@ def _handovers(runtime: Runtime, team: Team, now: datetime) -> datetime | None:
     return upcoming.start if upcoming is not None else None
 
 
-STEPS: tuple[Step, ...] = (_handovers,)
+STEPS: tuple[Step, ...] = (_handovers, send_reminders)
 
 
 def shift_tick(runtime: Runtime, now: datetime) -> datetime | None:

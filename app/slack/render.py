@@ -17,6 +17,7 @@ from app.slack import escalation_buttons as buttons
 from app.slack import escalation_dm_blocks as dms
 from app.slack import handover_blocks as hand
 from app.slack import notice_text as notice
+from app.slack import shift_blocks as shifts
 from app.slack.blocks import section
 from app.slack.oncall_blocks import now_answer
 
@@ -66,6 +67,8 @@ _RENDERERS: dict[type[Any], Renderer] = {
     m.ShiftChange: lambda c, t: hand.shift_change_notice(
         c.team, c.zone, c.start, c.end, list(c.before), list(c.after), t
     ),
+    # shifts: the reminder before one
+    m.ShiftReminder: lambda r: shifts.reminder(r.team, r.zone, r.start, r.end, r.now),
     # escalation
     m.EscalationReply: _reply,
     m.PageConfirmed: lambda p, t: esc.page_confirmed(p.alert_id, pager=t(p.pager), url=p.url, t=t),

@@ -49,6 +49,7 @@ def rotation_config(
     people: tuple[str, ...] = PEOPLE,
     extra: str = "",
     grace: float = 0,
+    remind: str = "off",
 ) -> str:
     """A rotation team in ``zone`` with a per-shift handover (the default: no ``handover`` line).
 
@@ -59,7 +60,8 @@ def rotation_config(
         f'[teams.rotation]\npeople = [{names}]\nshift = "{shift}"\n'
         f'start = "{start.astimezone(ZoneInfo(zone)):%Y-%m-%d %H:%M}"\n{extra}'
     )
-    text = teams_toml(f'timezone = "{zone}"\nremind_before = "off"\nack_within = "off"\n', rotation=table)
+    settings = f'timezone = "{zone}"\nremind_before = "{remind}"\nack_within = "off"\n'
+    text = teams_toml(settings, rotation=table)
     return f"handover_grace_hours = {grace}\n" + text.replace('handover = "mon 09:00"\n', "")
 
 
@@ -86,6 +88,19 @@ def handover_posts(sandbox: Sandbox) -> list[dict[str, Any]]:
     return [m for m in sandbox.slack.messages(CHANNEL) if m["text"].startswith("On-call handover")]
 
 
+def reminders_to(sandbox: Sandbox, user: str) -> list[str]:
+    """The shift reminders DMed to ``user``."""
+    return [m["text"] for m in sandbox.slack.messages(user) if m["text"].startswith("Your data shift")]
+
+
+def short_label(at: datetime, zone: str, now: datetime) -> str:
+    """How a reminder names a moment: the time today, weekday and time this week, else the date."""
+    local, today = at.astimezone(ZoneInfo(zone)), now.astimezone(ZoneInfo(zone))
+    if local.date() == today.date():
+        return f"{local:%H:%M}"
+    return f"{local:%a %H:%M}" if at - now < timedelta(days=6) else label(at, zone)
+
+
 def step(runtime: Runtime, now: datetime) -> None:
     """What the running bot does at ``now``: the refresh cycle, then the shift job."""
     run_cycle(runtime, now)
@@ -101,7 +116,7 @@ def rows(runtime: Runtime) -> list[Handover]:
 @pytest.mark.parametrize("length", list(LENGTHS))
 @pytest.mark.parametrize("change", [0, 1], ids=["spring", "autumn"])
 @pytest.mark.parametrize("zone", [AMSTERDAM, NEW_YORK])
-def test_one_post_per_shift_change_with_its_window_across_dst(
+def test_one_post_and_one_reminder_per_shift_change_with_its_window_across_dst(
     zone: str, change: int, length: str, sandbox: Sandbox, world: World, make_runtime: RuntimeFactory
 ) -> None:
     shift = LENGTHS[length]
@@ -109,25 +124,36 @@ def test_one_post_per_shift_change_with_its_window_across_dst(
     # The walk begins a few days before the change of clocks (at 02:00), so that it crosses it.
     days_before = {"12h": 1, "1d": 2, "1w": 3}[length]
     first = wall(local(DST_DAYS[zone][change], 9, zone), -timedelta(days=days_before), zone)
-    runtime = make_runtime(rotation_config(zone, wall(first, -3 * shift, zone), length))
+    runtime = make_runtime(rotation_config(zone, wall(first, -3 * shift, zone), length, remind="1h"))
     turns = wall_clock_turns(first, shift, zone, count + 1)
-    step(runtime, turns[0] - timedelta(hours=1))
+    step(runtime, turns[0] - timedelta(hours=2))
     assert handover_posts(sandbox) == []  # nothing happened since the bot started
     for index, turn in enumerate(turns[:-1]):
         before = len(handover_posts(sandbox))
+        incoming = SLACK[PEOPLE[index % 3]]
+        reminded = len(reminders_to(sandbox, incoming))
+        step(runtime, turn - timedelta(minutes=61))
+        assert len(reminders_to(sandbox, incoming)) == reminded, "reminded too early"
+        step(runtime, turn - timedelta(hours=1))
+        at = turn - timedelta(hours=1)
+        starts, runs = short_label(turn, zone, at), short_label(turns[index + 1], zone, at)
+        assert reminders_to(sandbox, incoming)[reminded:] == [
+            f"Your data shift starts at {starts} (in 1 h) and runs to {runs} ({zone})."
+        ]
         step(runtime, turn - timedelta(minutes=1))
         assert len(handover_posts(sandbox)) == before, "posted before the shift changed"
         step(runtime, turn)
         new = handover_posts(sandbox)[before:]
         assert len(new) == 1, f"turn {index} at {turn} got {len(new)} posts"
-        outgoing, incoming = PEOPLE[(index + 2) % 3], PEOPLE[index % 3]
+        outgoing = SLACK[PEOPLE[(index + 2) % 3]]
         text = message_text(new[0])
-        assert text.startswith(f"On-call handover: data\n<@{SLACK[outgoing]}> → <@{SLACK[incoming]}>\n")
+        assert text.startswith(f"On-call handover: data\n<@{outgoing}> → <@{incoming}>\n")
         window = f"*Shift:* {label(turn, zone)} {DASH} {label(turns[index + 1], zone)} ({zone})"
         assert window in text
         for later in (timedelta(seconds=30), timedelta(hours=1)):
             step(runtime, turn + later)
         assert len(handover_posts(sandbox)) == before + 1, "posted twice"
+        assert len(reminders_to(sandbox, incoming)) == reminded + 1, "reminded twice"
     walked = [r.shift_start for r in rows(runtime) if r.status == "posted"]
     assert walked == turns[:-1]
     gaps = {b - a for a, b in pairwise(turns)}
