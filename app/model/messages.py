@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
-from app.model.buttons import EscalationButtons, PressDone
+from app.model.buttons import EscalationButtons, GotItDone, PressDone
 from app.model.handover import HandoverView, PersonView
 from app.model.oncall import TeamNow
 
@@ -94,18 +94,56 @@ class NeedsAdmin:
 
 @dataclass(frozen=True)
 class HandoverPost:
-    """The weekly handover in the team channel."""
+    """The handover in the team channel; ``acked_by``: the incoming people who pressed "Got it"."""
 
     view: HandoverView
     language: str = "en"
+    acked_by: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
 class IncomingDm:
-    """The direct message to a person coming on call."""
+    """The direct message to a person coming on call; ``got_it``: its "Got it" button's value."""
 
     view: HandoverView
     language: str = "en"
+    got_it: str | None = None
+
+
+@dataclass(frozen=True)
+class AckReminder:
+    """The DM to an incoming person who has not pressed "Got it" yet, with the button again."""
+
+    team: str
+    zone: str
+    start: datetime
+    got_it: str
+    language: str = "en"  # the reader's
+
+
+# unknown: the handover is gone or never posted; not_yours: not handed to the presser; again: pressed before.
+GotItWhy = Literal["unknown", "not_yours", "again"]
+
+
+@dataclass(frozen=True)
+class GotItRefused:
+    """The private answer to a "Got it" press that changed nothing; ``incoming``: who may press it."""
+
+    why: GotItWhy
+    incoming: tuple[str, ...] = ()
+    language: str = "en"  # the presser's
+
+
+@dataclass(frozen=True)
+class AckMissing:
+    """The channel hears that nobody confirmed the handover; the outgoing people stay reachable."""
+
+    team: str
+    zone: str
+    start: datetime
+    waiting: tuple[PersonView, ...]
+    outgoing: tuple[PersonView, ...]
+    language: str = "en"  # the team's
 
 
 @dataclass(frozen=True)
@@ -141,6 +179,7 @@ class ShiftReminder:
     start: datetime
     end: datetime | None
     now: datetime
+    language: str = "en"  # the reader's
 
 
 # ---- escalation -----------------------------------------------------------------------------------
@@ -311,6 +350,10 @@ Message = (
     | IdentityWarning
     | ShiftChange
     | ShiftReminder
+    | AckReminder
+    | AckMissing
+    | GotItRefused
+    | GotItDone
     | EscalationReply
     | PageConfirmed
     | PageUnconfirmed

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from app.chat import Key
 from app.domain import Team
+from app.model.buttons import got_it_value
 from app.model.handover import EscalationView, HandoverView, UsergroupView
 from app.model.messages import HandoverPost, IncomingDm
 from app.oncall_config import OncallConfig
@@ -226,7 +227,8 @@ def _dm_incoming(runtime: Runtime, view: HandoverView, now: datetime) -> list[st
         if not person.mapped or person.slack_id is None:
             continue
         # A direct message speaks its reader's Slack language (asked for when not cached yet).
-        dm = IncomingDm(view, language_for(runtime, person.slack_id, team_language))
+        language = language_for(runtime, person.slack_id, team_language)
+        dm = IncomingDm(view, language, got_it_value(view.team, view.start))
         key = f"{view.start.isoformat()}|{person.slack_id}"
         outcome = say_notice(runtime, view.team, person.slack_id, "handover_dm", key, dm, now)
         if not outcome.said and outcome.result != "in_flight":

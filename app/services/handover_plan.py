@@ -78,6 +78,14 @@ def at_or_before(session: Session, team: Team, now: datetime) -> Planned | None:
     return _from_turn(started[-1]) if started else None
 
 
+def at_start(session: Session, team: Team, start: datetime) -> Planned | None:
+    """The handover of ``team`` that begins at ``start``, as the cache sees it now (None: no longer one)."""
+    if team.fixed_handover is not None:
+        return _fixed_at(session, team, start, guess=False)
+    found = [t for t in cached_turns(session, team) if t.start == start]
+    return _from_turn(found[0]) if found else None
+
+
 def coming(session: Session, team: Team, now: datetime, until: datetime) -> list[Planned]:
     """The team's handovers after ``now`` and up to ``until``, in order."""
     if team.fixed_handover is not None:

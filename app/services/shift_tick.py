@@ -1,4 +1,4 @@
-"""The minute job of shifts: per-shift handovers and reminders when due, and when the next thing is due.
+"""The minute job of shifts: handovers, reminders and acknowledgements when due, and when next.
 
 It runs at start and every minute (on the replica that leads the scheduled jobs) and reads only the
 cache; the job then wakes itself at the next moment it returned, so that a shift change is handed over
@@ -16,6 +16,7 @@ from sqlalchemy import select
 from app.domain import Team
 from app.runtime import Runtime
 from app.services import handover_plan
+from app.services.ack_followups import follow_up_acks
 from app.services.handover import run_handover
 from app.services.reminders import send_reminders
 from app.store.db import reading
@@ -58,7 +59,7 @@ def _handovers(runtime: Runtime, team: Team, now: datetime) -> datetime | None:
     return upcoming.start if upcoming is not None else None
 
 
-STEPS: tuple[Step, ...] = (_handovers, send_reminders)
+STEPS: tuple[Step, ...] = (_handovers, send_reminders, follow_up_acks)
 
 
 def shift_tick(runtime: Runtime, now: datetime) -> datetime | None:

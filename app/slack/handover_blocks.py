@@ -317,5 +317,7 @@ def message_text(message: dict[str, Any]) -> str:
     for block in message.get("blocks") or []:
         if block.get("text"):
             lines.append(block["text"]["text"])
-        lines += [element["text"] for element in block.get("elements") or [] if element.get("text")]
+        for element in block.get("elements") or []:
+            text = element.get("text")
+            lines += [text["text"] if isinstance(text, dict) else text] if text else []  # a button's label
     return "\n".join(lines) if lines else str(message.get("text", ""))

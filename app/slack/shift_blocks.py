@@ -1,13 +1,20 @@
-"""Pure renderers for the messages about shifts: the reminder before one (more in later steps)."""
+"""Pure renderers for the messages about shifts: the reminder, the "Got it" button and what follows it."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from app.slack.blocks import escape, section
-from app.slack.handover_blocks import when
+from app.model.buttons import GOT_IT_ACTION, GotItDone
+from app.model.handover import PersonView
+from app.model.messages import AckMissing, AckReminder, GotItRefused, HandoverPost, IncomingDm
+from app.slack import handover_blocks as hand
+from app.slack.blocks import context, escape, section
+from app.slack.handover_blocks import when, who
+
+Block = dict[str, Any]
 
 SAME_WEEK = timedelta(days=6)
 
@@ -39,3 +46,88 @@ def reminder(team: str, zone: str, start: datetime, end: datetime | None, now: d
         "text": f"Your {team} shift {line}.",
         "blocks": [section(f"Your *{escape(team)}* shift {line}.")],
     }
+
+
+def got_it_actions(value: str) -> Block:
+    """The "Got it" button, carrying the handover it confirms."""
+    button = {
+        "type": "button",
+        "text": {"type": "plain_text", "text": "Got it"},
+        "action_id": GOT_IT_ACTION,
+        "value": value,
+        "style": "primary",
+    }
+    return {"type": "actions", "block_id": GOT_IT_ACTION, "elements": [button]}
+
+
+def _and(names: Sequence[str]) -> str:
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
+
+
+def has_it(acked_by: Sequence[str]) -> str:
+    """``✓ <@U1> has it`` (``have it`` for several)."""
+    names = [f"<@{user}>" for user in acked_by]
+    return f"\u2713 {_and(names)} {'has' if len(names) == 1 else 'have'} it"
+
+
+def handover_post(post: HandoverPost) -> dict[str, Any]:
+    """The handover post; once confirmed, who has it, right under the headline."""
+    message = hand.handover_message(post.view)
+    if not post.acked_by:
+        return message
+    line = has_it(post.acked_by)
+    blocks = list(message["blocks"])
+    blocks.insert(2, context(line))  # after the header and the headline with the window
+    return {"text": f"{message['text']} ({line})", "blocks": blocks}
+
+
+def incoming_dm(dm: IncomingDm) -> dict[str, Any]:
+    """The incoming person's DM, with the "Got it" button when the handover asks for one."""
+    message = hand.incoming_dm(dm.view)
+    if dm.got_it is None:
+        return message
+    return {**message, "blocks": [*message["blocks"], got_it_actions(dm.got_it)]}
+
+
+def ack_reminder(reminder: AckReminder) -> dict[str, Any]:
+    """The reminder to press "Got it"."""
+    handover = f"handover of {when(reminder.start, reminder.zone)} ({escape(reminder.zone)})"
+    line = f"*{escape(reminder.team)}* {handover}"
+    text = f"Please confirm the {line}: press *Got it* once you have it."
+    plain = f"Please confirm the {reminder.team} {handover}: press Got it once you have it."
+    return {"text": plain, "blocks": [section(text), got_it_actions(reminder.got_it)]}
+
+
+def _people(persons: Sequence[PersonView]) -> str:
+    return _and([who(p) for p in persons]) if persons else "nobody"
+
+
+def ack_missing(missing: AckMissing) -> dict[str, Any]:
+    """The channel hears that the handover is not confirmed; the outgoing people stay reachable."""
+    handover = f"handover of {when(missing.start, missing.zone)} ({escape(missing.zone)})"
+    waiting = _people(missing.waiting)
+    text = f"The *{escape(missing.team)}* {handover} is not confirmed: {waiting} did not press *Got it* yet."
+    if missing.outgoing:
+        text += f" {_people(missing.outgoing)}, please stay reachable until it is."
+    plain = f"The {missing.team} {handover} is not confirmed yet."
+    return {"text": plain, "blocks": [section(text)]}
+
+
+def got_it_done(done: GotItDone) -> dict[str, Any]:
+    """The pressed message again, the button replaced by when it was pressed."""
+    kept = [b for b in done.pressed if b.get("block_id") != GOT_IT_ACTION]
+    line = f"\u2713 You have it (confirmed {moment(done.at, done.zone, done.at)})"
+    first = next((b["text"]["text"] for b in kept if b.get("type") == "section" and b.get("text")), "")
+    return {"text": f"{first} {line}".strip(), "blocks": [*kept, context(line)]}
+
+
+def got_it_refused(refused: GotItRefused) -> dict[str, Any]:
+    """Why a "Got it" press changed nothing (only the presser sees it)."""
+    if refused.why == "again":
+        text = "You have already confirmed this handover."
+    elif refused.why == "not_yours":
+        who = _and([f"<@{user}>" for user in refused.incoming]) if refused.incoming else "the incoming person"
+        text = f"Only {who} can confirm this handover; nothing was changed."
+    else:
+        text = "I no longer know this handover; nothing was changed."
+    return {"text": text, "blocks": [section(text)]}

@@ -226,3 +226,18 @@ class Handover(Base):
     channel: Mapped[str | None] = mapped_column(String(32))
     message_ts: Mapped[str | None] = mapped_column(String(32))
     detail: Mapped[str | None] = mapped_column(Text)
+
+
+class HandoverAck(Base):
+    """An incoming person pressed "Got it" on a handover: recorded once per (team, shift start, person)."""
+
+    __tablename__ = "handover_acks"
+    __table_args__ = (
+        UniqueConstraint("team", "shift_start", "user_id", name="uq_handover_acks_team_start_user"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    team: Mapped[str] = mapped_column(String(80))
+    shift_start: Mapped[datetime]
+    user_id: Mapped[str] = mapped_column(String(32))
+    acked_at: Mapped[datetime]

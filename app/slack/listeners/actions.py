@@ -13,10 +13,13 @@ from slack_bolt import Ack, App
 
 from app.lanes import MENTIONS
 from app.runtime import Runtime
-from app.services import escalation_presses, presses
+from app.services import escalation_presses, handover_acks, presses
 
 # The features whose buttons the bot posts, by the second part of their action ids.
-HANDLERS: dict[str, presses.Handler] = {"escalation": escalation_presses.handle_press}
+HANDLERS: dict[str, presses.Handler] = {
+    "escalation": escalation_presses.handle_press,
+    "shift": handover_acks.handle_press,
+}
 
 
 def register(app: App, runtime: Runtime) -> None:
