@@ -32,6 +32,10 @@ MENTION_LIVES = timedelta(days=1)
 AGED: dict[str, timedelta] = {
     "shift_change": SHIFT_CHANGE_LIVES,
     "handover_dm": HANDOVER_LIVES,
+    # Keyed by a shift start: claimed before or during the team's latest handover, at most a week old.
+    "shift_reminder": HANDOVER_LIVES,
+    "ack_reminder": HANDOVER_LIVES,
+    "ack_missing": HANDOVER_LIVES,
     "mention_courtesy": MENTION_LIVES,
     "mention_who": MENTION_LIVES,
     "mention_follow_up": MENTION_LIVES,
