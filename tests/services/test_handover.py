@@ -415,7 +415,8 @@ def test_post_and_dm_content_from_the_cache(sandbox: Sandbox, runtime: Runtime) 
     assert message_text(dm) == (
         "You are on call for *data* from Mon 30 Mar 09:00 to Mon 6 Apr 09:00 (Europe/Amsterdam).\n"
         "*Still open from the last shift:*\n"
-        f"• <{link}|Fri 27 Mar 08:00> from <@U0DAVE00001>: “etl &lt;!channel&gt; failed”"
+        f"• <{link}|Fri 27 Mar 08:00> from <@U0DAVE00001>: “etl &lt;!channel&gt; failed”\n"
+        "Got it"  # the button that acknowledges the handover
     )
     assert sandbox.slack.messages(ALICE) == []  # the outgoing person gets no DM
 
