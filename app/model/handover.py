@@ -13,6 +13,7 @@ class PersonView:
     pager_id: str
     slack_id: str | None = None
     status: str = "ok"
+    name: str | None = None  # Slack's display name, for saying who someone is without pinging them
 
     @property
     def mapped(self) -> bool:

@@ -171,6 +171,15 @@ class ShiftChange:
 
 
 @dataclass(frozen=True)
+class ShiftDigest:
+    """Every change to the coming week's shifts, in one post."""
+
+    team: str
+    zone: str
+    changes: tuple[ShiftChange, ...]
+
+
+@dataclass(frozen=True)
 class ShiftReminder:
     """The direct message to a person whose shift begins soon: ``end`` None when not known yet."""
 
@@ -349,6 +358,7 @@ Message = (
     | IncomingDm
     | IdentityWarning
     | ShiftChange
+    | ShiftDigest
     | ShiftReminder
     | AckReminder
     | AckMissing

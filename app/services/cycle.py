@@ -14,9 +14,9 @@ from app.log_json import log_context
 from app.runtime import Runtime
 from app.services import notices
 from app.services.admin_notices import channel_problem, tell_admin
+from app.services.digests import announce_shift_changes
 from app.services.people import resolve_people, unresolved_shown
 from app.services.roster import TeamRefresh, refresh_team
-from app.services.shift_changes import announce_shift_changes
 from app.services.usergroups import Groups, SyncResult, WritePacer, fetch_groups, sync_team
 
 log = logging.getLogger(__name__)

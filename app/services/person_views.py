@@ -13,6 +13,7 @@ from app.model.handover import PersonView
 from app.oncall_config import OncallConfig
 from app.runtime import Runtime
 from app.services.people import cached_identities, resolve_people
+from app.store import repo
 from app.store.models import PersonRow
 
 log = logging.getLogger(__name__)
@@ -20,13 +21,18 @@ log = logging.getLogger(__name__)
 
 def person_views(session: Session, config: OncallConfig, pager_ids: Iterable[str]) -> dict[str, PersonView]:
     """Cached Slack mappings as render values; the config's [people] map when no row exists yet."""
-    known = cached_identities(session, config.people, pager_ids)
-    return {pid: PersonView(pid, slack_id, status) for pid, (slack_id, status) in known.items()}
+    ids = list(pager_ids)
+    known = cached_identities(session, config.people, ids)
+    rows = repo.people_rows(session, ids)
+    return {
+        pid: PersonView(pid, slack_id, status, rows[pid].display_name if pid in rows else None)
+        for pid, (slack_id, status) in known.items()
+    }
 
 
 def from_row(row: PersonRow) -> PersonView:
     """A PersonRow as a render value."""
-    return PersonView(row.pager_id, row.slack_user_id, row.status)
+    return PersonView(row.pager_id, row.slack_user_id, row.status, row.display_name)
 
 
 def resolved_views(runtime: Runtime, pager_ids: list[str], now: datetime) -> dict[str, PersonView]:

@@ -68,6 +68,7 @@ _RENDERERS: dict[type[Any], Renderer] = {
         c.team, c.zone, c.start, c.end, list(c.before), list(c.after), t
     ),
     # shifts: the reminder before one
+    m.ShiftDigest: lambda d, t: shifts.digest(d, t),
     m.ShiftReminder: lambda r, t: shifts.reminder(r.team, r.zone, r.start, r.end, r.now, t),
     m.AckReminder: lambda r, t: shifts.ack_reminder(r, t),
     m.AckMissing: lambda a, t: shifts.ack_missing(a, t),

@@ -9,10 +9,19 @@ from zoneinfo import ZoneInfo
 
 from app.model.buttons import GOT_IT_ACTION, GotItDone
 from app.model.handover import PersonView
-from app.model.messages import AckMissing, AckReminder, GotItRefused, HandoverPost, IncomingDm
+from app.model.messages import (
+    AckMissing,
+    AckReminder,
+    GotItRefused,
+    HandoverPost,
+    IncomingDm,
+    ShiftChange,
+    ShiftDigest,
+)
 from app.slack import handover_blocks as hand
 from app.slack.blocks import context, escape, section
-from app.slack.handover_blocks import when, who
+from app.slack.handover_blocks import DASH, PEOPLE_CHARS, bullets, when, who
+from app.slack.limits import fit_names
 
 Block = dict[str, Any]
 
@@ -131,3 +140,48 @@ def got_it_refused(refused: GotItRefused) -> dict[str, Any]:
     else:
         text = "I no longer know this handover; nothing was changed."
     return {"text": text, "blocks": [section(text)]}
+
+
+def named(person: PersonView) -> str:
+    """Who someone is without pinging them: their Slack name, else the pager's identity (escaped)."""
+    return escape(person.name or person.pager_id)
+
+
+def _window(change: ShiftChange) -> str:
+    start, zone = change.start, change.zone
+    if change.end is None:
+        return f"from {when(start, zone)} on"
+    same_day = start.astimezone(ZoneInfo(zone)).date() == change.end.astimezone(ZoneInfo(zone)).date()
+    end = f"{change.end.astimezone(ZoneInfo(zone)):%H:%M}" if same_day else when(change.end, zone)
+    return f"{when(start, zone)}{DASH}{end}"
+
+
+def _change_line(change: ShiftChange) -> str:
+    """``• Tue 31 Mar 09:00-21:00: bob → <@carol>``: only who takes the shift over is mentioned."""
+    staying = {p.pager_id for p in change.before}
+    before = fit_names([named(p) for p in change.before], PEOPLE_CHARS) or "nobody"
+    after = [named(p) if p.pager_id in staying else who(p) for p in change.after]
+    return f"• {_window(change)}: {before} \u2192 {fit_names(after, PEOPLE_CHARS) or 'nobody'}"
+
+
+def _more_changes(count: int) -> str:
+    return f"…and {count} more: /oncall week shows them all"
+
+
+TEXT_LISTED = 3  # changes spelled out in the notification text; the post lists them all
+
+
+def digest(message: ShiftDigest) -> dict[str, Any]:
+    """All changes to the coming week's shifts, one line each, in one post."""
+    head = f"*Shift changes for {escape(message.team)}* ({escape(message.zone)}), the coming week:"
+    listed = bullets(head, [_change_line(c) for c in message.changes], _more_changes)
+    plain = [
+        f"{_window(c)}: {', '.join(named(p) for p in c.before) or 'nobody'} \u2192 "
+        f"{', '.join(named(p) for p in c.after) or 'nobody'}"
+        for c in message.changes[:TEXT_LISTED]
+    ]
+    more = len(message.changes) - TEXT_LISTED
+    text = (
+        f"Shift changes for {message.team}: " + "; ".join(plain) + (f"; and {more} more" if more > 0 else "")
+    )
+    return {"text": text, "blocks": [section(listed)]}

@@ -1,4 +1,4 @@
-"""Before a handover goes wrong: the day-ahead identity check and the shift-changed notice, each said once."""
+"""Before a handover goes wrong: the day-ahead identity check, said once; where two timelines disagree."""
 
 from __future__ import annotations
 
@@ -12,14 +12,13 @@ import pytest
 from app.domain import Shift
 from app.runtime import Runtime
 from app.sandbox import Sandbox
-from app.sandbox.world import CHANNEL, SCHEDULE, TEAM_ZONE, World
+from app.sandbox.world import CHANNEL, World
 from app.services.identity_check import check_incoming_identities
-from app.services.roster import refresh_team
-from app.services.shift_changes import ChangedWindow, announce_shift_changes, changed_windows
-from app.slack.handover_blocks import DASH, message_text, when
+from app.services.shift_changes import ChangedWindow, changed_windows
+from app.slack.handover_blocks import message_text
 from app.store import repo
 from tests.conftest import RuntimeFactory
-from tests.services.test_handover import BOB, E, config_for, seed_cache, team_of
+from tests.services.test_handover import BOB, E, config_for, seed_cache
 
 ALICE_MAIL, BOB_MAIL, CAROL_MAIL, DAVE_MAIL = (f"{n}@corp.example" for n in ("alice", "bob", "carol", "dave"))
 DAY = timedelta(days=1)
@@ -174,131 +173,3 @@ WINDOW_CASES = {
 @pytest.mark.parametrize(("before", "after", "expected"), list(WINDOW_CASES.values()), ids=list(WINDOW_CASES))
 def test_changed_windows(before: list[Shift], after: list[Shift], expected: list[ChangedWindow]) -> None:
     assert changed_windows(before, after) == expected
-
-
-# ---- the shift-changed notice ----------------------------------------------------------------------
-
-
-def announce(runtime: Runtime, before: list[Shift], after: list[Shift], now: datetime) -> int:
-    """What the refresh cycle does after a timeline fetch."""
-    return announce_shift_changes(runtime, team_of(runtime), before, after, now)
-
-
-def test_override_within_the_week_is_announced_once(sandbox: Sandbox, runtime: Runtime) -> None:
-    seed_cache(runtime, E - WEEK, weeks=3)  # the Slack mappings
-    now = E + timedelta(hours=1)
-    assert announce(runtime, BEFORE, OVERRIDE, now) == 1
-    assert announce(runtime, BEFORE, OVERRIDE, now + timedelta(minutes=5)) == 0  # the same change, seen again
-    assert announce(runtime, OVERRIDE, list(OVERRIDE), now + timedelta(hours=1)) == 0  # the next refresh
-    assert channel_texts(sandbox, "Shift change") == [
-        f"*Shift change for data* (Europe/Amsterdam): Tue 31 Mar 09:00{DASH}Wed 1 Apr 09:00 "
-        "is now <@U0DAVE00001>, was <@U0BOB000001>."
-    ]
-
-
-@pytest.mark.parametrize(
-    "now",
-    [TUESDAY + DAY + timedelta(minutes=1), TUESDAY - WEEK - timedelta(minutes=1)],
-    ids=["already over", "7 days and 1 minute ahead"],
-)
-def test_changes_in_the_past_or_beyond_seven_days_are_not_announced(
-    now: datetime, sandbox: Sandbox, runtime: Runtime
-) -> None:
-    assert announce(runtime, BEFORE, OVERRIDE, now) == 0
-    assert sandbox.slack.requests("chat.postMessage") == []
-
-
-def test_a_change_cut_by_the_fetch_is_not_repeated_when_its_end_shows_up(
-    sandbox: Sandbox, runtime: Runtime
-) -> None:
-    before = weekly(E - WEEK, ALICE_MAIL, BOB_MAIL, CAROL_MAIL)
-    after = weekly(E - WEEK, ALICE_MAIL, BOB_MAIL, DAVE_MAIL)  # dave instead of carol, up to the fetch's end
-    now = E + timedelta(days=2)
-    assert announce(runtime, before, after, now) == 1
-    later_before = weekly(E - WEEK, ALICE_MAIL, BOB_MAIL, CAROL_MAIL, ALICE_MAIL)
-    later_after = weekly(E - WEEK, ALICE_MAIL, BOB_MAIL, DAVE_MAIL, ALICE_MAIL)  # now its end is known
-    assert announce(runtime, later_before, later_after, now + DAY) == 0
-    [notice] = channel_texts(sandbox, "Shift change")
-    assert "From Mon 6 Apr 09:00 on, it is now <@U0DAVE00001>, was <@U0CAROL0001>." in notice
-
-
-def test_a_refused_notice_is_posted_by_the_next_refresh(sandbox: Sandbox, runtime: Runtime) -> None:
-    sandbox.slack.fail("chat.postMessage", "channel_not_found")
-    assert announce(runtime, BEFORE, OVERRIDE, E) == 0
-    # The cache already holds the new timeline: the next refresh reads it again and sees no difference.
-    assert announce(runtime, OVERRIDE, list(OVERRIDE), E + timedelta(hours=1)) == 1
-    assert announce(runtime, OVERRIDE, list(OVERRIDE), E + timedelta(hours=2)) == 0
-    assert channel_texts(sandbox, "Shift change") == [
-        f"*Shift change for data* (Europe/Amsterdam): Tue 31 Mar 09:00{DASH}Wed 1 Apr 09:00 "
-        "is now <@U0DAVE00001>, was <@U0BOB000001>."
-    ]
-
-
-def test_only_the_refused_one_of_two_notices_is_posted_again(sandbox: Sandbox, runtime: Runtime) -> None:
-    swapped = weekly(E - WEEK, ALICE_MAIL, CAROL_MAIL, BOB_MAIL)
-    sandbox.slack.fail("chat.postMessage", "channel_not_found")  # the first of the two notices only
-    now = E + timedelta(hours=1)
-    assert announce(runtime, BEFORE, swapped, now) == 1
-    assert announce(runtime, swapped, list(swapped), now + timedelta(hours=1)) == 1
-    assert announce(runtime, swapped, list(swapped), now + timedelta(hours=2)) == 0
-    texts = channel_texts(sandbox, "Shift change")
-    assert len(texts) == 2
-    assert "From Mon 6 Apr 09:00 on, it is now <@U0BOB000001>, was <@U0CAROL0001>." in texts[0]
-    assert f"Mon 30 Mar 09:00{DASH}Mon 6 Apr 09:00 is now <@U0CAROL0001>, was <@U0BOB000001>." in texts[1]
-
-
-def test_a_change_undone_before_its_notice_got_out_is_not_announced(
-    sandbox: Sandbox, runtime: Runtime
-) -> None:
-    sandbox.slack.fail("chat.postMessage", "channel_not_found")
-    assert announce(runtime, BEFORE, OVERRIDE, E) == 0
-    assert announce(runtime, OVERRIDE, list(BEFORE), E + timedelta(hours=1)) == 0  # the override was removed
-    assert announce(runtime, BEFORE, list(BEFORE), E + timedelta(hours=2)) == 0
-    assert channel_texts(sandbox, "Shift change") == []
-
-
-def test_a_slow_notice_post_never_holds_the_database_write_lock(sandbox: Sandbox, runtime: Runtime) -> None:
-    seed_cache(runtime, E - WEEK, weeks=3)  # a week-old mapping: dave and bob are looked up too
-    waited = longest_writer_wait(runtime, sandbox, lambda: announce(runtime, BEFORE, OVERRIDE, E))
-    assert waited < 0.5, f"a writer waited {waited:.2f} s for the shift-change notice"
-    assert len(channel_texts(sandbox, "Shift change")) == 1
-
-
-def test_an_override_in_the_pager_is_announced_after_the_refresh(
-    sandbox: Sandbox, world: World, runtime: Runtime
-) -> None:
-    now = world.rotation_start + timedelta(days=14, hours=2)  # carol's week has just begun
-    first = refresh_team(runtime, team_of(runtime), now)
-    assert first.timeline_read
-    start = world.rotation_start + timedelta(days=16)
-    sandbox.opsgenie.add_override(SCHEDULE, DAVE_MAIL, start, start + DAY)
-    later = now + timedelta(hours=1, minutes=1)  # the timeline is re-read hourly
-    second = refresh_team(runtime, team_of(runtime), later)
-    assert second.timeline_read
-    assert announce(runtime, second.shifts_before, second.shifts_after, later) == 1
-    assert announce(runtime, second.shifts_before, second.shifts_after, later) == 0
-    window = f"{when(start, TEAM_ZONE)}{DASH}{when(start + DAY, TEAM_ZONE)}"
-    assert channel_texts(sandbox, "Shift change") == [
-        f"*Shift change for data* (Europe/Amsterdam): {window} is now <@U0DAVE00001>, was <@U0CAROL0001>."
-    ]
-
-
-def test_a_refused_notice_is_posted_after_the_next_real_refresh(
-    sandbox: Sandbox, world: World, runtime: Runtime
-) -> None:
-    now = world.rotation_start + timedelta(days=14, hours=2)
-    first = refresh_team(runtime, team_of(runtime), now)
-    assert announce(runtime, first.shifts_before, first.shifts_after, now) == 0  # the first fetch: no news
-    start = world.rotation_start + timedelta(days=16)
-    sandbox.opsgenie.add_override(SCHEDULE, DAVE_MAIL, start, start + DAY)
-    later = now + timedelta(hours=1, minutes=1)
-    second = refresh_team(runtime, team_of(runtime), later)
-    sandbox.slack.fail("chat.postMessage", "not_in_channel")
-    assert announce(runtime, second.shifts_before, second.shifts_after, later) == 0
-    third = refresh_team(runtime, team_of(runtime), later + timedelta(hours=1, minutes=1))
-    assert third.timeline_read
-    assert changed_windows(third.shifts_before, third.shifts_after) == []  # the pager changed nothing since
-    assert announce(runtime, third.shifts_before, third.shifts_after, later + timedelta(hours=1)) == 1
-    assert announce(runtime, third.shifts_before, third.shifts_after, later + timedelta(hours=2)) == 0
-    [notice] = channel_texts(sandbox, "Shift change")
-    assert "is now <@U0DAVE00001>, was <@U0CAROL0001>." in notice

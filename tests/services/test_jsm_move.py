@@ -58,7 +58,7 @@ def test_a_real_change_at_the_move_is_still_announced(sandbox: Sandbox, make_run
     # JSM's copy of the schedule differs: from tomorrow bob covers carol's remaining week.
     sandbox.jsm.add_override(SCHEDULE, "bob@corp.example", now + timedelta(days=1), now + timedelta(days=2))
     runtime = make_runtime(move(world))
-    for minutes in (5, 10):
+    for minutes in (5, 10, 71):  # the timeline twice (hourly): the change is told once stable
         run_cycle(runtime, now + timedelta(minutes=minutes))
     [notice] = shift_changes(sandbox)
-    assert "is now <@U0BOB000001>, was <@U0CAROL0001>" in notice
+    assert "carol \u2192 bob" in notice

@@ -379,6 +379,7 @@ def test_a_dry_run_does_not_swallow_a_shift_change_notice(
     sandbox.opsgenie.add_override(SCHEDULE, "dave@corp.example", tomorrow, tomorrow + timedelta(hours=8))
     cycle(runtime, now + timedelta(minutes=61), dry_run=True)  # reads the new timeline, says nothing
     assert not [m for m in sandbox.slack.messages(CHANNEL) if "dave" in m["text"] or DAVE in m["text"]]
-    cycle(runtime, now + timedelta(minutes=62))
+    cycle(runtime, now + timedelta(minutes=62))  # the real read sees the change
+    cycle(runtime, now + timedelta(minutes=123))  # and the next one finds it stable: the digest
     changed = [m["text"] for m in sandbox.slack.messages(CHANNEL) if DAVE in m["text"] or "dave" in m["text"]]
     assert len(changed) == 1

@@ -6,7 +6,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from app.model.handover import PersonView
+from app.model.messages import ShiftChange, ShiftDigest
 from app.slack import shift_blocks
+from app.slack.handover_blocks import message_text
 
 ZONE = "Europe/Amsterdam"
 NOW = datetime(2026, 4, 6, 7, 0, tzinfo=UTC)  # Monday 09:00 in Amsterdam
@@ -47,3 +50,43 @@ def test_reminder_with_and_without_a_known_end() -> None:
     assert message["blocks"][0]["text"]["text"].startswith("Your *data* shift starts at 10:00")
     open_ended = shift_blocks.reminder("data", ZONE, start, None, NOW)
     assert open_ended["text"] == "Your data shift starts at 10:00 (in 1 h) (Europe/Amsterdam)."
+
+
+def _change(
+    start: datetime, end: datetime | None, before: list[PersonView], after: list[PersonView]
+) -> ShiftChange:
+    return ShiftChange("data", ZONE, start, end, tuple(before), tuple(after))
+
+
+ALICE = PersonView("alice@corp.example", "U0ALICE0001", "ok", "alice")
+BOB = PersonView("bob@corp.example", "U0BOB000001", "ok", "<!channel> bob & co")
+ERIN = PersonView("erin@corp.example", None, "not_found")
+
+
+def test_digest_pings_only_who_takes_a_shift_over() -> None:
+    changes = (
+        _change(NOW, NOW + timedelta(hours=12), [ALICE], [BOB]),
+        _change(NOW + timedelta(days=1), NOW + timedelta(days=2), [BOB], [BOB, ERIN]),
+        _change(NOW + timedelta(days=3), None, [], [ALICE]),
+    )
+    message = shift_blocks.digest(ShiftDigest("data", ZONE, changes))
+    assert message_text(message).splitlines() == [
+        "*Shift changes for data* (Europe/Amsterdam), the coming week:",
+        "• Mon 6 Apr 09:00\u201321:00: alice \u2192 <@U0BOB000001>",
+        "• Tue 7 Apr 09:00\u2013Wed 8 Apr 09:00: &lt;!channel&gt; bob &amp; co \u2192 "
+        "&lt;!channel&gt; bob &amp; co, erin@corp.example",
+        "• from Thu 9 Apr 09:00 on: nobody \u2192 <@U0ALICE0001>",
+    ]
+    assert "<@" not in message["text"]
+    assert "<!" not in message["text"]
+
+
+def test_a_long_digest_stays_within_one_section() -> None:
+    changes = tuple(
+        _change(NOW + timedelta(hours=i), NOW + timedelta(hours=i + 1), [ALICE], [BOB]) for i in range(300)
+    )
+    message = shift_blocks.digest(ShiftDigest("data", ZONE, changes))
+    [block] = message["blocks"]
+    assert len(block["text"]["text"]) <= 3000
+    assert block["text"]["text"].endswith("more: /oncall week shows them all")
+    assert message["text"].endswith("; and 297 more")
