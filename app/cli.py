@@ -117,16 +117,20 @@ def cmd_who(args: argparse.Namespace) -> int:
 
 
 def cmd_handover(args: argparse.Namespace) -> int:
-    """Post (or with --dry-run, print) the handover of the shift that started at the last handover time."""
+    """Post (or with --dry-run, print) the latest handover; --dry-run also lists what comes next."""
+    from app.services import outlook
     from app.services.handover import run_handover
 
     runtime = _runtime()
     failed = False
     for team in _chosen_teams(runtime.config, args.team):
-        outcome = run_handover(runtime, team, runtime.now(), dry_run=args.dry_run)
+        now = runtime.now()
+        outcome = run_handover(runtime, team, now, dry_run=args.dry_run)
         print(f"== team {team.name}: {outcome.status}" + (f" ({outcome.detail})" if outcome.detail else ""))
         if outcome.text:
             print(outcome.text)
+        if args.dry_run:
+            print(outlook.describe(outlook.outlook(runtime, team, now), now))
         failed = failed or outcome.status == "failed"
     return EXIT_FAILED if failed else EXIT_OK
 
@@ -161,9 +165,13 @@ def build_parser() -> argparse.ArgumentParser:
     who = commands.add_parser("who", help="who is on call, from the cache, with its age")
     who.add_argument("team", nargs="?", help="only this team")
     who.set_defaults(func=cmd_who)
-    handover = commands.add_parser("handover", help="post the weekly handover now (once per shift)")
+    handover = commands.add_parser("handover", help="post the latest handover now (once per shift)")
     handover.add_argument("--team", help="only this team")
-    handover.add_argument("--dry-run", action="store_true", help="print the message; post nothing")
+    handover.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="print the message and the next handover, reminders and pending acknowledgements; post nothing",
+    )
     handover.set_defaults(func=cmd_handover)
     demo = commands.add_parser("demo", help="play a scripted scenario against the local sandbox")
     demo.add_argument("-v", "--verbose", action="store_true", help="show the bot's logs too")
