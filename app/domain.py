@@ -35,6 +35,10 @@ class Shift:
     person: str
     start: datetime
     end: datetime
+    # The layer it belongs to (an Opsgenie or JSM rotation, a built-in rotation's layer): "" when the
+    # schedule has one layer only, or the pager does not say. Not part of a shift's identity: the same
+    # person at the same times is the same shift, whichever layer the pager files it under.
+    layer: str = field(default="", compare=False)
 
     def __post_init__(self) -> None:
         require_aware(self.start, "Shift.start")

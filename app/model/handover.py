@@ -46,6 +46,15 @@ class UsergroupView:
 
 
 @dataclass(frozen=True)
+class LayerView:
+    """Who hands over to whom on one layer of the schedule (a rotation: primary, secondary, ...)."""
+
+    name: str
+    outgoing: tuple[PersonView, ...]
+    incoming: tuple[PersonView, ...]
+
+
+@dataclass(frozen=True)
 class HandoverView:
     """Everything the handover post shows; built by the handover service from the cache."""
 
@@ -62,3 +71,4 @@ class HandoverView:
     stale: bool = False
     last_success_at: datetime | None = None
     last_error: str | None = None
+    layers: tuple[LayerView, ...] = ()  # per layer, when the schedule has several

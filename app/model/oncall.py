@@ -54,6 +54,8 @@ class TeamNow:
     people: tuple[Person, ...] | None
     freshness: Freshness
     until: datetime | None = None
+    # Who is on which layer (primary, secondary, ...) per the cached timeline; empty for a single layer.
+    layers: tuple[tuple[str, tuple[Person, ...]], ...] = ()
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,7 @@ from app.providers.jsm_http import JsmHttp
 from app.providers.jsm_parse import Piece, format_date, looks_like_id, on_call_users, timeline, values
 from app.providers.jsm_people import Account, Directory
 from app.providers.pager_http import ClosingProvider
-from app.providers.pagerduty_parse import merge
+from app.providers.pagerduty_parse import merge_by_source
 
 DEFAULT_API_URL = "https://api.atlassian.com"
 TOKEN_ENV = "JSM_API_TOKEN"  # noqa: S105 - the name of the variable, not a secret
@@ -118,8 +118,11 @@ class JsmProvider(ClosingProvider):
         pieces, rotations = self._timeline(schedule, self.schedule_id(schedule), start, end)
         if not pieces:
             raise self._hidden(schedule, rotations, start, end)
-        shifts = {Shift(self.people.identity(user), lo, hi) for user, lo, hi in merge(pieces, start, end)}
-        return sorted(shifts, key=lambda s: (s.start, s.person, s.end))
+        shifts = {
+            Shift(self.people.identity(user), lo, hi, rotation)  # each rotation is a layer
+            for rotation, user, lo, hi in merge_by_source(pieces, start, end)
+        }
+        return sorted(shifts, key=lambda s: (s.start, s.person, s.end, s.layer))
 
     def check(self) -> None:
         """Raise a ProviderError when the account cannot read JSM; never raises an alert."""

@@ -86,7 +86,7 @@ def timeline(
         window_end = parse_date(body["endDate"]) if "endDate" in body else asked_end
         rotations = (body.get("finalTimeline") or {}).get("rotations") or []
         pieces = [
-            (str(rotation.get("id") or rotation.get("name") or index), person, lo, hi)
+            (str(rotation.get("name") or rotation.get("id") or index), person, lo, hi)  # the layer
             for index, rotation in enumerate(rotations)
             for period in rotation.get("periods") or []
             for lo, hi in [(parse_date(period["startDate"]), parse_date(period["endDate"]))]

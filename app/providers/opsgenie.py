@@ -218,7 +218,9 @@ class OpsgenieProvider(ClosingProvider):
                 for index, rotation in enumerate(rotations)
                 for period in rotation.get("periods") or []
                 for piece in wire.period_pieces(
-                    str(rotation.get("id") or rotation.get("name") or index), period
+                    # By name: it is the layer people see ("primary", "secondary").
+                    str(rotation.get("name") or rotation.get("id") or index),
+                    period,
                 )
             ]
         except (AttributeError, KeyError, TypeError) as exc:

@@ -92,7 +92,7 @@ def period_pieces(rotation: str, period: Mapping[str, Any]) -> list[Piece]:
 
 
 def merge(pieces: list[Piece], start: datetime, end: datetime) -> list[Shift]:
-    """Join touching periods of one person in one rotation, clip to ``[start, end)``, sort."""
+    """Join touching periods of one person in one rotation (its layer), clip to ``[start, end)``, sort."""
     merged: list[list[Any]] = []
     for rotation, person, lo, hi in sorted(pieces):
         previous = merged[-1] if merged else None
@@ -101,11 +101,11 @@ def merge(pieces: list[Piece], start: datetime, end: datetime) -> list[Shift]:
         else:
             merged.append([rotation, person, lo, hi])
     shifts = {
-        Shift(person=person, start=max(lo, start), end=min(hi, end))
-        for _, person, lo, hi in merged
+        Shift(person=person, start=max(lo, start), end=min(hi, end), layer=rotation)
+        for rotation, person, lo, hi in merged
         if min(hi, end) > max(lo, start)
     }
-    return sorted(shifts, key=lambda s: (s.start, s.person, s.end))
+    return sorted(shifts, key=lambda s: (s.start, s.person, s.end, s.layer))
 
 
 def message(response: httpx.Response) -> str:

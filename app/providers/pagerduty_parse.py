@@ -75,8 +75,8 @@ def v3_pieces(body: Mapping[str, Any], schedule: str) -> list[Piece]:
         raise BadResponse(f"PagerDuty sent computed shifts we cannot read for '{schedule}'") from exc
 
 
-def merge(pieces: list[Piece], start: datetime, end: datetime) -> list[tuple[str, datetime, datetime]]:
-    """Join touching stretches of one user from one source, clip to ``[start, end)``, drop repeats, sort."""
+def merge_by_source(pieces: list[Piece], start: datetime, end: datetime) -> list[Piece]:
+    """Join touching stretches of one user from one source, clip to ``[start, end)``, sort by start."""
     merged: list[list[Any]] = []
     for source, user, lo, hi in sorted(pieces):
         previous = merged[-1] if merged else None
@@ -85,8 +85,16 @@ def merge(pieces: list[Piece], start: datetime, end: datetime) -> list[tuple[str
         else:
             merged.append([source, user, lo, hi])
     stretches = {
-        (user, max(lo, start), min(hi, end)) for _, user, lo, hi in merged if min(hi, end) > max(lo, start)
+        (source, user, max(lo, start), min(hi, end))
+        for source, user, lo, hi in merged
+        if min(hi, end) > max(lo, start)
     }
+    return sorted(stretches, key=lambda s: (s[2], s[1], s[0], s[3]))
+
+
+def merge(pieces: list[Piece], start: datetime, end: datetime) -> list[tuple[str, datetime, datetime]]:
+    """Like ``merge_by_source``, the sources dropped: (user, start, end), without repeats, by start."""
+    stretches = {(user, lo, hi) for _, user, lo, hi in merge_by_source(pieces, start, end)}
     return sorted(stretches, key=lambda s: (s[1], s[0], s[2]))
 
 

@@ -55,7 +55,9 @@ def wall_clock_instant(local: datetime, zone: ZoneInfo) -> datetime:
     return high.replace(microsecond=0)
 
 
-def layer_shifts(layer: RotationLayer, zone: ZoneInfo, start: datetime, end: datetime) -> Iterator[Shift]:
+def layer_shifts(
+    layer: RotationLayer, zone: ZoneInfo, start: datetime, end: datetime, name: str = ""
+) -> Iterator[Shift]:
     """The layer's turns overlapping ``[start, end)`` (aware UTC), clipped, one person's turns joined."""
     local_start = start.astimezone(zone).replace(tzinfo=None)
     # One turn of margin: the offset between UTC and the wall clock moves the first turn by an hour or two.
@@ -74,10 +76,10 @@ def layer_shifts(layer: RotationLayer, zone: ZoneInfo, start: datetime, end: dat
             turn = (person, turn[1], hi)
             continue
         if turn is not None:
-            yield Shift(turn[0], max(turn[1], start), min(turn[2], end))
+            yield Shift(turn[0], max(turn[1], start), min(turn[2], end), name)
         turn = (person, lo, hi)
     if turn is not None:
-        yield Shift(turn[0], max(turn[1], start), min(turn[2], end))
+        yield Shift(turn[0], max(turn[1], start), min(turn[2], end), name)
 
 
 def _minus(shift: Shift, holes: list[tuple[datetime, datetime]]) -> Iterator[Shift]:
@@ -87,10 +89,10 @@ def _minus(shift: Shift, holes: list[tuple[datetime, datetime]]) -> Iterator[Shi
         if hi <= cursor or lo >= shift.end:
             continue
         if lo > cursor:
-            yield Shift(shift.person, cursor, lo)
+            yield Shift(shift.person, cursor, lo, shift.layer)
         cursor = max(cursor, hi)
     if cursor < shift.end:
-        yield Shift(shift.person, cursor, shift.end)
+        yield Shift(shift.person, cursor, shift.end, shift.layer)
 
 
 def rotation_shifts(spec: RotationSpec, zone: ZoneInfo, start: datetime, end: datetime) -> list[Shift]:
@@ -99,16 +101,18 @@ def rotation_shifts(spec: RotationSpec, zone: ZoneInfo, start: datetime, end: da
         (wall_clock_instant(o.start, zone), wall_clock_instant(o.end, zone), o.person) for o in spec.overrides
     )
     holes = [(lo, hi) for lo, hi, _ in overrides if lo < end and hi > start]
+    # Several layers are named "layer 1", "layer 2", ... in the teams file's order; one layer needs no name.
+    names = [f"layer {i + 1}" if len(spec.layers) > 1 else "" for i in range(len(spec.layers))]
     final = [
         piece
-        for layer in spec.layers
-        for shift in layer_shifts(layer, zone, start, end)
+        for layer, name in zip(spec.layers, names, strict=True)
+        for shift in layer_shifts(layer, zone, start, end, name)
         for piece in _minus(shift, holes)
     ]
     final += [
         Shift(person, max(lo, start), min(hi, end)) for lo, hi, person in overrides if lo < end and hi > start
     ]
-    return sorted(final, key=lambda s: (s.start, s.person, s.end))
+    return sorted(final, key=lambda s: (s.start, s.person, s.end, s.layer))
 
 
 class RotationProvider:

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from app.chat import Key
 from app.domain import Team
 from app.model.buttons import got_it_value
-from app.model.handover import EscalationView, HandoverView, UsergroupView
+from app.model.handover import EscalationView, HandoverView, LayerView, UsergroupView
 from app.model.messages import HandoverPost, IncomingDm
 from app.oncall_config import OncallConfig
 from app.runtime import Runtime
@@ -91,7 +91,8 @@ def gather(
 ) -> HandoverView:
     """Read everything the handover ``planned`` of ``team`` shows from the cache."""
     outgoing, incoming = planned.outgoing, planned.incoming
-    views = person_views(session, config, [*outgoing, *incoming])
+    layered = [p for _, out, into in planned.layers for p in (*out, *into)]
+    views = person_views(session, config, [*outgoing, *incoming, *layered])
     state = session.get(TeamState, team.name)
     success = state.last_success_at if state else None
     return HandoverView(
@@ -107,6 +108,10 @@ def gather(
         stale=success is None or state_is_stale(state, now, config.refresh_minutes),
         last_success_at=success,
         last_error=state.last_error if state else None,
+        layers=tuple(
+            LayerView(name, tuple(views[p] for p in out), tuple(views[p] for p in into))
+            for name, out, into in planned.layers
+        ),
     )
 
 

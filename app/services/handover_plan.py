@@ -12,10 +12,10 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
-from app.domain import Team
+from app.domain import Shift, Team
 from app.services import handover_timing as fixed
 from app.services.roster import HISTORY, HORIZON
-from app.services.shift_turns import Turn, turns
+from app.services.shift_turns import EPSILON, Turn, layer_changes, turns
 from app.store import repo
 from app.store.models import TeamState
 
@@ -34,6 +34,8 @@ class Planned:
     outgoing: tuple[str, ...]
     incoming: tuple[str, ...]
     pager_change: datetime | None = None
+    # Per layer (primary, secondary, ...): (name, outgoing, incoming); empty for a single layer.
+    layers: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = ()
 
     @property
     def same_people(self) -> bool:
@@ -41,23 +43,40 @@ class Planned:
         return set(self.outgoing) == set(self.incoming)
 
 
-def cached_turns(session: Session, team: Team) -> list[Turn]:
-    """Every shift change of ``team``'s cached timeline (empty before the timeline was first read)."""
+def _timeline(session: Session, team: Team) -> tuple[list[Shift], datetime, datetime] | None:
+    """The team's cached shifts and the span the refresh asked the pager for (None: never read)."""
     state = session.get(TeamState, team.name)
     fetched = state.shifts_fetched_at if state is not None else None
     if fetched is None:
+        return None
+    low, high = fetched - HISTORY, fetched + HORIZON
+    return repo.shifts_between(session, team.name, low, high), low, high
+
+
+def cached_turns(session: Session, team: Team) -> list[Turn]:
+    """Every shift change of ``team``'s cached timeline (empty before the timeline was first read)."""
+    timeline = _timeline(session, team)
+    return turns(*timeline, team.handover_min) if timeline is not None else []
+
+
+def _planned_turns(session: Session, team: Team) -> list[Planned]:
+    """The cached turns as handovers, each with who hands over on which layer."""
+    timeline = _timeline(session, team)
+    if timeline is None:
         return []
-    low, high = fetched - HISTORY, fetched + HORIZON  # exactly what the refresh asked the pager for
-    return turns(repo.shifts_between(session, team.name, low, high), low, high, team.handover_min)
+    shifts = timeline[0]
+    return [_from_turn(turn, shifts) for turn in turns(*timeline, team.handover_min)]
 
 
-def _from_turn(turn: Turn) -> Planned:
+def _from_turn(turn: Turn, shifts: list[Shift]) -> Planned:
     since = turn.since if turn.since is not None else turn.start - HISTORY
-    return Planned(turn.start, turn.end, since, turn.outgoing, turn.incoming)
+    layers = layer_changes(shifts, turn.start)
+    return Planned(turn.start, turn.end, since, turn.outgoing, turn.incoming, None, layers)
 
 
 def _fixed_at(session: Session, team: Team, start: datetime, *, guess: bool) -> Planned:
     outgoing, incoming, change = fixed.handing_over(session, team, start, guess=guess)
+    near = repo.shifts_between(session, team.name, change - EPSILON, change + EPSILON)
     return Planned(
         start,
         fixed.handover_after(team, start),
@@ -65,6 +84,7 @@ def _fixed_at(session: Session, team: Team, start: datetime, *, guess: bool) -> 
         tuple(outgoing),
         tuple(incoming),
         change if change != start else None,
+        layer_changes(near, change),
     )
 
 
@@ -74,16 +94,16 @@ def at_or_before(session: Session, team: Team, now: datetime) -> Planned | None:
         return _fixed_at(session, team, fixed.handover_at_or_before(team, now), guess=True)
     if not team.per_shift:
         return None
-    started = [t for t in cached_turns(session, team) if t.start <= now]
-    return _from_turn(started[-1]) if started else None
+    started = [p for p in _planned_turns(session, team) if p.start <= now]
+    return started[-1] if started else None
 
 
 def at_start(session: Session, team: Team, start: datetime) -> Planned | None:
     """The handover of ``team`` that begins at ``start``, as the cache sees it now (None: no longer one)."""
     if team.fixed_handover is not None:
         return _fixed_at(session, team, start, guess=False)
-    found = [t for t in cached_turns(session, team) if t.start == start]
-    return _from_turn(found[0]) if found else None
+    found = [p for p in _planned_turns(session, team) if p.start == start]
+    return found[0] if found else None
 
 
 def coming(session: Session, team: Team, now: datetime, until: datetime) -> list[Planned]:
@@ -96,7 +116,7 @@ def coming(session: Session, team: Team, now: datetime, until: datetime) -> list
         return found
     if not team.per_shift:
         return []
-    return [_from_turn(t) for t in cached_turns(session, team) if now < t.start <= until]
+    return [p for p in _planned_turns(session, team) if now < p.start <= until]
 
 
 def next_after(session: Session, team: Team, now: datetime) -> Planned | None:

@@ -74,6 +74,7 @@ class CacheReader:
         self._states: dict[str, TeamState] | None = None
         self._timeline_read: dict[str, datetime] = {}
         self._fetched: dict[str, datetime] = {}
+        self.first_look: dict[str, list[Shift]] = {}  # what handovers() read from now on, per team
 
     def states(self) -> dict[str, TeamState]:
         """TeamState rows by team (missing teams were never refreshed), with when each timeline was read."""
@@ -122,13 +123,13 @@ class CacheReader:
     ) -> dict[str, list[Shift]]:
         """Cached shifts per team that end after ``since`` (default now) and start before ``end``."""
         query = select(
-            ShiftRow.team, ShiftRow.person, ShiftRow.start, ShiftRow.end, ShiftRow.fetched_at
+            ShiftRow.team, ShiftRow.person, ShiftRow.start, ShiftRow.end, ShiftRow.fetched_at, ShiftRow.layer
         ).where(ShiftRow.team.in_(teams), ShiftRow.end > (since or self.now))
         if end is not None:
             query = query.where(ShiftRow.start < end)
         found: dict[str, list[Shift]] = defaultdict(list)
-        for team, person, start, stop, fetched in self.session.execute(query):
-            found[team].append(Shift(person.lower(), start, stop))
+        for team, person, start, stop, fetched, layer in self.session.execute(query):
+            found[team].append(Shift(person.lower(), start, stop, layer))
             self._fetched[team] = max(fetched, self._fetched.get(team, fetched))
         return found
 
@@ -142,6 +143,7 @@ class CacheReader:
         """The next change per team, and where the timeline ends for teams without one in the first look."""
         window_end = self.now + FIRST_LOOK
         first = self.timelines(teams, window_end)
+        self.first_look = first
         found: dict[str, Change] = {}
         for team in teams:
             change = next_change(first.get(team, []), self.now, window_end)

@@ -17,6 +17,7 @@ from app.model.oncall import Freshness, MyShifts, Person, ShiftView, TeamHome, T
 from app.oncall_config import OncallConfig
 from app.services.oncall_cache import CacheReader, merged, next_change
 from app.services.roster import HORIZON  # how far ahead the pager is read
+from app.services.shift_turns import layers_at
 from app.store.models import PersonRow, ShiftRow, SlackUser
 
 __all__ = [
@@ -58,16 +59,26 @@ def on_call_now(
     names = [t.name for t in teams]
     snapshots = reader.snapshots(names)
     changes, _ = reader.handovers(names)
-    people = reader.people(p for s in snapshots.values() for p in s.people)
+    # The shifts handovers() read from now on include those covering now: no second query.
+    layers = {name: layers_at(shifts, now) for name, shifts in reader.first_look.items()}
+    people = reader.people(
+        [p for s in snapshots.values() for p in s.people]
+        + [p for team_layers in layers.values() for _, ids in team_layers for p in ids]
+    )
     answers = []
     for team in teams:
         snapshot, change = snapshots.get(team.name), changes[team.name]
+        # Per layer only while the timeline agrees with the pager's latest answer about who is on call.
+        shown = layers.get(team.name, ())
+        if snapshot is None or {p for _, ids in shown for p in ids} != {p.lower() for p in snapshot.people}:
+            shown = ()
         answers.append(
             TeamNow(
                 team,
                 None if snapshot is None else _persons(people, snapshot.people),
                 reader.freshness(team.name, snapshot.seen_at if snapshot is not None else None),
                 change[0] if change else None,
+                tuple((name, _persons(people, ids)) for name, ids in shown),
             )
         )
     return answers

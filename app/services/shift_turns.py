@@ -108,3 +108,29 @@ def turns(
 def short_segments(parts: Sequence[Segment], minimum: timedelta) -> list[Segment]:
     """The inner segments shorter than ``minimum``: on call too briefly for a handover of their own."""
     return [p for i, p in enumerate(parts) if 0 < i < len(parts) - 1 and p.end - p.start < minimum]
+
+
+Layers = tuple[tuple[str, tuple[str, ...]], ...]
+LayerChanges = tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...]  # (layer, outgoing, incoming)
+
+
+def layers_at(shifts: Sequence[Shift], at: datetime) -> Layers:
+    """Who is on call at ``at`` per layer, by layer name; empty unless the shifts name two layers or more."""
+    by_layer: dict[str, set[str]] = {}
+    for shift in shifts:
+        if shift.covers(at):
+            by_layer.setdefault(shift.layer, set()).add(shift.person.lower())
+    if len(by_layer) < 2:
+        return ()
+    return tuple((name, tuple(sorted(people))) for name, people in sorted(by_layer.items()))
+
+
+def layer_changes(
+    shifts: Sequence[Shift], at: datetime
+) -> tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...]:
+    """(layer, outgoing, incoming) for each layer at a change at ``at``; empty for a single layer."""
+    before, after = dict(layers_at(shifts, at - EPSILON)), dict(layers_at(shifts, at))
+    if not before and not after:
+        return ()
+    names = sorted(set(before) | set(after))
+    return tuple((name, before.get(name, ()), after.get(name, ())) for name in names)

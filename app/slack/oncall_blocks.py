@@ -127,6 +127,15 @@ def people(who: Sequence[Person] | None, t: Translator = EN) -> str:
     return fit_names([person(p, t) for p in who], PEOPLE_CHARS, sep=t(", "), more=more_names(t))
 
 
+def on_call_now(team: TeamNow, t: Translator = EN) -> str:
+    """Who is on call now: per layer (``primary: @a · secondary: @b``) when the schedule has several."""
+    if not team.layers:
+        return people(team.people, t)
+    return t(" · ").join(
+        t("{layer}: {people}", layer=escape(name), people=people(who, t)) for name, who in team.layers
+    )
+
+
 def zone_line(zone: UserZone, t: Translator = EN) -> str:
     """Which zone the times are in, and why."""
     if zone.known:
@@ -193,7 +202,7 @@ def now_answer(
     z = zone.name
     if len(teams) == 1:
         team = teams[0]
-        name, who = escape(team.team.name), people(team.people, t)
+        name, who = escape(team.team.name), on_call_now(team, t)
         until = ""
         if team.until and team.people:
             until = "\n" + t("until {when}", when=moment(team.until, z, now, t))
@@ -211,8 +220,8 @@ def now_answer(
         if team.until and team.people:
             until = " · " + t("until {when}", when=moment(team.until, z, now, t))
         fresh = freshness_line(team.freshness, z, now, source, t)
-        lines.append(f"*{escape(team.team.name)}*: {people(team.people, t)}{until} · _{fresh}_")
-    said = t("; ").join(f"{escape(x.team.name)}: {people(x.people, t)}" for x in teams)
+        lines.append(f"*{escape(team.team.name)}*: {on_call_now(team, t)}{until} · _{fresh}_")
+    said = t("; ").join(f"{escape(x.team.name)}: {on_call_now(x, t)}" for x in teams)
     return _answer(t("On call now — {teams}", teams=said), lines, [], zone, _teams_left(t), t)
 
 

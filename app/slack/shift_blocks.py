@@ -8,7 +8,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from app.model.buttons import GOT_IT_ACTION, GotItDone
-from app.model.handover import PersonView
+from app.model.handover import LayerView, PersonView
 from app.model.messages import (
     AckMissing,
     AckReminder,
@@ -79,13 +79,29 @@ def has_it(acked_by: Sequence[str]) -> str:
     return f"\u2713 {_and(names)} {'has' if len(names) == 1 else 'have'} it"
 
 
+def layer_lines(layers: Sequence[LayerView]) -> str:
+    """``*primary:* <@a> → <@b>`` per layer (``stays on call`` where nobody changes)."""
+    lines = []
+    for layer in layers:
+        name = f"*{escape(layer.name)}:*"
+        if {p.pager_id for p in layer.outgoing} == {p.pager_id for p in layer.incoming} and layer.incoming:
+            lines.append(f"{name} {hand.people(layer.incoming)} stays on call")
+        else:
+            lines.append(f"{name} {hand.people(layer.outgoing)} \u2192 {hand.people(layer.incoming)}")
+    return "\n".join(lines)
+
+
 def handover_post(post: HandoverPost) -> dict[str, Any]:
-    """The handover post; once confirmed, who has it, right under the headline."""
+    """The handover post, per layer when the schedule has several; once confirmed, who has it."""
     message = hand.handover_message(post.view)
-    if not post.acked_by:
-        return message
-    line = has_it(post.acked_by)
     blocks = list(message["blocks"])
+    if len(post.view.layers) > 1:  # the headline says who hands over on which layer
+        headline = blocks[1]["text"]["text"]
+        window = headline[headline.index("\n*Shift:*") :] if "\n*Shift:*" in headline else ""
+        blocks[1] = section(layer_lines(post.view.layers) + window)
+    if not post.acked_by:
+        return {**message, "blocks": blocks}
+    line = has_it(post.acked_by)
     blocks.insert(2, context(line))  # after the header and the headline with the window
     return {"text": f"{message['text']} ({line})", "blocks": blocks}
 

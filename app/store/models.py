@@ -76,6 +76,7 @@ class ShiftRow(Base):
     start: Mapped[datetime]
     end: Mapped[datetime]
     fetched_at: Mapped[datetime]
+    layer: Mapped[str] = mapped_column(String(200), default="", server_default="")  # Shift.layer
 
 
 class PersonRow(Base):

@@ -107,18 +107,19 @@ def shifts_between(session: Session, team: str, start: datetime, end: datetime) 
         .where(ShiftRow.team == team, ShiftRow.end > start, ShiftRow.start < end)
         .order_by(ShiftRow.start, ShiftRow.person)
     )
-    return [Shift(row.person, row.start, row.end) for row in session.scalars(statement)]
+    return [Shift(row.person, row.start, row.end, row.layer) for row in session.scalars(statement)]
 
 
 def replace_shifts(session: Session, team: str, shifts: Iterable[Shift], fetched_at: datetime) -> list[Shift]:
     """Replace the team's cached timeline with ``shifts``; return the shifts it held before."""
     before = [
-        Shift(row.person, row.start, row.end)
+        Shift(row.person, row.start, row.end, row.layer)
         for row in session.scalars(select(ShiftRow).where(ShiftRow.team == team).order_by(ShiftRow.start))
     ]
     session.execute(delete(ShiftRow).where(ShiftRow.team == team))
     session.add_all(
-        ShiftRow(team=team, person=s.person, start=s.start, end=s.end, fetched_at=fetched_at) for s in shifts
+        ShiftRow(team=team, person=s.person, start=s.start, end=s.end, fetched_at=fetched_at, layer=s.layer)
+        for s in shifts
     )
     return before
 
