@@ -177,6 +177,7 @@ class ShiftDigest:
     team: str
     zone: str
     changes: tuple[ShiftChange, ...]
+    language: str = "en"  # the team's
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,7 @@ from app.services.handover_acks import acked_by, handed_to
 from app.services.notice_once import say_team_notice
 from app.services.notices import say_notice
 from app.services.person_views import person_views
+from app.services.slack_users import language_for
 from app.store.db import reading
 from app.store.models import Handover, Notice
 
@@ -100,7 +101,11 @@ def pending_ack(runtime: Runtime, team: Team, now: datetime) -> PendingAck | Non
 
 
 def _remind(runtime: Runtime, team: Team, pending: PendingAck, person: Waiting, now: datetime) -> None:
-    message = AckReminder(team.name, team.timezone, pending.start, got_it_value(team.name, pending.start))
+    value, language = (
+        got_it_value(team.name, pending.start),
+        language_for(runtime, person.user_id, team.language),
+    )
+    message = AckReminder(team.name, team.timezone, pending.start, value, language)
     key = f"{pending.start.isoformat()}|{person.user_id}"
     outcome = say_notice(runtime, team.name, person.user_id, REMINDER_KIND, key, message, now)
     if not outcome.said and outcome.result != "in_flight":
@@ -113,7 +118,7 @@ def _tell_channel(runtime: Runtime, team: Team, pending: PendingAck, now: dateti
         views = person_views(session, runtime.config, pending.outgoing)
     waiting = tuple(PersonView(w.user_id, w.user_id) for w in pending.waiting)
     outgoing = tuple(views[p.lower()] for p in pending.outgoing)
-    message = AckMissing(team.name, team.timezone, pending.start, waiting, outgoing)
+    message = AckMissing(team.name, team.timezone, pending.start, waiting, outgoing, team.language)
     say_team_notice(runtime, team, CHANNEL_KIND, pending.start.isoformat(), message, now)
 
 

@@ -76,10 +76,11 @@ def _digest(team: Team, windows: Sequence[ChangedWindow], views: dict[str, Perso
             w.end,
             tuple(views[p.lower()] for p in w.before),
             tuple(views[p.lower()] for p in w.after),
+            team.language,
         )
         for w in windows
     )
-    return ShiftDigest(team.name, team.timezone, changes)
+    return ShiftDigest(team.name, team.timezone, changes, team.language)
 
 
 def announce_shift_changes(

@@ -24,6 +24,7 @@ from app.services.handover import gather
 from app.services.handover_plan import Planned
 from app.services.presses import Press
 from app.services.roster import HISTORY
+from app.services.slack_users import cached_language
 from app.store import repo
 from app.store.db import reading
 from app.store.models import Handover, HandoverAck, Notice
@@ -63,9 +64,17 @@ def acked_by(runtime: Runtime, team: str, start: datetime) -> list[str]:
         )
 
 
-def _tell(runtime: Runtime, press: Press, why: GotItWhy, incoming: Sequence[str] = ()) -> None:
-    """A private answer to the presser, where they pressed."""
-    text = runtime.slack.fallback_text(GotItRefused(why, tuple(incoming)))
+def _language(runtime: Runtime, press: Press, team: Team | None) -> str:
+    """The presser's Slack language, from the cache (a press must not wait), else the team's."""
+    fallback = team.language if team is not None else runtime.config.language
+    return cached_language(runtime, press.user, fallback)
+
+
+def _tell(
+    runtime: Runtime, press: Press, team: Team | None, why: GotItWhy, incoming: Sequence[str] = ()
+) -> None:
+    """A private answer to the presser, where they pressed, in their language."""
+    text = runtime.slack.fallback_text(GotItRefused(why, tuple(incoming), _language(runtime, press, team)))
     runtime.slack.try_ephemeral(press.channel, press.user, text=text)
 
 
@@ -113,19 +122,20 @@ def handle_press(runtime: Runtime, press: Press, now: datetime) -> None:
     team = runtime.config.team(parsed[0]) if parsed else None
     row = _posted(runtime, team.name, parsed[1]) if team is not None and parsed else None
     if team is None or row is None:
-        _tell(runtime, press, "unknown")
+        _tell(runtime, press, team, "unknown")
         return
     incoming = handed_to(runtime, team.name, row.shift_start)
     if press.user not in incoming:
-        _tell(runtime, press, "not_yours", incoming)
+        _tell(runtime, press, team, "not_yours", incoming)
         log.info("%s handover of %s: %s pressed Got it, not theirs", team.name, row.shift_start, press.user)
         return
     values = {"team": team.name, "shift_start": row.shift_start, "user_id": press.user, "acked_at": now}
     with runtime.sessions.begin() as session:
         first = repo.insert_ignoring_duplicates(session, HandoverAck, values)
     if not first:
-        _tell(runtime, press, "again")
+        _tell(runtime, press, team, "again")
         return
     log.info("%s handover of %s: %s has it", team.name, row.shift_start.isoformat(), press.user)
-    runtime.slack.try_update(press.channel, press.message_ts, GotItDone(press.blocks, now, team.timezone))
+    done = GotItDone(press.blocks, now, team.timezone, _language(runtime, press, team))  # the DM's reader
+    runtime.slack.try_update(press.channel, press.message_ts, done)
     redraw_post(runtime, team, row)

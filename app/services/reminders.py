@@ -21,6 +21,7 @@ from app.services import handover_plan
 from app.services.notices import say_notice
 from app.services.person_views import person_views
 from app.services.roster import HORIZON
+from app.services.slack_users import language_for
 from app.store.db import reading
 from app.store.models import Notice
 
@@ -80,7 +81,9 @@ def send_reminders(runtime: Runtime, team: Team, now: datetime) -> datetime | No
     for reminder in upcoming:
         if reminder.at > now or reminder.sent or reminder.slack_id is None:
             continue
-        message = ShiftReminder(team.name, team.timezone, reminder.start, reminder.end, now)
+        # A direct message speaks its reader's Slack language (asked for when not cached yet).
+        language = language_for(runtime, reminder.slack_id, team.language)
+        message = ShiftReminder(team.name, team.timezone, reminder.start, reminder.end, now, language)
         outcome = say_notice(runtime, team.name, reminder.slack_id, KIND, reminder.key, message, now)
         if outcome.result == "posted":
             log.info("%s: reminded %s of the shift at %s", team.name, reminder.slack_id, reminder.start)

@@ -175,10 +175,23 @@ def attention_items(view: HandoverView, t: Translator = EN) -> list[str]:
     return items
 
 
+def _hands_over(outgoing: Sequence[PersonView], incoming: Sequence[PersonView], t: Translator) -> str:
+    if {p.pager_id for p in outgoing} == {p.pager_id for p in incoming} and incoming:
+        return t("{people} stays on call", people=people(incoming, t))
+    return f"{people(outgoing, t)} → {people(incoming, t)}"
+
+
 def _headline(view: HandoverView, t: Translator) -> str:
-    if {p.pager_id for p in view.outgoing} == {p.pager_id for p in view.incoming} and view.incoming:
-        return t("{people} stays on call", people=people(view.incoming, t))
-    return f"{people(view.outgoing, t)} → {people(view.incoming, t)}"
+    if len(view.layers) > 1:  # who hands over to whom on which layer (primary, secondary, ...)
+        return "\n".join(
+            t(
+                "*{layer}:* {handover}",
+                layer=escape(layer.name),
+                handover=_hands_over(layer.outgoing, layer.incoming, t),
+            )
+            for layer in view.layers
+        )
+    return _hands_over(view.outgoing, view.incoming, t)
 
 
 def _window(view: HandoverView, t: Translator) -> str:

@@ -61,19 +61,19 @@ _RENDERERS: dict[type[Any], Renderer] = {
     m.SyncFailed: lambda n, t: _notice(notice.sync_failed(n.team, n.usergroup, n.sentence, t)),
     m.NeedsAdmin: lambda n, t: _notice(notice.needs_admin(n.team, n.sentence, t)),
     # the handover
-    m.HandoverPost: lambda h, t: shifts.handover_post(h, t),
-    m.IncomingDm: lambda h, t: shifts.incoming_dm(h, t),
+    m.HandoverPost: shifts.handover_post,
+    m.IncomingDm: shifts.incoming_dm,
     m.IdentityWarning: lambda w, t: hand.identity_notice(w.team, w.zone, w.shift_start, list(w.problems), t),
     m.ShiftChange: lambda c, t: hand.shift_change_notice(
         c.team, c.zone, c.start, c.end, list(c.before), list(c.after), t
     ),
-    # shifts: the reminder before one
-    m.ShiftDigest: lambda d, t: shifts.digest(d, t),
+    # shifts: the digest of changes, the reminder before one, the "Got it" and what follows it
+    m.ShiftDigest: shifts.digest,
     m.ShiftReminder: lambda r, t: shifts.reminder(r.team, r.zone, r.start, r.end, r.now, t),
-    m.AckReminder: lambda r, t: shifts.ack_reminder(r, t),
-    m.AckMissing: lambda a, t: shifts.ack_missing(a, t),
-    m.GotItRefused: lambda g, t: shifts.got_it_refused(g, t),
-    GotItDone: lambda d, t: shifts.got_it_done(d, t),
+    m.AckReminder: shifts.ack_reminder,
+    m.AckMissing: shifts.ack_missing,
+    m.GotItRefused: shifts.got_it_refused,
+    GotItDone: shifts.got_it_done,
     # escalation
     m.EscalationReply: _reply,
     m.PageConfirmed: lambda p, t: esc.page_confirmed(p.alert_id, pager=t(p.pager), url=p.url, t=t),

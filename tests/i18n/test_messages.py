@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
@@ -11,8 +12,8 @@ import pytest
 from app.i18n import LANGUAGES, translator
 from app.i18n.catalog import read_catalog
 from app.model import messages as m
-from app.model.buttons import EscalationButtons, PressDone
-from app.model.handover import EscalationView, HandoverView, PersonView, UsergroupView
+from app.model.buttons import EscalationButtons, GotItDone, PressDone
+from app.model.handover import EscalationView, HandoverView, LayerView, PersonView, UsergroupView
 from app.model.oncall import Freshness, MyShifts, ShiftView, TeamHome, TeamNext, TeamNow, TeamWeek, UserZone
 from app.sandbox.block_kit import block_errors
 from app.slack import home_blocks, oncall_blocks
@@ -67,6 +68,7 @@ def every_message(language: str) -> list[m.Message]:
             HandoverView("data", ZONE, HANDOVER, HANDOVER, IN, IN, UsergroupView("S0X")), language
         ),
         m.IncomingDm(VIEW, language),
+        *shift_messages(language),
         m.IdentityWarning("data", ZONE, HANDOVER, (*OUT[1:], PersonView("x", "U1", "deleted")), language),
         m.ShiftChange("data", ZONE, HANDOVER, HANDOVER + timedelta(days=1), IN, OUT, language),
         m.ShiftChange("data", ZONE, HANDOVER, None, IN, OUT, language),
@@ -119,6 +121,33 @@ def every_message(language: str) -> list[m.Message]:
         m.AlertChangedAtPager(
             m.PageConfirmed("42", "Opsgenie", None, language), "Opsgenie", "acknowledged", language=language
         ),
+    ]
+
+
+def shift_messages(language: str) -> list[m.Message]:
+    """The messages of per-shift handovers: layers, reminders, "Got it" and the digest."""
+    layered = replace(
+        VIEW,
+        end=None,
+        layers=(LayerView("primary", OUT[:1], IN), LayerView("secondary", IN, IN)),
+    )
+    change = m.ShiftChange("data", ZONE, HANDOVER, HANDOVER + timedelta(hours=12), OUT, IN, language)
+    open_change = m.ShiftChange("data", ZONE, HANDOVER, None, IN, (), language)
+    return [
+        m.HandoverPost(layered, language, ("U0BOB000001",)),
+        m.HandoverPost(VIEW, language, ("U0BOB000001", "U0CAROL0001")),
+        m.IncomingDm(layered, language, "data|2026-03-30T07:00:00+00:00"),
+        m.ShiftReminder("data", ZONE, NOW + timedelta(hours=1), NOW + timedelta(days=1), NOW, language),
+        m.ShiftReminder("data", ZONE, NOW + timedelta(minutes=5), None, NOW, language),
+        m.AckReminder("data", ZONE, HANDOVER, "data|2026-03-30T07:00:00+00:00", language),
+        m.AckMissing("data", ZONE, HANDOVER, IN, OUT, language),
+        m.AckMissing("data", ZONE, HANDOVER, IN, (), language),
+        m.GotItRefused("not_yours", ("U0BOB000001", "U0CAROL0001"), language),
+        m.GotItRefused("not_yours", (), language),
+        m.GotItRefused("again", (), language),
+        m.GotItRefused("unknown", (), language),
+        GotItDone(PRESSED, NOW, ZONE, language),
+        m.ShiftDigest("data", ZONE, (change, open_change, change, change), language),
     ]
 
 
