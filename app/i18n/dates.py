@@ -7,6 +7,7 @@ converted to the reader's zone; the zone's abbreviation is theirs to add.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from functools import cache
 from typing import TYPE_CHECKING, Final
@@ -29,11 +30,31 @@ def _locale(language: str) -> Locale:
     return babel.Locale.parse(CLDR_LOCALE[language])
 
 
-def _format(skeleton: str, local: datetime, language: str) -> str:
-    from babel.dates import format_skeleton  # noqa: PLC0415 - imported once, cached by Python
+# What each skeleton shows: its text depends on these fields of the local moment and nothing else (no
+# seconds, year or zone), so one text per key serves every moment that shares it.
+_SHOWN: Final[dict[str, Callable[[datetime], tuple[int, ...]]]] = {
+    DAY: lambda d: (d.year, d.month, d.day),  # the year fixes the weekday
+    TIME: lambda d: (d.hour, d.minute),
+    WEEKDAY_TIME: lambda d: (d.weekday(), d.hour, d.minute),
+}
+# An /oncall answer formats hundreds of moments, mostly the same shift boundaries as the last answer's;
+# Babel's skeleton matching costs ~50 µs each. Bounded: cleared when full (days run on, times do not).
+_formatted: dict[tuple[str, str, tuple[int, ...]], str] = {}
+_MAX_FORMATTED: Final = 20_000
 
-    # tzinfo: the moment's own zone; Babel would otherwise convert a naive value from UTC.
-    return format_skeleton(skeleton, local, tzinfo=local.tzinfo, locale=_locale(language))
+
+def _format(skeleton: str, local: datetime, language: str) -> str:
+    key = (skeleton, language, _SHOWN[skeleton](local))
+    text = _formatted.get(key)
+    if text is None:
+        from babel.dates import format_skeleton  # noqa: PLC0415 - imported once, cached by Python
+
+        # tzinfo: the moment's own zone; Babel would otherwise convert a naive value from UTC.
+        text = format_skeleton(skeleton, local, tzinfo=local.tzinfo, locale=_locale(language))
+        if len(_formatted) >= _MAX_FORMATTED:
+            _formatted.clear()
+        _formatted[key] = text  # a race only formats a moment twice: the text is the same
+    return text
 
 
 def day(local: datetime, language: str) -> str:

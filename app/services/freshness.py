@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-
-from app.store.models import TeamState
+from typing import Protocol
 
 # A blip (one throttled or failed answer) is a log line; data is stale only once it is this many
 # refresh intervals old *and* this many cycles in a row failed.
@@ -38,7 +37,18 @@ def is_stale(
     return last_attempt_at is not None and last_attempt_at > failing_since
 
 
-def state_is_stale(state: TeamState | None, now: datetime, refresh_minutes: int) -> bool:
+class RefreshState(Protocol):
+    """What staleness reads of a team's refresh state (a TeamState row, or /oncall's plain copy of one)."""
+
+    @property
+    def last_attempt_at(self) -> datetime | None: ...
+    @property
+    def last_success_at(self) -> datetime | None: ...
+    @property
+    def failing_since(self) -> datetime | None: ...
+
+
+def state_is_stale(state: RefreshState | None, now: datetime, refresh_minutes: int) -> bool:
     """is_stale() for a team's refresh state row (None: never refreshed, so not stale but no data)."""
     if state is None:
         return False

@@ -18,12 +18,25 @@ from app.domain import Shift, known_slack_id
 from app.model.oncall import Freshness, Person, ShiftView
 from app.oncall_config import OncallConfig
 from app.services.freshness import state_is_stale
-from app.store.models import OnCallSnapshot, PersonRow, ShiftRow, SlackUser, TeamState, UsergroupSync
+from app.store import reads
+from app.store.models import TeamState, UsergroupSync
 
 # The next handover is usually hours or days away: reading six hours of every team's timeline first, and
 # the rest only for teams whose change lies further out, keeps a 50-team answer to a few hundred rows.
 FIRST_LOOK = timedelta(hours=6)
 Change = tuple[datetime, frozenset[str]] | None
+
+
+@dataclass(frozen=True)
+class TeamStateView:
+    """A team's refresh state as plain values (the team_state row, read without the ORM)."""
+
+    team: str
+    last_attempt_at: datetime | None
+    last_success_at: datetime | None
+    last_error: str | None
+    failing_since: datetime | None
+    shifts_fetched_at: datetime | None
 
 
 @dataclass(frozen=True)
@@ -69,27 +82,28 @@ def merged(team: str, shifts: Iterable[Shift], people: dict[str, Person]) -> lis
 class CacheReader:
     """Batched reads for one answer: one query per kind of row, whatever the number of teams."""
 
-    def __init__(self, session: Session, config: OncallConfig, now: datetime) -> None:
+    def __init__(
+        self, session: Session, config: OncallConfig, now: datetime, teams: Sequence[str] | None = None
+    ) -> None:
+        """``teams``: the only teams whose state this answer reads (None: every team's)."""
         self.session, self.config, self.now = session, config, now
-        self._states: dict[str, TeamState] | None = None
+        self._teams = None if teams is None else list(teams)
+        self._states: dict[str, TeamStateView] | None = None
         self._timeline_read: dict[str, datetime] = {}
-        self._fetched: dict[str, datetime] = {}
         self.first_look: dict[str, list[Shift]] = {}  # what handovers() read from now on, per team
 
-    def states(self) -> dict[str, TeamState]:
-        """TeamState rows by team (missing teams were never refreshed), with when each timeline was read."""
+    def states(self) -> dict[str, TeamStateView]:
+        """Refresh state by team (missing teams were never refreshed), with when each timeline was read."""
         if self._states is None:
-            # Every cached shift of a team carries the same fetched_at: one index lookup per team finds it,
-            # even while the roster has cleared shifts_fetched_at to force a re-read.
-            one = (
-                select(ShiftRow.fetched_at).where(ShiftRow.team == TeamState.team).limit(1).scalar_subquery()
-            )
-            rows = self.session.execute(select(TeamState, one)).all()
-            self._states = {state.team: state for state, _ in rows}
-            self._timeline_read = {state.team: fetched for state, fetched in rows if fetched is not None}
+            if self._teams is None:
+                found = reads.rows(self.session, reads.STATES)
+            else:  # a one-team answer reads one row, not every team's
+                found = reads.rows(self.session, reads.STATES_OF, teams=self._teams)
+            self._states = {row[0]: TeamStateView(*row[:6]) for row in found}
+            self._timeline_read = {row[0]: row[6] for row in found if row[6] is not None}
         return self._states
 
-    def _latest(self, model: type[OnCallSnapshot | UsergroupSync], when: Any, teams: Sequence[str]) -> Any:
+    def _latest(self, model: type[UsergroupSync], when: Any, teams: Sequence[str]) -> Any:
         """Ids of the newest row (by ``when``, then id) per team of a history table."""
         # One index probe per team ((team, when) is indexed): the cost stays flat however much history
         # the table holds, where ranking every row of the teams grew with it (bench/soak.py). Every team
@@ -105,10 +119,8 @@ class CacheReader:
 
     def snapshots(self, teams: Sequence[str]) -> dict[str, Snapshot]:
         """The latest on-call set per team."""
-        latest = self._latest(OnCallSnapshot, OnCallSnapshot.first_seen_at, teams)
-        query = select(OnCallSnapshot.team, OnCallSnapshot.people, OnCallSnapshot.last_seen_at)
-        rows = self.session.execute(query.where(OnCallSnapshot.id.in_(latest)))
-        return {team: Snapshot(tuple(p.lower() for p in people), seen) for team, people, seen in rows}
+        found = reads.rows(self.session, reads.SNAPSHOTS, teams=list(teams))
+        return {team: Snapshot(tuple(p.lower() for p in people), seen) for team, people, seen in found}
 
     def latest_syncs(self, teams: Sequence[str]) -> dict[str, UsergroupSync]:
         """The latest usergroup sync per team."""
@@ -122,21 +134,15 @@ class CacheReader:
         self, teams: Sequence[str], end: datetime | None = None, since: datetime | None = None
     ) -> dict[str, list[Shift]]:
         """Cached shifts per team that end after ``since`` (default now) and start before ``end``."""
-        query = select(
-            ShiftRow.team, ShiftRow.person, ShiftRow.start, ShiftRow.end, ShiftRow.fetched_at, ShiftRow.layer
-        ).where(ShiftRow.team.in_(teams), ShiftRow.end > (since or self.now))
-        if end is not None:
-            query = query.where(ShiftRow.start < end)
         found: dict[str, list[Shift]] = defaultdict(list)
-        for team, person, start, stop, fetched, layer in self.session.execute(query):
+        for team, person, start, stop, layer in reads.timeline(self.session, teams, since or self.now, end):
             found[team].append(Shift(person.lower(), start, stop, layer))
-            self._fetched[team] = max(fetched, self._fetched.get(team, fetched))
         return found
 
     def fetched_at(self, team: str) -> datetime | None:
         """When the team's cached timeline was read from the pager (None: never)."""
         state = self.states().get(team)
-        read = self._fetched.get(team) or self._timeline_read.get(team)
+        read = self._timeline_read.get(team)  # every shift of a team carries its timeline's fetched_at
         return read or (state.shifts_fetched_at if state is not None else None)  # an empty timeline
 
     def handovers(self, teams: Sequence[str]) -> tuple[dict[str, Change], dict[str, datetime]]:
@@ -161,10 +167,10 @@ class CacheReader:
         ids = {p.lower() for p in pager_ids}
         if not ids:
             return {}
-        mapped = select(PersonRow.pager_id, PersonRow.slack_user_id, PersonRow.display_name, PersonRow.status)
-        rows = {row[0]: row for row in self.session.execute(mapped.where(PersonRow.pager_id.in_(ids)))}
-        known = select(SlackUser.email, SlackUser.user_id, SlackUser.name).where(SlackUser.email.in_(ids))
-        profiles = {email: (user_id, name) for email, user_id, name in self.session.execute(known)}
+        wanted = sorted(ids)
+        rows = {row[0]: row for row in reads.rows(self.session, reads.PEOPLE, ids=wanted)}
+        found_profiles = reads.rows(self.session, reads.PROFILES_BY_EMAIL, ids=wanted)
+        profiles = {email: (user_id, name) for email, user_id, name in found_profiles}
         found: dict[str, Person] = {}
         for pager_id in ids:
             row, profile = rows.get(pager_id), profiles.get(pager_id)

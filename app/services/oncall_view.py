@@ -9,7 +9,6 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.domain import Shift, Team
@@ -18,7 +17,7 @@ from app.oncall_config import OncallConfig
 from app.services.oncall_cache import CacheReader, merged, next_change
 from app.services.roster import HORIZON  # how far ahead the pager is read
 from app.services.shift_turns import layers_at
-from app.store.models import PersonRow, ShiftRow, SlackUser
+from app.store import reads
 
 __all__ = [
     "Freshness",
@@ -55,8 +54,8 @@ def on_call_now(
     session: Session, config: OncallConfig, teams: Sequence[Team], now: datetime
 ) -> list[TeamNow]:
     """Who is on call now for each of ``teams`` per the latest pager answer, and until when."""
-    reader = CacheReader(session, config, now)
     names = [t.name for t in teams]
+    reader = CacheReader(session, config, now, names)
     snapshots = reader.snapshots(names)
     changes, _ = reader.handovers(names)
     # The shifts handovers() read from now on include those covering now: no second query.
@@ -88,8 +87,8 @@ def next_on_call(
     session: Session, config: OncallConfig, teams: Sequence[Team], now: datetime
 ) -> list[TeamNext]:
     """The next handover of each of ``teams`` from the cached timeline."""
-    reader = CacheReader(session, config, now)
     names = [t.name for t in teams]
+    reader = CacheReader(session, config, now, names)
     snapshots = reader.snapshots(names)
     changes, horizons = reader.handovers(names)
     people = reader.people(
@@ -115,8 +114,8 @@ def week_ahead(
     session: Session, config: OncallConfig, teams: Sequence[Team], now: datetime
 ) -> list[TeamWeek]:
     """Each team's shifts overlapping the next seven days, adjacent pieces merged."""
-    reader = CacheReader(session, config, now)
     names = [t.name for t in teams]
+    reader = CacheReader(session, config, now, names)
     # A week back as well, so that a running shift split into pieces shows where it really began.
     timelines = reader.timelines(names, now + WEEK, since=now - WEEK)
     people = reader.people(s.person for shifts in timelines.values() for s in shifts)
@@ -147,11 +146,11 @@ def _in_a_rotation(config: OncallConfig, user_id: str) -> bool:
 
 def identities_of(session: Session, config: OncallConfig, user_id: str) -> tuple[str, ...]:
     """The pager identities that are this Slack user: roster mapping, [people] and their profile email."""
-    ids = set(session.scalars(select(PersonRow.pager_id).where(PersonRow.slack_user_id == user_id)))
+    ids = {row[0] for row in reads.rows(session, reads.PAGER_IDS_OF, user_id=user_id)}
     ids |= {email for email, slack_id in config.people.items() if slack_id == user_id}
     if _in_a_rotation(config, user_id):
         ids.add(user_id.lower())  # a built-in rotation lists the user by Slack id: that is an identity too
-    profile = session.get(SlackUser, user_id)
+    profile = reads.profile(session, user_id)
     if profile is not None and profile.email:
         ids.add(profile.email)
     return tuple(sorted(ids))
@@ -178,12 +177,7 @@ def my_shifts(session: Session, config: OncallConfig, user_id: str, now: datetim
     reader = CacheReader(session, config, now)
     names = [t.name for t in config.teams]
     ids = identities_of(session, config, user_id)
-    person = func.lower(ShiftRow.person)  # pagers may keep an email's capitals; our identities are lowercase
-    rows = session.execute(
-        select(ShiftRow.team, person, ShiftRow.start, ShiftRow.end).where(
-            person.in_(ids), ShiftRow.end > now - WEEK, ShiftRow.team.in_(names)
-        )
-    )
+    rows = reads.shifts_of(session, ids, now - WEEK, names)
     by_team: dict[str, list[Shift]] = defaultdict(list)
     for team, pager_id, start, end in rows:
         by_team[team].append(Shift(pager_id, start, end))

@@ -17,7 +17,7 @@ from app.i18n import is_language
 from app.i18n.choice import reader_language
 from app.model.oncall import UserZone
 from app.runtime import Runtime
-from app.store import repo
+from app.store import reads, repo
 from app.store.db import reading
 from app.store.models import SlackUser
 
@@ -42,7 +42,7 @@ def valid_zone(name: str | None) -> str | None:
 
 def cached_zone(session: Session, user_id: str, fallback: str, now: datetime) -> UserZone:
     """The user's cached zone (or ``fallback``), and whether users.info should be asked again."""
-    row = session.get(SlackUser, user_id)
+    row = reads.profile(session, user_id)
     # locale None: cached before locales were, so the reader's language is not known yet.
     needs_fetch = row is None or row.fetched_at < now - MAX_AGE or row.locale is None
     zone = valid_zone(row.tz) if row is not None else None
@@ -54,13 +54,13 @@ def cached_zone(session: Session, user_id: str, fallback: str, now: datetime) ->
 
 def cached_locale(session: Session, user_id: str) -> str | None:
     """The user's cached Slack locale (``ja-JP``), or None while it is not known."""
-    row = session.get(SlackUser, user_id)
+    row = reads.profile(session, user_id)
     return (row.locale or None) if row is not None else None
 
 
 def profile_known(session: Session, user_id: str) -> bool:
     """True once users.info has been asked about this user (even when it found nothing)."""
-    return session.get(SlackUser, user_id) is not None
+    return reads.profile(session, user_id) is not None
 
 
 def named(session: Session, user_id: str) -> str:

@@ -17,8 +17,10 @@ from hypothesis import strategies as st
 from sqlalchemy import text as sql
 
 from app.sandbox import Sandbox
+from app.sandbox.opsgenie import Rotation
 from app.sandbox.socket_mode import Ack
-from app.sandbox.world import CHANNEL, OTHER_CHANNEL, seed, teams_toml
+from app.sandbox.world import CHANNEL, OTHER_CHANNEL, SCHEDULE, TEAM_ZONE, last_handover, seed, teams_toml
+from app.services.cycle import run_cycle
 from app.services.roster import refresh_team
 from app.slack.listeners.commands import Query, answer, parse
 from app.store.models import OnCallSnapshot, SlackUser
@@ -265,6 +267,28 @@ def test_answers_come_from_a_real_roster_refresh(sandbox: Sandbox, make_bot: Bot
     )
     assert upcoming.texts[1] == "as of 13:00 CET, just now"
     assert sandbox.opsgenie.requests() == []
+
+
+def test_me_finds_shifts_the_pager_spells_with_capitals(sandbox: Sandbox, make_bot: BotFactory) -> None:
+    # /oncall me matches the cache's identities case-insensitively (the SQLite read narrows by index ranges).
+    now = datetime(2025, 3, 12, 12, 0, tzinfo=UTC)
+    world = seed(sandbox, now)  # alice's next turn is Mon 17 Mar, bob's Mon 24 Mar
+    spelled = ["Alice@Corp.Example", "BOB@CORP.EXAMPLE", "carol@corp.example"]
+    weekly_turns = Rotation(
+        name="weekly",
+        participants=spelled,
+        start=last_handover(now) - timedelta(days=14),
+        length=timedelta(days=7),
+    )
+    sandbox.opsgenie.add_schedule("capitals", timezone=TEAM_ZONE, rotations=[weekly_turns])
+    running = make_bot(world.config_text.replace(SCHEDULE, "capitals"), clock=lambda: now)
+    assert not any(report.failed for report in run_cycle(running.runtime, now))  # maps people too
+    for user, shift in (
+        (ALICE, "Mon 17 Mar 09:00 CET → Mon 24 Mar 09:00 CET"),
+        (BOB, "Mon 24 Mar 09:00 CET → Wed 26 Mar 13:00 CET"),  # as far as the timeline reaches
+    ):
+        asked = ask(sandbox, "me", user=user, channel=OTHER_CHANNEL)
+        assert f"• *data*: {shift}" in asked.texts[0], asked.texts
 
 
 def test_an_unreadable_cache_gets_a_sentence_not_silence(
