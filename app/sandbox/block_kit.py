@@ -1,7 +1,7 @@
 """The sandbox's Block Kit checks: what real Slack refuses, worded as Slack words it.
 
-Written apart from ``app/slack/limits.py`` on purpose: a fake that shared the product's checks could never
-catch a mistake in them. Slack answers a refused message with ``invalid_blocks`` and a view with
+Written apart from ``app/slack/limits_check.py`` on purpose: a fake that shared the product's checks
+could never catch a mistake in them. Slack answers a refused message with ``invalid_blocks`` and a view with
 ``invalid_arguments``, both with ``response_metadata.messages`` like
 ``[ERROR] must be less than 3001 characters [json-pointer:/blocks/0/text/text]``.
 """

@@ -41,7 +41,8 @@ from app.model.messages import Message
 from app.slack import once_keys
 from app.slack.errors import SLACK_FAILURES, call_failed, promised
 from app.slack.gateway_client import QUICK, TIMEOUT, running_retries, single_shot, web_client
-from app.slack.limits import BlockKitLimitError, Surface, validate_blocks, validate_message
+from app.slack.limits import Surface
+from app.slack.limits_check import BlockKitLimitError, validate_blocks, validate_message
 from app.slack.render import plain_text, render
 from app.stopping import Stopping
 

@@ -17,7 +17,7 @@ from app.model.handover import EscalationView, HandoverView, LayerView, PersonVi
 from app.model.oncall import Freshness, MyShifts, ShiftView, TeamHome, TeamNext, TeamNow, TeamWeek, UserZone
 from app.sandbox.block_kit import block_errors
 from app.slack import home_blocks, oncall_blocks
-from app.slack.limits import validate_blocks, validate_message
+from app.slack.limits_check import validate_blocks, validate_message
 from app.slack.render import _RENDERERS, render
 from tests.slack.test_oncall_blocks import ALICE, AS_OF, BOB, DATA, FRESH, HANDOVER, NOW
 

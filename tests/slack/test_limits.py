@@ -8,7 +8,6 @@ import pytest
 
 from app.slack.blocks import escape, teams_line
 from app.slack.limits import (
-    BlockKitLimitError,
     cap_blocks,
     cap_context,
     context,
@@ -20,9 +19,8 @@ from app.slack.limits import (
     section,
     truncate,
     truncate_plain,
-    validate_blocks,
-    validate_message,
 )
+from app.slack.limits_check import BlockKitLimitError, validate_blocks, validate_message
 
 HOSTILE = ["<!channel>", "a & b", "x<y", "p>q", "<@U0ALICE0001>", "&amp;", "<https://x.example|link>"]
 # What a cut may never leave behind: an unclosed <…, or a broken &entity.

@@ -15,7 +15,7 @@ from app.model.oncall import MyShifts, Person, ShiftView, TeamHome, TeamNow, Tea
 from app.sandbox.block_kit import block_errors
 from app.slack import escalation_blocks, handover_blocks, home_blocks, notice_text, oncall_blocks
 from app.slack.blocks import section
-from app.slack.limits import validate_blocks, validate_message
+from app.slack.limits_check import validate_blocks, validate_message
 from tests.slack.test_oncall_blocks import AMS, AS_OF, FRESH, HANDOVER, NOW
 
 HOSTILE = st.sampled_from(

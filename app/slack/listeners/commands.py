@@ -22,7 +22,7 @@ from app.model.oncall import UserZone
 from app.runtime import Runtime
 from app.services import oncall_view, slack_users
 from app.slack import oncall_blocks
-from app.slack.limits import BlockKitLimitError, validate_message
+from app.slack.limits_check import BlockKitLimitError, validate_message
 from app.store.db import reading
 
 SUBCOMMANDS = ("now", "next", "week", "me", "help")
