@@ -102,3 +102,13 @@ PostResult = Sent | Refused | Unknown
 
 class ReadBackFailed(Exception):
     """Reading the conversation back failed; ``str()`` says why in a sentence."""
+
+
+@dataclass(frozen=True)
+class BotIdentity:
+    """Who the bot token belongs to (auth.test): the bot's user id, its name, the workspace, its scopes."""
+
+    user_id: str
+    user: str
+    team: str
+    scopes: str | None  # the x-oauth-scopes header: "chat:write,users:read,..."

@@ -6,16 +6,19 @@ Only the gateway (``app/slack/gateway.py``) and this module import ``WebClient``
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from typing import Any
 
 from slack_sdk import WebClient
 from slack_sdk.http_retry import RetryHandler
 from slack_sdk.http_retry.builtin_handlers import (
     ConnectionErrorRetryHandler,
+    RateLimitErrorRetryHandler,
     ServerErrorRetryHandler,
 )
 from slack_sdk.web import SlackResponse
 
+from app.config import Settings
 from app.metrics import Metrics, RateLimitCounter
 from app.redaction import redact_value
 from app.slack.retry import StoppableRateLimitRetryHandler
@@ -105,4 +108,44 @@ def web_client(
         timeout=timeout,  # type: ignore[arg-type]
         retry_handlers=list(handlers),
         **extra,
+    )
+
+
+@dataclass(frozen=True)
+class Clients:
+    """The gateway's clients: every call's, the once-only posts' (no blind retries), the quick reads'."""
+
+    main: WebClient
+    once: WebClient
+    quick: WebClient
+
+
+def clients_on(
+    settings: Settings,
+    handlers: list[RetryHandler],
+    *,
+    single_shot_handlers: list[RetryHandler] | None = None,
+    timeout: float = TIMEOUT,
+    logger: logging.Logger | None = None,
+) -> Clients:
+    """Clients on SLACK_API_URL with the bot token and exactly ``handlers`` as retries."""
+    token, url = settings.slack_bot_token.get_secret_value(), settings.slack_api_url
+    once = single_shot_handlers if single_shot_handlers is not None else handlers
+    return Clients(
+        web_client(token, url, handlers, timeout=timeout, logger=logger),
+        web_client(token, url, once, timeout=timeout, logger=logger),
+        web_client(token, url, [], timeout=min(timeout, QUICK), logger=logger),
+    )
+
+
+def running_clients(settings: Settings, metrics: Metrics | None, stopping: Stopping) -> Clients:
+    """The running bot's: 429s waited out (unless stopping), 5xx and connection errors retried."""
+    handlers = running_retries(metrics, stopping)
+    return clients_on(settings, handlers, single_shot_handlers=single_shot(handlers))
+
+
+def checking_clients(settings: Settings, timeout: float, logger: logging.Logger) -> Clients:
+    """`oncall-bot check`'s: one try per call (one 429 waited out), a short timeout."""
+    return clients_on(
+        settings, [RateLimitErrorRetryHandler(max_retry_count=1)], timeout=timeout, logger=logger
     )

@@ -10,6 +10,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
+from app.chat import TOO_BIG, SlackRefused
 from app.slack.limits import (
     ACTIONS_ELEMENTS,
     BUTTON_TEXT,
@@ -151,3 +152,17 @@ def validate_message(text: str | None, blocks: Any, surface: Surface = "message"
     found += block_problems(blocks, surface)
     if found:
         raise BlockKitLimitError(found)
+
+
+def refuse_oversized(
+    method: str, text: str | None, blocks: Any, surface: Surface = "message", *, view_only: bool = False
+) -> None:
+    """Refuse, before sending, what Slack would refuse for its size: SlackRefused(``too_big``), in words."""
+    try:
+        if view_only:
+            validate_blocks(blocks, surface)
+        else:
+            validate_message(text, blocks, surface)
+    except BlockKitLimitError as error:
+        sentence = f"the message breaks Slack's Block Kit limits ({error})"
+        raise SlackRefused(method, TOO_BIG, sentence) from error

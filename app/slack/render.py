@@ -113,6 +113,12 @@ def render(message: m.Message) -> Payload:
     return renderer(message, translator(language_of(message)))
 
 
+def payload(message: m.Message) -> tuple[str, list[dict[str, Any]] | None]:
+    """``message`` rendered as chat.postMessage's ``text`` and ``blocks``."""
+    rendered = render(message)
+    return str(rendered["text"]), rendered.get("blocks")
+
+
 def plain_text(message: m.Message) -> str:
     """``message`` as plain lines (its blocks flattened): what the CLI prints."""
     return hand.message_text(render(message))
