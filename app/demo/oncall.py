@@ -8,7 +8,7 @@ from app.demo.scene import Scene, blocks_text
 from app.sandbox.world import PEOPLE
 from app.services import oncall_view
 from app.services.cycle import run_cycle
-from app.slack import oncall_blocks
+from app.slack.words import person
 from app.store.models import SlackUser
 
 PROFILE_WAIT = 5.0  # seconds the bot gets to look up a user's time zone after answering
@@ -50,7 +50,7 @@ def demo_step(scene: Scene) -> None:
     scene.sandbox.slack.clear_requests()
 
     shown = blocks_text(scene.slash("", user="alice"))
-    expected = [oncall_blocks.person(p) for p in current.people or ()]
+    expected = [person(p) for p in current.people or ()]
     expect(
         bool(expected) and all(p in shown for p in expected), "`/oncall` names who the cache says is on call"
     )
@@ -62,7 +62,7 @@ def demo_step(scene: Scene) -> None:
         [upcoming] = oncall_view.next_on_call(session, runtime.config, [team], runtime.now())
 
     shown = blocks_text(scene.slash(f"next {team.name}", user="alice"))
-    incoming = [oncall_blocks.person(p) for p in upcoming.incoming]
+    incoming = [person(p) for p in upcoming.incoming]
     expect(
         upcoming.at is not None and all(p in shown for p in incoming), "`/oncall next` names the next person"
     )

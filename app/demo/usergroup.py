@@ -7,7 +7,7 @@ from datetime import timedelta
 from app.demo.scene import Scene
 from app.sandbox.world import PEOPLE, USERGROUP, USERGROUP_ID
 from app.services.cycle import run_cycle
-from app.slack.handover_blocks import when
+from app.slack.words import when
 
 
 def _members(scene: Scene) -> str:

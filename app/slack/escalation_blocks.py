@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Literal
@@ -10,6 +9,7 @@ from typing import Any, Literal
 from app.i18n import EN, N_, Translator
 from app.slack.blocks import Blocks, ago, context, escape, more_names, plain, section, teams_line
 from app.slack.limits import fit_names
+from app.slack.words import mention
 
 Message = dict[str, Any]
 # A person on call: the pager's identity (an email) and the Slack user it maps to, None when unmapped.
@@ -17,7 +17,6 @@ Person = tuple[str, str | None]
 # dm: the team has no pager to call; offer: a paging team's mention that did not ask to page
 Outcome = Literal["tag", "page", "dm", "limited", "offer"]
 
-_SLACK_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
 # TRANSLATORS: an example mention; translate the words after "@oncall-bot", keep the handle.
 EXAMPLE = N_("@oncall-bot the revenue dashboard is empty since 9:00")
 PEOPLE_CHARS = 1_500  # the people tagged in one reply; more are counted, not listed
@@ -26,13 +25,6 @@ PEOPLE_CHARS = 1_500  # the people tagged in one reply; more are counted, not li
 def message(text: str, blocks: Blocks) -> Message:
     """A chat.postMessage payload: blocks plus the plain fallback used by notifications."""
     return {"text": text, "blocks": blocks}
-
-
-def mention(user_id: str | None, t: Translator = EN) -> str:
-    """``<@U…>`` for a well-formed Slack user id; anything else is escaped so it cannot ping."""
-    if user_id and _SLACK_ID.match(user_id):
-        return f"<@{user_id}>"
-    return escape(user_id or t("someone"))
 
 
 def people_text(people: Sequence[Person], t: Translator = EN) -> str:

@@ -5,7 +5,6 @@ The action ids and the values drawn here live in ``app.model.buttons`` (the pres
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from app.i18n import EN, Translator
@@ -20,18 +19,13 @@ from app.model.buttons import (
 )
 from app.model.messages import AlertChangedAtPager
 from app.slack.blocks import context, escape
+from app.slack.words import mention
 
 __all__ = ["ACK_ACTION", "PAGE_ACTION", "PRIORITY_ACTION", "RESOLVE_ACTION", "actions", "press_done"]
 
 Block = dict[str, Any]
 
 BLOCK_PREFIX = "oncall.escalation.actions"
-_SLACK_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
-
-
-def _who(user: str, t: Translator) -> str:
-    """``<@U…>`` for a well-formed user id; anything else escaped so that it cannot ping."""
-    return f"<@{user}>" if _SLACK_ID.match(user) else escape(user or t("someone"))
 
 
 def _button(text: str, action_id: str, escalation_id: int, *, style: str | None = None) -> Block:
@@ -135,7 +129,7 @@ def paged_by_line(user: str, priority: str, pager: str, t: Translator = EN) -> s
     """What the Page press leaves behind."""
     return t(
         ":rotating_light: {user} asked to page ({priority}); paging through {pager}.",
-        user=_who(user, t),
+        user=mention(user, t),
         priority=escape(priority),
         pager=pager,
     )
@@ -144,14 +138,16 @@ def paged_by_line(user: str, priority: str, pager: str, t: Translator = EN) -> s
 def acked_line(user: str, pager: str | None, t: Translator = EN) -> str:
     """What the Acknowledge press leaves behind; ``pager`` None when there is none to tell."""
     if pager:
-        return t(":eyes: Acknowledged by {user} (in {pager} too).", user=_who(user, t), pager=pager)
-    return t(":eyes: Acknowledged by {user}.", user=_who(user, t))
+        return t(":eyes: Acknowledged by {user} (in {pager} too).", user=mention(user, t), pager=pager)
+    return t(":eyes: Acknowledged by {user}.", user=mention(user, t))
 
 
 def resolved_line(user: str, pager: str | None, t: Translator = EN) -> str:
     """What the Resolve press leaves behind."""
     if pager:
         return t(
-            ":white_check_mark: Resolved by {user} (closed in {pager} too).", user=_who(user, t), pager=pager
+            ":white_check_mark: Resolved by {user} (closed in {pager} too).",
+            user=mention(user, t),
+            pager=pager,
         )
-    return t(":white_check_mark: Resolved by {user}.", user=_who(user, t))
+    return t(":white_check_mark: Resolved by {user}.", user=mention(user, t))

@@ -6,7 +6,8 @@ from collections.abc import Sequence
 
 from app.i18n import EN, Translator
 from app.slack.blocks import context, escape, plain, section
-from app.slack.escalation_blocks import Message, mention, message
+from app.slack.escalation_blocks import Message, message
+from app.slack.words import mention
 
 DM_TEXT_LIMIT = 2500  # the reporter's words, quoted; the thread link carries the rest
 

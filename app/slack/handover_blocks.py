@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from app.i18n import EN, N_, Translator
 from app.model.handover import EscalationView, HandoverView, PersonView, UsergroupView
 from app.slack.blocks import Blocks, context, escape, more_names, section
 from app.slack.limits import TEXT_CHARS, fit_names, header, truncate
+from app.slack.words import when
 
 OPEN_LISTED = 10  # open escalations listed one by one; the rest are counted
 QUOTE_CHARS = 80
@@ -26,11 +26,6 @@ _REASONS = {
     "unknown": N_("not looked up in Slack yet"),
     "no_email": N_("the pager shows no email for this account (hidden in its Atlassian profile)"),
 }
-
-
-def when(moment: datetime, zone: str, t: Translator = EN) -> str:
-    """``Mon 6 Apr 09:00`` in ``zone`` (``4月6日(月) 9:00``)."""
-    return t.day_time(moment.astimezone(ZoneInfo(zone)))
 
 
 def who(person: PersonView) -> str:

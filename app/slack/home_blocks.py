@@ -11,17 +11,9 @@ from app.i18n import EN, N_, Translator
 from app.model.oncall import MyShifts, TeamHome, UserZone
 from app.slack.blocks import cap_blocks, context, escape, fit_sections, more_names, plain
 from app.slack.limits import VIEW_BLOCKS, fit_lines, fit_names, header
-from app.slack.oncall_blocks import (
-    PEOPLE_CHARS,
-    clock,
-    freshness_line,
-    me_lines,
-    moment,
-    more_teams,
-    people,
-    person,
-    zone_line,
-)
+from app.slack.me_blocks import me_lines
+from app.slack.oncall_blocks import freshness_line, more_teams, zone_line
+from app.slack.words import PEOPLE_CHARS, clock, moment, people, person
 
 HOME_BLOCKS = VIEW_BLOCKS
 # Slack refuses a view over 250 kB (view_too_large): the teams' text stays far below, JSON and all.

@@ -7,20 +7,14 @@ Slack's 3,000 characters: lists are cut at whole names, error details are shorte
 from __future__ import annotations
 
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from app.i18n import EN, Translator
 from app.slack.blocks import escape, more_names
 from app.slack.limits import fit_names, truncate
+from app.slack.words import local_time
 
 DETAIL_CHARS = 500  # an error sentence from the pager or Slack
 PEOPLE_CHARS = 1_500
-
-
-def local_time(at: datetime, zone: str, t: Translator = EN) -> str:
-    """``at`` as weekday and HH:MM with the zone's abbreviation, e.g. 'Mon 11:40 CET'."""
-    local = at.astimezone(ZoneInfo(zone))
-    return f"{t.weekday_time(local)} {local.tzname()}"
 
 
 def pager_unreachable(

@@ -2,18 +2,13 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from app.i18n import EN, N_, Translator
 from app.model.oncall import (
     Freshness,
-    MyShifts,
-    Person,
-    ShiftView,
     TeamNext,
     TeamNow,
     TeamWeek,
@@ -22,31 +17,15 @@ from app.model.oncall import (
 from app.slack.blocks import (
     MESSAGE_BLOCKS,
     ago,
-    cap_blocks,
     context,
     ephemeral,
     escape,
-    fit_sections,
-    help_message,
-    more_names,
-    plain,
-    section,
-    teams_line,
 )
-from app.slack.limits import fit_lines, fit_names, truncate
+from app.slack.limits import fit_lines, truncate
+from app.slack.words import clock, moment, on_call_now, people, person, shift_span
 
-NAME_LIMIT = 80
 FALLBACK_LIMIT = 500
 ANSWER_CHARS = 12_000
-PEOPLE_CHARS = 1_000  # one list of people in one line; the rest are counted
-_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
-_STATUS_NOTES = {
-    "not_found": N_("no Slack account"),
-    "deleted": N_("deactivated in Slack"),
-    "bot": N_("a bot"),
-    "no_email": N_("email hidden in the pager: map the id under [people]"),
-}
-UNKNOWN_SHOWN = 10  # teams named in a "not known yet" line before "and N more"
 MORE = N_("More teams than fit here: ask `/oncall <team>` for one team.")
 ONE_TEAM = N_("ask `/oncall <team>` for one team")
 # In a week's answer a team's heading is the only line starting with "*", a shift's the only one with a
@@ -59,32 +38,7 @@ def more_teams(count: int, hint: str = ONE_TEAM, t: Translator = EN) -> str:
     return t.ngettext("… and {n} more team: {hint}.", "… and {n} more teams: {hint}.", count, hint=t(hint))
 
 
-# ---- words for times, people and freshness ---------------------------------------------------------
-
-
-def zone_abbreviation(local: datetime) -> str:
-    """The zone's abbreviation at that instant (CET/CEST, PST/PDT); numeric ones read as UTC+04."""
-    name = local.tzname() or ""
-    return name if name[:1].isalpha() else f"UTC{name}"
-
-
-def clock(at: datetime, zone: str, now: datetime, t: Translator = EN) -> str:
-    """``11:35 CET`` on the same local day as ``now``, else ``Mon 2 Dec 11:35 CET``."""
-    local, today = at.astimezone(ZoneInfo(zone)), now.astimezone(ZoneInfo(zone))
-    shown = t.time(local) if local.date() == today.date() else t.day_time(local)
-    return f"{shown} {zone_abbreviation(local)}"
-
-
-def moment(at: datetime, zone: str, now: datetime, t: Translator = EN) -> str:
-    """A moment with its day named: ``today 09:00 CET``, ``tomorrow 09:00 CET``, ``Mon 9 Dec 09:00 CET``."""
-    local, today = at.astimezone(ZoneInfo(zone)), now.astimezone(ZoneInfo(zone))
-    days = (local.date() - today.date()).days
-    time, abbreviation = t.time(local), zone_abbreviation(local)
-    if days == 0:
-        return t("today {time} {zone}", time=time, zone=abbreviation)
-    if days == 1:
-        return t("tomorrow {time} {zone}", time=time, zone=abbreviation)
-    return f"{t.day_time(local)} {abbreviation}"
+# ---- words for freshness and zones ----------------------------------------------------------------
 
 
 def freshness_line(fresh: Freshness, zone: str, now: datetime, source: str, t: Translator = EN) -> str:
@@ -109,33 +63,6 @@ def freshness_line(fresh: Freshness, zone: str, now: datetime, source: str, t: T
     return line
 
 
-def person(who: Person, t: Translator = EN) -> str:
-    """A mention when the person maps to a Slack user (ephemeral: it notifies nobody), else a name."""
-    if who.mentionable and who.slack_user_id and _USER_ID.match(who.slack_user_id):
-        return f"<@{who.slack_user_id}>"
-    label = escape(plain(who.name or who.pager_id, NAME_LIMIT))
-    note = _STATUS_NOTES.get(who.status)
-    return t("{name} ({note})", name=label, note=t(note)) if note else label
-
-
-def people(who: Sequence[Person] | None, t: Translator = EN) -> str:
-    """A list of people; an empty one is a real answer from the pager (a gap), not missing data."""
-    if who is None:
-        return t("_not known yet_")
-    if not who:
-        return t("_nobody_ (the schedule has a gap)")
-    return fit_names([person(p, t) for p in who], PEOPLE_CHARS, sep=t(", "), more=more_names(t))
-
-
-def on_call_now(team: TeamNow, t: Translator = EN) -> str:
-    """Who is on call now: per layer (``primary: @a · secondary: @b``) when the schedule has several."""
-    if not team.layers:
-        return people(team.people, t)
-    return t(" · ").join(
-        t("{layer}: {people}", layer=escape(name), people=people(who, t)) for name, who in team.layers
-    )
-
-
 def zone_line(zone: UserZone, t: Translator = EN) -> str:
     """Which zone the times are in, and why."""
     if zone.known:
@@ -143,12 +70,7 @@ def zone_line(zone: UserZone, t: Translator = EN) -> str:
     return t("Times in {zone}: I do not know your Slack time zone yet.", zone=escape(zone.name))
 
 
-def shift_span(shift: ShiftView, zone: str, now: datetime, t: Translator = EN) -> str:
-    """``Mon 2 Dec 09:00 CET → Mon 9 Dec 09:00 CET``."""
-    return f"{moment(shift.start, zone, now, t)} → {moment(shift.end, zone, now, t)}"
-
-
-def _answer(
+def answer(
     fallback: str,
     lines: list[str],
     notes: list[str],
@@ -183,15 +105,6 @@ def _shifts_left(t: Translator) -> Callable[[list[str]], str]:
     return pointer
 
 
-def _mine_left(t: Translator) -> Callable[[list[str]], str]:
-    def pointer(left: list[str]) -> str:
-        shifts = sum(1 for line in left if line.startswith(BULLET)) or len(left)
-        counted = t.ngettext("{n} more shift", "{n} more shifts", shifts)
-        return t("… and {shifts}: the pager's schedules have them all.", shifts=counted)
-
-    return pointer
-
-
 # ---- /oncall answers ---------------------------------------------------------------------------------
 
 
@@ -206,7 +119,7 @@ def now_answer(
         until = ""
         if team.until and team.people:
             until = "\n" + t("until {when}", when=moment(team.until, z, now, t))
-        return _answer(
+        return answer(
             t("On call for {team} now: {people}", team=name, people=who),
             [t("*On call for {team} now:* {people}", team=name, people=who) + until],
             [freshness_line(team.freshness, z, now, source, t)],
@@ -222,7 +135,7 @@ def now_answer(
         fresh = freshness_line(team.freshness, z, now, source, t)
         lines.append(f"*{escape(team.team.name)}*: {on_call_now(team, t)}{until} · _{fresh}_")
     said = t("; ").join(f"{escape(x.team.name)}: {on_call_now(x, t)}" for x in teams)
-    return _answer(t("On call now — {teams}", teams=said), lines, [], zone, _teams_left(t), t)
+    return answer(t("On call now — {teams}", teams=said), lines, [], zone, _teams_left(t), t)
 
 
 def _next_line(team: TeamNext, zone: str, now: datetime, t: Translator) -> str:
@@ -274,7 +187,7 @@ def next_answer(
             f"{_next_line(x, z, now, t)} · _{freshness_line(x.freshness, z, now, source, t)}_" for x in teams
         ]
     said = t("; ").join(f"{escape(x.team.name)}: {_next_said(x, t)}" for x in teams)
-    return _answer(t("Next on call — {teams}", teams=said), lines, notes, zone, _teams_left(t), t)
+    return answer(t("Next on call — {teams}", teams=said), lines, notes, zone, _teams_left(t), t)
 
 
 def _week_said(week: TeamWeek, t: Translator) -> str:
@@ -302,112 +215,4 @@ def week_answer(
                 t("_nothing in the schedule I have after {when}_", when=moment(week.known_until, z, now, t))
             )
     said = t("; ").join(f"{escape(w.team.name)}: {_week_said(w, t)}" for w in weeks)
-    return _answer(t("On call this week — {teams}", teams=said), lines, [], zone, _shifts_left(t), t)
-
-
-def me_lines(mine: MyShifts, zone: str, now: datetime, profile_known: bool, t: Translator = EN) -> list[str]:
-    """The user's current and next shifts as lines (shared by /oncall me and the App Home)."""
-    if not mine.identities:
-        if not profile_known:
-            return [t("I am still looking up your Slack profile: ask again in a moment.")]
-        return [
-            t(
-                "I could not match you to anyone in the pager's schedules: your Slack email must be your "
-                "pager login, or an admin can map you under `[people]`."
-            )
-        ]
-    lines = [
-        t(
-            "You are on call now for *{team}* until {when}",
-            team=escape(s.team),
-            when=moment(s.end, zone, now, t),
-        )
-        for s in mine.current
-    ]
-    lines += [f"{BULLET}*{escape(s.team)}*: {shift_span(s, zone, now, t)}" for s in mine.upcoming]
-    if mine.upcoming:
-        lines.insert(len(mine.current), t("*Your next shifts*"))
-    elif mine.freshness.as_of is not None:  # a claim about the schedules I have, and only those
-        until = moment(mine.known_until, zone, now, t) if mine.known_until else None
-        if mine.current:
-            lines.append(
-                t(
-                    "You have no other upcoming shifts in the schedules I have (they reach {until}).",
-                    until=until,
-                )
-                if until
-                else t("You have no other upcoming shifts in the schedules I have.")
-            )
-        else:
-            lines.append(
-                t("You have no upcoming shifts in the schedules I have (they reach {until}).", until=until)
-                if until
-                else t("You have no upcoming shifts in the schedules I have.")
-            )
-    if mine.unknown_teams:
-        lines.append(_not_known_yet(mine.unknown_teams, t))
-    return lines
-
-
-def _not_known_yet(teams: Sequence[str], t: Translator) -> str:
-    """Names the teams whose schedule has not arrived: missing data is never "no shifts"."""
-    shown = [f"*{escape(plain(x, NAME_LIMIT))}*" for x in teams[:UNKNOWN_SHOWN]]
-    if len(teams) > UNKNOWN_SHOWN:
-        shown.append(t.ngettext("{n} more team", "{n} more teams", len(teams) - UNKNOWN_SHOWN))
-    if len(shown) == 1:
-        return t(
-            "Your shifts in {team} are not known yet: I have no schedule from the pager for it yet.",
-            team=shown[0],
-        )
-    names = t("{names} and {last}", names=t(", ").join(shown[:-1]), last=shown[-1])
-    return t(
-        "Your shifts in {teams} are not known yet: I have no schedule from the pager for them yet.",
-        teams=names,
-    )
-
-
-def me_answer(
-    mine: MyShifts, zone: UserZone, now: datetime, source: str, *, profile_known: bool, t: Translator = EN
-) -> dict[str, Any]:
-    """The asking user's current and next shifts across all teams."""
-    lines = me_lines(mine, zone.name, now, profile_known, t)
-    notes = [freshness_line(mine.freshness, zone.name, now, source, t)] if mine.identities else []
-    return _answer(" ".join(lines).replace("*", ""), lines, notes, zone, _mine_left(t), t)
-
-
-def unknown_team(
-    word: str, suggestions: Sequence[str], team_names: Sequence[str], t: Translator = EN
-) -> dict[str, Any]:
-    """A near miss: "did you mean …" with the teams and subcommands that are close."""
-    shown = escape(plain(word, NAME_LIMIT))
-    if not suggestions:
-        return usage(team_names, word, t)
-    options = t(" or ").join(f"`{escape(s)}`" for s in suggestions)
-    lines = [t("I do not know `{word}`. Did you mean {options}?", word=shown, options=options)]
-    blocks = [
-        *fit_sections(lines),
-        context(teams_line(team_names, t) if team_names else t("No teams are configured.")),
-    ]
-    said = t(" or ").join(escape(s) for s in suggestions)
-    fallback = t("I do not know {word}. Did you mean {options}?", word=shown, options=said)
-    return ephemeral(fallback, cap_blocks(blocks, MESSAGE_BLOCKS, t(MORE)))
-
-
-def cache_unreadable(t: Translator = EN) -> dict[str, Any]:
-    """The answer when the cache cannot be read or an answer not built from it (the error is logged)."""
-    text = t("Sorry, I cannot read my on-call cache right now. Please try again in a minute.")
-    return ephemeral(text, [section(text)])
-
-
-def too_big(t: Translator = EN) -> dict[str, Any]:
-    """The answer when a rendered answer would break Slack's limits (a bug, and logged): never silence."""
-    text = t("Sorry, my answer came out too big for Slack. Ask for one team: `/oncall <team>`.")
-    return ephemeral(text, [section(text)])
-
-
-def usage(team_names: Sequence[str], not_understood: str | None = None, t: Translator = EN) -> dict[str, Any]:
-    """The /oncall usage, optionally saying (safely) which words were not understood."""
-    said = None if not_understood is None else plain(not_understood, 120)
-    payload = help_message(list(team_names), said, t)
-    payload["blocks"] = cap_blocks(payload["blocks"], MESSAGE_BLOCKS, t(MORE))
-    return payload
+    return answer(t("On call this week — {teams}", teams=said), lines, [], zone, _shifts_left(t), t)

@@ -22,8 +22,9 @@ from app.model.messages import (
 )
 from app.slack import handover_blocks as hand
 from app.slack.blocks import context, escape, section
-from app.slack.handover_blocks import DASH, PEOPLE_CHARS, bullets, when, who
+from app.slack.handover_blocks import DASH, PEOPLE_CHARS, bullets, who
 from app.slack.limits import fit_names
+from app.slack.words import when
 
 Block = dict[str, Any]
 

@@ -16,7 +16,7 @@ from app.model.buttons import EscalationButtons, GotItDone, PressDone
 from app.model.handover import EscalationView, HandoverView, LayerView, PersonView, UsergroupView
 from app.model.oncall import Freshness, MyShifts, ShiftView, TeamHome, TeamNext, TeamNow, TeamWeek, UserZone
 from app.sandbox.block_kit import block_errors
-from app.slack import home_blocks, oncall_blocks
+from app.slack import home_blocks, me_blocks, oncall_blocks, oncall_help
 from app.slack.limits_check import validate_blocks, validate_message
 from app.slack.render import _RENDERERS, render
 from tests.slack.test_oncall_blocks import ALICE, AS_OF, BOB, DATA, FRESH, HANDOVER, NOW
@@ -178,12 +178,12 @@ def private_answers(language: str) -> list[tuple[dict[str, Any], str]]:
         (oncall_blocks.now_answer(teams, unknown, NOW, "Opsgenie", t), "message"),
         (oncall_blocks.next_answer(nexts, zone, NOW, "Opsgenie", t), "message"),
         (oncall_blocks.week_answer(week, zone, NOW, "Opsgenie", t), "message"),
-        (oncall_blocks.me_answer(mine, zone, NOW, "Opsgenie", profile_known=True, t=t), "message"),
-        (oncall_blocks.me_answer(none, zone, NOW, "Opsgenie", profile_known=True, t=t), "message"),
-        (oncall_blocks.usage(["data"], "wat", t), "message"),
-        (oncall_blocks.unknown_team("dtaa", ["data"], ["data"], t), "message"),
-        (oncall_blocks.cache_unreadable(t), "message"),
-        (oncall_blocks.too_big(t), "message"),
+        (me_blocks.me_answer(mine, zone, NOW, "Opsgenie", profile_known=True, t=t), "message"),
+        (me_blocks.me_answer(none, zone, NOW, "Opsgenie", profile_known=True, t=t), "message"),
+        (oncall_help.usage(["data"], "wat", t), "message"),
+        (oncall_help.unknown_team("dtaa", ["data"], ["data"], t), "message"),
+        (oncall_help.cache_unreadable(t), "message"),
+        (oncall_help.too_big(t), "message"),
         (home_blocks.home_view(homes, mine, zone, NOW, "Opsgenie", profile_known=True, t=t), "home"),
     ]
 

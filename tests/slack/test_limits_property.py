@@ -13,7 +13,15 @@ from app.i18n import LANGUAGES, Translator, translator
 from app.model.handover import EscalationView, HandoverView, PersonView, UsergroupView
 from app.model.oncall import MyShifts, Person, ShiftView, TeamHome, TeamNow, TeamWeek
 from app.sandbox.block_kit import block_errors
-from app.slack import escalation_blocks, handover_blocks, home_blocks, notice_text, oncall_blocks
+from app.slack import (
+    escalation_blocks,
+    handover_blocks,
+    home_blocks,
+    me_blocks,
+    notice_text,
+    oncall_blocks,
+    oncall_help,
+)
 from app.slack.blocks import section
 from app.slack.limits_check import validate_blocks, validate_message
 from tests.slack.test_oncall_blocks import AMS, AS_OF, FRESH, HANDOVER, NOW
@@ -64,8 +72,8 @@ def team(name: str) -> Team:
 @SETTINGS
 @given(names=NAMES, word=TEXT, t=LANGUAGE)
 def test_help_and_unknown_team_answers(names: list[str], word: str, t: Translator) -> None:
-    accepted(oncall_blocks.usage(names, word, t))
-    accepted(oncall_blocks.unknown_team(word, names[:3], names, t))
+    accepted(oncall_help.usage(names, word, t))
+    accepted(oncall_help.unknown_team(word, names[:3], names, t))
     accepted(escalation_blocks.usage(names, t))
     accepted(escalation_blocks.unknown_team(word, names, t))
 
@@ -92,7 +100,7 @@ def test_now_week_and_home(names: list[str], crowd: list[Person], shifts: int, t
     homes = [TeamHome(t, "failed", AS_OF, "x" * 5000, people) for t in teams]
     mine = MyShifts("U1", ("a@x",), views[:3], views, FRESH, unknown_teams=tuple(names))
     accepted(home_blocks.home_view(homes, mine, AMS, NOW, "Opsgenie", profile_known=True, t=t), "view")
-    accepted(oncall_blocks.me_answer(mine, AMS, NOW, "Opsgenie", profile_known=True, t=t))
+    accepted(me_blocks.me_answer(mine, AMS, NOW, "Opsgenie", profile_known=True, t=t))
 
 
 @SETTINGS

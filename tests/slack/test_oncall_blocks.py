@@ -21,6 +21,7 @@ from app.model.oncall import (
     UserZone,
 )
 from app.slack import home_blocks as home_render
+from app.slack import me_blocks, oncall_help, words
 from app.slack import oncall_blocks as render
 from app.slack.blocks import ago, context, fit_sections
 
@@ -86,8 +87,8 @@ def test_ago(delta: timedelta, said: str) -> None:
     ],
 )
 def test_times_name_their_zone(at: datetime, zone: str, clock: str, moment: str) -> None:
-    assert render.clock(at, zone, NOW) == clock
-    assert render.moment(at, zone, NOW) == moment
+    assert words.clock(at, zone, NOW) == clock
+    assert words.moment(at, zone, NOW) == moment
 
 
 @pytest.mark.parametrize(
@@ -110,7 +111,7 @@ def test_times_name_their_zone(at: datetime, zone: str, clock: str, moment: str)
     ids=["mapped", "guest", "not found", "deleted", "bot", "not looked up", "bad id", "hostile", "long"],
 )
 def test_person(who: Person, shown: str) -> None:
-    assert render.person(who) == shown
+    assert words.person(who) == shown
 
 
 @pytest.mark.parametrize(
@@ -342,7 +343,7 @@ def test_week_lists_shifts_and_says_when_the_known_schedule_ends() -> None:
     ids=["profile not fetched yet", "not matched", "no shifts", "current and next"],
 )
 def test_me(mine: MyShifts, known: bool, lines: list[str]) -> None:
-    payload = render.me_answer(mine, AMS, NOW, "Opsgenie", profile_known=known)
+    payload = me_blocks.me_answer(mine, AMS, NOW, "Opsgenie", profile_known=known)
     assert sections(payload) == ["\n".join(lines)]
     assert_safe(payload)
 
@@ -414,7 +415,7 @@ REACH = HANDOVER + timedelta(days=7)
     ],
 )
 def test_me_never_says_no_shifts_for_a_team_without_data(mine: MyShifts, lines: list[str], note: str) -> None:
-    payload = render.me_answer(mine, AMS, NOW, "Opsgenie", profile_known=True)
+    payload = me_blocks.me_answer(mine, AMS, NOW, "Opsgenie", profile_known=True)
     assert sections(payload) == ["\n".join(lines)]
     assert contexts(payload) == [note, "Times in Europe/Amsterdam, your Slack time zone."]
     assert payload["text"] == " ".join(lines).replace("*", "")
@@ -426,7 +427,7 @@ def test_me_never_says_no_shifts_for_a_team_without_data(mine: MyShifts, lines: 
 
 
 def test_did_you_mean() -> None:
-    payload = render.unknown_team("dta", ["data"], ["data", "infra"])
+    payload = oncall_help.unknown_team("dta", ["data"], ["data", "infra"])
     assert sections(payload) == ["I do not know `dta`. Did you mean `data`?"]
     assert contexts(payload) == ["Teams: data, infra"]
     assert payload["text"] == "I do not know dta. Did you mean data?"
@@ -434,7 +435,7 @@ def test_did_you_mean() -> None:
 
 @pytest.mark.parametrize("text", [HOSTILE, "x" * 4000, "\x00\x07\x1b[31m\u202e", "🔥" * 50])
 def test_hostile_text_is_never_echoed_raw(text: str) -> None:
-    for payload in (render.unknown_team(text, ["data"], ["data"]), render.usage(["data"], text)):
+    for payload in (oncall_help.unknown_team(text, ["data"], ["data"]), oncall_help.usage(["data"], text)):
         assert_safe(payload)
         dumped = json.dumps(payload, ensure_ascii=False)
         assert "@here" not in dumped
@@ -503,7 +504,7 @@ def test_home_view_at_slack_s_limits_trims_teams_and_keeps_my_shifts_whole() -> 
         ShiftView(f"team-{i:03d}-" + "x" * 40, ALICE, HANDOVER + timedelta(hours=i), REACH) for i in range(40)
     )
     mine = MyShifts("U1", ("a@x",), (ShiftView("data", ALICE, MONDAY, HANDOVER),), upcoming, FRESH)
-    yours = render.me_lines(mine, "Europe/Amsterdam", NOW, True)
+    yours = me_blocks.me_lines(mine, "Europe/Amsterdam", NOW, True)
     assert len(fit_sections(yours)) == 2  # the user's part itself spans two sections
 
     view = home_render.home_view(teams, mine, AMS, NOW, "Opsgenie", profile_known=True)

@@ -21,7 +21,7 @@ from app.i18n import translator
 from app.model.oncall import UserZone
 from app.runtime import Runtime
 from app.services import oncall_view, slack_users
-from app.slack import oncall_blocks
+from app.slack import me_blocks, oncall_blocks, oncall_help
 from app.slack.limits_check import BlockKitLimitError, validate_message
 from app.store.db import reading
 
@@ -92,13 +92,13 @@ def answer(
     fallback = about_one.language if about_one is not None else config.language
     t = translator(slack_users.choose_reader_language(zone.locale, fallback))
     if query.kind == "help":
-        return oncall_blocks.usage(names, query.word, t), zone
+        return oncall_help.usage(names, query.word, t), zone
     if query.kind == "unknown":
-        return oncall_blocks.unknown_team(query.word or "", query.suggestions, names, t), zone
+        return oncall_help.unknown_team(query.word or "", query.suggestions, names, t), zone
     if query.kind == "me":
         mine = oncall_view.my_shifts(session, config, user_id, now)
         known = slack_users.profile_known(session, user_id)
-        return oncall_blocks.me_answer(mine, zone, now, source, profile_known=known, t=t), zone
+        return me_blocks.me_answer(mine, zone, now, source, profile_known=known, t=t), zone
     teams: list[Team] = [chosen] if chosen is not None else list(config.teams)
     if query.kind == "next":
         upcoming = oncall_view.next_on_call(session, config, teams, now)
@@ -123,10 +123,10 @@ def register(app: App, runtime: Runtime) -> None:
                 payload, zone = answer(session, runtime, query, user_id, channel_id, runtime.now())
             validate_message(payload.get("text"), payload.get("blocks"))
         except BlockKitLimitError:  # Slack would show the user an error instead: say something true
-            ack(**oncall_blocks.too_big(translator(runtime.config.channel_language(channel_id))))
+            ack(**oncall_help.too_big(translator(runtime.config.channel_language(channel_id))))
             raise
         except Exception:  # a broken row or a bug as much as a broken database: never leave silence
-            ack(**oncall_blocks.cache_unreadable(translator(runtime.config.channel_language(channel_id))))
+            ack(**oncall_help.cache_unreadable(translator(runtime.config.channel_language(channel_id))))
             raise  # the app's error handler logs it; the user already has a sentence
         ack(**payload)
         if zone.needs_fetch and user_id:
