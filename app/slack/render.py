@@ -16,7 +16,9 @@ from app.slack import escalation_blocks as esc
 from app.slack import escalation_buttons as buttons
 from app.slack import escalation_dm_blocks as dms
 from app.slack import handover_blocks as hand
+from app.slack import mention_blocks as mention
 from app.slack import notice_text as notice
+from app.slack import page_blocks as page
 from app.slack import shift_blocks as shifts
 from app.slack.blocks import section
 from app.slack.oncall_blocks import now_answer
@@ -76,21 +78,21 @@ _RENDERERS: dict[type[Any], Renderer] = {
     GotItDone: shifts.got_it_done,
     # escalation
     m.EscalationReply: _reply,
-    m.PageConfirmed: lambda p, t: esc.page_confirmed(p.alert_id, pager=t(p.pager), url=p.url, t=t),
-    m.PageUnconfirmed: lambda p, t: esc.page_unconfirmed(p.reason, p.request_id, pager=t(p.pager), t=t),
-    m.PageFailed: lambda p, t: esc.page_failed(p.reason, pager=t(p.pager), t=t),
-    m.MentionUsage: lambda u, t: esc.usage(list(u.team_names), t),
-    m.MentionUnknownTeam: lambda u, t: esc.unknown_team(u.word, list(u.team_names), t),
+    m.PageConfirmed: lambda p, t: page.page_confirmed(p.alert_id, pager=t(p.pager), url=p.url, t=t),
+    m.PageUnconfirmed: lambda p, t: page.page_unconfirmed(p.reason, p.request_id, pager=t(p.pager), t=t),
+    m.PageFailed: lambda p, t: page.page_failed(p.reason, pager=t(p.pager), t=t),
+    m.MentionUsage: lambda u, t: mention.usage(list(u.team_names), t),
+    m.MentionUnknownTeam: lambda u, t: mention.unknown_team(u.word, list(u.team_names), t),
     m.EscalationDm: lambda d, t: dms.escalation_dm(
         d.team, d.reporter, d.text, priority=d.priority, channel=d.channel, permalink=d.permalink, t=t
     ),
     m.DmsSent: lambda d, t: dms.dms_sent(list(d.user_ids), d.problems, t),
     m.DmsFailed: lambda d, t: dms.dms_failed(d.reason, t),
-    m.CourtesyReply: lambda _, t: esc.courtesy_reply(t),
-    m.WhoReply: lambda w, t: esc.who_reply(
+    m.CourtesyReply: lambda _, t: mention.courtesy_reply(t),
+    m.WhoReply: lambda w, t: mention.who_reply(
         now_answer(list(w.teams), UserZone(w.zone, known=False), w.now, w.source, t), w.zone, t
     ),
-    m.FollowUpReply: lambda f, t: esc.follow_up_reply(
+    m.FollowUpReply: lambda f, t: mention.follow_up_reply(
         f.status, pager=t(f.pager), alert_id=f.alert_id, url=f.url, notes=f.notes, t=t
     ),
     # the escalation's buttons, and what a press leaves in the message

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from app.slack import escalation_blocks as render
+from app.slack import mention_blocks, page_blocks
 
 NOW = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 HOSTILE = "<!channel> <!here> <!everyone> <@U0EVIL0001> & <b>"
@@ -193,16 +194,16 @@ def test_hostile_values_are_escaped_everywhere() -> None:
     assert_no_mass_mention(reply)
     assert "d&amp;ta&lt;x&gt;" in texts(reply)[1]
     for payload in (
-        render.page_failed(f"Opsgenie said {HOSTILE} @here", pager="Opsgenie"),
-        render.page_confirmed("<!channel>", pager="Opsgenie"),
-        render.unknown_team("<!here>", ["<!channel>"]),
-        render.usage(["<!channel>", "data"]),
+        page_blocks.page_failed(f"Opsgenie said {HOSTILE} @here", pager="Opsgenie"),
+        page_blocks.page_confirmed("<!channel>", pager="Opsgenie"),
+        mention_blocks.unknown_team("<!here>", ["<!channel>"]),
+        mention_blocks.usage(["<!channel>", "data"]),
     ):
         assert_no_mass_mention(payload)
 
 
 def test_page_confirmed_names_the_alert() -> None:
-    assert render.page_confirmed("7d3c-1234", pager="Opsgenie") == {
+    assert page_blocks.page_confirmed("7d3c-1234", pager="Opsgenie") == {
         "text": "Paged: Opsgenie alert 7d3c-1234 created; the on-call people are being notified.",
         "blocks": [
             {
@@ -217,13 +218,13 @@ def test_page_confirmed_names_the_alert() -> None:
 
 
 def test_page_failed_gives_the_reason() -> None:
-    failed = render.page_failed("Opsgenie denied the API key access (HTTP 403)", pager="Opsgenie")
+    failed = page_blocks.page_failed("Opsgenie denied the API key access (HTTP 403)", pager="Opsgenie")
     assert failed["text"] == "Could not page through Opsgenie: Opsgenie denied the API key access (HTTP 403)"
     assert texts(failed)[2] == "The on-call people are tagged above; reach them directly."
 
 
 def test_usage_shows_an_example_and_the_teams() -> None:
-    usage = render.usage(["data", "infra"])
+    usage = mention_blocks.usage(["data", "infra"])
     assert usage["text"] == (
         "How to escalate: mention me with what is wrong, e.g. "
         "@oncall-bot the revenue dashboard is empty since 9:00"
@@ -245,7 +246,7 @@ def test_usage_shows_an_example_and_the_teams() -> None:
     ],
 )
 def test_unknown_team(word: str | None, expected: str) -> None:
-    reply = render.unknown_team(word, ["data", "infra"])
+    reply = mention_blocks.unknown_team(word, ["data", "infra"])
     assert texts(reply)[1] == (
         f"{expected} Start with the team's name, e.g. `@oncall-bot data: the nightly load failed`."
     )

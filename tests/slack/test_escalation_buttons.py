@@ -8,7 +8,7 @@ from typing import Any
 from app.runtime import utc_now
 from app.sandbox import Sandbox
 from app.sandbox.world import CHANNEL, World, teams_toml
-from app.slack import escalation_blocks, escalation_buttons
+from app.slack import escalation_buttons, page_blocks
 from tests.conftest import BotFactory
 from tests.slack.test_mentions import (
     ALICE,
@@ -159,9 +159,7 @@ def test_a_tag_only_escalation_is_open_until_resolved(
 
 
 def test_the_confirmation_links_to_the_alert_when_the_pager_has_an_address() -> None:
-    linked = escalation_blocks.page_confirmed(
-        "abc-1", pager="Opsgenie", url="https://acme.app.opsgenie.com/x"
-    )
+    linked = page_blocks.page_confirmed("abc-1", pager="Opsgenie", url="https://acme.app.opsgenie.com/x")
     assert "<https://acme.app.opsgenie.com/x|Opsgenie alert abc-1>" in json.dumps(linked["blocks"])
-    bare = escalation_blocks.page_confirmed("abc-1", pager="Opsgenie")
+    bare = page_blocks.page_confirmed("abc-1", pager="Opsgenie")
     assert "`abc-1`" in json.dumps(bare["blocks"])

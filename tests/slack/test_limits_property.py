@@ -18,6 +18,7 @@ from app.slack import (
     handover_blocks,
     home_blocks,
     me_blocks,
+    mention_blocks,
     notice_text,
     oncall_blocks,
     oncall_help,
@@ -74,8 +75,8 @@ def team(name: str) -> Team:
 def test_help_and_unknown_team_answers(names: list[str], word: str, t: Translator) -> None:
     accepted(oncall_help.usage(names, word, t))
     accepted(oncall_help.unknown_team(word, names[:3], names, t))
-    accepted(escalation_blocks.usage(names, t))
-    accepted(escalation_blocks.unknown_team(word, names, t))
+    accepted(mention_blocks.usage(names, t))
+    accepted(mention_blocks.unknown_team(word, names, t))
 
 
 @SETTINGS
