@@ -9,7 +9,7 @@ from app.sandbox.world import CHANNEL, PEOPLE
 from app.services.cycle import run_cycle
 from app.services.handover import run_handover
 from app.services.handover_timing import next_handover
-from app.slack.handover_blocks import message_text
+from app.slack.blocks import message_text
 from app.slack.words import when
 
 

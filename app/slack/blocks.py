@@ -101,3 +101,15 @@ def plain(text: str, limit: int = 200) -> str:
 def fit_sections(lines: list[str], limit: int = SECTION_LIMIT) -> Blocks:
     """Pack mrkdwn lines into as few sections as fit Slack's length limit (a too-long line is cut safely)."""
     return [section(text) for text in pack_lines(lines, limit)]
+
+
+def message_text(message: dict[str, Any]) -> str:
+    """Flatten a rendered message's blocks into plain lines (for the CLI and the demo)."""
+    lines: list[str] = []
+    for block in message.get("blocks") or []:
+        if block.get("text"):
+            lines.append(block["text"]["text"])
+        for element in block.get("elements") or []:
+            text = element.get("text")
+            lines += [text["text"] if isinstance(text, dict) else text] if text else []  # a button's label
+    return "\n".join(lines) if lines else str(message.get("text", ""))

@@ -3,39 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import datetime
 from typing import Any
 
-from app.i18n import EN, N_, Translator
+from app.i18n import EN, Translator
 from app.model.handover import EscalationView, HandoverView, PersonView, UsergroupView
 from app.slack.blocks import Blocks, context, escape, more_names, section
 from app.slack.limits import TEXT_CHARS, fit_names, header, truncate
+from app.slack.person_notices import DASH, PEOPLE_CHARS, fix, more_items, people, reason
 from app.slack.words import when
 
 OPEN_LISTED = 10  # open escalations listed one by one; the rest are counted
 QUOTE_CHARS = 80
-PEOPLE_CHARS = 1_000  # one list of people or members; the rest are counted
 DETAIL_CHARS = 500  # an error detail from Slack or the pager
-DASH = "\u2013"  # an en dash between the two ends of a time window
-
-_REASONS = {
-    "not_found": N_("no Slack user has this email"),
-    "deleted": N_("the Slack account is deactivated"),
-    "bot": N_("the Slack account is a bot"),
-    "guest": N_("the Slack account is a guest, and guests cannot be in a user group"),
-    "unknown": N_("not looked up in Slack yet"),
-    "no_email": N_("the pager shows no email for this account (hidden in its Atlassian profile)"),
-}
-
-
-def who(person: PersonView) -> str:
-    """A mention when the person maps to an active Slack member, else the escaped pager identity."""
-    return f"<@{person.slack_id}>" if person.mapped else escape(person.pager_id)
-
-
-def people(persons: Sequence[PersonView], t: Translator = EN) -> str:
-    """Comma-separated mentions, or "nobody"."""
-    return fit_names([who(p) for p in persons], PEOPLE_CHARS, sep=t(", "), more=more_names(t)) or t("nobody")
 
 
 def bullets(head: str, lines: Sequence[str], more: Callable[[int], str], most: int | None = None) -> str:
@@ -47,12 +26,6 @@ def bullets(head: str, lines: Sequence[str], more: Callable[[int], str], most: i
 
 def _more_open(t: Translator) -> Callable[[int], str]:
     return lambda count: t.ngettext("…and {n} more open", "…and {n} more open", count)
-
-
-def _more_items(t: Translator) -> Callable[[int], str]:
-    return lambda count: t.ngettext(
-        "…and {n} more: the bot's log names them all", "…and {n} more: the bot's log names them all", count
-    )
 
 
 def _quote(text: str) -> str:
@@ -128,12 +101,6 @@ def usergroup_text(
     return text
 
 
-def reason(person: PersonView, t: Translator = EN) -> str:
-    """Why a person cannot be mentioned or put in the usergroup."""
-    known = _REASONS.get(person.status)
-    return t(known) if known else t("Slack status {status}", status=escape(person.status))
-
-
 def attention_items(view: HandoverView, t: Translator = EN) -> list[str]:
     """What needs a human: unmapped people, nobody incoming, stale pager data."""
     items: list[str] = []
@@ -142,13 +109,13 @@ def attention_items(view: HandoverView, t: Translator = EN) -> list[str]:
         if person.mapped or person.pager_id in seen:
             continue
         seen.add(person.pager_id)
-        fix = (
-            _fix(person, t)
+        remedy = (
+            fix(person, t)
             if person.status == "no_email"
             else t("map it under `[people]` in the bot's config or fix the email in the pager")
         )
         items.append(
-            t("{who}: {reason}; {fix}", who=escape(person.pager_id), reason=reason(person, t), fix=fix)
+            t("{who}: {reason}; {fix}", who=escape(person.pager_id), reason=reason(person, t), fix=remedy)
         )
     if not view.incoming:
         items.append(t("Nobody is on call in the new shift: check the schedule in the pager"))
@@ -220,7 +187,7 @@ def handover_message(view: HandoverView, t: Translator = EN) -> dict[str, Any]:
     items = attention_items(view, t)
     if items:
         blocks.append(
-            section(bullets(t("*Needs attention*"), [f"• {item}" for item in items], _more_items(t)))
+            section(bullets(t("*Needs attention*"), [f"• {item}" for item in items], more_items(t)))
         )
     text = t(
         "On-call handover for {team}: {headline}, {window}",
@@ -256,76 +223,3 @@ def incoming_dm(view: HandoverView, t: Translator = EN) -> dict[str, Any]:
         open=len(still_open),
     )
     return {"text": plain, "blocks": blocks}
-
-
-def _fix(person: PersonView, t: Translator) -> str:
-    line = f'`"{escape(person.pager_id)}" = "U…"`'
-    if person.status == "no_email":
-        return t("add {line} (their Slack member ID) under `[people]` in the bot's config", line=line)
-    if person.status in ("deleted", "bot", "guest"):
-        return t(
-            "put an active member's Slack ID under `[people]` in the bot's config, "
-            "or change the shift in the pager"
-        )
-    return t(
-        "add {line} under `[people]` in the bot's config, "
-        "or change the email in the pager to the one Slack knows",
-        line=line,
-    )
-
-
-def identity_notice(
-    team: str, zone: str, shift_start: datetime, problems: Sequence[PersonView], t: Translator = EN
-) -> dict[str, Any]:
-    """The day-ahead warning: whom to fix, and how, before the handover."""
-    lines = [
-        t("• {who}: {reason}. Fix: {fix}.", who=escape(p.pager_id), reason=reason(p, t), fix=_fix(p, t))
-        for p in problems
-    ]
-    head = t(
-        "Heads-up for the *{team}* handover on {when} ({zone}): "
-        "I cannot reach the incoming on-call person in Slack.",
-        team=escape(team),
-        when=when(shift_start, zone, t),
-        zone=escape(zone),
-    )
-    text = t("Heads-up: the incoming on-call person of {team} cannot be reached in Slack", team=team)
-    listed = fit_names(lines, TEXT_CHARS, sep="\n", pointer_sep="\n", more=_more_items(t))
-    return {"text": text, "blocks": [section(head), section(listed)] if listed else [section(head)]}
-
-
-def shift_change_notice(
-    team: str,
-    zone: str,
-    start: datetime,
-    end: datetime | None,
-    before: Sequence[PersonView],
-    after: Sequence[PersonView],
-    t: Translator = EN,
-) -> dict[str, Any]:
-    """One changed shift, e.g. "Tue 7 Apr 09:00-Wed 8 Apr 09:00 is now Bob, was Alice" (an en dash)."""
-    now_on, was = people(after, t), people(before, t)
-    if end:
-        window = f"{when(start, zone, t)}{DASH}{when(end, zone, t)}"
-        line = t("{window} is now {after}, was {before}", window=window, after=now_on, before=was)
-    else:
-        line = t(
-            "From {start} on, it is now {after}, was {before}",
-            start=when(start, zone, t),
-            after=now_on,
-            before=was,
-        )
-    head = t("*Shift change for {team}* ({zone}): {line}.", team=escape(team), zone=escape(zone), line=line)
-    return {"text": t("Shift change for {team}: {line}.", team=team, line=line), "blocks": [section(head)]}
-
-
-def message_text(message: dict[str, Any]) -> str:
-    """Flatten a rendered message's blocks into plain lines (for the CLI and the demo)."""
-    lines: list[str] = []
-    for block in message.get("blocks") or []:
-        if block.get("text"):
-            lines.append(block["text"]["text"])
-        for element in block.get("elements") or []:
-            text = element.get("text")
-            lines += [text["text"] if isinstance(text, dict) else text] if text else []  # a button's label
-    return "\n".join(lines) if lines else str(message.get("text", ""))

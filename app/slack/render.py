@@ -15,12 +15,12 @@ from app.model.oncall import UserZone
 from app.slack import escalation_blocks as esc
 from app.slack import escalation_buttons as buttons
 from app.slack import escalation_dm_blocks as dms
-from app.slack import handover_blocks as hand
 from app.slack import mention_blocks as mention
 from app.slack import notice_text as notice
 from app.slack import page_blocks as page
+from app.slack import person_notices as notices
 from app.slack import shift_blocks as shifts
-from app.slack.blocks import section
+from app.slack.blocks import message_text, section
 from app.slack.oncall_blocks import now_answer
 
 Payload = dict[str, Any]
@@ -65,8 +65,10 @@ _RENDERERS: dict[type[Any], Renderer] = {
     # the handover
     m.HandoverPost: shifts.handover_post,
     m.IncomingDm: shifts.incoming_dm,
-    m.IdentityWarning: lambda w, t: hand.identity_notice(w.team, w.zone, w.shift_start, list(w.problems), t),
-    m.ShiftChange: lambda c, t: hand.shift_change_notice(
+    m.IdentityWarning: lambda w, t: notices.identity_notice(
+        w.team, w.zone, w.shift_start, list(w.problems), t
+    ),
+    m.ShiftChange: lambda c, t: notices.shift_change_notice(
         c.team, c.zone, c.start, c.end, list(c.before), list(c.after), t
     ),
     # shifts: the digest of changes, the reminder before one, the "Got it" and what follows it
@@ -123,4 +125,4 @@ def payload(message: m.Message) -> tuple[str, list[dict[str, Any]] | None]:
 
 def plain_text(message: m.Message) -> str:
     """``message`` as plain lines (its blocks flattened): what the CLI prints."""
-    return hand.message_text(render(message))
+    return message_text(render(message))

@@ -22,8 +22,9 @@ from app.model.messages import (
 )
 from app.slack import handover_blocks as hand
 from app.slack.blocks import context, escape, section
-from app.slack.handover_blocks import DASH, PEOPLE_CHARS, bullets, who
+from app.slack.handover_blocks import bullets
 from app.slack.limits import fit_names
+from app.slack.person_notices import DASH, PEOPLE_CHARS, who
 from app.slack.words import when
 
 Block = dict[str, Any]

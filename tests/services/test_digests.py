@@ -13,7 +13,7 @@ from app.sandbox.opsgenie import Rotation
 from app.sandbox.world import CHANNEL, ROTATION, SCHEDULE, World
 from app.services.cycle import run_cycle
 from app.services.digests import announce_shift_changes
-from app.slack.handover_blocks import DASH
+from app.slack.person_notices import DASH
 from tests.conftest import RuntimeFactory
 from tests.services.test_handover import E, config_for, seed_cache, team_of
 from tests.services.test_handover_checks import (

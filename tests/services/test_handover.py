@@ -27,7 +27,8 @@ from app.sandbox.world import CHANNEL, PEOPLE, ROTATION, World, last_handover, t
 from app.services.cycle import run_cycle
 from app.services.handover import LATE_AFTER, catch_up, run_handover
 from app.services.handover_timing import handover_after
-from app.slack.handover_blocks import DASH, message_text
+from app.slack.blocks import message_text
+from app.slack.person_notices import DASH
 from app.store import db, repo
 from app.store.models import Escalation, Handover, PersonRow, UsergroupSync
 from tests.conftest import RuntimeFactory

@@ -15,7 +15,7 @@ from app.sandbox import Sandbox
 from app.sandbox.world import CHANNEL, World
 from app.services.identity_check import check_incoming_identities
 from app.services.shift_changes import ChangedWindow, changed_windows
-from app.slack.handover_blocks import message_text
+from app.slack.blocks import message_text
 from app.store import repo
 from tests.conftest import RuntimeFactory
 from tests.services.test_handover import BOB, E, config_for, seed_cache

@@ -23,7 +23,8 @@ from app.sandbox import Sandbox
 from app.sandbox.world import CHANNEL, World, teams_toml
 from app.services.cycle import run_cycle
 from app.services.shift_tick import SHIFTS_JOB, shift_tick
-from app.slack.handover_blocks import DASH, message_text
+from app.slack.blocks import message_text
+from app.slack.person_notices import DASH
 from app.store.models import Handover
 from tests.conftest import RuntimeFactory
 

@@ -11,7 +11,7 @@ from app.runtime import Runtime
 from app.sandbox import Sandbox
 from app.sandbox.world import CHANNEL, World
 from app.services.ack_followups import pending_ack
-from app.slack.handover_blocks import message_text
+from app.slack.blocks import message_text
 from tests.conftest import BotFactory
 from tests.services.test_shift_handovers import (
     ALICE,

@@ -7,19 +7,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from app.slack.handover_blocks import (
-    DASH,
-    OPEN_LISTED,
-    EscalationView,
-    HandoverView,
-    PersonView,
-    UsergroupView,
-    handover_message,
-    identity_notice,
-    incoming_dm,
-    message_text,
-    shift_change_notice,
-)
+from app.model.handover import EscalationView, HandoverView, PersonView, UsergroupView
+from app.slack.blocks import message_text
+from app.slack.handover_blocks import OPEN_LISTED, handover_message, incoming_dm
+from app.slack.person_notices import DASH, identity_notice, shift_change_notice
 
 ZONE = "Europe/Amsterdam"
 START = datetime(2026, 4, 6, 7, 0, tzinfo=UTC)  # Monday 6 April 09:00 CEST

@@ -8,7 +8,7 @@ from app.sandbox import Sandbox
 from app.sandbox.opsgenie import Rotation
 from app.sandbox.world import SCHEDULE, seed
 from app.services.cycle import run_cycle
-from app.slack.handover_blocks import message_text
+from app.slack.blocks import message_text
 from tests.conftest import BotFactory, RuntimeFactory
 from tests.services.test_shift_handovers import (
     ALICE,

@@ -22,6 +22,7 @@ from app.slack import (
     notice_text,
     oncall_blocks,
     oncall_help,
+    person_notices,
 )
 from app.slack.blocks import section
 from app.slack.limits_check import validate_blocks, validate_message
@@ -137,8 +138,8 @@ def test_handover_escalation_and_notices(
     )
     accepted(handover_blocks.handover_message(view, t))
     accepted(handover_blocks.incoming_dm(view, t))
-    accepted(handover_blocks.identity_notice(name, "UTC", NOW, persons, t))
-    accepted(handover_blocks.shift_change_notice(name, "UTC", NOW, None, persons, persons, t))
+    accepted(person_notices.identity_notice(name, "UTC", NOW, persons, t))
+    accepted(person_notices.shift_change_notice(name, "UTC", NOW, None, persons, persons, t))
     pairs = [(e, i) for e, i in zip(emails, ids, strict=False)]
     accepted(
         escalation_blocks.escalation_reply(

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from app.model.handover import PersonView
 from app.services.oncall_cache import Person
-from app.slack.handover_blocks import PersonView, identity_notice, message_text
+from app.slack.blocks import message_text
 from app.slack.notice_text import unmapped_person
+from app.slack.person_notices import identity_notice
 from app.slack.words import person
 
 ACCOUNT = "557058:f1a2b3c4-d5e6-4f70-8a9b-0c1d2e3f4a5b"

@@ -9,7 +9,7 @@ import pytest
 from app.model.handover import PersonView
 from app.model.messages import ShiftChange, ShiftDigest
 from app.slack import shift_blocks
-from app.slack.handover_blocks import message_text
+from app.slack.blocks import message_text
 
 ZONE = "Europe/Amsterdam"
 NOW = datetime(2026, 4, 6, 7, 0, tzinfo=UTC)  # Monday 09:00 in Amsterdam
