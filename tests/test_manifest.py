@@ -20,7 +20,8 @@ def manifest() -> dict[str, Any]:
 def slack_methods_called_by_the_app() -> set[str]:
     """Every WebClient method the app's code calls (slack.users_info(...) → users.info)."""
     calls: set[str] = set()
-    pattern = re.compile(r"\b(?:slack|client)\.(apps|auth|chat|conversations|users|usergroups|views)_(\w+)\(")
+    families = "apps|auth|chat|conversations|users|usergroups|views"
+    pattern = re.compile(rf"\b(?:slack|_?client)\.({families})_(\w+)\(")  # the gateway calls self._client
     for path in (ROOT / "app").rglob("*.py"):
         if "sandbox" in path.parts:
             continue
