@@ -9,7 +9,8 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 WORKDIR /src
 COPY pyproject.toml README.md LICENSE manifest.yaml oncall.example.toml ./
 COPY app ./app
-RUN pip install . && rm -rf /src
+# With the postgres extra (psycopg 3, its own libpq): one image for SQLite and for replicas on PostgreSQL.
+RUN pip install ".[postgres]" && rm -rf /src
 
 # An unprivileged user owns only /data (the SQLite cache); the teams file is mounted read-only.
 RUN useradd --system --uid 10001 --home-dir /data --shell /usr/sbin/nologin oncall \

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -10,6 +11,7 @@ from zoneinfo import ZoneInfo
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
+from sqlalchemy.exc import SQLAlchemyError
 
 from app.domain import WEEKDAYS, Team
 from app.runtime import Runtime
@@ -22,10 +24,14 @@ from app.services.resync import RESYNC_JOB, Resync, after_cycle
 from app.services.retention import PRUNE_EVERY, PRUNE_JOB, prune
 from app.services.shift_tick import EVERY, SHIFTS_JOB, shift_tick
 from app.services.usergroups import WritePacer
+from app.store import repo
+from app.store.db import reading
 
 log = logging.getLogger(__name__)
 
 PRUNE_DELAY = timedelta(minutes=10)
+REFRESH_JOB = "refresh"
+CATCH_UP_JOB = "handover-hourly"
 
 
 def guarded(name: str, job: Callable[[], object]) -> Callable[[], None]:
@@ -45,6 +51,7 @@ def refresh_job(runtime: Runtime, pacer: WritePacer | Resync) -> Callable[[], No
     resync = pacer if isinstance(pacer, Resync) else Resync(pacer)
 
     def run() -> None:
+        started = time.monotonic()
         reports = run_cycle(runtime, runtime.now(), pacer=resync.pacer)
         runtime.metrics.cycle(reports)
         wait = after_cycle(resync, reports)
@@ -58,8 +65,9 @@ def refresh_job(runtime: Runtime, pacer: WritePacer | Resync) -> Callable[[], No
                 log.warning("team %s failed: %s", report.refresh.team.name, report.reason)
         updated = sum(r.sync.action == "updated" for r in reports)
         log.info(
-            "cycle: %d team(s), %d group(s) updated, failed: %s",
+            "cycle: %d team(s) in %.2f s, %d group(s) updated, failed: %s",
             len(reports),
+            time.monotonic() - started,
             updated,
             ", ".join(failed) or "none",
         )
@@ -84,6 +92,67 @@ def resync_job(runtime: Runtime, resync: Resync) -> Callable[[], None]:
     return guarded(RESYNC_JOB, run)
 
 
+def leader_only(runtime: Runtime, name: str, job: Callable[[], object]) -> Callable[[], None]:
+    """Run ``job`` only on the replica that leads the scheduled jobs (app/leadership.py)."""
+
+    def run() -> None:
+        leadership = runtime.leadership
+        if leadership.engaged and not leadership.leading():
+            log.debug("job %s: another replica leads the scheduled jobs", name)
+            return
+        job()
+
+    return run
+
+
+def refresh_wait(runtime: Runtime) -> timedelta:
+    """How long until the next refresh is due: one interval after the least recent team's last one."""
+    interval = timedelta(minutes=runtime.config.refresh_minutes)
+    with reading(runtime.sessions) as session:
+        last = repo.last_refreshed(session, [team.name for team in runtime.config.teams])
+    return timedelta(0) if last is None else max(last + interval - runtime.now(), timedelta(0))
+
+
+def when_due(runtime: Runtime, job: Callable[[], object]) -> Callable[[], None]:
+    """Refresh once an interval has passed since the last refresh by any replica, else wake when due."""
+    # A replica taking over neither doubles its predecessor's pager reads nor waits a whole interval of
+    # its own phase. A process that leads from its start (a lone bot, a restart) refreshes at once, as
+    # it always did: its config may be new.
+    interval = timedelta(minutes=runtime.config.refresh_minutes)
+    slack = min(interval / 10, timedelta(seconds=30))  # a tick a moment early still counts as on time
+    first = [True]
+
+    def run() -> None:
+        at_start, first[0] = first[0], False
+        leadership = runtime.leadership
+        if not (at_start and (not leadership.engaged or leadership.led_from_start)):
+            wait = refresh_wait(runtime)
+            if wait > slack:
+                log.debug("refresh: the last one was recent; the next is due in %s", wait)
+                runtime.wake(REFRESH_JOB, wait)
+                return
+        job()
+
+    return run
+
+
+def on_leadership(runtime: Runtime) -> Callable[[bool], None]:
+    """What a replica does when it becomes the leader: the refresh when due, the catch-up soon."""
+
+    def changed(leading: bool) -> None:
+        if not leading:
+            return
+        try:
+            at_once = runtime.leadership.led_from_start
+            runtime.wake(REFRESH_JOB, timedelta(0) if at_once else refresh_wait(runtime))
+        except SQLAlchemyError as error:
+            log.warning("refresh: cannot read when the last one ran (%s); it runs at its next tick", error)
+        # Handovers whose time came while no replica led are posted by the catch-up (late, once).
+        runtime.wake(CATCH_UP_JOB, CATCH_UP_DELAY)
+
+    return changed
+
+
 def tracked(runtime: Runtime, job: Callable[[], object]) -> Callable[[], None]:
     """Count a job run as work in flight (for a bounded stop); once stopping, runs are skipped."""
 
@@ -97,13 +166,14 @@ def tracked(runtime: Runtime, job: Callable[[], object]) -> Callable[[], None]:
 
 
 def schedule(scheduler: BackgroundScheduler, runtime: Runtime) -> None:
-    """Add the bot's recurring jobs to ``scheduler``."""
+    """Add the bot's recurring jobs: the page outbox runs on every replica, the others on the leader."""
     log.debug("scheduling jobs for %d team(s)", len(runtime.config.teams))
     resync = Resync()
+    refresh = guarded(REFRESH_JOB, when_due(runtime, refresh_job(runtime, resync)))
     scheduler.add_job(
-        tracked(runtime, refresh_job(runtime, resync)),
+        tracked(runtime, leader_only(runtime, REFRESH_JOB, refresh)),
         IntervalTrigger(minutes=runtime.config.refresh_minutes),
-        id="refresh",
+        id=REFRESH_JOB,
         next_run_time=datetime.now(UTC),  # at start, then every refresh_minutes
     )
     scheduler.add_job(
@@ -115,7 +185,10 @@ def schedule(scheduler: BackgroundScheduler, runtime: Runtime) -> None:
     )
     watch = AlertWatch()
     scheduler.add_job(
-        tracked(runtime, guarded(SYNC_JOB, lambda: watch.run(runtime, runtime.now()))),
+        tracked(
+            runtime,
+            leader_only(runtime, SYNC_JOB, guarded(SYNC_JOB, lambda: watch.run(runtime, runtime.now()))),
+        ),
         IntervalTrigger(seconds=SYNC_EVERY.total_seconds()),
         id=SYNC_JOB,  # alerts closed (or acknowledged) at the pager reach their threads
     )
@@ -124,7 +197,7 @@ def schedule(scheduler: BackgroundScheduler, runtime: Runtime) -> None:
         if hand is None:
             continue  # per shift: the shifts job; off: no handover
         scheduler.add_job(
-            tracked(runtime, handover_job(runtime, team)),
+            tracked(runtime, leader_only(runtime, f"handover:{team.name}", handover_job(runtime, team))),
             CronTrigger(
                 day_of_week=WEEKDAYS[hand.weekday] if hand.weekday is not None else None,
                 hour=hand.hour,
@@ -134,24 +207,24 @@ def schedule(scheduler: BackgroundScheduler, runtime: Runtime) -> None:
             id=f"handover:{team.name}",
         )
     scheduler.add_job(
-        tracked(runtime, shifts_job(runtime)),
+        tracked(runtime, leader_only(runtime, SHIFTS_JOB, shifts_job(runtime))),
         IntervalTrigger(seconds=EVERY.total_seconds()),
         id=SHIFTS_JOB,
         next_run_time=datetime.now(UTC),  # at start: a reminder whose moment passed while down goes now
     )
     scheduler.add_job(
-        tracked(runtime, lambda: handover_hourly(runtime)),
+        tracked(runtime, leader_only(runtime, CATCH_UP_JOB, lambda: handover_hourly(runtime))),
         IntervalTrigger(hours=1),
-        id="handover-hourly",
+        id=CATCH_UP_JOB,
         next_run_time=datetime.now(UTC) + CATCH_UP_DELAY,  # once the first refresh has filled the cache
     )
     scheduler.add_job(
-        tracked(runtime, resync_job(runtime, resync)),
+        tracked(runtime, leader_only(runtime, RESYNC_JOB, resync_job(runtime, resync))),
         IntervalTrigger(minutes=runtime.config.refresh_minutes),  # and woken when groups wait
         id=RESYNC_JOB,
     )
     scheduler.add_job(
-        tracked(runtime, prune_job(runtime)),
+        tracked(runtime, leader_only(runtime, PRUNE_JOB, prune_job(runtime))),
         IntervalTrigger(seconds=PRUNE_EVERY.total_seconds()),
         id=PRUNE_JOB,
         next_run_time=datetime.now(UTC) + PRUNE_DELAY,  # out of the way of the first refresh

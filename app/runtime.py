@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy.orm import Session, sessionmaker
 
+from app.leadership import Leadership
 from app.metrics import Metrics
 from app.oncall_config import OncallConfig
 from app.providers.registry import Providers
@@ -42,6 +43,8 @@ class Runtime:
     # its jobs now (or ``after`` a while) instead of at its next tick: a no-op until the scheduler runs.
     scheduler: BackgroundScheduler
     wake: Callable[..., None]
+    # Whether this replica runs the scheduled jobs; it takes part in the election once the bot starts.
+    leadership: Leadership
     clock: Callable[[], datetime] = utc_now
     # Event follow-up work (mention replies, App Home views), kept off Bolt's listener threads.
     background: Background = field(default_factory=Background)

@@ -19,6 +19,7 @@ from app import i18n, jobs
 from app.chat import SlackCallFailed
 from app.config import ConfigError, Settings, StartupError
 from app.health import HealthServer, Readiness
+from app.leadership import Leadership
 from app.metrics import MeteredProvider, Metrics
 from app.oncall_config import OncallConfig
 from app.providers import Provider
@@ -79,6 +80,7 @@ def build_runtime(
     sessions = session_factory(engine)
     metrics.watch_database(sessions, [team.name for team in config.teams], clock)
     scheduler = build_scheduler()
+    leases = Leases(timedelta(seconds=settings.lease_seconds))
     return Runtime(
         config=config,
         sessions=sessions,
@@ -86,9 +88,10 @@ def build_runtime(
         providers=providers,
         scheduler=scheduler,
         wake=Wake(scheduler),
+        leadership=Leadership(sessions, leases, clock, registry=metrics.registry),
         clock=clock,
         metrics=metrics,
-        leases=Leases(timedelta(seconds=settings.lease_seconds)),
+        leases=leases,
         stopping=stopping,
     )
 
@@ -129,6 +132,8 @@ class RunningBot:
         self.runtime.pages.stop()
         left = self.runtime.stopping.drain(_left(deadline))
         finished = self.runtime.background.shutdown(_left(deadline)) and not left
+        if finished:
+            self.runtime.leadership.stop()  # no job of ours runs any more: another replica may lead now
         self.runtime.leases.stop()
         if finished:
             self.runtime.providers.close()
@@ -177,8 +182,12 @@ def start_bot(settings: Settings, runtime: Runtime, *, start_jobs: bool = True) 
     scheduler = runtime.scheduler
     runtime.leases.start(runtime.sessions, runtime.now)
     if start_jobs:
+        # Only the leader among the replicas sharing the database runs the scheduled jobs (not the pages);
+        # until its first beat this process does not lead, so no job can run before that is settled.
+        runtime.leadership.take_part(jobs.on_leadership(runtime))
         jobs.schedule(scheduler, runtime)
         scheduler.start()
+        runtime.leadership.start()  # a new leader wakes the refresh when due (at once on a new database)
     # The teams' languages are read now: a first /oncall must not wait for Babel and a catalog.
     i18n.warm([runtime.config.language, *(team.language for team in runtime.config.teams)])
     # Everything built so far lives as long as the process: freezing it keeps full garbage collections

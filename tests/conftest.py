@@ -20,6 +20,7 @@ from app.runtime import Runtime, utc_now
 from app.sandbox import GENIE_KEY, JSM_API_TOKEN, JSM_EMAIL, PAGERDUTY_ROUTING_KEY, PAGERDUTY_TOKEN, Sandbox
 from app.sandbox.world import World, seed, write_config
 from app.wiring import RunningBot, build_runtime, start_bot
+from tests.databases import Databases, server_url
 
 _OUR_VARIABLES = (
     "SLACK_BOT_TOKEN",
@@ -44,6 +45,9 @@ _OUR_VARIABLES = (
     "HEALTH_ADDR",
 )
 
+# SQLite files, or (in .ci/run's PostgreSQL pass) a fresh PostgreSQL database per test.
+DATABASES = Databases(server_url())
+
 
 @pytest.fixture(autouse=True)
 def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -51,6 +55,29 @@ def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     for name in _OUR_VARIABLES:
         monkeypatch.delenv(name, raising=False)
     monkeypatch.chdir(tmp_path)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Drop the PostgreSQL pass's template database with the session."""
+    DATABASES.close()
+
+
+@pytest.fixture(autouse=True)
+def test_databases(request: pytest.FixtureRequest) -> Iterator[Databases]:
+    """This test's databases (see tests/databases.py), dropped when it ends."""
+    if request.node.get_closest_marker("postgres") is not None and not DATABASES.postgres:
+        pytest.skip("needs PostgreSQL: .ci/run's second pass sets ONCALL_TEST_DATABASE_URL")
+    DATABASES.sqlite_only = request.node.get_closest_marker("sqlite_file") is not None
+    try:
+        yield DATABASES
+    finally:
+        DATABASES.sqlite_only = False
+        DATABASES.drop_created()
+
+
+def database_url(directory: Path) -> str:
+    """The database URL of a test's ``directory``: SQLite there, or its own PostgreSQL database."""
+    return DATABASES.url_for(directory)
 
 
 @pytest.fixture
@@ -81,7 +108,7 @@ def settings_for(sandbox: Sandbox, directory: Path, config_path: Path) -> Settin
     return Settings(
         _env_file=None,  # type: ignore[call-arg]
         **env,
-        database_url=f"sqlite:///{directory}/oncall.db",
+        database_url=database_url(directory),
         oncall_config=config_path,
     )
 
@@ -90,7 +117,7 @@ def environment_for(sandbox: Sandbox, directory: Path, config_path: Path) -> dic
     """A process environment that runs `python -m app` against the sandbox."""
     env = {k: v for k, v in os.environ.items() if k not in _OUR_VARIABLES}
     env.update(sandbox_env(sandbox, config_path))
-    env["DATABASE_URL"] = f"sqlite:///{directory}/oncall.db"
+    env["DATABASE_URL"] = database_url(directory)
     env["ONCALL_CONFIG"] = str(config_path)
     return env
 

@@ -15,6 +15,8 @@ from app.sandbox.world import World
 from app.store.models import UsergroupSync
 from tests.conftest import RuntimeFactory
 
+pytestmark = pytest.mark.sqlite_file  # `backup` copies the SQLite file (PostgreSQL: pg_dump)
+
 
 def write_audit_rows(
     runtime: Runtime, committed: list[int], stop: threading.Event, errors: list[str]

@@ -87,3 +87,18 @@ def test_image_runs_as_non_root_with_a_healthcheck(image: str) -> None:
     made = docker("run", "--rm", "--workdir", "/tmp", image, "init")  # noqa: S108 - inside the container
     assert made.returncode == 0, made.stderr
     assert "wrote manifest.yaml" in made.stdout
+
+
+def test_compose_runs_two_replicas_on_postgres() -> None:
+    compose = yaml.safe_load((ROOT / "deploy" / "docker-compose.yml").read_text(encoding="utf-8"))
+    services = compose["services"]
+    bots = [name for name, service in services.items() if service.get("image") == "oncall-bot"]
+    assert len(bots) == 2
+    for name in bots:
+        service = services[name]
+        assert service["environment"]["DATABASE_URL"].startswith("postgresql+psycopg://")
+        assert service["depends_on"]["postgres"]["condition"] == "service_healthy"
+        assert service["env_file"] == "oncall.env"  # tokens only from the env file
+        assert not any("TOKEN" in key or "KEY" in key for key in service["environment"])
+    assert "postgres" in services["postgres"]["image"]
+    assert 'pip install ".[postgres]"' in (ROOT / "Dockerfile").read_text(encoding="utf-8")

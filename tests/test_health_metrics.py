@@ -39,6 +39,7 @@ def test_ready_only_after_a_recent_successful_refresh(world: World, make_runtime
     assert "not connected" in readiness(runtime, connected=False)["socket_mode"]
 
 
+@pytest.mark.sqlite_file  # a deleted database file
 def test_the_probe_writes_nothing_and_notices_a_deleted_database(
     world: World, make_runtime: RuntimeFactory, tmp_path: Path
 ) -> None:

@@ -132,6 +132,7 @@ def test_a_secret_broken_inside_is_refused_in_one_sentence_that_does_not_quote_i
         assert_hidden(part, err)
 
 
+@pytest.mark.sqlite_file  # it reads the stored text from the SQLite file
 def test_a_key_with_a_newline_never_reaches_the_channel_the_database_or_who(
     sandbox: Sandbox, world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -155,6 +156,7 @@ def test_a_key_with_a_newline_never_reaches_the_channel_the_database_or_who(
     assert_hidden(key, visible_anywhere(sandbox, tmp_path / "oncall.db", who))
 
 
+@pytest.mark.sqlite_file  # it reads the stored text from the SQLite file
 def test_the_outage_notice_never_shows_credentials_in_the_pager_url(
     sandbox: Sandbox, world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

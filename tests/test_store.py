@@ -15,10 +15,16 @@ from app.domain import Shift
 from app.store import repo
 from app.store.db import make_engine, migrate, session_factory
 from app.store.models import Base, Notice, OnCallSnapshot
+from tests.conftest import DATABASES, database_url
+
+
+def fresh_database(directory: Path) -> str:
+    """An empty database (no schema yet) of this pass's kind: SQLite, or PostgreSQL in the PG pass."""
+    return DATABASES.create(migrated=False) if DATABASES.postgres else f"sqlite:///{directory}/fresh.db"
 
 
 def test_migrations_build_exactly_the_models(tmp_path: Path) -> None:
-    engine = make_engine(f"sqlite:///{tmp_path}/m.db")
+    engine = make_engine(fresh_database(tmp_path))
     migrate(engine)
     with engine.connect() as connection:
         differences = compare_metadata(MigrationContext.configure(connection), Base.metadata)
@@ -26,6 +32,7 @@ def test_migrations_build_exactly_the_models(tmp_path: Path) -> None:
     assert set(inspect(engine).get_table_names()) >= set(Base.metadata.tables)
 
 
+@pytest.mark.sqlite_file
 def test_sqlite_runs_in_wal_with_foreign_keys_and_busy_timeout(tmp_path: Path) -> None:
     engine = make_engine(f"sqlite:///{tmp_path}/p.db")
     with engine.connect() as connection:
@@ -35,7 +42,7 @@ def test_sqlite_runs_in_wal_with_foreign_keys_and_busy_timeout(tmp_path: Path) -
 
 
 def test_upgrade_keeps_existing_data(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path}/keep.db"
+    url = fresh_database(tmp_path)
     engine = make_engine(url)
     migrate(engine)
     now = datetime(2026, 3, 29, 0, 30, tzinfo=UTC)
@@ -51,7 +58,7 @@ def test_upgrade_keeps_existing_data(tmp_path: Path) -> None:
 
 
 def test_naive_datetimes_are_refused_and_aware_ones_come_back_in_utc(tmp_path: Path) -> None:
-    engine = make_engine(f"sqlite:///{tmp_path}/tz.db")
+    engine = make_engine(database_url(tmp_path))
     migrate(engine)
     sessions = session_factory(engine)
     naive = datetime(2026, 1, 1)
@@ -72,7 +79,7 @@ def test_naive_datetimes_are_refused_and_aware_ones_come_back_in_utc(tmp_path: P
 
 
 def test_notices_are_claimed_once(tmp_path: Path) -> None:
-    engine = make_engine(f"sqlite:///{tmp_path}/n.db")
+    engine = make_engine(database_url(tmp_path))
     migrate(engine)
     sessions = session_factory(engine)
     now = datetime(2026, 1, 1, tzinfo=UTC)
@@ -84,7 +91,7 @@ def test_notices_are_claimed_once(tmp_path: Path) -> None:
 
 
 def test_shifts_history_and_snapshots(tmp_path: Path) -> None:
-    engine = make_engine(f"sqlite:///{tmp_path}/s.db")
+    engine = make_engine(database_url(tmp_path))
     migrate(engine)
     sessions = session_factory(engine)
     t0 = datetime(2026, 1, 5, 8, tzinfo=UTC)

@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from app.store import db
 from app.store.db import make_engine, migrate, session_factory
 from app.store.models import PersonRow
+from tests.conftest import database_url
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
@@ -26,7 +27,7 @@ def _count(session: object) -> int:
 
 
 def test_a_transaction_does_not_see_what_another_thread_commits_meanwhile(tmp_path: Path) -> None:
-    engine = make_engine(f"sqlite:///{tmp_path}/tx.db")
+    engine = make_engine(database_url(tmp_path))  # the same on SQLite and on PostgreSQL
     migrate(engine)
     sessions = session_factory(engine)
     committed = threading.Event()

@@ -8,7 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.redaction import redact_value
@@ -16,7 +17,14 @@ from app.redaction import redact_value
 MIGRATIONS = Path(__file__).parent / "migrations"
 BUSY_TIMEOUT_MS = 10_000
 PAGE_CACHE_KIB = 256
+IDLE_IN_TX_MS = 60_000
+# pg_advisory_xact_lock key of the one-writer-at-a-time lock (any constant; this one spells "oncall").
+WRITER_LOCK = 0x6F6E63616C6C
 READ_ONLY = "oncall_read_only"  # execution option: this transaction only reads (see reading())
+
+
+class UnsupportedDatabase(ArgumentError):
+    """DATABASE_URL names a database other than SQLite and PostgreSQL."""
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -56,13 +64,72 @@ def _redact_parameters(
     return statement, redact_value(parameters)
 
 
+def _postgres_begin(connection: Connection) -> None:
+    # The services were written for SQLite's one writer at a time (BEGIN IMMEDIATE above): a transaction
+    # that reads and then writes sees no other writer's commit in between. PostgreSQL gives writers the
+    # same guarantee with one transaction-scoped advisory lock, across every replica sharing the database;
+    # it ends with the transaction (a killed replica's with its connection). The bot writes a few small
+    # rows a second at most, so one writer at a time costs nothing, and no read-modify-write in any service
+    # can interleave with another replica's. Readers take a snapshot instead (REPEATABLE READ: every
+    # statement of a reading() block sees the same commits, as SQLite's deferred BEGIN gives them).
+    if connection.get_execution_options().get(READ_ONLY, False):
+        connection.exec_driver_sql("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+    else:
+        connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({WRITER_LOCK})")
+
+
+def postgres_url(url: URL) -> URL:
+    """``postgres://`` and ``postgresql://`` mean psycopg 3, the driver of the ``postgres`` extra."""
+    if url.drivername in {"postgres", "postgresql"}:
+        return url.set(drivername="postgresql+psycopg")
+    return url
+
+
+def _postgres_session(dbapi_connection: Any, _record: Any) -> None:
+    # Waits end like SQLite's busy timeout (a writer queued behind the lock fails after 10 s instead of
+    # hanging), and a transaction left open by a frozen or cut-off replica cannot hold the writer lock for
+    # ever. SET rather than the `options` startup parameter, which PgBouncer refuses.
+    with dbapi_connection.cursor() as cursor:
+        cursor.execute(f"SET lock_timeout = {BUSY_TIMEOUT_MS}")
+        cursor.execute(f"SET idle_in_transaction_session_timeout = {IDLE_IN_TX_MS}")
+        cursor.execute("SET TIME ZONE 'UTC'")
+    dbapi_connection.commit()
+
+
+def _postgres_engine(url: URL) -> Engine:
+    engine = create_engine(
+        url,
+        pool_pre_ping=True,  # a connection the server closed (restart, failover) is replaced, not used
+        connect_args={
+            "connect_timeout": 10,
+            # A vanished server or replica is noticed within about a minute, not the kernel's two hours.
+            "keepalives": 1,
+            "keepalives_idle": 30,
+            "keepalives_interval": 10,
+            "keepalives_count": 3,
+            "application_name": "oncall-bot",
+        },
+    )
+    event.listen(engine, "connect", _postgres_session)
+    event.listen(engine, "before_cursor_execute", _redact_parameters, retval=True)
+    event.listen(engine, "begin", _postgres_begin)
+    return engine
+
+
 def make_engine(database_url: str) -> Engine:
-    """Create the engine; for SQLite, with WAL, foreign keys and a busy timeout on every connection."""
-    url = make_url(database_url)
-    if url.get_backend_name() != "sqlite":
-        engine = create_engine(url, pool_pre_ping=True)
-        event.listen(engine, "before_cursor_execute", _redact_parameters, retval=True)
-        return engine
+    """Create the engine: SQLite with WAL, a busy timeout and BEGIN IMMEDIATE; PostgreSQL with psycopg 3.
+
+    Any other database is refused (DatabaseUnusable's sentence in startup.py): the migrations and the
+    once-only writes (INSERT ... ON CONFLICT) are written and tested for these two.
+    """
+    url = postgres_url(make_url(database_url))
+    backend = url.get_backend_name()
+    if backend == "postgresql":
+        return _postgres_engine(url)
+    if backend != "sqlite":
+        raise UnsupportedDatabase(
+            f"{backend} is not supported: use sqlite:///PATH or postgresql+psycopg://..."
+        )
     if url.database and url.database != ":memory:":
         Path(url.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": BUSY_TIMEOUT_MS / 1000})

@@ -242,3 +242,16 @@ class HandoverAck(Base):
     shift_start: Mapped[datetime]
     user_id: Mapped[str] = mapped_column(String(32))
     acked_at: Mapped[datetime]
+
+
+class LeaderLease(Base):
+    """Which replica runs the scheduled jobs now: a short lease that its holder's heartbeat renews."""
+
+    __tablename__ = "leader_leases"
+
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)  # "jobs": one leader for every job
+    # The holder's name (host/pid/random, for logs and operators) and its claim's token (writes fence on it).
+    holder: Mapped[str | None] = mapped_column(String(200))
+    lease_token: Mapped[str | None] = mapped_column(String(32))
+    expires_at: Mapped[datetime | None]
+    since: Mapped[datetime | None]  # when the holder took it

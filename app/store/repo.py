@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, inspect, select
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.orm import Session
 
@@ -29,8 +29,10 @@ def insert_ignoring_duplicates(session: Session, model: type[Base], values: dict
     the key first owns the action.
     """
     statement = _insert(session)(model).values(**values).on_conflict_do_nothing()
-    result = session.execute(statement)
-    return bool(getattr(result, "rowcount", 0))
+    # RETURNING tells, on both databases, whether the row went in: psycopg reports no rowcount (-1,
+    # which is truthy) for an INSERT that SQLAlchemy itself extends with RETURNING.
+    keys = inspect(model).primary_key
+    return session.execute(statement.returning(*keys)).first() is not None
 
 
 def upsert(session: Session, model: type[Base], values: dict[str, Any], key: Sequence[str]) -> None:
@@ -52,6 +54,17 @@ def team_state(session: Session, team: str) -> TeamState:
         state = session.get(TeamState, team)
         assert state is not None  # inserted now, or by a concurrent worker whose commit we waited for
     return state
+
+
+def last_refreshed(session: Session, teams: Iterable[str]) -> datetime | None:
+    """When the least recently refreshed of ``teams`` was last tried, by any process; None: one never was."""
+    names = set(teams)
+    statement = select(TeamState.team, TeamState.last_attempt_at).where(TeamState.team.in_(names))
+    tried: dict[str, datetime | None] = {row.team: row.last_attempt_at for row in session.execute(statement)}
+    times: list[datetime] = [at for at in tried.values() if at is not None]
+    if not names or set(tried) != names or len(times) != len(names):
+        return None
+    return min(times)
 
 
 def latest_snapshot(session: Session, team: str) -> OnCallSnapshot | None:

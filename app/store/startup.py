@@ -7,7 +7,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
 
 from app.store import schema_version
-from app.store.db import MIGRATIONS, READ_ONLY, make_engine, migrate
+from app.store.db import MIGRATIONS, READ_ONLY, UnsupportedDatabase, make_engine, migrate
 from app.store.models import Base
 
 
@@ -87,9 +87,11 @@ def open_database(database_url: str) -> Engine:
         engine = make_engine(database_url)
     except ImportError as error:  # the URL names a driver that is not installed (psycopg, MySQLdb, ...)
         raise DatabaseUnusable(
-            f"{prefix}: its database driver {error.name or ''} is not installed; install it (for PostgreSQL: "
-            "pip install 'psycopg[binary]' and a postgresql+psycopg:// URL)"
+            f"{prefix}: its database driver {error.name or ''} is not installed; for PostgreSQL install "
+            "the bot with its postgres extra: pip install 'oncall-bot[postgres]'"
         ) from None
+    except UnsupportedDatabase as error:
+        raise DatabaseUnusable(f"{prefix}: {error}") from None
     except ArgumentError as error:
         raise DatabaseUnusable(
             f"{prefix}: DATABASE_URL is not a database URL ({error}); e.g. sqlite:///oncall.db"

@@ -19,6 +19,8 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from app.runtime import utc_now
 from app.sandbox import Sandbox
 from app.sandbox.jsm import account_id_for
@@ -64,6 +66,7 @@ def snapshots(database: Path) -> list[tuple[str, str]]:
         return list(connection.execute("SELECT people, first_seen_at FROM oncall_snapshots ORDER BY id"))
 
 
+@pytest.mark.sqlite_file  # it reads the snapshots from the SQLite file
 def test_an_opsgenie_team_moves_to_jsm_without_a_repeated_post(sandbox: Sandbox, tmp_path: Path) -> None:
     # The handover (carol takes over) was 3 minutes ago.
     world = seed(sandbox, utc_now(), escalate="page", handover_at=utc_now() - timedelta(minutes=3))

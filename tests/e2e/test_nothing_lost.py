@@ -4,7 +4,6 @@ deleted database file, against the sandbox over real sockets."""
 from __future__ import annotations
 
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
@@ -17,7 +16,8 @@ import pytest
 from app.runtime import utc_now
 from app.sandbox import Sandbox
 from app.sandbox.world import USERGROUP_ID, World, seed, write_config
-from tests.conftest import environment_for
+from tests.conftest import database_url, environment_for
+from tests.databases import writes_held
 from tests.slack.test_mentions import CAROL, mention, thread, wait_until
 
 # The lease of the product's own setting, short so that a take-over is quick to watch.
@@ -79,16 +79,11 @@ def test_a_mention_while_another_process_holds_the_write_lock_is_answered_and_pa
 ) -> None:
     start_bot_process()
     synced(sandbox)
-    blocker = sqlite3.connect(tmp_path / "oncall.db", isolation_level=None)
-    blocker.execute("BEGIN IMMEDIATE")  # held longer than the bot's 10-second busy timeout
-    try:
+    with writes_held(database_url(tmp_path)):  # held longer than the bot's 10-second busy timeout
         _, ts = mention(sandbox, "page: warehouse is down")
         wait_until(lambda: replies(sandbox, ts), timeout=30)  # Slack is up: the thread hears at once
         assert sandbox.opsgenie.alerts() == []
-    finally:
-        blocker.execute("ROLLBACK")
-        released = time.monotonic()
-        blocker.close()
+    released = time.monotonic()
 
     [alert] = wait_until(sandbox.opsgenie.alerts, timeout=60)
     assert time.monotonic() - released < 60
@@ -149,6 +144,7 @@ def test_sigterm_during_a_slack_retry_after_of_30_seconds_exits_within_10_second
     assert "Traceback" not in output(process)
 
 
+@pytest.mark.sqlite_file
 def test_the_database_file_deleted_under_the_running_bot_stops_it_with_one_sentence(
     sandbox: Sandbox, start_bot_process: Start, tmp_path: Path
 ) -> None:

@@ -112,6 +112,7 @@ def slack_received(box: Sandbox) -> str:
     return json.dumps([requests, acks, box.slack.responses()], default=str)
 
 
+@pytest.mark.sqlite_file  # it reads the stored text from the SQLite file
 def test_no_secret_reaches_slack_cli_logs_or_the_database(
     box: Sandbox, creds: Secrets, tmp_path: Path
 ) -> None:

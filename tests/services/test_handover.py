@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import logging
-import sqlite3
 import threading
 import time
 from collections.abc import Sequence
@@ -32,6 +31,7 @@ from app.slack.person_notices import DASH
 from app.store import db, repo
 from app.store.models import Escalation, Handover, PersonRow, UsergroupSync
 from tests.conftest import RuntimeFactory
+from tests.databases import writes_held
 
 ALICE, BOB, CAROL = "U0ALICE0001", "U0BOB000001", "U0CAROL0001"
 AMSTERDAM, NEW_YORK = "Europe/Amsterdam", "America/New_York"
@@ -251,15 +251,13 @@ def test_a_locked_database_after_the_post_is_waited_out_and_never_doubles_it(
     deadline = time.monotonic() + 10
     while not handover_rows(runtime) and time.monotonic() < deadline:
         time.sleep(0.005)
-    other = sqlite3.connect(runtime.sessions.kw["bind"].url.database, isolation_level=None, timeout=5)
+    url = runtime.sessions.kw["bind"].url.render_as_string(hide_password=False)
     try:
-        other.execute("BEGIN IMMEDIATE")  # another writer holds the lock from the claim until after the post
-        while not sandbox.slack.requests("chat.postMessage") and time.monotonic() < deadline:
-            time.sleep(0.005)
-        time.sleep(0.5)  # longer than the busy timeout: recording the post fails at least once
+        with writes_held(url):  # another writer holds the lock from the claim until after the post
+            while not sandbox.slack.requests("chat.postMessage") and time.monotonic() < deadline:
+                time.sleep(0.005)
+            time.sleep(0.5)  # longer than the busy timeout: recording the post fails at least once
     finally:
-        other.execute("ROLLBACK")
-        other.close()
         sandbox.slack.latency = 0.0
     poster.join(timeout=30)
     assert outcomes == ["posted"]
