@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -191,6 +192,6 @@ def test_a_new_leader_wakes_the_refresh_for_when_it_is_due_and_the_catch_up_soon
     runtime = make_runtime(world.config_text, clock=clock)
     run_cycle(runtime, clock() - timedelta(minutes=1))  # the previous leader's last refresh
     woken: dict[str, timedelta] = {}
-    runtime.wake = lambda job_id, after=timedelta(0): woken.setdefault(job_id, after)
+    runtime = replace(runtime, wake=lambda job_id, after=timedelta(0): woken.setdefault(job_id, after))
     jobs.on_leadership(runtime)(True)
     assert woken == {jobs.REFRESH_JOB: timedelta(minutes=4), jobs.CATCH_UP_JOB: CATCH_UP_DELAY}
