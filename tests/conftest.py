@@ -75,6 +75,11 @@ def test_databases(request: pytest.FixtureRequest) -> Iterator[Databases]:
         DATABASES.drop_created()
 
 
+def keep_database(directory: Path) -> None:
+    """Let the database of ``directory`` last the whole test session (for a module-scoped bot)."""
+    DATABASES.keep(directory)
+
+
 def database_url(directory: Path) -> str:
     """The database URL of a test's ``directory``: SQLite there, or its own PostgreSQL database."""
     return DATABASES.url_for(directory)

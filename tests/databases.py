@@ -45,6 +45,8 @@ class Databases:
         self.server = make_url(server).set(drivername="postgresql+psycopg") if server else None
         self._by_directory: dict[Path, str] = {}
         self._created: list[str] = []
+        # Databases of module-scoped bots (one process for a module's tests): dropped at the session's end.
+        self._lasting: dict[Path, str] = {}
         self._template_ready = False
         # One template per test session: two sessions on one server (a developer's, CI's) never share it.
         self.template = f"oncall_test_template_{os.getpid()}"
@@ -60,9 +62,18 @@ class Databases:
         """The database URL of ``directory`` (the same one for every caller within a test)."""
         if self.server is None or sqlite or self.sqlite_only:
             return f"sqlite:///{directory}/oncall.db"
+        if directory in self._lasting:
+            return self._lasting[directory]
         if directory not in self._by_directory:
             self._by_directory[directory] = self.create()
         return self._by_directory[directory]
+
+    def keep(self, directory: Path) -> None:
+        """Give ``directory`` a database that outlives each test (a module-scoped bot's), in the PG pass."""
+        if self.server is not None and directory not in self._lasting:
+            url = self.create()
+            self._created.remove(url.rsplit("/", 1)[1])  # not dropped with the test that made it
+            self._lasting[directory] = url
 
     def create(self, *, migrated: bool = True) -> str:
         """A new PostgreSQL database (at the latest schema unless ``migrated`` is False); its URL."""
@@ -88,6 +99,8 @@ class Databases:
 
     def close(self) -> None:
         """Drop what is left, the template too (at the end of the test session)."""
+        self._created.extend(url.rsplit("/", 1)[1] for url in self._lasting.values())
+        self._lasting.clear()
         self.drop_created()
         if self._template_ready and self.server is not None:
             with _admin(self.server) as admin:
@@ -136,3 +149,15 @@ def writes_held(database_url: str) -> Iterator[None]:
             yield
         finally:
             holder.execute("ROLLBACK")
+
+
+def query(database_url: str, sql: str, **params: object) -> list[tuple[object, ...]]:
+    """Rows of ``sql`` (named ``:params``) read from outside the bot, on SQLite or PostgreSQL alike."""
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(database_url)
+    try:
+        with engine.connect() as connection:
+            return [tuple(row) for row in connection.execute(text(sql), params)]
+    finally:
+        engine.dispose()

@@ -8,11 +8,9 @@ over real sockets: each case writes in its own thread and counts only the alerts
 from __future__ import annotations
 
 import json
-import sqlite3
 import subprocess
 import sys
 from collections.abc import Iterator
-from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +20,8 @@ from app.runtime import utc_now
 from app.sandbox import Sandbox
 from app.sandbox.world import CHANNEL, USERGROUP_ID, seed, write_config
 from app.slack import escalation_buttons as buttons
-from tests.conftest import environment_for
+from tests.conftest import database_url, environment_for, keep_database
+from tests.databases import query
 from tests.slack.test_mentions import ALICE, BOB, CAROL, mention, thread, wait_until
 
 GUEST = "U0GUEST0001"
@@ -39,8 +38,10 @@ def box() -> Iterator[Sandbox]:
 
 @pytest.fixture(scope="module")
 def directory(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Where the bot's teams file and database live."""
-    return tmp_path_factory.mktemp("escalation")
+    """Where the bot's teams file and database live (the database lasts the module's tests)."""
+    directory = tmp_path_factory.mktemp("escalation")
+    keep_database(directory)
+    return directory
 
 
 @pytest.fixture(scope="module")
@@ -90,9 +91,8 @@ def escalations_of(directory: Path, ts: str) -> list[str]:
     A mention that pages is recorded before its thread reply is posted: once the reply is seen, a page
     that should not have happened would show here.
     """
-    with closing(sqlite3.connect(directory / "oncall.db")) as db:
-        found = db.execute("SELECT status FROM escalations WHERE message_ts = ?", (ts,))
-        return [status for (status,) in found]
+    found = query(database_url(directory), "SELECT status FROM escalations WHERE message_ts = :ts", ts=ts)
+    return [str(status) for (status,) in found]
 
 
 def replied(box: Sandbox, ts: str, count: int = 1) -> list[dict[str, Any]]:

@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from alembic.config import Config
 from alembic.script import ScriptDirectory
 
@@ -16,6 +17,9 @@ from app.store import schema_version
 from app.store.db import MIGRATIONS
 from app.store.startup import open_database
 from tests.conftest import environment_for
+
+# What `run` loads on the default database, SQLite (on PostgreSQL it loads its dialect, as it must).
+pytestmark = pytest.mark.sqlite_file
 
 # Written by the bot's interpreter at exit (a sitecustomize on PYTHONPATH): every module it had loaded.
 DUMP = """

@@ -8,7 +8,6 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
-from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -17,7 +16,7 @@ from app.runtime import utc_now
 from app.sandbox import Sandbox
 from app.sandbox.world import USERGROUP_ID, World, seed, write_config
 from tests.conftest import database_url, environment_for
-from tests.databases import writes_held
+from tests.databases import query, writes_held
 from tests.slack.test_mentions import CAROL, mention, thread, wait_until
 
 # The lease of the product's own setting, short so that a take-over is quick to watch.
@@ -190,6 +189,5 @@ def test_killed_after_its_alert_landed_unseen_the_restarted_bot_reads_it_back_an
 
 def reply_recorded(directory: Path, ts: str) -> bool:
     """True once the bot stored its thread reply's ts for the escalation of message ``ts``."""
-    with closing(sqlite3.connect(directory / "oncall.db")) as db:
-        found = db.execute("SELECT reply_ts FROM escalations WHERE message_ts = ?", (ts,)).fetchone()
-    return bool(found and found[0])
+    found = query(database_url(directory), "SELECT reply_ts FROM escalations WHERE message_ts = :ts", ts=ts)
+    return bool(found and found[0][0])

@@ -8,7 +8,6 @@ sandboxes' and SQLite's own.
 
 from __future__ import annotations
 
-import sqlite3
 from datetime import timedelta
 from pathlib import Path
 
@@ -20,6 +19,7 @@ from app.sandbox.world import CHANNEL, World
 from app.services.escalation_pages import retry_pending_pages
 from app.store import db
 from tests.conftest import BotFactory
+from tests.databases import writes_held
 from tests.slack.test_mentions import PAGING, mention, rows, thread, wait_until
 
 
@@ -119,14 +119,10 @@ def test_a_locked_database_under_the_page_worker_is_taken_over_without_a_second_
     sandbox.opsgenie.hang(1.0, times=1)  # the alert is on its way ...
     _, ts = mention(sandbox, "page: the ledger is off")
     wait_until(lambda: "/v2/alerts" in sandbox.opsgenie.hanging(), timeout=10)
-    blocker = sqlite3.connect(tmp_path / "oncall.db", isolation_level=None)
-    blocker.execute("BEGIN IMMEDIATE")  # ... when another process takes the write lock
-    try:
+    url = runtime.sessions.kw["bind"].url.render_as_string(hide_password=False)
+    with writes_held(url):  # ... when another process takes the write lock
         wait_until(sandbox.opsgenie.alerts, timeout=10)  # the alert exists; the worker cannot record it
         wait_until(lambda: runtime.leases.held() == 0, timeout=10)  # it gave up and let go of the lease
-    finally:
-        blocker.execute("ROLLBACK")
-        blocker.close()
     [row] = rows(runtime)
     assert row.status == "pending"  # nothing recorded: the outcome is unknown to the bot
     later = utc_now() + runtime.leases.duration + timedelta(seconds=1)  # the lease has run out
