@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Sequence
 from datetime import datetime
@@ -10,14 +11,15 @@ from typing import Any
 from app.i18n import EN, N_, Translator
 from app.model.oncall import MyShifts, TeamHome, UserZone
 from app.slack.blocks import cap_blocks, context, escape, fit_sections, more_names, plain
-from app.slack.limits import VIEW_BLOCKS, fit_lines, fit_names, header
+from app.slack.limits import VIEW_BLOCKS, VIEW_BYTES, fit_lines, fit_names, header, wire_size
 from app.slack.me_blocks import me_lines
 from app.slack.oncall_blocks import freshness_line, more_teams, zone_line
 from app.slack.words import PEOPLE_CHARS, clock, moment, people, person
 
 HOME_BLOCKS = VIEW_BLOCKS
-# Slack refuses a view over 250 kB (view_too_large): the teams' text stays far below, JSON and all.
-HOME_CHARS = 100_000
+# Slack refuses a view over 250 kB of JSON (view_too_large). The teams' text gets what the user's part
+# leaves, counted as sent (a Japanese character is 6 bytes there), less room for every block's own JSON.
+BLOCK_JSON = 200
 MINE_BLOCKS = 40  # the user's own shifts may take this many sections; the teams get the rest
 MORE_SHIFTS = N_("More shifts than fit here: ask `/oncall me`.")
 _GROUP_ID = re.compile(r"^S[A-Z0-9]{6,}$")
@@ -85,7 +87,8 @@ def home_view(
     ]
     # Only with hundreds of teams: the user's part (itself capped) keeps its room, the teams part gives way.
     room = HOME_BLOCKS - 1 - len(yours)
-    listed = fit_lines(entries, max_chars=HOME_CHARS, max_blocks=room, more=_teams_left(t))
+    budget = VIEW_BYTES - len(json.dumps(yours)) - BLOCK_JSON * (room + 1) - wire_size(t("On call now"))
+    listed = fit_lines(entries, max_chars=budget, max_blocks=room, more=_teams_left(t), size=wire_size)
     return {"type": "home", "blocks": [header(t("On call now")), *listed, *yours]}
 
 

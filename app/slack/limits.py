@@ -7,6 +7,7 @@ payload Slack would refuse never leaves the process silently.
 
 from __future__ import annotations
 
+import json
 import re
 import unicodedata
 from collections.abc import Callable, Sequence
@@ -168,15 +169,23 @@ def pack_lines(lines: Sequence[str], limit: int = TEXT_CHARS) -> list[str]:
     return [text for text, _ in _packed(lines, limit)]
 
 
+def wire_size(text: str) -> int:
+    """The bytes ``text`` takes in the JSON sent to Slack, where every non-ASCII character is escaped."""
+    # A view's 250 kB are counted on that JSON: a Japanese character takes 6 bytes there, an emoji 12.
+    return len(json.dumps(text)) - 2
+
+
 def fit_lines(
     lines: Sequence[str],
     *,
     max_chars: int,
     max_blocks: int,
     more: Callable[[list[str]], str],
+    size: Callable[[str], int] = len,
 ) -> list[Block]:
     """Sections of whole lines, at most ``max_chars`` in all and ``max_blocks`` blocks, pointer included.
 
+    ``size`` measures a section's text (characters by default; ``wire_size`` for a view's byte limit).
     When lines are left out, the last block is a context saying ``more(the lines left out)``.
     """
     packed = _packed(lines, TEXT_CHARS)
@@ -185,10 +194,10 @@ def fit_lines(
     for index, (text, count) in enumerate(packed):
         last = index == len(packed) - 1
         room = max_blocks - len(blocks) - (0 if last else 1)  # keep one block for the pointer
-        if room < 1 or used + len(text) > max_chars:
+        if room < 1 or used + size(text) > max_chars:
             break
         blocks.append(section(text))
-        used, done = used + len(text), done + count
+        used, done = used + size(text), done + count
     if done < len(lines):
         blocks.append(context(more(list(lines[done:]))))
     return blocks

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 from typing import Any
 
@@ -161,3 +162,17 @@ def test_handover_escalation_and_notices(
         notice_text.unmapped_person(name, detail * 100, detail * 100, t),
     ):
         accepted({"text": text, "blocks": [section(text)]})
+
+
+def test_a_home_tab_of_hundreds_of_teams_in_japanese_stays_under_slacks_250_kb_of_json() -> None:
+    """Found by the property above: 100k characters of Japanese are 600 kB once escaped in JSON."""
+    t = translator("ja")
+    crowd = tuple(Person(f"p{i}@x.example", None, "障害対応" * 20, "ok") for i in range(12))
+    teams = [TeamNow(team(f"t{i:03d}-" + "x" * 26), crowd, FRESH, HANDOVER) for i in range(260)]
+    homes = [TeamHome(n, "failed", AS_OF, "同期に失敗しました" * 200, crowd) for n in teams]
+    half = timedelta(minutes=30)
+    views = tuple(ShiftView("t000", crowd[0], NOW + i * half, NOW + (i + 1) * half) for i in range(284))
+    mine = MyShifts("U1", ("a@x",), views[:3], views, FRESH, unknown_teams=())
+    view = home_blocks.home_view(homes, mine, AMS, NOW, "Opsgenie", profile_known=True, t=t)
+    accepted(view, "view")
+    assert "t000-" in json.dumps(view["blocks"])  # the teams that fit are still listed
