@@ -7,25 +7,20 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Literal
 
-from sqlalchemy import ColumnElement, select, update
-from sqlalchemy.orm import Session
-
 from app.chat import Key
 from app.domain import Team
 from app.model.buttons import got_it_value
-from app.model.handover import EscalationView, HandoverView, LayerView, UsergroupView
+from app.model.handover import HandoverView
 from app.model.messages import HandoverPost, IncomingDm
-from app.oncall_config import OncallConfig
 from app.runtime import Runtime
 from app.services import handover_plan
-from app.services.freshness import state_is_stale
-from app.services.handover_plan import Planned
+from app.services.handover_ledger import HandoverLedger, existing
+from app.services.handover_view import gather, has_data
 from app.services.notices import say_notice
-from app.services.once import Seen, State, peek, say_once
-from app.services.person_views import person_views
+from app.services.once import peek, say_once
 from app.services.slack_users import language_for
 from app.store import repo
-from app.store.models import Escalation, Handover, ShiftRow, TeamState, UsergroupSync
+from app.store.models import Handover
 
 log = logging.getLogger(__name__)
 
@@ -60,146 +55,14 @@ class HandoverOutcome:
     detail: str = ""
 
 
-def _escalations(session: Session, team: str, start: datetime, end: datetime) -> tuple[EscalationView, ...]:
-    rows = session.scalars(
-        select(Escalation)
-        .where(Escalation.team == team, Escalation.created_at >= start, Escalation.created_at < end)
-        .order_by(Escalation.created_at, Escalation.id)
-    )
-    return tuple(
-        EscalationView(
-            r.created_at, r.channel, r.thread_ts, r.user_id, r.text, r.closed_at is None, r.permalink
-        )
-        for r in rows
-    )
-
-
-def _usergroup(session: Session, team: Team) -> UsergroupView:
-    row = session.scalars(
-        select(UsergroupSync)
-        .where(UsergroupSync.team == team.name)
-        .order_by(UsergroupSync.at.desc())
-        .limit(1)
-    ).first()
-    if row is None:
-        return UsergroupView(team.usergroup)
-    return UsergroupView(team.usergroup, row.result, row.at, tuple(row.after), row.detail)
-
-
-def gather(
-    session: Session, config: OncallConfig, team: Team, planned: Planned, now: datetime
-) -> HandoverView:
-    """Read everything the handover ``planned`` of ``team`` shows from the cache."""
-    outgoing, incoming = planned.outgoing, planned.incoming
-    layered = [p for _, out, into in planned.layers for p in (*out, *into)]
-    views = person_views(session, config, [*outgoing, *incoming, *layered])
-    state = session.get(TeamState, team.name)
-    success = state.last_success_at if state else None
-    return HandoverView(
-        team=team.name,
-        zone=team.timezone,
-        start=planned.start,
-        end=planned.end,
-        outgoing=tuple(views[p.lower()] for p in outgoing),
-        incoming=tuple(views[p.lower()] for p in incoming),
-        usergroup=_usergroup(session, team),
-        escalations=_escalations(session, team.name, planned.since, planned.start),
-        pager_change=planned.pager_change,
-        stale=success is None or state_is_stale(state, now, config.refresh_minutes),
-        last_success_at=success,
-        last_error=state.last_error if state else None,
-        layers=tuple(
-            LayerView(name, tuple(views[p] for p in out), tuple(views[p] for p in into))
-            for name, out, into in planned.layers
-        ),
-    )
-
-
-def _has_data(session: Session, team: str) -> bool:
-    any_shift = session.scalars(select(ShiftRow.id).where(ShiftRow.team == team).limit(1)).first()
-    return any_shift is not None or repo.latest_snapshot(session, team) is not None
-
-
-def _key(team: Team, start: datetime) -> tuple[ColumnElement[bool], ...]:
-    return (Handover.team == team.name, Handover.shift_start == start)
-
-
-# Handover.status for each once-state; "unconfirmed" is what earlier versions left for an unknown outcome.
-_STATUS: dict[State, str] = {
-    "claimed": "claimed",
-    "done": "posted",
-    "refused": "failed",
-    "unknown": "unknown",
-}
-_STATE: dict[str, State] = {v: k for k, v in _STATUS.items()} | {"unconfirmed": "unknown"}
-
-
-@dataclass(frozen=True)
-class HandoverLedger:
-    """The handovers table: one row per (team, shift start), the once-key of the channel post."""
-
-    team: Team
-    view: HandoverView
-
-    def _values(self, now: datetime) -> dict[str, object]:
-        return {
-            "created_at": now,
-            "status": "claimed",
-            "late": self.view.late,
-            "outgoing": [p.pager_id for p in self.view.outgoing],
-            "incoming": [p.pager_id for p in self.view.incoming],
-            "channel": self.team.channel,
-            "detail": None,
-        }
-
-    def claim(self, session: Session, now: datetime) -> bool:
-        """Insert the (team, shift start) key as claimed."""
-        values = {"team": self.team.name, "shift_start": self.view.start, **self._values(now)}
-        return repo.insert_ignoring_duplicates(session, Handover, values)
-
-    def seen(self, session: Session) -> Seen | None:
-        """The handover's state ("skipped" counts as done: nothing is posted for it)."""
-        row = _existing(session, self.team, self.view.start)
-        if row is None:
-            return None
-        return Seen(_STATE.get(row.status, "done"), row.created_at, row.message_ts)
-
-    def take(self, session: Session, seen: Seen, now: datetime) -> bool:
-        """Claim it again unless another attempt moved it."""
-        statuses = [s for s, state in _STATE.items() if state == seen.state]
-        taken = session.execute(
-            update(Handover)
-            .where(
-                *_key(self.team, self.view.start),
-                Handover.status.in_(statuses),
-                Handover.created_at == seen.since,
-            )
-            .values(**self._values(now))
-        )
-        return bool(getattr(taken, "rowcount", 0))
-
-    def record(self, session: Session, state: State, now: datetime, ts: str | None, detail: str) -> None:
-        """Store how the post went."""
-        values: dict[str, object] = {"status": _STATUS[state], "detail": detail or None}
-        if state == "done":
-            values["message_ts"] = ts or None
-        if state == "unknown":
-            values["created_at"] = now
-        session.execute(update(Handover).where(*_key(self.team, self.view.start)).values(**values))
-
-
-def _existing(session: Session, team: Team, start: datetime) -> Handover | None:
-    return session.scalars(select(Handover).where(*_key(team, start))).first()
-
-
 def _too_old(
     runtime: Runtime, team: Team, start: datetime, now: datetime, *, dry_run: bool
 ) -> HandoverOutcome:
     grace = runtime.config.handover_grace_hours
     detail = f"more than {grace:g} h ago" + ("; a real run would not post it" if dry_run else "")
     with runtime.sessions.begin() as session:
-        existing = _existing(session, team, start)
-        if existing is not None and existing.status == "posted":
+        row = existing(session, team, start)
+        if row is not None and row.status == "posted":
             return HandoverOutcome(team.name, start, "already_posted", detail="posted before")
         if dry_run:
             return HandoverOutcome(team.name, start, "skipped_too_old", detail=detail)
@@ -286,7 +149,7 @@ def run_handover(runtime: Runtime, team: Team, now: datetime, *, dry_run: bool =
     """Post (or with ``dry_run`` only render) the team's latest handover at or before ``now``."""
     with runtime.sessions.begin() as session:
         planned = handover_plan.at_or_before(session, team, now)
-        has_data = _has_data(session, team.name)
+        known = has_data(session, team.name)
     if planned is None:
         why = "handover is off" if team.handover == "off" else "no shift change in the cached timeline yet"
         return HandoverOutcome(team.name, None, "none", detail=why)
@@ -296,7 +159,7 @@ def run_handover(runtime: Runtime, team: Team, now: datetime, *, dry_run: bool =
     grace = max(timedelta(hours=runtime.config.handover_grace_hours), LATE_AFTER)
     if now - start > grace:
         return _too_old(runtime, team, start, now, dry_run=dry_run)
-    if not has_data:
+    if not known:
         why = "the pager has not been read yet; will retry"
         return HandoverOutcome(team.name, start, "failed", detail=why)
     if planned.same_people:

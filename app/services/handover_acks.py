@@ -20,8 +20,8 @@ from app.model.buttons import GOT_IT_ACTION, GotItDone, parse_got_it
 from app.model.messages import GotItRefused, GotItWhy, HandoverPost
 from app.runtime import Runtime
 from app.services import handover_plan
-from app.services.handover import gather
 from app.services.handover_plan import Planned
+from app.services.handover_view import gather
 from app.services.presses import Press
 from app.services.roster import HISTORY
 from app.services.slack_users import cached_language
