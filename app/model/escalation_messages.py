@@ -1,0 +1,166 @@
+"""The messages of an escalation, as values: the thread reply, the page's outcome, the answers to a mention
+that escalate nothing, and the direct messages of a team without a pager."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Literal
+
+from app.model.buttons import EscalationButtons
+from app.model.oncall import TeamNow
+
+if TYPE_CHECKING:
+    from app.model.messages import Message
+
+# A person on call in an escalation: the pager's identity (an email) and their Slack user id, None unmapped.
+Tagged = tuple[str, str | None]
+# What the escalation reply says happens next (dm: the team has no pager to call; limited: too many pages).
+ReplyOutcome = Literal["tag", "page", "dm", "limited", "offer"]
+
+
+@dataclass(frozen=True)
+class EscalationReply:
+    """The thread reply to a mention; ``people`` None: the pager never told about the team yet."""
+
+    team: str
+    people: tuple[Tagged, ...] | None
+    reporter: str
+    outcome: ReplyOutcome
+    pager: str
+    priority: str
+    as_of: datetime | None
+    now: datetime
+    limit: int = 0
+    language: str = "en"
+
+
+@dataclass(frozen=True)
+class PageConfirmed:
+    """The pager took the page: ``alert_id`` (``url``: where a person opens it, when the pager has one)."""
+
+    alert_id: str
+    pager: str
+    url: str | None = None
+    language: str = "en"
+
+
+@dataclass(frozen=True)
+class PageUnconfirmed:
+    """The page was sent but the pager never confirmed it."""
+
+    reason: str
+    request_id: str
+    pager: str
+    language: str = "en"
+
+
+@dataclass(frozen=True)
+class PageFailed:
+    """The page could not be made."""
+
+    reason: str
+    pager: str
+    language: str = "en"
+
+
+@dataclass(frozen=True)
+class MentionUsage:
+    """How to mention the bot (an empty or unclear mention)."""
+
+    team_names: tuple[str, ...]
+    language: str = "en"
+
+
+@dataclass(frozen=True)
+class MentionUnknownTeam:
+    """The mention names a team the bot does not know."""
+
+    word: str | None
+    team_names: tuple[str, ...]
+    language: str = "en"
+
+
+@dataclass(frozen=True)
+class EscalationDm:
+    """The direct message to an on-call person of a team that does not page."""
+
+    team: str
+    reporter: str
+    text: str
+    priority: str
+    channel: str
+    permalink: str | None
+    language: str = "en"
+
+
+@dataclass(frozen=True)
+class DmsSent:
+    """The thread message: the on-call people were messaged directly (and what failed)."""
+
+    user_ids: tuple[str, ...]
+    problems: str | None
+    language: str = "en"
+
+
+@dataclass(frozen=True)
+class DmsFailed:
+    """The thread message: nobody could be messaged directly."""
+
+    reason: str
+    language: str = "en"
+
+
+@dataclass(frozen=True)
+class CourtesyReply:
+    """The short answer to a thank-you: it tags nobody and pages nobody."""
+
+    language: str = "en"
+
+
+@dataclass(frozen=True)
+class WhoReply:
+    """ "Who is on call?" answered in the thread: the /oncall answer in the team's zone."""
+
+    teams: tuple[TeamNow, ...]
+    zone: str
+    now: datetime
+    source: str
+    language: str = "en"
+
+
+@dataclass(frozen=True)
+class FollowUpReply:
+    """A mention inside an escalated thread joins that escalation (no second alert)."""
+
+    status: str
+    pager: str
+    alert_id: str | None
+    url: str | None
+    notes: bool = False  # the pager takes notes: the follow-up is added to the alert as one
+    language: str = "en"
+
+
+@dataclass(frozen=True)
+class WithButtons:
+    """An escalation's thread message (its reply or its outcome) with the escalation's buttons below it."""
+
+    message: Message
+    buttons: EscalationButtons
+
+
+@dataclass(frozen=True)
+class AlertChangedAtPager:
+    """The page's outcome message again after its alert was acknowledged or closed at the pager.
+
+    ``outcome``: the message as first posted (the confirmation); ``by``: who, as the pager names them;
+    ``acked_by``: the Slack user who pressed Acknowledge before; ``keep``: the buttons left (None: none).
+    """
+
+    outcome: PageConfirmed | PageUnconfirmed
+    pager: str
+    state: str  # "acknowledged" or "closed"
+    by: str | None = None
+    acked_by: str | None = None
+    keep: EscalationButtons | None = None
+    language: str = "en"
