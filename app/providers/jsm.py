@@ -29,8 +29,9 @@ from app.providers.jsm_alerts import Paging
 from app.providers.jsm_http import JsmHttp
 from app.providers.jsm_parse import Piece, format_date, looks_like_id, on_call_users, timeline, values
 from app.providers.jsm_people import Account, Directory
-from app.providers.pager_http import ClosingProvider
+from app.providers.pager_client import ClosingProvider
 from app.providers.pagerduty_parse import merge_by_source
+from app.stopping import Stopping
 
 DEFAULT_API_URL = "https://api.atlassian.com"
 TOKEN_ENV = "JSM_API_TOKEN"  # noqa: S105 - the name of the variable, not a secret
@@ -92,6 +93,10 @@ class JsmProvider(ClosingProvider):
         self._listed_at: float | None = None
         self.people = Directory(self._http, ttl=email_ttl, monotonic=monotonic)
         self.paging = Paging(self._http, self._ops_path, integration=bool(integration_key))
+
+    def interrupt_on(self, stopping: Stopping) -> None:
+        """Once ``stopping`` is set, retry nothing and wait out no backoff (the process is shutting down)."""
+        self._http.interrupt_on(stopping)
 
     # -- the Provider protocol ------------------------------------------------------------------------------
 

@@ -7,7 +7,6 @@ with backoff; gives up with one narrow ProviderError whose sentence names what t
 from __future__ import annotations
 
 import email.utils
-import logging
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -19,6 +18,7 @@ from app.providers import (
     BadCredentials,
     ProviderError,
 )
+from app.providers.pager_client import Waits
 from app.providers.pager_http import (
     AnswerReader,
     Refusal,
@@ -28,10 +28,8 @@ from app.providers.pager_http import (
     error_body,
 )
 
-log = logging.getLogger(__name__)
 
-
-class JsmHttp(AnswerReader):
+class JsmHttp(AnswerReader, Waits):
     """One pool per host; Basic auth (account email + API token) or an integration's GenieKey per call."""
 
     pager = "JSM"
@@ -52,6 +50,7 @@ class JsmHttp(AnswerReader):
         sleep: Callable[[float], None],
         transport: httpx.BaseTransport | None,
     ) -> None:
+        Waits.__init__(self, sleep)
         self.api_url = api_url.rstrip("/")
         self.site_url = site_url.rstrip("/")
         self.email = email
@@ -59,12 +58,11 @@ class JsmHttp(AnswerReader):
         self._genie = {"Authorization": f"GenieKey {integration_key}"} if integration_key else None
         self._scrubber = Scrubber(secrets)
         self._max_wait = max_throttle_wait
-        self._sleep = sleep
         self._retrying = Retrying(
             retries=max_retries,
             timeout=timeout,
             backoff=backoff,
-            pause=self._pause,
+            pause=self.retry_pause,
             unreachable=self._scrubber.unreachable("JSM", self.api_url),
             throttle=self._throttle,
         )
@@ -134,10 +132,6 @@ class JsmHttp(AnswerReader):
             "the next run will try again"
         )
         return Throttle(wait, wait > self._max_wait, sentence)
-
-    def _pause(self, _attempt: int, seconds: float, why: str) -> None:
-        log.warning("JSM: %s; waiting %.2f s", why, seconds)
-        self._sleep(seconds)
 
     def scrubbed(self, error: ProviderError) -> ProviderError:
         """``error`` with every secret taken out of its sentence."""

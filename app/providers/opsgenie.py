@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import math
 import time
 from collections.abc import Callable
@@ -15,25 +14,12 @@ import httpx
 
 from app import redaction
 from app.domain import AlertRef, AlertRequest, AlertState, AlertStatus, OnCall, Shift, require_aware
-from app.providers import (
-    BadResponse,
-    ProviderError,
-)
+from app.providers import BadResponse
 from app.providers import opsgenie_wire as wire
-from app.providers.pager_http import (
-    ClosingProvider,
-    Refusal,
-    Retrying,
-    Scrubber,
-    Throttle,
-    json_object,
-)
+from app.providers.opsgenie_http import OpsgenieHttp
+from app.providers.pager_client import ClosingProvider
 from app.stopping import Stopping
 
-log = logging.getLogger(__name__)
-
-# A per-minute bucket refills too slowly to wait for inside a job; a per-second one is worth retrying.
-_MAX_THROTTLE_WAIT = 5.0
 # The timeline may answer a shorter window than asked (alignment, DST); we ask again from where it stopped.
 _MAX_TIMELINE_PAGES = 24
 _WINDOW_MARGIN = timedelta(hours=2)
@@ -60,32 +46,21 @@ class OpsgenieProvider(ClosingProvider):
         transport: httpx.BaseTransport | None = None,
     ) -> None:
         redaction.register(api_key)  # every pager registers its credential where the redaction lives
-        self._stopping: Stopping | None = None
-        self._base_url = base_url.rstrip("/")
         self._web_url = web_url.rstrip("/") if web_url else None
-        self._key_variable = key_variable
-        self._sleep = sleep
-        self._retrying = Retrying(
-            retries=max_retries,
+        self._http: OpsgenieHttp = OpsgenieHttp(
+            api_key,
+            base_url=base_url,
+            key_variable=key_variable,
             timeout=timeout,
+            max_retries=max_retries,
             backoff=backoff,
-            pause=self._pause,
-            unreachable=Scrubber(()).unreachable("Opsgenie", self._base_url),
-            throttle=self._throttle,
-            server_reason=lambda response: f"HTTP {response.status_code} ({wire.message(response)})",
-        )
-        self._http: httpx.Client = httpx.Client(
-            base_url=self._base_url,
-            headers={"Authorization": f"GenieKey {api_key}", "Accept": "application/json"},
-            timeout=timeout,
+            sleep=sleep,
             transport=transport,
         )
 
     def interrupt_on(self, stopping: Stopping) -> None:
         """Once ``stopping`` is set, retry nothing and wait out no backoff (the process is shutting down)."""
-        self._stopping = stopping
-        if self._sleep is time.sleep:
-            self._sleep = stopping.sleep
+        self._http.interrupt_on(stopping)
 
     # -- the Provider protocol -----------------------------------------------------------------------------
 
@@ -93,7 +68,7 @@ class OpsgenieProvider(ClosingProvider):
         """Who is on call for ``schedule`` at ``at`` (overrides included), deduplicated, order kept."""
         params = {"scheduleIdentifierType": wire.kind(schedule), "flat": "true", "date": wire.format_date(at)}
         path = f"{wire.schedule_path(schedule)}/on-calls"
-        data = self._data("GET", path, subject=wire.subject(schedule), schedule=schedule, params=params)
+        data = self._http.data("GET", path, subject=wire.subject(schedule), schedule=schedule, params=params)
         recipients = data.get("onCallRecipients", [])
         if not isinstance(recipients, list) or not all(isinstance(r, str) for r in recipients):
             raise BadResponse(f"Opsgenie sent an unexpected on-call list for schedule '{schedule}'")
@@ -116,12 +91,12 @@ class OpsgenieProvider(ClosingProvider):
 
     def check(self) -> None:
         """Raise a ProviderError when the key cannot be used; return quietly otherwise."""
-        self._data("GET", "/v2/account", subject="the account")
+        self._http.data("GET", "/v2/account", subject="the account")
 
     def create_alert(self, alert: AlertRequest) -> str:
         """Ask Opsgenie to raise an alert for the schedule's on-call people; return the request id."""
         # Retrying a POST is safe here: Opsgenie deduplicates open alerts on the alias.
-        body = self._json("POST", "/v2/alerts", subject="alert creation", json=wire.alert_body(alert))
+        body = self._http.answer("POST", "/v2/alerts", subject="alert creation", json=wire.alert_body(alert))
         request_id = body.get("requestId")
         if not isinstance(request_id, str) or not request_id:
             raise BadResponse("Opsgenie accepted the alert but sent no request id")
@@ -130,14 +105,14 @@ class OpsgenieProvider(ClosingProvider):
     def alert_status(self, request_id: str) -> AlertStatus:
         """Where an alert request stands: ``done`` False while Opsgenie is still processing it."""
         path = f"/v2/alerts/requests/{quote(request_id, safe='')}"
-        response = self._send("GET", path)
+        response = self._http.send("GET", path)
         pending = response.headers.get("X-Opsgenie-Errortype") == "RequestNotProcessed"
         if response.status_code == 404 and pending:
             return AlertStatus(done=False, message="Opsgenie is still processing the alert request")
         if response.status_code == 404:
             raise BadResponse(f"Opsgenie knows no alert request '{request_id}' (HTTP 404)")
         subject = f"alert request '{request_id}'"
-        data = self._data_of(self._checked(response, subject), subject)
+        data = self._http.data_of(self._http.json(response, subject), subject)
         success = bool(data.get("success", data.get("isSuccess", False)))
         alert_id = data.get("alertId")
         return AlertStatus(
@@ -163,10 +138,10 @@ class OpsgenieProvider(ClosingProvider):
         """``GET /v2/alerts/{id or alias}``: the alert as Opsgenie has it; None when it has no such alert."""
         identifier, kind = (alert.alert_id, "id") if alert.alert_id else (alert.alias, "alias")
         path = f"/v2/alerts/{quote(identifier, safe='')}"
-        response = self._send("GET", path, params={"identifierType": kind})
+        response = self._http.send("GET", path, params={"identifierType": kind})
         if response.status_code == 404:
             return None
-        state = wire.alert_state(self._data_of(self._checked(response, "the alert"), "the alert"))
+        state = wire.alert_state(self._http.data_of(self._http.json(response, "the alert"), "the alert"))
         return replace(state, url=self.alert_url(AlertRef(alert.alias, state.alert_id)))
 
     def add_note(self, alert: AlertRef, note: str, *, user: str | None = None) -> str:
@@ -188,7 +163,7 @@ class OpsgenieProvider(ClosingProvider):
         if user:
             body["user"] = wire.trim(user, 100)  # the person credited in the alert's log
         subject = f"the alert's {action}"
-        answer = self._json("POST", path, subject=subject, params={"identifierType": kind}, json=body)
+        answer = self._http.answer("POST", path, subject=subject, params={"identifierType": kind}, json=body)
         request_id = answer.get("requestId")
         if not isinstance(request_id, str) or not request_id:
             raise BadResponse(f"Opsgenie accepted {subject} but sent no request id")
@@ -209,7 +184,7 @@ class OpsgenieProvider(ClosingProvider):
             "date": wire.format_date(start),
         }
         path = f"{wire.schedule_path(schedule)}/timeline"
-        data = self._data("GET", path, subject=wire.subject(schedule), schedule=schedule, params=params)
+        data = self._http.data("GET", path, subject=wire.subject(schedule), schedule=schedule, params=params)
         window_end = wire.parse_date(data["endDate"]) if "endDate" in data else end
         try:
             rotations = (data.get("finalTimeline") or {}).get("rotations") or []
@@ -226,69 +201,3 @@ class OpsgenieProvider(ClosingProvider):
         except (AttributeError, KeyError, TypeError) as exc:
             raise BadResponse(f"Opsgenie sent a timeline we cannot read for schedule '{schedule}'") from exc
         return window_end, pieces
-
-    # -- HTTP -----------------------------------------------------------------------------------------------
-
-    def _data(
-        self, method: str, path: str, *, subject: str, schedule: str | None = None, **kwargs: Any
-    ) -> dict[str, Any]:
-        """The ``data`` object of a successful answer."""
-        return self._data_of(self._json(method, path, subject=subject, schedule=schedule, **kwargs), subject)
-
-    def _data_of(self, body: dict[str, Any], what: str) -> dict[str, Any]:
-        data = body.get("data")
-        if not isinstance(data, dict):
-            raise BadResponse(f"Opsgenie's answer about {what} has no 'data' object")
-        return data
-
-    def _json(
-        self, method: str, path: str, *, subject: str, schedule: str | None = None, **kwargs: Any
-    ) -> dict[str, Any]:
-        """A successful answer's JSON object; every failure is mapped to one ProviderError."""
-        return self._checked(self._send(method, path, **kwargs), subject, schedule)
-
-    def _checked(self, response: httpx.Response, subject: str, schedule: str | None = None) -> dict[str, Any]:
-        if response.status_code >= 400:
-            raise self._error(response, schedule, subject)
-        return json_object(response, "Opsgenie")
-
-    def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
-        """Send with retries on 429, 5xx (not 501) and network errors; give up with a narrow error."""
-        return self._retrying.send(lambda: self._http.request(method, path, **kwargs), f"{method} {path}")
-
-    def _throttle(self, response: httpx.Response, attempt: int) -> Throttle:
-        period = wire.throttle_period(response.headers)
-        sentence = wire.rate_limited(response.headers, period)
-        why = f"throttled ({period:g}-second window)"
-        return Throttle(self._retrying.delay(attempt), period > _MAX_THROTTLE_WAIT, sentence, why)
-
-    def _pause(self, attempt: int, seconds: float, why: str) -> None:
-        self._unless_stopping(why)
-        log.warning("Opsgenie: %s; retry %d/%d in %.2f s", why, attempt + 1, self._retrying.retries, seconds)
-        self._sleep(seconds)
-        self._unless_stopping(why)
-
-    def _unless_stopping(self, why: str) -> None:
-        if self._stopping is not None and self._stopping.is_set():
-            raise self._retrying.unreachable(f"{why}; not retried because the bot is stopping")
-
-    def _error(self, response: httpx.Response, schedule: str | None, subject: str) -> ProviderError:
-        """The one narrow exception for a failed answer, as a sentence a human understands."""
-        status = response.status_code
-        denied = (
-            f"Opsgenie refused access to {subject} because of the account's plan (HTTP 402): "
-            f"{wire.message(response)}"
-            if status == 402
-            else f"Opsgenie denied the API key access to {subject} (HTTP 403): a team-owned key only reaches "
-            "its own team's schedules and alerts; use a global API integration or one of the owning team"
-        )
-        kind = "with id" if schedule and wire.is_uuid(schedule) else "named"
-        path = response.request.url.path
-        return Refusal(
-            credentials="Opsgenie rejected the API key (HTTP 401): "
-            f"check {self._key_variable} and that the integration is enabled",
-            denied=denied,
-            no_schedule=f"Opsgenie has no schedule {kind} '{schedule}'",
-            wrong_url=f"Opsgenie answered 404 for {path}: is {self._base_url} the right API URL?",
-            other=f"Opsgenie refused {subject} (HTTP {status}): {wire.message(response)}",
-        ).error(status, schedule)

@@ -1,6 +1,7 @@
-"""What every pager's HTTP client shares: retries, refusals, the JSON object check, times, closing.
+"""What every pager's HTTP client shares: retries, refusals, the JSON object check, times.
 
-Each client keeps what is its own (how a 429 is read, how giving up is worded, how it pauses and logs);
+Each client keeps what is its own (how a 429 is read, how giving up is worded); its waits and its closing
+are ``pager_client``'s;
 the loop decides once, for all of them, what is retried: 429, 5xx except 501, and network errors.
 """
 
@@ -10,7 +11,7 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Protocol, Self
+from typing import Any
 
 import httpx
 
@@ -184,30 +185,6 @@ class Scrubber:
     def unreachable(self, pager: str, where: object) -> Callable[[str], ProviderError]:
         """How to say that ``pager`` at ``where`` could not be reached, given the reason."""
         return lambda reason: Unreachable(self.text(f"{pager} unreachable at {where}: {reason}"))
-
-
-class SupportsClose(Protocol):
-    """Anything holding connections that ``close()`` releases."""
-
-    def close(self) -> None:
-        """Release the connections."""
-        ...
-
-
-class ClosingProvider:
-    """``close()`` releasing the provider's HTTP client (``_http``), and ``with`` support that calls it."""
-
-    _http: SupportsClose
-
-    def close(self) -> None:
-        """Close the HTTP connection pools."""
-        self._http.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
 
 def utc_query(value: datetime, what: str) -> str:

@@ -17,7 +17,7 @@ import httpx
 from app import redaction
 from app.domain import AlertRef, AlertRequest, AlertState, AlertStatus, OnCall, Shift, require_aware
 from app.providers import BadCredentials, BadResponse, NotSupported
-from app.providers.pager_http import ClosingProvider
+from app.providers.pager_client import ClosingProvider
 from app.providers.pagerduty_http import REQUESTS_PER_MINUTE, PagerDutyHttp
 from app.providers.pagerduty_incidents import PagerDutyIncidents
 from app.providers.pagerduty_parse import (

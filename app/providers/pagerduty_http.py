@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import collections
 import logging
-import time
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 from functools import partial
@@ -17,8 +16,8 @@ from app.providers import (
     BadResponse,
     ProviderError,
     RateLimited,
-    Unreachable,
 )
+from app.providers.pager_client import Waits
 from app.providers.pager_http import (
     AnswerReader,
     Refusal,
@@ -27,7 +26,6 @@ from app.providers.pager_http import (
     Throttle,
     error_body,
 )
-from app.stopping import Stopping
 
 log = logging.getLogger(__name__)
 
@@ -79,7 +77,7 @@ def _seconds(value: str | None) -> float | None:
         return None
 
 
-class PagerDutyHttp(AnswerReader):
+class PagerDutyHttp(AnswerReader, Waits):
     """The REST host (token, versioned Accept) and the Events host (routing key in the body)."""
 
     pager = "PagerDuty"
@@ -101,33 +99,26 @@ class PagerDutyHttp(AnswerReader):
         monotonic: Callable[[], float],
         transport: httpx.BaseTransport | None,
     ) -> None:
+        Waits.__init__(self, sleep)
         self.base_url = base_url.rstrip("/")
         self.events_url = events_url.rstrip("/")
         self.token_env = token_env
         self._scrubber = Scrubber(secrets)
         self._max_wait = max_throttle_wait
-        self._sleep = sleep
         self._retrying = Retrying(
             retries=max_retries,
             timeout=timeout,
             backoff=backoff,
-            pause=lambda _attempt, seconds, why: self._pause(seconds, why),
+            pause=self.retry_pause,
             unreachable=self._scrubber.unreachable("PagerDuty", self.base_url),
             throttle=partial(self._throttle, True),
         )
-        self._stopping: Stopping | None = None
         self.budget = RequestBudget(requests_per_minute, monotonic)
         headers = {"Authorization": f"Token token={token}", "Accept": ACCEPT}
         self._rest = httpx.Client(
             base_url=self.base_url, headers=headers, timeout=timeout, transport=transport
         )
         self._events = httpx.Client(base_url=self.events_url, timeout=timeout, transport=transport)
-
-    def interrupt_on(self, stopping: Stopping) -> None:
-        """Once ``stopping`` is set, retry nothing and wait out no backoff (the process is shutting down)."""
-        self._stopping = stopping
-        if self._sleep is time.sleep:
-            self._sleep = stopping.sleep
 
     def close(self) -> None:
         """Close both connection pools."""
@@ -228,17 +219,7 @@ class PagerDutyHttp(AnswerReader):
                 "the next run will try again"
             )
         if wait > 0:
-            self._pause(wait, "keeping under PagerDuty's rate limit")
-
-    def _pause(self, seconds: float, why: str) -> None:
-        self._unless_stopping(why)
-        log.warning("PagerDuty: %s; waiting %.2f s", why, seconds)
-        self._sleep(seconds)
-        self._unless_stopping(why)
-
-    def _unless_stopping(self, why: str) -> None:
-        if self._stopping is not None and self._stopping.is_set():
-            raise Unreachable(f"PagerDuty: {why}; not retried because the bot is stopping")
+            self.wait(wait, "keeping under PagerDuty's rate limit")
 
     def _rate_limited(self, rest: bool, reset: float | None) -> str:
         if not rest:
