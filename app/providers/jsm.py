@@ -3,8 +3,8 @@
 Auth is HTTP Basic with a real Atlassian account's email and API token (JSM's Operations API refuses
 service accounts). The Ops REST API lives on ``{JSM_API_URL}/jsm/ops/api/{cloudId}/v1``; the cloud id is
 JSM_CLOUD_ID or read once from ``{JSM_SITE_URL}/_edge/tenant_info``. Paths take schedule ids only, so a
-team's ``schedule`` name is looked up once in the schedule list. People are account ids, turned into
-emails by Jira's user API (see ``jsm_people``).
+team's ``schedule`` name is looked up once in the schedule list (``jsm_schedules``). People are account
+ids, turned into emails by Jira's user API (see ``jsm_people``).
 
 JSM's trap: an account that may not see a schedule's team gets empty on-call lists, not an error. A
 timeline with nobody at all over the whole window is therefore said as an AccessDenied sentence, and the
@@ -14,7 +14,6 @@ cache keeps what it had.
 from __future__ import annotations
 
 import math
-import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -24,11 +23,12 @@ import httpx
 
 from app import redaction
 from app.domain import AlertRef, AlertRequest, AlertState, AlertStatus, OnCall, Shift, require_aware
-from app.providers import AccessDenied, BadResponse, ScheduleNotFound
+from app.providers import AccessDenied
 from app.providers.jsm_alerts import Paging
 from app.providers.jsm_http import JsmHttp
-from app.providers.jsm_parse import Piece, format_date, looks_like_id, on_call_users, timeline, values
+from app.providers.jsm_parse import Piece, format_date, on_call_users, timeline
 from app.providers.jsm_people import Account, Directory
+from app.providers.jsm_schedules import Schedules
 from app.providers.pager_client import ClosingProvider
 from app.providers.pagerduty_parse import merge_by_source
 from app.stopping import Stopping
@@ -37,11 +37,8 @@ DEFAULT_API_URL = "https://api.atlassian.com"
 TOKEN_ENV = "JSM_API_TOKEN"  # noqa: S105 - the name of the variable, not a secret
 # Nobody on call now: is there anyone in the next two weeks? If not, JSM is probably hiding the schedule.
 HIDDEN_CHECK = timedelta(days=14)
-RELIST_AFTER = 600.0  # seconds: a name missing from the schedule list is looked for again after this
 _WINDOW_MARGIN = timedelta(hours=2)  # DST and sub-second alignment; pieces are clipped anyway
 _MAX_TIMELINE_PAGES = 24
-_MAX_LIST_PAGES = 100
-_PAGE = 100
 
 
 class JsmProvider(ClosingProvider):
@@ -86,13 +83,9 @@ class JsmProvider(ClosingProvider):
             sleep=sleep,
             transport=transport,
         )
-        self._monotonic = monotonic
-        self._cloud_id = cloud_id.strip() if cloud_id and cloud_id.strip() else None
-        self._lock = threading.Lock()
-        self._names: dict[str, list[str]] = {}  # schedule name -> ids, from the last listing
-        self._listed_at: float | None = None
+        self.schedules = Schedules(self._http, cloud_id, monotonic)
         self.people = Directory(self._http, ttl=email_ttl, monotonic=monotonic)
-        self.paging = Paging(self._http, self._ops_path, integration=bool(integration_key))
+        self.paging = Paging(self._http, self.schedules.ops_path, integration=bool(integration_key))
 
     def interrupt_on(self, stopping: Stopping) -> None:
         """Once ``stopping`` is set, retry nothing and wait out no backoff (the process is shutting down)."""
@@ -103,10 +96,10 @@ class JsmProvider(ClosingProvider):
     def on_call(self, schedule: str, at: datetime) -> OnCall:
         """Who is on call for ``schedule`` at ``at`` (overrides included), deduplicated, order kept."""
         at = require_aware(at, "at").astimezone(UTC)
-        schedule_id = self.schedule_id(schedule)
-        path = self._ops_path(f"/schedules/{quote(schedule_id, safe='')}/on-calls")
+        schedule_id = self.schedules.schedule_id(schedule)
+        path = self.schedules.ops_path(f"/schedules/{quote(schedule_id, safe='')}/on-calls")
         params = {"flat": "true", "date": format_date(at)}
-        body = self._read(schedule, schedule_id, path, params)
+        body = self.schedules.read(schedule, schedule_id, path, params)
         users = on_call_users(body, schedule)
         if not users:
             pieces, rotations = self._timeline(schedule, schedule_id, at, at + HIDDEN_CHECK)
@@ -120,7 +113,7 @@ class JsmProvider(ClosingProvider):
         start, end = require_aware(start, "start").astimezone(UTC), require_aware(end, "end").astimezone(UTC)
         if end <= start:
             return []
-        pieces, rotations = self._timeline(schedule, self.schedule_id(schedule), start, end)
+        pieces, rotations = self._timeline(schedule, self.schedules.schedule_id(schedule), start, end)
         if not pieces:
             raise self._hidden(schedule, rotations, start, end)
         shifts = {
@@ -129,14 +122,18 @@ class JsmProvider(ClosingProvider):
         }
         return sorted(shifts, key=lambda s: (s.start, s.person, s.end, s.layer))
 
+    def schedule_id(self, schedule: str) -> str:
+        """The id behind a team's ``schedule`` setting: itself when it is a UUID, else by exact name."""
+        return self.schedules.schedule_id(schedule)
+
     def check(self) -> None:
         """Raise a ProviderError when the account cannot read JSM; never raises an alert."""
-        response = self._http.ops("GET", self._ops_path("/schedules"), params={"size": 1})
+        response = self._http.ops("GET", self.schedules.ops_path("/schedules"), params={"size": 1})
         self._http.json(response, "the schedule list")
 
     def create_alert(self, alert: AlertRequest) -> str:
         """Ask JSM to raise an alert for the schedule's on-call people; return the request id."""
-        return self.paging.create(alert, self.schedule_id(alert.schedule))
+        return self.paging.create(alert, self.schedules.schedule_id(alert.schedule))
 
     def alert_status(self, request_id: str) -> AlertStatus:
         """Where an alert request stands: ``done`` False while JSM is still processing it."""
@@ -174,7 +171,7 @@ class JsmProvider(ClosingProvider):
 
     def on_call_accounts(self, schedule: str, start: datetime, end: datetime) -> list[str]:
         """Every account id with a shift of ``schedule`` in ``[start, end)``, first shift first."""
-        pieces, rotations = self._timeline(schedule, self.schedule_id(schedule), start, end)
+        pieces, rotations = self._timeline(schedule, self.schedules.schedule_id(schedule), start, end)
         if not pieces:
             raise self._hidden(schedule, rotations, start, end)
         return list(dict.fromkeys(user for _, user, _, _ in sorted(pieces, key=lambda p: p[2])))
@@ -183,85 +180,6 @@ class JsmProvider(ClosingProvider):
         """Show that JSM would accept a page, without raising one; return what was tried."""
         return self.paging.probe()
 
-    # -- the cloud id and schedules -------------------------------------------------------------------------
-    def _cloud(self) -> str:
-        if self._cloud_id is None:
-            response = self._http.site("/_edge/tenant_info", auth=False)
-            if response.status_code == 404:
-                raise BadResponse(f"{self.site_url} has no /_edge/tenant_info: check JSM_SITE_URL")
-            body = self._http.json(response, "the site's tenant_info")
-            cloud = body.get("cloudId")
-            if not isinstance(cloud, str) or not cloud:
-                raise BadResponse(f"{self.site_url}/_edge/tenant_info sent no cloudId: set JSM_CLOUD_ID")
-            self._cloud_id = cloud
-        return self._cloud_id
-
-    def _ops_path(self, path: str) -> str:
-        return f"/jsm/ops/api/{quote(self._cloud(), safe='')}/v1{path}"
-
-    def schedule_id(self, schedule: str) -> str:
-        """The id behind a team's ``schedule`` setting: itself when it is a UUID, else by exact name."""
-        if looks_like_id(schedule):
-            return schedule.strip()
-        with self._lock:
-            ids = self._names.get(schedule)
-            stale = self._listed_at is None or self._monotonic() - self._listed_at > RELIST_AFTER
-            if ids is None and stale:
-                self._names = self._list_schedules()
-                self._listed_at = self._monotonic()
-                ids = self._names.get(schedule)
-        if not ids:
-            raise ScheduleNotFound(
-                f"JSM has no schedule named '{schedule}' that {self.email} can see (JSM lists only the "
-                "schedules of teams the account belongs to, unless it has read-only admin rights)"
-            )
-        if len(set(ids)) > 1:
-            raise ScheduleNotFound(
-                f"JSM has {len(set(ids))} schedules named '{schedule}': set the team's schedule to the id"
-            )
-        return ids[0]
-
-    def _list_schedules(self) -> dict[str, list[str]]:
-        """Every schedule the account can see, by name, following ``links.next``."""
-        names: dict[str, list[str]] = {}
-        target: str | None = self._ops_path("/schedules")
-        params: dict[str, int] | None = {"offset": 0, "size": _PAGE}
-        for _ in range(_MAX_LIST_PAGES):
-            if target is None:
-                break
-            body = self._http.json(self._http.ops("GET", target, params=params), "the schedule list")
-            items, following = values(body, "schedule list")
-            for item in items:
-                if isinstance(item.get("name"), str) and item.get("id"):
-                    names.setdefault(item["name"], []).append(str(item["id"]))
-            target, params = self._next(following), None
-        return names
-
-    def _next(self, link: str | None) -> str | None:
-        """A ``links.next`` to follow, only on the API host (the account's credentials go with it)."""
-        if not link:
-            return None
-        if link.startswith("/"):
-            return link
-        if not link.startswith(self._http.api_url + "/"):
-            raise BadResponse("JSM's schedule list points its next page at another host; not followed")
-        return link[len(self._http.api_url) :]
-
-    def _read(self, schedule: str, schedule_id: str, path: str, params: dict[str, str]) -> dict[str, object]:
-        """One GET about a schedule; a name whose id went missing is looked up again next time."""
-        response = self._http.ops("GET", path, params=params)
-        try:
-            return self._http.json(response, f"schedule '{schedule}'", schedule_id)
-        except ScheduleNotFound:
-            if looks_like_id(schedule):
-                raise
-            with self._lock:
-                self._names.pop(schedule, None)
-                self._listed_at = None
-            raise ScheduleNotFound(
-                f"JSM's schedule '{schedule}' (id {schedule_id}) is gone; it is looked up by name again"
-            ) from None
-
     def _timeline(
         self, schedule: str, schedule_id: str, start: datetime, end: datetime
     ) -> tuple[list[Piece], int]:
@@ -269,11 +187,11 @@ class JsmProvider(ClosingProvider):
         pieces: list[Piece] = []
         rotations = 0
         cursor = start
-        path = self._ops_path(f"/schedules/{quote(schedule_id, safe='')}/timeline")
+        path = self.schedules.ops_path(f"/schedules/{quote(schedule_id, safe='')}/timeline")
         for _ in range(_MAX_TIMELINE_PAGES):
             days = max(1, math.ceil((end - cursor + _WINDOW_MARGIN) / timedelta(days=1)))
             params = {"interval": str(days), "intervalUnit": "days", "date": format_date(cursor)}
-            body = self._read(schedule, schedule_id, path, params)
+            body = self.schedules.read(schedule, schedule_id, path, params)
             window_end, page, shown = timeline(body, schedule, end)
             pieces += page
             rotations = max(rotations, shown)
