@@ -23,8 +23,9 @@ from app.config import Settings
 from app.domain import Team
 from app.oncall_config import OncallConfig
 from app.providers import AccessDenied, BadCredentials, ProviderError, ScheduleNotFound
+from app.providers.builders import MissingCredentials, jsm_credentials
 from app.providers.jsm import JsmProvider
-from app.providers.registry import Builder, MissingCredentials, jsm_credentials
+from app.providers.registry import Builder, check_builders
 from app.slack.gateway import SlackGateway
 
 log = logging.getLogger(__name__)
@@ -42,27 +43,6 @@ HINTS: dict[type[ProviderError], str] = {
 _QUIET = logging.getLogger("app.jsm_checks.slack_sdk")
 _QUIET.propagate = False
 _QUIET.addHandler(logging.NullHandler())
-
-
-def quick_builder(timeout: float) -> Builder:
-    """JSM clients for check: one short try and one retry per call, no long waits for a rate limit."""
-
-    def build(settings: Settings, team: Team) -> JsmProvider:
-        found = jsm_credentials(settings, team)
-        return JsmProvider(
-            found.email,
-            found.api_token,
-            site_url=found.site_url,
-            api_url=settings.jsm_api_url,
-            cloud_id=settings.jsm_cloud_id,
-            integration_key=found.integration_key,
-            timeout=timeout,
-            max_retries=1,
-            backoff=0.2,
-            max_throttle_wait=2.0,
-        )
-
-    return build
 
 
 def _hint(error: ProviderError) -> str:
@@ -101,7 +81,7 @@ def readiness_lines(
         jsm_credentials(settings, movers[0])
     except MissingCredentials:
         return []  # no JSM account configured: nobody is moving yet
-    build = (builders or {}).get("jsm") or quick_builder(timeout)
+    build = (builders or {}).get("jsm") or check_builders(timeout)["jsm"]
     try:
         provider = build(settings, movers[0])
         if not isinstance(provider, JsmProvider):  # pragma: no cover - a test's builder of another kind

@@ -6,7 +6,7 @@ Only what the bot really uses is tried: reading each configured schedule. Nothin
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 from app import jsm_checks
@@ -25,16 +25,8 @@ from app.providers import (
     Unreachable,
 )
 from app.providers.jsm import JsmProvider
-from app.providers.opsgenie import OpsgenieProvider
 from app.providers.pagerduty import PagerDutyProvider
-from app.providers.registry import (
-    Builder,
-    MissingCredentials,
-    Providers,
-    kind_of,
-    opsgenie_key,
-    pagerduty_provider,
-)
+from app.providers.registry import Builder, MissingCredentials, Providers, check_builders, kind_of
 from app.runtime import utc_now
 
 _HINTS: dict[type[ProviderError], str] = {
@@ -145,47 +137,6 @@ def _routing_key_line(provider: PagerDutyProvider, teams: Sequence[Team], paging
     return CheckResult(name, True, detail, note=True)
 
 
-def _pagerduty(timeout: float) -> Builder:
-    """PagerDuty clients for check: one short try and one retry per call, no long rate-limit waits."""
-
-    def build(settings: Settings, team: Team) -> Provider:
-        return pagerduty_provider(
-            settings,
-            team,
-            timeout=timeout,
-            max_retries=1,
-            backoff=0.2,
-            max_throttle_wait=2.0,
-        )
-
-    return build
-
-
-def _opsgenie(timeout: float) -> Builder:
-    """Opsgenie clients for check: one short try and one retry per call."""
-
-    def build(settings: Settings, team: Team) -> Provider:
-        key, variable = opsgenie_key(settings, team)
-        return OpsgenieProvider(
-            key,
-            base_url=settings.opsgenie_api_url,
-            key_variable=variable,
-            timeout=timeout,
-            max_retries=1,
-            backoff=0.2,
-        )
-
-    return build
-
-
-# A pager whose everyday client waits long (retries, backoff) adds a quick one for check here.
-CHECK_BUILDERS: dict[str, Callable[[float], Builder]] = {
-    "opsgenie": _opsgenie,
-    "pagerduty": _pagerduty,
-    "jsm": jsm_checks.quick_builder,
-}
-
-
 def _credentials(settings: Settings, config: OncallConfig) -> tuple[list[Team], list[CheckResult]]:
     """The teams whose pager has its credentials, and a FAIL line for each team whose pager has none."""
     usable, lines = [], []
@@ -225,7 +176,7 @@ def _per_pager(
     builders: Mapping[str, Builder] | None,
 ) -> list[CheckResult]:
     lines: list[CheckResult] = []
-    quick = {kind: make(timeout) for kind, make in CHECK_BUILDERS.items()}
+    quick = check_builders(timeout)
     try:
         providers = Providers(settings, usable, builders={**quick, **(builders or {})})
     except Exception as error:

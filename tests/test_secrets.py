@@ -27,8 +27,8 @@ from app.domain import Team
 from app.logs import setup_logging
 from app.oncall_config import load_oncall_config
 from app.providers import Provider
+from app.providers.builders import opsgenie_key
 from app.providers.opsgenie import OpsgenieProvider
-from app.providers.registry import opsgenie_key
 from app.runtime import Runtime, utc_now
 from app.sandbox import Sandbox
 from app.sandbox.world import CHANNEL, World, write_config

@@ -7,8 +7,10 @@ Adding a pager is three steps:
    ``ProviderError`` subclasses, with a sentence a human understands.
 2. One ``ProviderKind`` entry in ``app/providers/registry.py``: its ``kind`` (what a team writes as
    ``provider = "..."``), ``credentials(settings, team)`` (the secrets that identify one client, or a
-   ``MissingCredentials`` naming the env var to set) and ``build(settings, team)`` (the provider).
-   ``register()`` adds an entry; ``known_kinds()`` is what the teams file accepts.
+   ``MissingCredentials`` naming the env var to set) and ``build(settings, team, **tuning)`` (the
+   provider; ``tuning`` is timeouts and retries, quicker for `oncall-bot check`). The built-in kinds'
+   credentials and builders live in ``app/providers/builders.py``. ``register()`` adds an entry;
+   ``known_kinds()`` is what the teams file accepts.
 3. A sandbox server under ``app/sandbox/`` speaking the pager's wire format, for the tests and the demo.
 
 Everything else asks ``runtime.providers.for_team(team)``; teams whose credentials are equal share one

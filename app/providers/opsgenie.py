@@ -42,6 +42,8 @@ class OpsgenieProvider(ClosingProvider):
         timeout: float = 10.0,
         max_retries: int = 4,
         backoff: float = 0.5,
+        # A per-minute bucket refills too slowly to wait for inside a job; a per-second one is worth it.
+        max_throttle_wait: float = 5.0,
         sleep: Callable[[float], None] = time.sleep,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
@@ -54,6 +56,7 @@ class OpsgenieProvider(ClosingProvider):
             timeout=timeout,
             max_retries=max_retries,
             backoff=backoff,
+            max_throttle_wait=max_throttle_wait,
             sleep=sleep,
             transport=transport,
         )

@@ -12,9 +12,6 @@ from app.providers import opsgenie_wire as wire
 from app.providers.pager_client import Waits
 from app.providers.pager_http import AnswerReader, Refusal, Retrying, Scrubber, Throttle
 
-# A per-minute bucket refills too slowly to wait for inside a job; a per-second one is worth retrying.
-_MAX_THROTTLE_WAIT = 5.0
-
 
 class OpsgenieHttp(AnswerReader, Waits):
     """One pool on the API host; retries 429 (a short window only), 5xx (not 501) and network errors."""
@@ -30,12 +27,14 @@ class OpsgenieHttp(AnswerReader, Waits):
         timeout: float,
         max_retries: int,
         backoff: float,
+        max_throttle_wait: float,
         sleep: Callable[[float], None],
         transport: httpx.BaseTransport | None,
     ) -> None:
         Waits.__init__(self, sleep)
         self.base_url = base_url.rstrip("/")
         self._key_variable = key_variable
+        self._max_wait = max_throttle_wait
         self._retrying = Retrying(
             retries=max_retries,
             timeout=timeout,
@@ -83,7 +82,7 @@ class OpsgenieHttp(AnswerReader, Waits):
         period = wire.throttle_period(response.headers)
         sentence = wire.rate_limited(response.headers, period)
         why = f"throttled ({period:g}-second window)"
-        return Throttle(self._retrying.delay(attempt), period > _MAX_THROTTLE_WAIT, sentence, why)
+        return Throttle(self._retrying.delay(attempt), period > self._max_wait, sentence, why)
 
     def error(self, response: httpx.Response, subject: str, schedule: str | None = None) -> ProviderError:
         """The one narrow exception for a failed answer, as a sentence a human understands."""
