@@ -12,7 +12,8 @@ from app.domain import Team
 from app.model.messages import Message, PagerRecovered, PagerUnreachable
 from app.runtime import Runtime
 from app.services.freshness import state_is_stale
-from app.services.once import NoticeLedger, Outcome, say_once
+from app.services.notice_ledger import NoticeLedger
+from app.services.once import Outcome, say_once
 from app.store import repo
 from app.store.models import TeamState
 

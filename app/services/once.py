@@ -25,15 +25,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal, Protocol
 
-from sqlalchemy import ColumnElement, delete, select, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from app.chat import PostResult, ReadBackFailed, Refused, Sent
 from app.runtime import Runtime
 from app.services.writes import write_retrying
-from app.store import repo
-from app.store.models import Notice
 
 log = logging.getLogger(__name__)
 
@@ -193,59 +190,3 @@ def peek(runtime: Runtime, ledger: Ledger, now: datetime) -> Outcome | None:
     with runtime.sessions.begin() as session:
         seen = ledger.seen(session)
     return None if seen is None else _held_elsewhere(seen, now, runtime.settle_seconds)
-
-
-_NOTICE_STATE: dict[str, State] = {"posted": "done", "unknown": "unknown", "claimed": "claimed"}
-
-
-@dataclass(frozen=True)
-class NoticeLedger:
-    """The notices table: (team, kind, key) unique; a refused notice is deleted, so a later cycle says it."""
-
-    team: str
-    kind: str
-    key: str
-    text: str
-
-    def _where(self) -> tuple[ColumnElement[bool], ...]:
-        return (Notice.team == self.team, Notice.kind == self.kind, Notice.key == self.key)
-
-    def claim(self, session: Session, now: datetime) -> bool:
-        """Insert the key as claimed."""
-        return repo.insert_ignoring_duplicates(
-            session,
-            Notice,
-            {"team": self.team, "kind": self.kind, "key": self.key, "created_at": now, "text": self.text}
-            | {"status": "claimed"},
-        )
-
-    def seen(self, session: Session) -> Seen | None:
-        """The notice's state."""
-        row = session.scalars(select(Notice).where(*self._where())).first()
-        if row is None:
-            return None
-        state: State = (
-            "done" if row.status == "posted" else "unknown" if row.status == "unknown" else "claimed"
-        )
-        return Seen(state, row.created_at, row.message_ts)
-
-    def take(self, session: Session, seen: Seen, now: datetime) -> bool:
-        """Claim it again unless another attempt moved it."""
-        status = {"done": "posted", "unknown": "unknown", "claimed": "claimed", "refused": "refused"}[
-            seen.state
-        ]
-        taken = session.execute(
-            update(Notice)
-            .where(*self._where(), Notice.status == status, Notice.created_at == seen.since)
-            .values(status="claimed", created_at=now)
-        )
-        return bool(getattr(taken, "rowcount", 0))
-
-    def record(self, session: Session, state: State, now: datetime, ts: str | None, detail: str) -> None:
-        """Posted, unknown (kept), or refused (deleted: unsaid, a later cycle may say it)."""
-        if state == "refused":
-            session.execute(delete(Notice).where(*self._where()))
-        elif state == "done":
-            session.execute(update(Notice).where(*self._where()).values(status="posted", message_ts=ts))
-        else:
-            session.execute(update(Notice).where(*self._where()).values(status="unknown", created_at=now))
