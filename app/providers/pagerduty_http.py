@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import collections
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import replace
@@ -11,6 +10,7 @@ from typing import Any
 
 import httpx
 
+from app.pacing import SlidingWindow
 from app.providers import (
     BadCredentials,
     BadResponse,
@@ -32,35 +32,24 @@ log = logging.getLogger(__name__)
 ACCEPT = "application/vnd.pagerduty+json;version=2"
 # PagerDuty allows 960 REST requests a minute per API key: the client keeps under it on its own.
 REQUESTS_PER_MINUTE = 960
-_WINDOW = 60.0
 
 
-class RequestBudget:
-    """A sliding one-minute window of our own requests plus the server's word (``ratelimit-*``)."""
+class RequestBudget(SlidingWindow):
+    """Our own requests in a sliding minute, plus the server's word (``ratelimit-*``) on when it is spent."""
 
     def __init__(self, per_minute: int, monotonic: Callable[[], float]) -> None:
-        self.per_minute = per_minute
-        self.monotonic = monotonic
+        super().__init__(per_minute, 60.0, monotonic)
         self.blocked_until = 0.0
-        self._sent: collections.deque[float] = collections.deque()
 
     def wait(self) -> float:
         """Seconds to wait before the next request may go out (0 when it may go now)."""
-        now = self.monotonic()
-        while self._sent and self._sent[0] <= now - _WINDOW:
-            self._sent.popleft()
-        full = self._sent[0] + _WINDOW - now if len(self._sent) >= self.per_minute else 0.0
-        return max(0.0, self.blocked_until - now, full)
-
-    def sent(self) -> None:
-        """Count one request."""
-        self._sent.append(self.monotonic())
+        return max(0.0, self.blocked_until - self.clock(), super().wait())
 
     def learn(self, headers: httpx.Headers) -> float | None:
         """Read ``ratelimit-remaining/reset``; return the reset (seconds) when PagerDuty says it is spent."""
         reset = spent_for(headers)
         if reset is not None:
-            self.blocked_until = max(self.blocked_until, self.monotonic() + reset)
+            self.blocked_until = max(self.blocked_until, self.clock() + reset)
         return reset
 
 
@@ -204,7 +193,7 @@ class PagerDutyHttp(AnswerReader, Waits):
 
     def _take_budget(self) -> None:
         self._within_budget()
-        self.budget.sent()
+        self.budget.made()
 
     def _throttle(self, rest: bool, response: httpx.Response, attempt: int) -> Throttle:
         reset = spent_for(response.headers) if rest else None

@@ -19,7 +19,8 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from app.runtime import Runtime
-from app.services.escalation_alert import ACTIVE_STATUSES, FIRST_RETRY, Clock, backoff, load, page
+from app.services.alert_timing import ACTIVE_STATUSES, FIRST_RETRY, backoff
+from app.services.escalation_alert import Clock, load, page
 from app.services.escalation_lease import (
     ESCALATION_LEASE,
     MAX_ATTEMPTS,

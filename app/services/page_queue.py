@@ -28,7 +28,8 @@ from datetime import datetime, timedelta
 from sqlalchemy.orm import Session
 
 from app.runtime import Runtime
-from app.services.escalation_alert import FIRST_RETRY, load, page
+from app.services.alert_timing import FIRST_RETRY
+from app.services.escalation_alert import load, page
 from app.services.escalation_lease import ESCALATION_LEASE, LeaseLost
 from app.services.escalation_pages import JOB_PAUSES, PAGES_EVERY, advance, settle
 from app.services.quick_slack import quick_permalink

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import logging
-import threading
 import time
-from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -16,6 +14,7 @@ from sqlalchemy import select
 from app.chat import SlackCallFailed
 from app.domain import Team
 from app.model.messages import NobodyOnCall, SyncFailed, UnmappedPerson
+from app.pacing import SlidingWindow
 from app.runtime import Runtime
 from app.services import notices
 from app.services.freshness import state_is_stale
@@ -28,41 +27,11 @@ log = logging.getLogger(__name__)
 Groups = Mapping[str, dict[str, Any]]
 
 
-class WritePacer:
-    """At most ``per_minute`` usergroups.users.update calls in any 60 s (Slack's Tier 2: about 20 a minute).
+class WritePacer(SlidingWindow):
+    """At most ``per_minute`` usergroups.users.update calls in any 60 s (Slack's Tier 2: about 20 a min)."""
 
-    A sliding window rather than a token bucket: a bucket with a burst of 20 refilling at 20 a minute lets
-    40 writes into the first minute of a full resync, which is the 429 storm Tier 2 answers with.
-    """
-
-    WINDOW = 60.0
-
-    def __init__(self, per_minute: int = 20, clock: Callable[[], float] = time.monotonic):
-        self.limit = per_minute
-        self.clock = clock
-        self._sent: deque[float] = deque()
-        self.lock = threading.Lock()
-
-    def _expire(self, now: float) -> None:
-        while self._sent and self._sent[0] <= now - self.WINDOW:
-            self._sent.popleft()
-
-    def try_acquire(self) -> bool:
-        """Take one write slot if one is free now; never blocks (a deferred team is written later)."""
-        with self.lock:
-            now = self.clock()
-            self._expire(now)
-            if len(self._sent) >= self.limit:
-                return False
-            self._sent.append(now)
-            return True
-
-    def wait(self) -> float:
-        """Seconds until a slot is free (0 when one is)."""
-        with self.lock:
-            now = self.clock()
-            self._expire(now)
-            return 0.0 if len(self._sent) < self.limit else self._sent[0] + self.WINDOW - now
+    def __init__(self, per_minute: int = 20, clock: Callable[[], float] = time.monotonic) -> None:
+        super().__init__(per_minute, 60.0, clock)
 
 
 @dataclass(frozen=True)

@@ -19,8 +19,8 @@ from app.runtime import Runtime, utc_now
 from app.sandbox import Sandbox
 from app.sandbox.world import CHANNEL, World, teams_toml
 from app.scheduling import build_scheduler
+from app.services.alert_timing import CONFIRM_WITHIN, backoff, build_alert, follow_delay
 from app.services.escalation import handle_mention, retry_pending_pages
-from app.services.escalation_alert import CONFIRM_WITHIN, backoff, build_alert, follow_delay
 from app.services.escalation_intent import parse_priority
 from app.services.escalation_lease import SLACK_CALL_MAX
 from app.services.escalation_mention import Mention, plain_text, route_mention, strip_bot_mention
