@@ -10,10 +10,10 @@ from zoneinfo import ZoneInfo
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
-from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy.exc import SQLAlchemyError
 
 from app.domain import WEEKDAYS, Team
+from app.job_runs import adder, every, guarded
 from app.runtime import Runtime
 from app.services.alert_sync import SYNC_EVERY, SYNC_JOB, AlertWatch
 from app.services.cycle import run_cycle
@@ -32,18 +32,6 @@ log = logging.getLogger(__name__)
 PRUNE_DELAY = timedelta(minutes=10)
 REFRESH_JOB = "refresh"
 CATCH_UP_JOB = "handover-hourly"
-
-
-def guarded(name: str, job: Callable[[], object]) -> Callable[[], None]:
-    """Wrap a job so that an exception is logged and the scheduler (and process) go on."""
-
-    def run() -> None:
-        try:
-            job()
-        except Exception:
-            log.exception("job %s failed; it runs again at its next time", name)
-
-    return run
 
 
 def refresh_job(runtime: Runtime, pacer: WritePacer | Resync) -> Callable[[], None]:
@@ -90,19 +78,6 @@ def resync_job(runtime: Runtime, resync: Resync) -> Callable[[], None]:
             runtime.wake(RESYNC_JOB, wait)
 
     return guarded(RESYNC_JOB, run)
-
-
-def leader_only(runtime: Runtime, name: str, job: Callable[[], object]) -> Callable[[], None]:
-    """Run ``job`` only on the replica that leads the scheduled jobs (app/leadership.py)."""
-
-    def run() -> None:
-        leadership = runtime.leadership
-        if leadership.engaged and not leadership.leading():
-            log.debug("job %s: another replica leads the scheduled jobs", name)
-            return
-        job()
-
-    return run
 
 
 def refresh_wait(runtime: Runtime) -> timedelta:
@@ -153,82 +128,35 @@ def on_leadership(runtime: Runtime) -> Callable[[bool], None]:
     return changed
 
 
-def tracked(runtime: Runtime, job: Callable[[], object]) -> Callable[[], None]:
-    """Count a job run as work in flight (for a bounded stop); once stopping, runs are skipped."""
-
-    def run() -> None:
-        if runtime.stopping.is_set():
-            return
-        with runtime.stopping.working():
-            job()
-
-    return run
-
-
 def schedule(scheduler: BackgroundScheduler, runtime: Runtime) -> None:
     """Add the bot's recurring jobs: the page outbox runs on every replica, the others on the leader."""
     log.debug("scheduling jobs for %d team(s)", len(runtime.config.teams))
-    resync = Resync()
+    add, now = adder(scheduler, runtime), datetime.now(UTC)
+    every_refresh, resync = every(timedelta(minutes=runtime.config.refresh_minutes)), Resync()
     refresh = guarded(REFRESH_JOB, when_due(runtime, refresh_job(runtime, resync)))
-    scheduler.add_job(
-        tracked(runtime, leader_only(runtime, REFRESH_JOB, refresh)),
-        IntervalTrigger(minutes=runtime.config.refresh_minutes),
-        id=REFRESH_JOB,
-        next_run_time=datetime.now(UTC),  # at start, then every refresh_minutes
-    )
-    scheduler.add_job(
-        tracked(runtime, guarded(PAGES_JOB, lambda: retry_pending_pages(runtime, runtime.now()))),
-        IntervalTrigger(seconds=PAGES_EVERY.total_seconds()),
-        id=PAGES_JOB,
-        # At start too: work a dead process left (its leases ran out) is taken over at once.
-        next_run_time=datetime.now(UTC),
-    )
-    watch = AlertWatch()
-    scheduler.add_job(
-        tracked(
-            runtime,
-            leader_only(runtime, SYNC_JOB, guarded(SYNC_JOB, lambda: watch.run(runtime, runtime.now()))),
-        ),
-        IntervalTrigger(seconds=SYNC_EVERY.total_seconds()),
-        id=SYNC_JOB,  # alerts closed (or acknowledged) at the pager reach their threads
-    )
+    add(REFRESH_JOB, refresh, every_refresh, first=now)  # at start, then every refresh_minutes
+    # At start too: work a dead process left (its leases ran out) is taken over at once.
+    pages = guarded(PAGES_JOB, lambda: retry_pending_pages(runtime, runtime.now()))
+    add(PAGES_JOB, pages, every(PAGES_EVERY), everywhere=True, first=now)
+    watch = AlertWatch()  # alerts closed (or acknowledged) at the pager reach their threads
+    add(SYNC_JOB, guarded(SYNC_JOB, lambda: watch.run(runtime, runtime.now())), every(SYNC_EVERY))
     for team in runtime.config.teams:
         hand = team.fixed_handover
         if hand is None:
             continue  # per shift: the shifts job; off: no handover
-        scheduler.add_job(
-            tracked(runtime, leader_only(runtime, f"handover:{team.name}", handover_job(runtime, team))),
-            CronTrigger(
-                day_of_week=WEEKDAYS[hand.weekday] if hand.weekday is not None else None,
-                hour=hand.hour,
-                minute=hand.minute,
-                timezone=ZoneInfo(team.timezone),  # wall clock: Monday 09:00 stays 09:00 across DST
-            ),
-            id=f"handover:{team.name}",
+        at = CronTrigger(
+            day_of_week=WEEKDAYS[hand.weekday] if hand.weekday is not None else None,
+            hour=hand.hour,
+            minute=hand.minute,
+            timezone=ZoneInfo(team.timezone),  # wall clock: Monday 09:00 stays 09:00 across DST
         )
-    scheduler.add_job(
-        tracked(runtime, leader_only(runtime, SHIFTS_JOB, shifts_job(runtime))),
-        IntervalTrigger(seconds=EVERY.total_seconds()),
-        id=SHIFTS_JOB,
-        next_run_time=datetime.now(UTC),  # at start: a reminder whose moment passed while down goes now
-    )
-    scheduler.add_job(
-        tracked(runtime, leader_only(runtime, CATCH_UP_JOB, lambda: handover_hourly(runtime))),
-        IntervalTrigger(hours=1),
-        id=CATCH_UP_JOB,
-        next_run_time=datetime.now(UTC) + CATCH_UP_DELAY,  # once the first refresh has filled the cache
-    )
-    scheduler.add_job(
-        tracked(runtime, leader_only(runtime, RESYNC_JOB, resync_job(runtime, resync))),
-        IntervalTrigger(minutes=runtime.config.refresh_minutes),  # and woken when groups wait
-        id=RESYNC_JOB,
-    )
-    scheduler.add_job(
-        tracked(runtime, leader_only(runtime, PRUNE_JOB, prune_job(runtime))),
-        IntervalTrigger(seconds=PRUNE_EVERY.total_seconds()),
-        id=PRUNE_JOB,
-        next_run_time=datetime.now(UTC) + PRUNE_DELAY,  # out of the way of the first refresh
-    )
+        add(f"handover:{team.name}", handover_job(runtime, team), at)
+    # At start: a reminder whose moment passed while the bot was down goes now.
+    add(SHIFTS_JOB, shifts_job(runtime), every(EVERY), first=now)
+    # The catch-up once the first refresh has filled the cache; pruning out of that refresh's way.
+    add(CATCH_UP_JOB, lambda: handover_hourly(runtime), every(timedelta(hours=1)), first=now + CATCH_UP_DELAY)
+    add(RESYNC_JOB, resync_job(runtime, resync), every_refresh)  # and woken when groups wait
+    add(PRUNE_JOB, prune_job(runtime), every(PRUNE_EVERY), first=now + PRUNE_DELAY)
 
 
 def prune_job(runtime: Runtime) -> Callable[[], None]:
