@@ -1,39 +1,31 @@
-"""The cache's tables: typed SQLAlchemy 2 models. Every datetime is timezone-aware UTC."""
+"""The cache's tables: typed SQLAlchemy 2 models on ``app.store.base.Base`` (every datetime aware UTC)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Index, Integer, String, Text, UniqueConstraint
-from sqlalchemy.engine import Dialect
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
-from sqlalchemy.types import TypeDecorator
+from sqlalchemy import JSON, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
 
+from app.store.base import Base
 
-class UTCDateTime(TypeDecorator[datetime]):
-    """Stores aware datetimes as naive UTC; refuses naive input; loads them back as aware UTC."""
-
-    impl = DateTime(timezone=False)
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        """Convert to naive UTC for storage, rejecting naive datetimes."""
-        if value is None:
-            return None
-        if value.tzinfo is None or value.utcoffset() is None:
-            raise ValueError(f"refusing to store naive datetime {value!r}: use an aware UTC datetime")
-        return value.astimezone(UTC).replace(tzinfo=None)
-
-    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        """Attach UTC to what the database returns."""
-        return None if value is None else value.replace(tzinfo=UTC)
-
-
-class Base(DeclarativeBase):
-    """Declarative base with UTC datetimes and JSON for plain lists and dicts."""
-
-    type_annotation_map = {datetime: UTCDateTime, list[str]: JSON, dict[str, Any]: JSON}
+# Base with every table registered on it: what the schema check and the migrations compare against.
+__all__ = [
+    "AnnouncedTimeline",
+    "Base",
+    "Escalation",
+    "Handover",
+    "HandoverAck",
+    "LeaderLease",
+    "Notice",
+    "OnCallSnapshot",
+    "PersonRow",
+    "ShiftRow",
+    "SlackUser",
+    "TeamState",
+    "UsergroupSync",
+]
 
 
 class TeamState(Base):

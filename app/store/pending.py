@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.store.models import Base
+from app.store.base import Base
 from app.store.repo import insert_ignoring_duplicates
 
 log = logging.getLogger(__name__)

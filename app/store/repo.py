@@ -11,7 +11,8 @@ from sqlalchemy.dialects import sqlite
 from sqlalchemy.orm import Session
 
 from app.domain import Shift
-from app.store.models import Base, Notice, OnCallSnapshot, PersonRow, ShiftRow, TeamState
+from app.store.base import Base
+from app.store.models import Notice, OnCallSnapshot, PersonRow, ShiftRow, TeamState
 
 
 def _insert(session: Session) -> Any:

@@ -8,7 +8,7 @@ from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
 
 from app.store import schema_version
 from app.store.db import MIGRATIONS, READ_ONLY, UnsupportedDatabase, make_engine, migrate
-from app.store.models import Base
+from app.store.models import Base  # from models: with every table registered on it
 
 
 class DatabaseUnusable(Exception):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from alembic import context
 
-from app.store.models import Base
+from app.store.models import Base  # from models: with every table registered on it
 
 connection = context.config.attributes.get("connection")
 if connection is None:  # pragma: no cover - only reached when someone runs the alembic CLI by hand
