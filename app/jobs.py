@@ -47,6 +47,9 @@ def refresh_job(runtime: Runtime, pacer: WritePacer | Resync) -> Callable[[], No
             runtime.wake(RESYNC_JOB, wait)
         if any(r.refresh.ok for r in reports):
             pager_answers(runtime, runtime.now())  # pages waiting out a backoff need not wait any longer
+        if any(r.refresh.timeline_read for r in reports):
+            # A timeline read may bring a shift change or a reminder that is due now: not a minute later.
+            runtime.wake(SHIFTS_JOB)
         failed = [r.refresh.team.name for r in reports if r.failed]
         for report in reports:
             if report.failed:
