@@ -115,7 +115,7 @@ def when_due(runtime: Runtime, job: Callable[[], object]) -> Callable[[], None]:
 
 
 def on_leadership(runtime: Runtime) -> Callable[[bool], None]:
-    """What a replica does when it becomes the leader: the refresh when due, the catch-up soon."""
+    """What a replica does on becoming the leader: the refresh when due, the shifts now, the catch-up soon."""
 
     def changed(leading: bool) -> None:
         if not leading:
@@ -125,8 +125,10 @@ def on_leadership(runtime: Runtime) -> Callable[[bool], None]:
             runtime.wake(REFRESH_JOB, timedelta(0) if at_once else refresh_wait(runtime))
         except SQLAlchemyError as error:
             log.warning("refresh: cannot read when the last one ran (%s); it runs at its next tick", error)
-        # Handovers whose time came while no replica led are posted by the catch-up (late, once).
+        # Handovers whose time came while no replica led are posted by the catch-up (late, once);
+        # the shift job's reminders and follow-ups the old leader left are due now.
         runtime.wake(CATCH_UP_JOB, CATCH_UP_DELAY)
+        runtime.wake(SHIFTS_JOB)
 
     return changed
 

@@ -185,7 +185,7 @@ def test_only_the_leader_refreshes_and_once_per_interval_across_replicas(
     assert schedule_reads(sandbox) > one_refresh
 
 
-def test_a_new_leader_wakes_the_refresh_for_when_it_is_due_and_the_catch_up_soon(
+def test_a_new_leader_wakes_the_refresh_for_when_it_is_due_the_shifts_now_and_the_catch_up_soon(
     world: World, make_runtime: RuntimeFactory, clock: Clock
 ) -> None:
     clock.now = world.rotation_start.astimezone(UTC) + timedelta(days=1)
@@ -194,4 +194,8 @@ def test_a_new_leader_wakes_the_refresh_for_when_it_is_due_and_the_catch_up_soon
     woken: dict[str, timedelta] = {}
     runtime = replace(runtime, wake=lambda job_id, after=timedelta(0): woken.setdefault(job_id, after))
     jobs.on_leadership(runtime)(True)
-    assert woken == {jobs.REFRESH_JOB: timedelta(minutes=4), jobs.CATCH_UP_JOB: CATCH_UP_DELAY}
+    assert woken == {
+        jobs.REFRESH_JOB: timedelta(minutes=4),
+        jobs.CATCH_UP_JOB: CATCH_UP_DELAY,
+        jobs.SHIFTS_JOB: timedelta(0),  # reminders and follow-ups the old leader left are due now
+    }
