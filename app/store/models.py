@@ -13,6 +13,7 @@ from app.store.base import Base
 # Base with every table registered on it: what the schema check and the migrations compare against.
 __all__ = [
     "AnnouncedTimeline",
+    "AnswerGeneration",
     "Base",
     "Escalation",
     "Handover",
@@ -247,3 +248,13 @@ class LeaderLease(Base):
     lease_token: Mapped[str | None] = mapped_column(String(32))
     expires_at: Mapped[datetime | None]
     since: Mapped[datetime | None]  # when the holder took it
+
+
+class AnswerGeneration(Base):
+    """A counter the database's triggers bump with every change to what /oncall shows (migration 0008)."""
+
+    __tablename__ = "answer_generations"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)  # the triggers find a counter by it
+    scope: Mapped[str] = mapped_column(String(20), unique=True)  # "roster" or "profiles"
+    value: Mapped[int] = mapped_column(Integer)

@@ -16,13 +16,14 @@ from typing import Any
 from sqlalchemy import Select, bindparam, func, or_, select
 from sqlalchemy.orm import Session
 
-from app.store.models import OnCallSnapshot, PersonRow, ShiftRow, SlackUser, TeamState
+from app.store.models import AnswerGeneration, OnCallSnapshot, PersonRow, ShiftRow, SlackUser, TeamState
 
 _state = TeamState.__table__.c
 _shift = ShiftRow.__table__.c
 _snapshot = OnCallSnapshot.__table__.c
 _person = PersonRow.__table__.c
 _user = SlackUser.__table__.c
+_generation = AnswerGeneration.__table__.c
 
 # Every cached shift of a team carries the same fetched_at: one index lookup per team finds it, even
 # while the roster has cleared shifts_fetched_at to force a re-read.
@@ -76,6 +77,8 @@ PROFILE = select(_user.user_id, _user.name, _user.tz, _user.email, _user.locale,
     _user.user_id == bindparam("user_id")
 )
 
+GENERATIONS = select(_generation.scope, _generation.value)
+
 
 def rows(session: Session, statement: Select[tuple[Any, ...]], **values: Any) -> Sequence[Any]:
     """Every row of a prebuilt statement, read in the session's transaction (its snapshot)."""
@@ -112,3 +115,8 @@ def profile(session: Session, user_id: str) -> Any:
     """The cached slack_users row of ``user_id`` as plain values (None: never asked)."""
     found = rows(session, PROFILE, user_id=user_id)
     return found[0] if found else None
+
+
+def generations(session: Session) -> dict[str, int]:
+    """The answer generations by scope ("roster", "profiles"): what the database's triggers bump."""
+    return {str(scope): int(value) for scope, value in rows(session, GENERATIONS)}
