@@ -17,13 +17,17 @@ from sqlalchemy.orm import Session
 from app.domain import Shift, known_slack_id
 from app.model.oncall import Freshness, Person, ShiftView
 from app.oncall_config import OncallConfig
-from app.services.freshness import state_is_stale
+from app.services.answer_validity import Validity
+from app.services.freshness import stale_after, state_is_stale
 from app.store import reads
 from app.store.models import TeamState, UsergroupSync
 
 # The next handover is usually hours or days away: reading six hours of every team's timeline first, and
 # the rest only for teams whose change lies further out, keeps a 50-team answer to a few hundred rows.
 FIRST_LOOK = timedelta(hours=6)
+# A window that slides with the clock (a week ahead) is read this much further, so that the shifts about
+# to slide into it are known: the answer is good until the first of them does (Validity).
+SLIDE_MARGIN = timedelta(hours=1)
 Change = tuple[datetime, frozenset[str]] | None
 
 
@@ -83,10 +87,17 @@ class CacheReader:
     """Batched reads for one answer: one query per kind of row, whatever the number of teams."""
 
     def __init__(
-        self, session: Session, config: OncallConfig, now: datetime, teams: Sequence[str] | None = None
+        self,
+        session: Session,
+        config: OncallConfig,
+        now: datetime,
+        teams: Sequence[str] | None = None,
+        validity: Validity | None = None,
     ) -> None:
-        """``teams``: the only teams whose state this answer reads (None: every team's)."""
+        """``teams``: the only teams whose state this answer reads (None: every team's); ``validity``
+        learns when what was read changes with the clock alone."""
         self.session, self.config, self.now = session, config, now
+        self.validity = validity if validity is not None else Validity(now)
         self._teams = None if teams is None else list(teams)
         self._states: dict[str, TeamStateView] | None = None
         self._timeline_read: dict[str, datetime] = {}
@@ -131,12 +142,34 @@ class CacheReader:
         }
 
     def timelines(
-        self, teams: Sequence[str], end: datetime | None = None, since: datetime | None = None
+        self,
+        teams: Sequence[str],
+        end: datetime | None = None,
+        since: datetime | None = None,
+        *,
+        sliding: bool = False,
     ) -> dict[str, list[Shift]]:
-        """Cached shifts per team that end after ``since`` (default now) and start before ``end``."""
+        """Cached shifts per team that end after ``since`` (default now) and start before ``end``.
+
+        ``sliding``: the answer shows exactly this window, which moves with the clock, so a shift
+        entering or leaving it changes the answer (else only a boundary inside it does, up to ``end``).
+        """
+        since = since or self.now
+        ahead, back = (end - self.now if end is not None else None), self.now - since
+        read_until = end + SLIDE_MARGIN if sliding and end is not None else end
+        changes_at = self.validity.changes_at
         found: dict[str, list[Shift]] = defaultdict(list)
-        for team, person, start, stop, layer in reads.timeline(self.session, teams, since or self.now, end):
+        for team, person, start, stop, layer in reads.timeline(self.session, teams, since, read_until):
+            changes_at(start, stop)
+            if sliding:
+                changes_at(stop + back)  # it leaves the window
+                if ahead is not None:  # it enters the window (start < end); the window's end passes its end
+                    self.validity.changes_after(start - ahead, stop - ahead)
+                    if end is not None and start >= end:
+                        continue
             found[team].append(Shift(person.lower(), start, stop, layer))
+        if read_until is not None:  # what lies beyond was not read
+            changes_at(self.now + SLIDE_MARGIN if sliding else read_until)
         return found
 
     def fetched_at(self, team: str) -> datetime | None:
@@ -178,15 +211,21 @@ class CacheReader:
                 found[pager_id] = Person(pager_id, row[1], row[2], row[3])
             elif (slack_id := known_slack_id(self.config.people, pager_id)) is not None:
                 found[pager_id] = Person(pager_id, slack_id, None, "ok")
-            elif profile is not None:
-                found[pager_id] = Person(pager_id, profile[0], profile[1], "ok")
             else:
-                found[pager_id] = Person(pager_id, status="unknown")
+                self.validity.profiles = True  # a cached profile says who this is, or may once cached
+                if profile is not None:
+                    found[pager_id] = Person(pager_id, profile[0], profile[1], "ok")
+                else:
+                    found[pager_id] = Person(pager_id, status="unknown")
         return found
 
     def freshness(self, team: str, as_of: datetime | None) -> Freshness:
         """Freshness of data fetched at ``as_of``; a failure shows once the data is stale, not for a blip."""
         state = self.states().get(team)
+        if as_of is not None:
+            self.validity.age_shown(as_of)
+        if state is not None and state.last_success_at is not None:
+            self.validity.changes_after(state.last_success_at + stale_after(self.config.refresh_minutes))
         stale = state_is_stale(state, self.now, self.config.refresh_minutes)
         failing = state.failing_since if stale and state is not None else None
         return Freshness(as_of, failing, state.last_error if failing and state is not None else None, stale)

@@ -14,7 +14,8 @@ from sqlalchemy.orm import Session
 from app.domain import Shift, Team
 from app.model.oncall import Freshness, MyShifts, Person, ShiftView, TeamHome, TeamNext, TeamNow, TeamWeek
 from app.oncall_config import OncallConfig
-from app.services.oncall_cache import CacheReader, merged, next_change
+from app.services.answer_validity import Validity
+from app.services.oncall_cache import CacheReader, Change, Snapshot, merged, next_change
 from app.services.roster import HORIZON  # how far ahead the pager is read
 from app.services.shift_turns import layers_at
 from app.store import reads
@@ -28,6 +29,7 @@ __all__ = [
     "TeamNext",
     "TeamNow",
     "TeamWeek",
+    "generations",
     "home_teams",
     "identities_of",
     "my_shifts",
@@ -38,6 +40,7 @@ __all__ = [
 ]
 
 WEEK = timedelta(days=7)
+Teams = Sequence[Team]
 
 
 def _timeline_freshness(reader: CacheReader, team: str) -> Freshness:
@@ -50,14 +53,27 @@ def _persons(people: dict[str, Person], pager_ids: Iterable[str]) -> tuple[Perso
     return tuple(people[p] for p in sorted({p.lower() for p in pager_ids}))
 
 
+def _current(people: dict[str, Person], snapshot: Snapshot | None) -> tuple[Person, ...] | None:
+    """Who the pager's latest answer has on call (None: no answer yet)."""
+    return None if snapshot is None else _persons(people, snapshot.people)
+
+
+def _handovers(
+    session: Session, config: OncallConfig, teams: Teams, now: datetime, validity: Validity | None
+) -> tuple[CacheReader, dict[str, Snapshot], dict[str, Change], dict[str, datetime]]:
+    """The reader, each team's latest pager answer, its next handover and where its timeline ends."""
+    names = [t.name for t in teams]
+    reader = CacheReader(session, config, now, names, validity)
+    snapshots = reader.snapshots(names)
+    changes, horizons = reader.handovers(names)
+    return reader, snapshots, changes, horizons
+
+
 def on_call_now(
-    session: Session, config: OncallConfig, teams: Sequence[Team], now: datetime
+    session: Session, config: OncallConfig, teams: Teams, now: datetime, validity: Validity | None = None
 ) -> list[TeamNow]:
     """Who is on call now for each of ``teams`` per the latest pager answer, and until when."""
-    names = [t.name for t in teams]
-    reader = CacheReader(session, config, now, names)
-    snapshots = reader.snapshots(names)
-    changes, _ = reader.handovers(names)
+    reader, snapshots, changes, _ = _handovers(session, config, teams, now, validity)
     # The shifts handovers() read from now on include those covering now: no second query.
     layers = {name: layers_at(shifts, now) for name, shifts in reader.first_look.items()}
     people = reader.people(
@@ -71,11 +87,12 @@ def on_call_now(
         shown = layers.get(team.name, ())
         if snapshot is None or {p for _, ids in shown for p in ids} != {p.lower() for p in snapshot.people}:
             shown = ()
+        seen = snapshot.seen_at if snapshot is not None else None
         answers.append(
             TeamNow(
                 team,
-                None if snapshot is None else _persons(people, snapshot.people),
-                reader.freshness(team.name, snapshot.seen_at if snapshot is not None else None),
+                _current(people, snapshot),
+                reader.freshness(team.name, seen),
                 change[0] if change else None,
                 tuple((name, _persons(people, ids)) for name, ids in shown),
             )
@@ -84,40 +101,34 @@ def on_call_now(
 
 
 def next_on_call(
-    session: Session, config: OncallConfig, teams: Sequence[Team], now: datetime
+    session: Session, config: OncallConfig, teams: Teams, now: datetime, validity: Validity | None = None
 ) -> list[TeamNext]:
     """The next handover of each of ``teams`` from the cached timeline."""
-    names = [t.name for t in teams]
-    reader = CacheReader(session, config, now, names)
-    snapshots = reader.snapshots(names)
-    changes, horizons = reader.handovers(names)
+    reader, snapshots, changes, horizons = _handovers(session, config, teams, now, validity)
     people = reader.people(
         [p for s in snapshots.values() for p in s.people] + [p for c in changes.values() if c for p in c[1]]
     )
-    answers = []
-    for team in teams:
-        snapshot, change = snapshots.get(team.name), changes[team.name]
-        answers.append(
-            TeamNext(
-                team,
-                None if snapshot is None else _persons(people, snapshot.people),
-                change[0] if change else None,
-                _persons(people, change[1]) if change else (),
-                _timeline_freshness(reader, team.name),
-                horizons.get(team.name),
-            )
+    return [
+        TeamNext(
+            team,
+            _current(people, snapshots.get(team.name)),
+            change[0] if (change := changes[team.name]) else None,
+            _persons(people, change[1]) if change else (),
+            _timeline_freshness(reader, team.name),
+            horizons.get(team.name),
         )
-    return answers
+        for team in teams
+    ]
 
 
 def week_ahead(
-    session: Session, config: OncallConfig, teams: Sequence[Team], now: datetime
+    session: Session, config: OncallConfig, teams: Teams, now: datetime, validity: Validity | None = None
 ) -> list[TeamWeek]:
     """Each team's shifts overlapping the next seven days, adjacent pieces merged."""
     names = [t.name for t in teams]
-    reader = CacheReader(session, config, now, names)
+    reader = CacheReader(session, config, now, names, validity)
     # A week back as well, so that a running shift split into pieces shows where it really began.
-    timelines = reader.timelines(names, now + WEEK, since=now - WEEK)
+    timelines = reader.timelines(names, now + WEEK, since=now - WEEK, sliding=True)
     people = reader.people(s.person for shifts in timelines.values() for s in shifts)
     weeks = []
     for team in teams:
@@ -132,6 +143,11 @@ def week_ahead(
             )
         )
     return weeks
+
+
+def generations(session: Session) -> dict[str, int]:
+    """The cache's answer generations in this transaction: read before the rows an answer is made of."""
+    return reads.generations(session)
 
 
 def _in_a_rotation(config: OncallConfig, user_id: str) -> bool:
@@ -172,14 +188,18 @@ def _combined(reader: CacheReader, names: Sequence[str]) -> Freshness:
     )
 
 
-def my_shifts(session: Session, config: OncallConfig, user_id: str, now: datetime) -> MyShifts:
+def my_shifts(
+    session: Session, config: OncallConfig, user_id: str, now: datetime, validity: Validity | None = None
+) -> MyShifts:
     """The user's current shifts and next shift per team, across every configured team."""
-    reader = CacheReader(session, config, now)
+    reader = CacheReader(session, config, now, validity=validity)
+    reader.validity.profiles = True  # the user's profile email is one of their identities
     names = [t.name for t in config.teams]
     ids = identities_of(session, config, user_id)
     rows = reads.shifts_of(session, ids, now - WEEK, names)
     by_team: dict[str, list[Shift]] = defaultdict(list)
     for team, pager_id, start, end in rows:
+        reader.validity.changes_at(start, end, end + WEEK)  # a shift ended a week ago is no longer read
         by_team[team].append(Shift(pager_id, start, end))
     people = reader.people(ids)
     current: list[ShiftView] = []

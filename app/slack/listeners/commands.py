@@ -17,11 +17,13 @@ from slack_bolt import Ack, App
 from sqlalchemy.orm import Session
 
 from app.domain import Team
-from app.i18n import translator
+from app.i18n import Translator, translator
 from app.model.oncall import UserZone
 from app.runtime import Runtime
 from app.services import oncall_view, slack_users
+from app.services.answer_validity import Validity
 from app.slack import me_blocks, oncall_blocks, oncall_help
+from app.slack.answer_memo import AnswerMemo
 from app.slack.limits_check import BlockKitLimitError, validate_message
 from app.store.db import reading
 
@@ -34,6 +36,7 @@ class Query:
     """What the user asked: ``kind`` is a subcommand, "unknown" (a near miss) or "help"."""
 
     kind: str
+    # the team named (None: the channel's, or every team), and what was typed when it was no command
     team: str | None = None
     word: str | None = None
     suggestions: tuple[str, ...] = ()
@@ -80,39 +83,85 @@ def parse(text: str, team_names: list[str]) -> Query:
 
 
 def answer(
-    session: Session, runtime: Runtime, query: Query, user_id: str, channel_id: str, now: datetime
+    session: Session,
+    runtime: Runtime,
+    query: Query,
+    user_id: str,
+    channel_id: str,
+    now: datetime,
+    memo: AnswerMemo | None = None,
 ) -> tuple[dict[str, Any], UserZone]:
-    """The ack payload for ``query``, read from the cache, and the zone it was rendered in."""
-    config, source = runtime.config, runtime.providers.label
+    """The ack payload for ``query``, read from the cache (or ``memo``), and the zone it was rendered in.
+
+    Raises BlockKitLimitError for an answer Slack would refuse (it is not kept).
+    """
+    config = runtime.config
     names = [team.name for team in config.teams]
     here = config.team_for_channel(channel_id)
     zone = slack_users.cached_zone(session, user_id, here.timezone if here else config.timezone, now)
     chosen = config.team(query.team) if query.team else here
     about_one = chosen if query.kind in PER_TEAM else here
     fallback = about_one.language if about_one is not None else config.language
-    t = translator(slack_users.choose_reader_language(zone.locale, fallback))
-    if query.kind == "help":
-        return oncall_help.usage(names, query.word, t), zone
-    if query.kind == "unknown":
-        return oncall_help.unknown_team(query.word or "", query.suggestions, names, t), zone
-    if query.kind == "me":
-        mine = oncall_view.my_shifts(session, config, user_id, now)
-        known = slack_users.profile_known(session, user_id)
-        return me_blocks.me_answer(mine, zone, now, source, profile_known=known, t=t), zone
+    language = slack_users.choose_reader_language(zone.locale, fallback)
+    t = translator(language)
+    if query.kind in ("help", "unknown"):
+        if query.kind == "help":
+            return _checked(oncall_help.usage(names, query.word, t)), zone
+        return _checked(oncall_help.unknown_team(query.word or "", query.suggestions, names, t)), zone
+    # Everything the answer depends on besides the cache and the clock: the memo's key.
     teams: list[Team] = [chosen] if chosen is not None else list(config.teams)
-    if query.kind == "next":
-        upcoming = oncall_view.next_on_call(session, config, teams, now)
-        return oncall_blocks.next_answer(upcoming, zone, now, source, t), zone
-    if query.kind == "week":
-        week = oncall_view.week_ahead(session, config, teams, now)
-        return oncall_blocks.week_answer(week, zone, now, source, t), zone
-    current = oncall_view.on_call_now(session, config, teams, now)
-    return oncall_blocks.now_answer(current, zone, now, source, t), zone
+    mine = query.kind == "me"
+    team = None if mine or chosen is None else chosen.name
+    key = (query.kind, team, language, zone.name, zone.known, user_id if mine else None)
+    generations = oncall_view.generations(session) if memo is not None else {}
+    kept = memo.get(key, generations, now) if memo is not None else None
+    if kept is not None:
+        return kept, zone
+    validity = Validity(now)
+    validity.days_named_in(zone.name)
+    payload = _checked(_fresh(session, runtime, query.kind, user_id, teams, zone, now, t, validity))
+    if memo is not None:
+        memo.put(key, payload, generations, validity)
+    return payload, zone
+
+
+def _fresh(
+    session: Session,
+    runtime: Runtime,
+    kind: str,
+    user_id: str,
+    teams: list[Team],
+    zone: UserZone,
+    now: datetime,
+    t: Translator,
+    validity: Validity,
+) -> dict[str, Any]:
+    """The answer read from the cache and rendered; ``validity`` learns until when it holds."""
+    config, source = runtime.config, runtime.providers.label
+    if kind == "me":
+        mine = oncall_view.my_shifts(session, config, user_id, now, validity)
+        known = slack_users.profile_known(session, user_id)
+        return me_blocks.me_answer(mine, zone, now, source, profile_known=known, t=t)
+    if kind == "next":
+        upcoming = oncall_view.next_on_call(session, config, teams, now, validity)
+        return oncall_blocks.next_answer(upcoming, zone, now, source, t)
+    if kind == "week":
+        week = oncall_view.week_ahead(session, config, teams, now, validity)
+        return oncall_blocks.week_answer(week, zone, now, source, t)
+    current = oncall_view.on_call_now(session, config, teams, now, validity)
+    return oncall_blocks.now_answer(current, zone, now, source, t)
+
+
+def _checked(payload: dict[str, Any]) -> dict[str, Any]:
+    """``payload`` once Block Kit's limits are checked (BlockKitLimitError if Slack would refuse it)."""
+    validate_message(payload.get("text"), payload.get("blocks"))
+    return payload
 
 
 def register(app: App, runtime: Runtime) -> None:
     """Attach the /oncall listener to the Bolt app."""
     zones = slack_users.ZoneFetcher(runtime)
+    memo = AnswerMemo()
 
     @app.command("/oncall")
     def oncall(ack: Ack, command: dict[str, Any]) -> None:
@@ -120,8 +169,7 @@ def register(app: App, runtime: Runtime) -> None:
         try:
             query = parse(str(command.get("text") or ""), [team.name for team in runtime.config.teams])
             with reading(runtime.sessions) as session:  # the ack never waits for the write lock
-                payload, zone = answer(session, runtime, query, user_id, channel_id, runtime.now())
-            validate_message(payload.get("text"), payload.get("blocks"))
+                payload, zone = answer(session, runtime, query, user_id, channel_id, runtime.now(), memo)
         except BlockKitLimitError:  # Slack would show the user an error instead: say something true
             ack(**oncall_help.too_big(translator(runtime.config.channel_language(channel_id))))
             raise

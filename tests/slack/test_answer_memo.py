@@ -1,0 +1,134 @@
+"""Kept /oncall answers are never stale: a sync in another replica, a shift change, the clock, a profile.
+
+Every assertion compares a kept answer with the one the same question gets from the cache afresh (no
+memo) at the same instant: the memo may save work, never change a word.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from app.runtime import Runtime
+from app.sandbox import Sandbox
+from app.sandbox.world import CHANNEL, OTHER_CHANNEL, SCHEDULE, seed
+from app.services.cycle import run_cycle
+from app.services.slack_users import refresh_user
+from app.slack.answer_memo import AnswerMemo
+from app.slack.listeners.commands import answer, parse
+from app.store.db import reading
+from tests.conftest import RuntimeFactory
+
+NOW = datetime(2025, 3, 5, 10, 37, 20, tzinfo=UTC)  # Wed 11:37:20 in Amsterdam
+ALICE, BOB, CAROL, DAVE = "U0ALICE0001", "U0BOB000001", "U0CAROL0001", "U0DAVE00001"
+QUESTIONS = [("", CHANNEL), ("next", CHANNEL), ("week", OTHER_CHANNEL), ("me", CHANNEL), ("", OTHER_CHANNEL)]
+
+
+class Clock:
+    """The runtimes' clock, moved by the test."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+def ask(runtime: Runtime, memo: AnswerMemo | None, text: str, user: str, channel: str) -> dict[str, Any]:
+    """The ack payload /oncall ``text`` gets, through ``memo`` (None: read afresh)."""
+    query = parse(text, [team.name for team in runtime.config.teams])
+    with reading(runtime.sessions) as session:
+        payload, _ = answer(session, runtime, query, user, channel, runtime.now(), memo)
+    return payload
+
+
+def start(
+    sandbox: Sandbox, make_runtime: RuntimeFactory, clock: Clock, *, replicas: int = 1
+) -> list[Runtime]:
+    """Replicas on one database, its cache filled by a cycle and the askers' profiles by users.info."""
+    world = seed(sandbox, NOW)
+    sandbox.slack.add_user(
+        "U0JAPAN0001", name="kenji", email="kenji@corp.example", tz="Asia/Tokyo", locale="ja-JP"
+    )
+    runtimes = [make_runtime(world.config_text, clock=clock) for _ in range(replicas)]
+    assert not any(report.failed for report in run_cycle(runtimes[-1], NOW))
+    for user in (ALICE, CAROL, DAVE, "U0JAPAN0001"):
+        refresh_user(runtimes[-1], user)
+    return runtimes
+
+
+def test_a_sync_in_another_replica_shows_in_the_next_answer(
+    sandbox: Sandbox, make_runtime: RuntimeFactory
+) -> None:
+    clock = Clock(NOW)
+    here, there = start(sandbox, make_runtime, clock, replicas=2)
+    memo = AnswerMemo()
+    before = ask(here, memo, "", ALICE, CHANNEL)
+    assert ask(here, memo, "", ALICE, CHANNEL) is before  # kept: the same question is answered once
+    assert "<@U0DAVE00001>" not in str(before)
+    sandbox.opsgenie.add_override(
+        SCHEDULE, "dave@corp.example", NOW - timedelta(hours=1), NOW + timedelta(days=1)
+    )
+    clock.now = NOW + timedelta(seconds=30)  # within the same minute: only the data changed
+    assert not any(report.failed for report in run_cycle(there, clock.now))
+    after = ask(here, memo, "", ALICE, CHANNEL)
+    assert "<@U0DAVE00001>" in str(after)
+    assert after == ask(here, None, "", ALICE, CHANNEL)
+
+
+def test_a_changed_profile_shows_in_the_next_answer(sandbox: Sandbox, make_runtime: RuntimeFactory) -> None:
+    clock = Clock(NOW)
+    [runtime] = start(sandbox, make_runtime, clock)
+    memo = AnswerMemo()
+    before = ask(runtime, memo, "me", DAVE, CHANNEL)  # dave@corp.example is in no schedule
+    assert "no upcoming shifts" in str(before)
+    # Dave's Slack email becomes the pager login his shifts are under; users.info caches it (as the
+    # command's after-ack fetch does once the profile is old): the same question, another answer.
+    sandbox.slack.set_user(DAVE, email="carol@corp.example")
+    refresh_user(runtime, DAVE)
+    after = ask(runtime, memo, "me", DAVE, CHANNEL)
+    assert after == ask(runtime, None, "me", DAVE, CHANNEL)
+    assert "You are on call now for *data*" in str(after)
+
+
+def instants() -> list[datetime]:
+    """Every 7 h 53 min for nine days (a handover, midnights in three zones, staleness), and a second
+    either side of minutes the answers' ages tick over, of the handovers and of midnights."""
+    found = [NOW + i * timedelta(minutes=473) for i in range(9 * 24 * 60 // 473)]
+    found += [NOW + timedelta(minutes=m, seconds=s) for m in (1, 2) for s in (-1, 0, 1)]
+    handover = datetime(2025, 3, 10, 8, 0, tzinfo=UTC)  # Mon 09:00 in Amsterdam
+    for zone in ("Europe/Amsterdam", "Asia/Tokyo", "America/Los_Angeles"):
+        midnight = datetime(2025, 3, 6, tzinfo=ZoneInfo(zone)).astimezone(UTC)
+        found += [midnight + timedelta(days=d, seconds=s) for d in (0, 1) for s in (-1, 1)]
+    found += [handover + timedelta(days=d, seconds=s) for d in (-7, 0) for s in (-1, 0, 1)]
+    found += [NOW + timedelta(minutes=10, seconds=s) for s in (-1, 0, 1)]  # stale 10 min after the cycle
+    return sorted(t for t in found if t >= NOW)
+
+
+def test_kept_answers_read_as_fresh_ones_at_every_instant(
+    sandbox: Sandbox, make_runtime: RuntimeFactory
+) -> None:
+    clock = Clock(NOW)
+    [runtime] = start(sandbox, make_runtime, clock)
+    memo = AnswerMemo()
+    kept = 0
+    for at in instants():
+        clock.now = at
+        for user in (ALICE, DAVE, "U0JAPAN0001"):
+            for text, channel in QUESTIONS:
+                via_memo = ask(runtime, memo, text, user, channel)
+                assert via_memo == ask(runtime, None, text, user, channel), (at, user, text, channel)
+                kept += via_memo is ask(runtime, memo, text, user, channel)
+    assert kept > 0.9 * len(instants()) * 3 * len(QUESTIONS)  # and the second asking was kept
+
+
+def test_each_reader_keeps_their_own_language(sandbox: Sandbox, make_runtime: RuntimeFactory) -> None:
+    clock = Clock(NOW)
+    [runtime] = start(sandbox, make_runtime, clock)
+    memo = AnswerMemo()
+    japanese = ask(runtime, memo, "", "U0JAPAN0001", CHANNEL)
+    english = ask(runtime, memo, "", ALICE, CHANNEL)
+    assert "現在のオンコール担当" in str(japanese)
+    assert "On call" in str(english)
+    assert ask(runtime, memo, "", "U0JAPAN0001", CHANNEL) is japanese
