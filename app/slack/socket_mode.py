@@ -31,6 +31,7 @@ from app.log_json import log_context
 from app.redaction import redact_value
 from app.slack.errors import SlackCallFailed
 from app.slack.gateway import SlackGateway
+from app.slack.redacted_bodies import RedactedBodies
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +74,7 @@ class SocketModeConnection:
         self._in_flight = 0
         self._reconnecting = False
         self._stopped = threading.Event()  # set by close(): a reconnect's backoff ends at once
+        self._redacted = RedactedBodies()
 
     # ---- state ----------------------------------------------------------------------------------
 
@@ -206,14 +208,14 @@ class SocketModeConnection:
                 response and response.status,
             )
             return
-        ack: dict[str, Any] = {"envelope_id": req.envelope_id}
         body = response.body or ""
+        envelope = json.dumps(redact_value(req.envelope_id))
         if body:
             content_type = (response.headers.get("content-type") or [""])[0]
-            ack["payload"] = (
-                json.loads(body) if content_type.startswith("application/json") else {"text": body}
-            )
-        text = json.dumps(redact_value(ack))
+            payload = self._redacted.payload(body, is_json=content_type.startswith("application/json"))
+            text = f'{{"envelope_id": {envelope}, "payload": {payload}}}'
+        else:
+            text = f'{{"envelope_id": {envelope}}}'
         try:
             ws.send(text)
         except ConnectionClosed:
