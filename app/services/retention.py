@@ -1,11 +1,11 @@
 """Retention: history older than ``retention_days`` is deleted, so the cache stays as fast as on day one.
 
-History is what grows with time: on-call snapshots, usergroup syncs, once-only keys (notices, handovers),
-escalations and the cached shifts of teams no longer read. Each table keeps what a reader or a writer
-can still need: the row that was current at the cutoff (snapshots, syncs), every once-only key that can
-still be triggered (services/retention_keys.py), and every escalation with work left or an alert that may
-still be open at the pager. Deletes go in small batches, each its own short transaction, so neither the
-write lock nor a replica's /oncall waits on a year of rows.
+History is what grows with time: on-call snapshots, usergroup syncs, once-only keys (notices, handovers and
+their "Got it" presses), escalations and the cached shifts of teams no longer read. Each table keeps what a
+reader or a writer can still need: the row that was current at the cutoff (snapshots, syncs), every once-only
+key that can still be triggered (services/retention_keys.py), and every escalation with work left or an alert
+that may still be open at the pager. Deletes go in small batches, each its own short transaction, so neither
+the write lock nor a replica's /oncall waits on a year of rows.
 """
 
 from __future__ import annotations
@@ -21,7 +21,15 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.config_teams import MIN_RETENTION_DAYS
 from app.services.retention_keys import ESCALATION_DM, HANDOVER_LIVES, can_recur, team_keys
-from app.store.models import Escalation, Handover, Notice, OnCallSnapshot, ShiftRow, UsergroupSync
+from app.store.models import (
+    Escalation,
+    Handover,
+    HandoverAck,
+    Notice,
+    OnCallSnapshot,
+    ShiftRow,
+    UsergroupSync,
+)
 
 log = logging.getLogger(__name__)
 
@@ -157,7 +165,11 @@ def prune(sessions: sessionmaker[Session], retention_days: int, now: datetime) -
     _history(sessions, UsergroupSync, UsergroupSync.at, cutoff, pruned, UsergroupSync.result != "failed")
     _notices(sessions, cutoff, now, pruned)
     _escalations(sessions, cutoff, pruned)
-    _older(sessions, Handover, Handover.shift_start < min(cutoff, now - HANDOVER_LIVES), pruned)
+    handovers_end = min(cutoff, now - HANDOVER_LIVES)
+    _older(sessions, Handover, Handover.shift_start < handovers_end, pruned)
+    # A "Got it" press needs its handover's row: once that is gone the press can only be refused, so the
+    # presses recorded for it go with it.
+    _older(sessions, HandoverAck, HandoverAck.shift_start < handovers_end, pruned)
     # A team's timeline is replaced at each read: rows ending before the cutoff are of teams no longer read.
     _older(sessions, ShiftRow, ShiftRow.end < cutoff, pruned)
     return pruned

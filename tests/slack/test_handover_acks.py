@@ -6,12 +6,17 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy import func, select
+
 from app.model.buttons import GOT_IT_ACTION
 from app.runtime import Runtime
 from app.sandbox import Sandbox
 from app.sandbox.world import CHANNEL, World
 from app.services.ack_followups import pending_ack
+from app.services.retention import prune
 from app.slack.blocks import message_text
+from app.store.db import reading
+from app.store.models import HandoverAck
 from tests.conftest import BotFactory
 from tests.services.test_shift_handovers import (
     ALICE,
@@ -165,3 +170,29 @@ def test_ack_within_off_follows_nothing_up(sandbox: Sandbox, world: World, make_
     assert buttons(dm) == [GOT_IT_ACTION]  # the button still says who has it
     assert dms(sandbox, BOB, "Please confirm") == []
     assert [m for m in sandbox.slack.messages(CHANNEL) if "not confirmed" in m["text"]] == []
+
+
+def test_a_press_is_pruned_with_its_handover_and_a_late_press_is_refused(
+    sandbox: Sandbox, world: World, make_bot: BotFactory
+) -> None:
+    clock = Clock(BOB_STARTS)
+    runtime = handed_over(make_bot, clock)
+    [dm] = dms(sandbox, BOB, "You are on call")
+    sandbox.slack.socket.push_block_action(dm, GOT_IT_ACTION, user=BOB)
+    wait_until(lambda: "has it" in the_post(sandbox))
+    assert acks(runtime) == 1
+
+    assert prune(runtime.sessions, 30, BOB_STARTS + timedelta(days=7)).counts["handover_acks"] == 0
+    assert acks(runtime) == 1  # within the retention: kept, a second press is "already confirmed"
+    assert prune(runtime.sessions, 30, BOB_STARTS + timedelta(days=31)).counts["handover_acks"] == 1
+    assert acks(runtime) == 0
+
+    sandbox.slack.socket.push_block_action(dm, GOT_IT_ACTION, user=BOB)
+    wait_until(lambda: ephemeral_texts(sandbox, BOB))
+    assert ephemeral_texts(sandbox, BOB) == ["I no longer know this handover; nothing was changed."]
+    assert acks(runtime) == 0  # the refused press recorded nothing
+
+
+def acks(runtime: Runtime) -> int:
+    with reading(runtime.sessions) as session:
+        return int(session.scalar(select(func.count()).select_from(HandoverAck)) or 0)
