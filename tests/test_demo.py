@@ -42,5 +42,24 @@ def test_demo_exits_non_zero_when_a_step_misbehaves(monkeypatch: pytest.MonkeyPa
     monkeypatch.setattr(demo, "STEPS", [broken_step])
     out = io.StringIO()
     assert demo.run_demo(out) is False
-    assert "1 step(s) failed" in out.getvalue()
+    assert "1 step failed:" in out.getvalue()
     assert "✗ impossible" in out.getvalue()
+
+
+def test_the_japanese_demo_narrates_in_japanese_too() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "app", "demo", "--language", "ja"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0].startswith("oncall-bot デモ: ")
+    assert lines[-1] == "すべてのステップが期待どおりに動きました。"
+    # Every narration line (a step's title, what happens, each check) is in Japanese, not only the bot's.
+    narration = [line for line in lines if line.startswith(("== ", "  » ", "  ✓ ", "  ✗ ", "» "))]
+    assert len(narration) > 30
+    english = [line for line in narration if line.split(maxsplit=1)[1].isascii()]
+    assert english == []

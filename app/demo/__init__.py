@@ -77,16 +77,23 @@ def running_demo_bot(out: TextIO, provider: str = "rotation", language: str = "e
 def run_demo(out: TextIO, provider: str = "rotation", language: str = "en") -> bool:
     """Play every step with the team's on-call from ``provider``, in ``language``; True when each behaved."""
     with running_demo_bot(out, provider, language) as scene:
-        source = "a built-in rotation" if provider == "rotation" else scene.pager
+        t = scene.t
+        source = t("a built-in rotation") if provider == "rotation" else scene.pager
         scene.transcript.say(
-            f"oncall-bot demo: the real bot against a local Slack and {source} (no account needed)"
+            t(
+                "oncall-bot demo: the real bot against a local Slack and {source} (no account needed)",
+                source=source,
+            )
         )
         for step in STEPS:
             step(scene)
         failures = scene.transcript.failures
-        scene.transcript.say(
-            f"\n{'All steps behaved.' if not failures else f'{len(failures)} step(s) failed:'}"
+        ending = (
+            t("All steps behaved.")
+            if not failures
+            else t.ngettext("{n} step failed:", "{n} steps failed:", len(failures))
         )
+        scene.transcript.say(f"\n{ending}")
         for failure in failures:
             scene.transcript.say(f"  - {failure}")
         return not failures

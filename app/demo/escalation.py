@@ -58,96 +58,118 @@ def _on_call(scene: Scene, now: datetime) -> list[str]:
 
 def _direct_messages(scene: Scene, ts: str, expected: list[str]) -> None:
     """A rotation team has no pager: the job sends the on-call people a direct message instead."""
-    say, expect, slack = scene.transcript.say, scene.transcript.expect, scene.sandbox.slack
+    say, expect, slack, t = scene.transcript.say, scene.transcript.expect, scene.sandbox.slack, scene.t
     on_call = [user_id for user_id, *_ in PEOPLE if f"<@{user_id}>" in expected]
-    say("  » the bot's page job runs (every 15 s in the background; here at once): no pager to call")
-    expect(_run_page_job(scene) == 1, "the job takes the pending escalation")
+    say("  » " + t("the bot's page job runs (every 15 s in the background; here at once): no pager to call"))
+    expect(_run_page_job(scene) == 1, t("the job takes the pending escalation"))
     dms = [
         (handle, m) for user_id, handle, *_ in PEOPLE for m in slack.messages(user_id) if TEXT[:20] in str(m)
     ]
     for handle, dm in dms:
-        scene.transcript.quote(f"oncall-bot → DM to {handle}", _shown(dm))
+        scene.transcript.quote(t("oncall-bot → DM to {person}", person=handle), _shown(dm))
     expect(sorted(handle for handle, _ in dms) == sorted(h for u, h, *_ in PEOPLE if u in on_call),
-           "each on-call person got one direct message with the text and the thread's link")  # fmt: skip
+           t("each on-call person got one direct message with the text and the thread's link"))  # fmt: skip
     replies = _thread(scene, ts, 2)
-    for reply in replies[1:]:
-        scene.transcript.quote("oncall-bot, in the thread", _shown(reply))
+    _quote_replies(scene, replies[1:])
     expect(
         len(replies) == 2
         and scene.words(
             "No pager to call: I sent {who} a direct message with this message and a link to this thread."
         )
         in replies[1]["text"],
-        "the thread is told who was messaged",
+        t("the thread is told who was messaged"),
     )
 
 
 def _incident(scene: Scene, replies: list[dict[str, Any]]) -> None:
     """A PagerDuty team's page is one Events API trigger: PagerDuty opens an incident on the service."""
-    say, expect = scene.transcript.say, scene.transcript.expect
+    say, expect, t = scene.transcript.say, scene.transcript.expect, scene.t
     incidents = scene.sandbox.pagerduty.incidents()
     for incident in incidents:
         say(
-            f"  PagerDuty incident on the service: “{incident['summary']}” severity {incident['severity']} "
-            f"(dedup key {incident['dedup_key']})"
+            "  "
+            + t(
+                "PagerDuty incident on the service: “{summary}” severity {severity} (dedup key {key})",
+                summary=incident["summary"],
+                severity=incident["severity"],
+                key=incident["dedup_key"],
+            )
         )
-    expect(len(incidents) == 1 and incidents[0]["severity"] == "error", "one incident, P2 as severity error")
+    one = t("one incident, P2 as severity error")
+    expect(len(incidents) == 1 and incidents[0]["severity"] == "error", one)
     confirmed = len(replies) == 2 and bool(incidents) and incidents[0]["dedup_key"] in replies[1]["text"]
-    expect(confirmed, "the thread is told the incident's dedup key")
+    expect(confirmed, t("the thread is told the incident's dedup key"))
 
 
 def _jsm_alert(scene: Scene, replies: list[dict[str, Any]]) -> None:
     """A JSM team's page is one alert through the Ops REST API, the schedule (by id) as responder."""
-    say, expect = scene.transcript.say, scene.transcript.expect
+    expect, t = scene.transcript.expect, scene.t
     alerts = scene.sandbox.jsm.alerts()
     schedule_id = scene.sandbox.jsm.schedule(SCHEDULE).id
     for alert in alerts:
-        responders = ", ".join(f"{r['type']} {r['id']}" for r in alert.get("responders", []))
-        say(f"  JSM alert {alert['tinyId']}: “{alert['message']}” {alert['priority']} → {responders}")
+        _say_alert(scene, alert, ", ".join(f"{r['type']} {r['id']}" for r in alert.get("responders", [])))
     expect(
         len(alerts) == 1 and alerts[0]["priority"] == "P2" and schedule_id in str(alerts[0]["responders"]),
-        "one P2 alert with the team's schedule (found by name, sent by id) as responder",
+        t("one P2 alert with the team's schedule (found by name, sent by id) as responder"),
     )
     confirmed = len(replies) == 2 and bool(alerts) and alerts[0]["id"] in replies[1]["text"]
-    expect(confirmed, "the thread is told the alert's id once JSM processed the request")
+    expect(confirmed, t("the thread is told the alert's id once JSM processed the request"))
+
+
+def _say_alert(scene: Scene, alert: dict[str, Any], responders: str) -> None:
+    """One line for an alert the pager's sandbox holds: its short id, text, priority and responders."""
+    t = scene.t
+    line = t(
+        "{pager} alert {id}: “{text}” {priority} → {responders}",
+        pager=scene.pager,
+        id=alert["tinyId"],
+        text=alert["message"],
+        priority=alert["priority"],
+        responders=responders,
+    )
+    scene.transcript.say(f"  {line}")
+
+
+def _quote_replies(scene: Scene, replies: list[dict[str, Any]]) -> None:
+    """Quote the bot's replies in the thread."""
+    for reply in replies:
+        scene.transcript.quote(scene.t("oncall-bot, in the thread"), _shown(reply))
 
 
 def demo_step(scene: Scene) -> None:
     """Mention the bot in the data channel; show the thread reply, the page (or the DMs), its outcome."""
-    say, expect, sandbox = scene.transcript.say, scene.transcript.expect, scene.sandbox
+    say, expect, sandbox, t = scene.transcript.say, scene.transcript.expect, scene.sandbox, scene.t
     runtime = scene.bot.runtime
-    say("\n== Escalating: mention the bot")  # the demo's team pages: escalate = "page" in its config
+    say("\n== " + t("Escalating: mention the bot"))  # the demo's team pages: escalate = "page" in its config
     now = runtime.now()
     run_cycle(runtime, now)  # the cache knows who is on call, as the scheduled refresh keeps it
     on_call = _on_call(scene, now)
     expected = [f"<@{user_id}>" for user_id, _, email, _ in PEOPLE if email in on_call]
     alice = next(user_id for user_id, handle, *_ in PEOPLE if handle == "alice")
     ts = f"{time.time():.6f}"
-    say(f"  » alice writes in #data-team: @oncall-bot {TEXT}")
+    say("  » " + t("alice writes in {channel}: @oncall-bot {text}", channel="#data-team", text=TEXT))
     event = {"type": "app_mention", "user": alice, "text": f"<@{scene.bot.bot_user_id}> {TEXT}"}
     sandbox.slack.socket.push_event({**event, "ts": ts, "channel": CHANNEL})
     replies = _thread(scene, ts, 1)
-    for reply in replies:
-        scene.transcript.quote("oncall-bot, in the thread", _shown(reply))
+    _quote_replies(scene, replies)
     first = replies[0]["text"] if replies else ""
-    expect(bool(expected) and all(m in first for m in expected), "the thread reply tags who is on call")
+    expect(bool(expected) and all(m in first for m in expected), t("the thread reply tags who is on call"))
     pending = (
         scene.words("Paging through {pager} (pending)."),
         scene.words("No pager: messaging the on-call people directly (pending)."),
     )
-    expect(any(words in first for words in pending), "the reply says the page is on its way")
+    expect(any(words in first for words in pending), t("the reply says the page is on its way"))
     if scene.provider == "rotation":
         _direct_messages(scene, ts, expected)
         return
     waited = {"pagerduty": sandbox.pagerduty.events, "jsm": sandbox.jsm.alerts}.get(
         scene.provider, sandbox.opsgenie.alerts
     )()
-    expect(not waited, f"the mention itself never waits on {scene.pager}")
-    say("  » the bot's page job runs (every 15 s in the background; here at once)")
-    expect(_run_page_job(scene) == 1, "the job takes the pending page")
+    expect(not waited, t("the mention itself never waits on {pager}", pager=scene.pager))
+    say("  » " + t("the bot's page job runs (every 15 s in the background; here at once)"))
+    expect(_run_page_job(scene) == 1, t("the job takes the pending page"))
     replies = _thread(scene, ts, 2)
-    for reply in replies[1:]:
-        scene.transcript.quote("oncall-bot, in the thread", _shown(reply))
+    _quote_replies(scene, replies[1:])
     if scene.provider == "pagerduty":
         _incident(scene, replies)
         return
@@ -156,8 +178,7 @@ def demo_step(scene: Scene) -> None:
         return
     alerts = sandbox.opsgenie.alerts()
     for alert in alerts:
-        responders = ", ".join(r.get("name", "?") for r in alert.get("responders", []))
-        say(f"  Opsgenie alert {alert['tinyId']}: “{alert['message']}” {alert['priority']} → {responders}")
-    expect(len(alerts) == 1 and alerts[0]["priority"] == "P2", "one P2 alert for the team's schedule")
+        _say_alert(scene, alert, ", ".join(r.get("name", "?") for r in alert.get("responders", [])))
+    expect(len(alerts) == 1 and alerts[0]["priority"] == "P2", t("one P2 alert for the team's schedule"))
     confirmed = len(replies) == 2 and bool(alerts) and alerts[0]["id"] in replies[1]["text"]
-    expect(confirmed, "the thread is told the alert's id once it exists")
+    expect(confirmed, t("the thread is told the alert's id once it exists"))

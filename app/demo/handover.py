@@ -15,12 +15,17 @@ from app.slack.words import when
 
 def demo_step(scene: Scene) -> None:
     """Move the bot's clock to the next handover and show the channel post and the incoming person's DM."""
-    say, expect, slack = scene.transcript.say, scene.transcript.expect, scene.sandbox.slack
+    say, expect, slack, t = scene.transcript.say, scene.transcript.expect, scene.sandbox.slack, scene.t
     runtime = scene.bot.runtime
     team = runtime.config.teams[0]
     moment = next_handover(team, runtime.now())
-    say("\n== The weekly handover")
-    say(f"  » the bot's clock jumps to {when(moment, team.timezone)} ({team.timezone}), the next handover")
+    say("\n== " + t("The weekly handover"))
+    jump = t(
+        "the bot's clock jumps to {when} ({zone}), the next handover",
+        when=when(moment, team.timezone, t),
+        zone=team.timezone,
+    )
+    say(f"  » {jump}")
     try:
         # The refresh cycles around the handover record who was on call before and after it.
         run_cycle(runtime, moment - timedelta(minutes=2))
@@ -32,21 +37,24 @@ def demo_step(scene: Scene) -> None:
         handover = scene.words("On-call handover for {team}: {headline}, {window}")
         posts = [m for m in slack.messages(CHANNEL)[before:] if handover in m["text"]]
         for post in posts:
-            scene.transcript.quote("oncall-bot in the team channel", readable(message_text(post)))
-        expect(outcome.status == "posted" and len(posts) == 1, "one handover post in the team channel")
+            scene.transcript.quote(t("oncall-bot in the team channel"), readable(message_text(post)))
+        expect(outcome.status == "posted" and len(posts) == 1, t("one handover post in the team channel"))
         dms = [
             (handle, dm)
             for user_id, handle, *_ in PEOPLE
             for dm in slack.messages(user_id)[dms_before[user_id] :]
         ]
         for handle, dm in dms:
-            scene.transcript.quote(f"oncall-bot → DM to {handle}", readable(message_text(dm)))
-        expect(len(dms) == 1, "the incoming person got a direct message")
+            scene.transcript.quote(
+                t("oncall-bot → DM to {person}", person=handle), readable(message_text(dm))
+            )
+        expect(len(dms) == 1, t("the incoming person got a direct message"))
         scene.clock.stop_at(moment + timedelta(minutes=1))
         again = run_handover(runtime, team, runtime.now())  # a restart or a second replica
-        say(f"  » a minute later a restarted bot tries again: {again.status}")
+        say("  » " + t("a minute later a restarted bot tries again: {status}", status=again.status))
         expect(
-            again.status == "already_posted" and len(slack.messages(CHANNEL)) == before + 1, "no second post"
+            again.status == "already_posted" and len(slack.messages(CHANNEL)) == before + 1,
+            t("no second post"),
         )
     finally:
         scene.clock.stop_at(None)

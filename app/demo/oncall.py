@@ -16,10 +16,11 @@ PROFILE_WAIT = 5.0  # seconds the bot gets to look up a user's time zone after a
 
 def step_help(scene: Scene) -> None:
     """`/oncall help` answered through a real Socket Mode round trip."""
-    scene.transcript.say("\n== 1. Asking for help")
+    t = scene.t
+    scene.transcript.say("\n== " + t("1. Asking for help"))
     payload = scene.slash("help")
     scene.transcript.expect(
-        payload is not None and "/oncall next" in blocks_text(payload), "the help lists the subcommands"
+        payload is not None and "/oncall next" in blocks_text(payload), t("the help lists the subcommands")
     )
 
 
@@ -40,9 +41,9 @@ def _profile_cached(scene: Scene, handle: str) -> bool:
 
 def demo_step(scene: Scene) -> None:
     """Ask who is on call now, who is next, and when carol's shifts are (in her own time zone)."""
-    say, expect, runtime = scene.transcript.say, scene.transcript.expect, scene.bot.runtime
+    say, expect, runtime, t = scene.transcript.say, scene.transcript.expect, scene.bot.runtime, scene.t
     team = runtime.config.teams[0]
-    say("\n== Asking /oncall: who is on call, who is next, and my own shifts")
+    say("\n== " + t("Asking {command}: who is on call, who is next, and my own shifts", command="/oncall"))
     now = runtime.now()
     run_cycle(runtime, now)  # the cache holds what the scheduled refresh keeps there
     with runtime.sessions.begin() as session:  # what the cache says, to check each answer against
@@ -52,9 +53,10 @@ def demo_step(scene: Scene) -> None:
     shown = blocks_text(scene.slash("", user="alice"))
     expected = [person(p) for p in current.people or ()]
     expect(
-        bool(expected) and all(p in shown for p in expected), "`/oncall` names who the cache says is on call"
+        bool(expected) and all(p in shown for p in expected),
+        t("{command} names who the cache says is on call", command="`/oncall`"),
     )
-    expect(scene.words("as of {when}, {ago}") in shown, "the answer says how fresh its data is")
+    expect(scene.words("as of {when}, {ago}") in shown, t("the answer says how fresh its data is"))
     # Asking made the bot fetch alice's profile (her zone, her email): once it is in, the next answer
     # may name her by it, so the expectation is read after it.
     _profile_cached(scene, "alice")
@@ -64,19 +66,24 @@ def demo_step(scene: Scene) -> None:
     shown = blocks_text(scene.slash(f"next {team.name}", user="alice"))
     incoming = [person(p) for p in upcoming.incoming]
     expect(
-        upcoming.at is not None and all(p in shown for p in incoming), "`/oncall next` names the next person"
+        upcoming.at is not None and all(p in shown for p in incoming),
+        t("{command} names the next person", command="`/oncall next`"),
     )
 
     first = blocks_text(scene.slash("me", user="carol"))
     unknown = scene.words("Times in {zone}: I do not know your Slack time zone yet.")
-    expect(unknown in first, "a first-time asker sees which zone is shown")
+    expect(unknown in first, t("a first-time asker sees which zone is shown"))
     cached = _profile_cached(scene, "carol")
-    say("  » after answering, the bot looked up carol's time zone with users.info (off the ack's path)")
-    expect(cached, "carol's Slack profile is cached")
+    say(
+        "  » "
+        + t("after answering, the bot looked up carol's time zone with users.info (off the ack's path)")
+    )
+    expect(cached, t("carol's Slack profile is cached"))
     again = blocks_text(scene.slash("me", user="carol"))
     expect(
         scene.t("Times in {zone}, your Slack time zone.", zone="Asia/Tokyo") in again and "JST" in again,
-        "asked again, carol sees her shifts in Tokyo time",
+        t("asked again, carol sees her shifts in Tokyo time"),
     )
     methods = {r.method for r in scene.sandbox.slack.requests()}
-    expect(methods == {"users.info"}, "the only Slack calls were users.info for new askers, after the ack")
+    only = t("the only Slack calls were users.info for new askers, after the ack")
+    expect(methods == {"users.info"}, only)

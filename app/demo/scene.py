@@ -125,20 +125,24 @@ class Scene:
 
     def slash(self, text: str, *, user: str = "alice", channel: str = CHANNEL) -> dict[str, Any] | None:
         """Type ``/oncall text`` as ``user`` and return the ack's payload (None when no ack came)."""
+        t = self.t
         user_id = next(p[0] for p in PEOPLE if p[1] == user)
         typed = f"/oncall {text}".rstrip()
-        self.transcript.say(f"\n» {user} types `{typed}` in {channel}")
+        self.transcript.say(
+            "\n» " + t("{user} types `{command}` in {channel}", user=user, command=typed, channel=channel)
+        )
         envelope = self.sandbox.slack.socket.push_command(
             text, user_id=user_id, channel_id=channel, user_name=user
         )
         try:
             ack = self.sandbox.slack.socket.wait_for_ack(envelope, timeout=ACK_DEADLINE)
         except TimeoutError:
-            self.transcript.expect(False, f"the bot acked within {ACK_DEADLINE:.0f} s")
+            self.transcript.expect(False, t("the bot acked within {seconds:.0f} s", seconds=ACK_DEADLINE))
             return None
         self.transcript.quote(
-            f"oncall-bot (ephemeral, in the ack, {ack.latency * 1000:.0f} ms)",
+            t("oncall-bot (ephemeral, in the ack, {ms:.0f} ms)", ms=ack.latency * 1000),
             readable(blocks_text(ack.payload)),
         )
-        self.transcript.expect(ack.latency < ACK_DEADLINE, f"answered in the ack within {ACK_DEADLINE:.0f} s")
+        within = t("answered in the ack within {seconds:.0f} s", seconds=ACK_DEADLINE)
+        self.transcript.expect(ack.latency < ACK_DEADLINE, within)
         return ack.payload
