@@ -11,10 +11,12 @@ built-in rotation) and, when the pager refuses, give the claim back and say why,
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import ColumnElement, update
 
 from app.domain import AlertRef
 from app.i18n import N_, translator
@@ -28,7 +30,7 @@ from app.model.buttons import (
     EscalationButtons,
     PressDone,
 )
-from app.providers import ProviderError
+from app.providers import Provider, ProviderError
 from app.runtime import Runtime
 from app.services import page_queue
 from app.services.escalation_pages import ALERTED, PAGES_JOB
@@ -143,58 +145,75 @@ def _page(runtime: Runtime, press: Press, row: Escalation, now: datetime) -> Non
     _update(runtime, press, "paged", pager, priority=priority)
 
 
-def _ack(runtime: Runtime, press: Press, row: Escalation, now: datetime) -> None:
-    claimed = _changed(
-        runtime,
-        row.id,
-        Escalation.acked_at.is_(None),
-        Escalation.closed_at.is_(None),
-        acked_by=press.user,
-        acked_at=now,
-        updated_at=now,
-    )
-    if not claimed:
-        _tell(runtime, press, N_("This escalation was already acknowledged or resolved."))
+@dataclass(frozen=True)
+class _Settle:
+    """Acknowledge or Resolve: the claim (``by``/``at`` columns while ``open``), the pager call, the words."""
+
+    done: Done
+    by: str  # the column naming who pressed: acked_by, closed_by
+    at: str  # the column of when: acked_at, closed_at
+    open: tuple[ColumnElement[bool], ...]  # what must still hold for the press to change anything
+    tell_pager: Callable[[Provider], Callable[..., str]]
+    note: str  # what the pager's alert is told, with {name}
+    already: str
+    refused: str
+    keep: EscalationButtons | None = None
+
+
+def _settle(runtime: Runtime, press: Press, row: Escalation, now: datetime, how: _Settle) -> None:
+    """Claim the press, tell the pager (when it was alerted), and give the claim back when it refuses."""
+    values: dict[str, Any] = {how.by: press.user, how.at: now}
+    if not _changed(runtime, row.id, *how.open, **values, updated_at=now):
+        _tell(runtime, press, how.already)
         return
     provider = runtime.providers.for_team(row.team)
-    if provider.can_page and row.status in ALERTED:
+    alerted = provider.can_page and row.status in ALERTED
+    if alerted:
+        name = name_of(runtime, press.user)
         try:
-            provider.acknowledge_alert(
+            how.tell_pager(provider)(
                 AlertRef(alias=row.alias or "", alert_id=row.alert_id),
-                note=f"Acknowledged in Slack by {name_of(runtime, press.user)}",
-                user=name_of(runtime, press.user),
+                note=how.note.format(name=name),
+                user=name,
                 email=_email(runtime, press.user),
             )
         except ProviderError as error:
-            _changed(runtime, row.id, Escalation.acked_by == press.user, acked_by=None, acked_at=None)
-            _tell(runtime, press, N_("Not acknowledged: {error}"), error=str(error))
+            given_back = getattr(Escalation, how.by) == press.user
+            _changed(runtime, row.id, given_back, **{how.by: None, how.at: None})
+            _tell(runtime, press, how.refused, error=str(error))
             return
-    told = provider.name if provider.can_page and row.status in ALERTED else None
-    _update(runtime, press, "acked", told, keep=EscalationButtons(row.id, "resolve"))
+    _update(runtime, press, how.done, provider.name if alerted else None, keep=how.keep)
+
+
+def _ack(runtime: Runtime, press: Press, row: Escalation, now: datetime) -> None:
+    keep = EscalationButtons(row.id, "resolve")
+    _settle(runtime, press, row, now, replace(_ACKNOWLEDGE, keep=keep))
 
 
 def _resolve(runtime: Runtime, press: Press, row: Escalation, now: datetime) -> None:
-    claimed = _changed(
-        runtime, row.id, Escalation.closed_at.is_(None), closed_by=press.user, closed_at=now, updated_at=now
-    )
-    if not claimed:
-        _tell(runtime, press, N_("This escalation was already resolved."))
-        return
-    provider = runtime.providers.for_team(row.team)
-    if provider.can_page and row.status in ALERTED:
-        try:
-            provider.close_alert(
-                AlertRef(alias=row.alias or "", alert_id=row.alert_id),
-                note=f"Resolved in Slack by {name_of(runtime, press.user)}",
-                user=name_of(runtime, press.user),
-                email=_email(runtime, press.user),
-            )
-        except ProviderError as error:
-            _changed(runtime, row.id, Escalation.closed_by == press.user, closed_by=None, closed_at=None)
-            _tell(runtime, press, N_("Not resolved: {error}"), error=str(error))
-            return
-    told = provider.name if provider.can_page and row.status in ALERTED else None
-    _update(runtime, press, "resolved", told)
+    _settle(runtime, press, row, now, _RESOLVE)
+
+
+_ACKNOWLEDGE = _Settle(
+    "acked",
+    by="acked_by",
+    at="acked_at",
+    open=(Escalation.acked_at.is_(None), Escalation.closed_at.is_(None)),
+    tell_pager=lambda provider: provider.acknowledge_alert,
+    note="Acknowledged in Slack by {name}",
+    already=N_("This escalation was already acknowledged or resolved."),
+    refused=N_("Not acknowledged: {error}"),
+)
+_RESOLVE = _Settle(
+    "resolved",
+    by="closed_by",
+    at="closed_at",
+    open=(Escalation.closed_at.is_(None),),
+    tell_pager=lambda provider: provider.close_alert,
+    note="Resolved in Slack by {name}",
+    already=N_("This escalation was already resolved."),
+    refused=N_("Not resolved: {error}"),
+)
 
 
 VERBS = {PAGE_ACTION: _page, ACK_ACTION: _ack, RESOLVE_ACTION: _resolve}
