@@ -10,9 +10,6 @@ from typing import TYPE_CHECKING, Any
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
-from slack_sdk.http_retry import RetryHandler, RetryState
-from slack_sdk.http_retry.request import HttpRequest
-from slack_sdk.http_retry.response import HttpResponse
 from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
@@ -69,6 +66,10 @@ class Metrics:
             ["method"],
             registry=r,
         )
+
+    def slack_ratelimited_method(self, method: str) -> None:
+        """Count one HTTP 429 from Slack's ``method``."""
+        self.slack_ratelimited.labels(method=method).inc()
 
     def acked(self, command: str, seconds: float) -> None:
         """Record one ack's latency."""
@@ -134,27 +135,6 @@ class _DatabaseGauges(Collector):
             if at is not None:
                 age.add_metric([team], max(0.0, (now - at).total_seconds()))
         yield age
-
-
-class RateLimitCounter(RetryHandler):
-    """Counts Slack's 429 answers by method; never retries itself (the next handler in the list does)."""
-
-    def __init__(self, metrics: Metrics) -> None:
-        super().__init__(max_retry_count=0)
-        self._metrics = metrics
-
-    def can_retry(
-        self,
-        *,
-        state: RetryState,
-        request: HttpRequest,
-        response: HttpResponse | None = None,
-        error: Exception | None = None,
-    ) -> bool:
-        if response is not None and response.status_code == 429:
-            method = request.url.rstrip("/").rsplit("/", 1)[-1].split("?", 1)[0]
-            self._metrics.slack_ratelimited.labels(method=method).inc()
-        return False
 
 
 class MeteredProvider:

@@ -19,7 +19,7 @@ from slack_sdk.http_retry.builtin_handlers import (
 from slack_sdk.web import SlackResponse
 
 from app.config import Settings
-from app.metrics import Metrics, RateLimitCounter
+from app.metrics import Metrics
 from app.redaction import redact_value
 from app.slack.retry import StoppableRateLimitRetryHandler
 from app.stopping import Stopping
@@ -74,11 +74,10 @@ class RedactingWebClient(WebClient):
 
 def running_retries(metrics: Metrics | None, stopping: Stopping) -> list[RetryHandler]:
     """The running bot's retries: 429 (Retry-After, unless stopping), 5xx and connection errors."""
-    counting: list[RetryHandler] = [RateLimitCounter(metrics)] if metrics is not None else []
+    counted = metrics.slack_ratelimited_method if metrics is not None else None
     return [
-        *counting,  # asked first, never retries: counts every 429
         ConnectionErrorRetryHandler(max_retry_count=2),
-        StoppableRateLimitRetryHandler(stopping, max_retry_count=3),
+        StoppableRateLimitRetryHandler(stopping, max_retry_count=3, counted=counted),
         ServerErrorRetryHandler(max_retry_count=2),
     ]
 

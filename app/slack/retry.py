@@ -1,8 +1,9 @@
-"""Slack's rate-limit retry that a stopping process does not wait out."""
+"""Slack's rate-limit retry: every 429 counted by method, and no wait that a stopping process sits out."""
 
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 from slack_sdk.http_retry.request import HttpRequest
@@ -13,13 +14,19 @@ from app.stopping import Stopping
 
 
 class StoppableRateLimitRetryHandler(RateLimitErrorRetryHandler):
-    """slack_sdk's handler (wait Retry-After, then retry), but the wait ends, unretried, when stopping."""
+    """slack_sdk's handler (wait Retry-After, then retry), but the wait ends, unretried, when stopping.
 
-    def __init__(self, stopping: Stopping, max_retry_count: int = 3) -> None:
+    It is also where every 429 is seen, the last one included: ``counted`` hears the method of each.
+    """
+
+    def __init__(
+        self, stopping: Stopping, max_retry_count: int = 3, counted: Callable[[str], None] | None = None
+    ) -> None:
         super().__init__(max_retry_count=max_retry_count)
         self._stopping = stopping
+        self._counted = counted
 
-    def _can_retry(
+    def can_retry(
         self,
         *,
         state: RetryState,
@@ -27,9 +34,12 @@ class StoppableRateLimitRetryHandler(RateLimitErrorRetryHandler):
         response: HttpResponse | None = None,
         error: Exception | None = None,
     ) -> bool:
+        """Count a 429 by its method; retry it (slack_sdk's limit) unless stopping."""
+        if response is not None and response.status_code == 429 and self._counted is not None:
+            self._counted(request.url.rstrip("/").rsplit("/", 1)[-1].split("?", 1)[0])
         if self._stopping.is_set():
             return False
-        return super()._can_retry(state=state, request=request, response=response, error=error)
+        return super().can_retry(state=state, request=request, response=response, error=error)
 
     def prepare_for_next_attempt(
         self,
