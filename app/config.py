@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from dotenv import dotenv_values
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import AfterValidator, BeforeValidator, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from app import redaction
@@ -20,6 +20,36 @@ __all__ = ["parse_duration", "parse_duration_or_off"]  # one duration syntax for
 
 
 DEFAULT_DATABASE_URL = "sqlite:///oncall.db"
+
+
+def _cleaned_secret(value: Any) -> Any:
+    if isinstance(value, SecretStr):
+        value = value.get_secret_value()
+    return clean_secret(value) if isinstance(value, str) else value
+
+
+def _cleaned_url(value: Any) -> Any:
+    if isinstance(value, str):
+        value = value.strip()
+        redaction.register_url(value)  # a password in the URL is a secret like any other
+    return value
+
+
+def _starting(prefix: str, kind: str, where: str) -> AfterValidator:
+    """A token that must start with ``prefix``: refused otherwise, saying which ``kind`` it must be."""
+
+    def check(value: SecretStr) -> SecretStr:
+        if not value.get_secret_value().startswith(prefix):
+            raise ValueError(f"must be {kind} starting with {prefix} ({where})")
+        return value
+
+    return AfterValidator(check)
+
+
+# A setting that is a secret (stripped, registered for redaction, refused when broken) or a URL (stripped,
+# any password in it registered): each field says which by its type.
+Secret = Annotated[SecretStr, BeforeValidator(_cleaned_secret)]
+Url = Annotated[str, BeforeValidator(_cleaned_url)]
 
 
 class ConfigError(Exception):
@@ -38,26 +68,26 @@ class Settings(BaseSettings):
         env_file=".env", env_file_encoding="utf-8", extra="ignore", hide_input_in_errors=True
     )
 
-    slack_bot_token: SecretStr
-    slack_app_token: SecretStr
-    slack_api_url: str = "https://slack.com/api/"
+    slack_bot_token: Annotated[Secret, _starting("xoxb-", "a bot token", "OAuth & Permissions page")]
+    slack_app_token: Annotated[Secret, _starting("xapp-", "an app-level token", "scope connections:write")]
+    slack_api_url: Url = "https://slack.com/api/"
     # Pager credentials are optional here: the provider registry requires them only for a provider some
     # team uses (app.providers.registry.check_credentials), so a rotation-only bot needs no pager key.
-    opsgenie_api_key: SecretStr | None = None
-    opsgenie_api_url: str = "https://api.opsgenie.com"
-    opsgenie_web_url: str | None = None  # e.g. https://acme.app.opsgenie.com: alert links for people
-    pagerduty_api_token: SecretStr | None = None  # a REST API key (read-only is enough)
-    pagerduty_api_url: str = "https://api.pagerduty.com"  # EU service region: https://api.eu.pagerduty.com
-    pagerduty_routing_key: SecretStr | None = None  # an Events API v2 integration key, for paging
-    pagerduty_events_url: str = "https://events.pagerduty.com"  # EU: https://events.eu.pagerduty.com
+    opsgenie_api_key: Secret | None = None
+    opsgenie_api_url: Url = "https://api.opsgenie.com"
+    opsgenie_web_url: Url | None = None  # e.g. https://acme.app.opsgenie.com: alert links for people
+    pagerduty_api_token: Secret | None = None  # a REST API key (read-only is enough)
+    pagerduty_api_url: Url = "https://api.pagerduty.com"  # EU service region: https://api.eu.pagerduty.com
+    pagerduty_routing_key: Secret | None = None  # an Events API v2 integration key, for paging
+    pagerduty_events_url: Url = "https://events.pagerduty.com"  # EU: https://events.eu.pagerduty.com
     # Jira Service Management Operations: a real Atlassian account (service accounts are refused).
-    jsm_site_url: str | None = None  # https://yourcompany.atlassian.net
+    jsm_site_url: Url | None = None  # https://yourcompany.atlassian.net
     jsm_email: str | None = None
-    jsm_api_token: SecretStr | None = None
+    jsm_api_token: Secret | None = None
     jsm_cloud_id: str | None = None  # unset: read once from {JSM_SITE_URL}/_edge/tenant_info
-    jsm_api_url: str = "https://api.atlassian.com"
-    jsm_integration_key: SecretStr | None = None  # an API integration's key: pages through it instead
-    database_url: str = DEFAULT_DATABASE_URL
+    jsm_api_url: Url = "https://api.atlassian.com"
+    jsm_integration_key: Secret | None = None  # an API integration's key: pages through it instead
+    database_url: Url = DEFAULT_DATABASE_URL
     oncall_config: Path = Path("oncall.toml")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
     log_format: Literal["text", "json"] = "text"  # json: one object per line, for a log pipeline
@@ -66,54 +96,6 @@ class Settings(BaseSettings):
     # How long a process holds shared work (an escalation) without renewing it: a killed process's work
     # is taken over this long after its last heartbeat (renewed every third of it).
     lease_seconds: int = Field(default=30, ge=3, le=600)
-
-    @field_validator(
-        "slack_bot_token",
-        "slack_app_token",
-        "opsgenie_api_key",
-        "pagerduty_api_token",
-        "pagerduty_routing_key",
-        "jsm_api_token",
-        "jsm_integration_key",
-        mode="before",
-    )
-    @classmethod
-    def _clean_secret(cls, value: Any) -> Any:
-        if isinstance(value, SecretStr):
-            value = value.get_secret_value()
-        return clean_secret(value) if isinstance(value, str) else value
-
-    @field_validator(
-        "slack_api_url",
-        "opsgenie_api_url",
-        "opsgenie_web_url",
-        "pagerduty_api_url",
-        "pagerduty_events_url",
-        "jsm_site_url",
-        "jsm_api_url",
-        "database_url",
-        mode="before",
-    )
-    @classmethod
-    def _clean_url(cls, value: Any) -> Any:
-        if isinstance(value, str):
-            value = value.strip()
-            redaction.register_url(value)  # a password in the URL is a secret like any other
-        return value
-
-    @field_validator("slack_bot_token")
-    @classmethod
-    def _bot_token_kind(cls, value: SecretStr) -> SecretStr:
-        if not value.get_secret_value().startswith("xoxb-"):
-            raise ValueError("must be a bot token starting with xoxb- (OAuth & Permissions page)")
-        return value
-
-    @field_validator("slack_app_token")
-    @classmethod
-    def _app_token_kind(cls, value: SecretStr) -> SecretStr:
-        if not value.get_secret_value().startswith("xapp-"):
-            raise ValueError("must be an app-level token starting with xapp- (scope connections:write)")
-        return value
 
     @field_validator("log_level", mode="before")
     @classmethod

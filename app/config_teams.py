@@ -7,10 +7,19 @@ valid file into domain Teams; the ``[teams.rotation]`` table has its own module,
 from __future__ import annotations
 
 import re
-from typing import Any, Literal
+from collections.abc import Callable
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
 
 from app.config_rotation import RotationFile
 from app.domain import (
@@ -71,6 +80,24 @@ def check_language(value: Any) -> Any:
     return value.strip().lower()
 
 
+def _accepted_by(parse: Callable[[str], object]) -> AfterValidator:
+    """Keep a string as written, once ``parse`` accepts it (its ValueError says what is wrong)."""
+
+    def check(value: str) -> str:
+        parse(value)
+        return value
+
+    return AfterValidator(check)
+
+
+# The teams file's words that must parse, kept as written: each field says which by its type.
+Handover = Annotated[str, _accepted_by(parse_handover)]
+Duration = Annotated[str, _accepted_by(parse_duration)]
+DurationOrOff = Annotated[str, _accepted_by(parse_duration_or_off)]  # a duration, or "off"
+Zone = Annotated[str, AfterValidator(check_zone)]
+Language = Annotated[str, BeforeValidator(check_language)]
+
+
 class TeamFile(BaseModel):
     """One [[teams]] table as written, before it becomes a domain Team."""
 
@@ -86,45 +113,17 @@ class TeamFile(BaseModel):
     usergroup: str = Field(min_length=1)
     channel: str
     # "shift" (the default): a handover at each shift change; "mon 09:00" weekly; "daily 09:00"; "off".
-    handover: str = "shift"
-    handover_min: str = format_duration(DEFAULT_HANDOVER_MIN)  # shorter stretches: in the digest only
-    remind_before: str = format_duration(DEFAULT_REMIND_BEFORE)  # or "off"
-    ack_within: str = format_duration(DEFAULT_ACK_WITHIN)  # or "off"
-    timezone: str | None = None
+    handover: Handover = "shift"
+    handover_min: Duration = format_duration(DEFAULT_HANDOVER_MIN)  # shorter stretches: in the digest only
+    remind_before: DurationOrOff = format_duration(DEFAULT_REMIND_BEFORE)
+    ack_within: DurationOrOff = format_duration(DEFAULT_ACK_WITHIN)
+    timezone: Zone | None = None
     escalate: Literal["tag", "page"] = "tag"
     priority: Literal["P1", "P2", "P3", "P4", "P5"] = "P3"
     guests_may_page: bool = False
     # The language of the team's channel posts (and of private answers to readers whose Slack locale
     # the bot does not speak); unset: the file's top-level language.
-    language: str | None = None
-
-    @field_validator("language", mode="before")
-    @classmethod
-    def _language(cls, value: Any) -> Any:
-        return None if value is None else check_language(value)
-
-    @field_validator("handover")
-    @classmethod
-    def _handover(cls, value: str) -> str:
-        parse_handover(value)
-        return value
-
-    @field_validator("handover_min")
-    @classmethod
-    def _handover_min(cls, value: str) -> str:
-        parse_duration(value)
-        return value
-
-    @field_validator("remind_before", "ack_within")
-    @classmethod
-    def _optional_duration(cls, value: str) -> str:
-        parse_duration_or_off(value)
-        return value
-
-    @field_validator("timezone")
-    @classmethod
-    def _zone(cls, value: str | None) -> str | None:
-        return None if value is None else check_zone(value)
+    language: Language | None = None
 
     @field_validator("provider")
     @classmethod
@@ -180,7 +179,7 @@ class OncallFile(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    timezone: str = "UTC"
+    timezone: Zone = "UTC"
     refresh_minutes: int = Field(default=5, ge=1, le=1440)
     handover_grace_hours: float = Field(default=12, ge=0, le=168)
     pages_per_user_per_hour: int = Field(default=3, ge=0, le=1000)
@@ -188,17 +187,7 @@ class OncallFile(BaseModel):
     teams: list[TeamFile] = Field(min_length=1)
     people: dict[str, str] = Field(default_factory=dict)
     # Every team's language unless it sets its own, and the language of views that span teams.
-    language: str = DEFAULT_LANGUAGE
-
-    @field_validator("timezone")
-    @classmethod
-    def _zone(cls, value: str) -> str:
-        return check_zone(value)
-
-    @field_validator("language", mode="before")
-    @classmethod
-    def _language(cls, value: Any) -> Any:
-        return check_language(value)
+    language: Language = DEFAULT_LANGUAGE
 
     @field_validator("people")
     @classmethod
