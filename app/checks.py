@@ -36,6 +36,15 @@ _QUIET = logging.getLogger("app.checks.slack_sdk")
 _QUIET.propagate = False
 _QUIET.addHandler(logging.NullHandler())
 
+# What to fix when Slack refuses: the app-level token or Socket Mode; a channel the bot cannot see.
+_SOCKET_MODE_SETTING = (
+    "SLACK_APP_TOKEN must be an app-level token (xapp-, Basic Information → App-Level Tokens) with "
+    "connections:write, and Socket Mode must be enabled for the app"
+)
+_CHANNEL_HIDDEN = (
+    "if the channel is private, invite the bot in it (/invite @oncall-bot): Slack hides a private "
+    "channel from a bot that is not in it; otherwise copy the C… ID from the channel's details"
+)
 _USERGROUP_SETTING = (
     "in Workspace settings → Permissions → User Groups, let everyone (not only admins and owners) "
     "create and manage user groups"
@@ -89,11 +98,7 @@ def _scopes(header: str | None) -> CheckResult:
 
 
 def _socket_mode(slack: _Slack, app_token: str) -> CheckResult:
-    hint = (
-        "SLACK_APP_TOKEN must be an app-level token (xapp-, Basic Information → App-Level Tokens) with "
-        "connections:write, and Socket Mode must be enabled for the app"
-    )
-    url = slack.call(lambda: slack.gateway.open_connection(app_token), hint)
+    url = slack.call(lambda: slack.gateway.open_connection(app_token), _SOCKET_MODE_SETTING)
     try:
         with connect(url, open_timeout=slack.timeout, close_timeout=1) as websocket:
             hello = json.loads(websocket.recv(timeout=slack.timeout))
@@ -148,11 +153,7 @@ def _usergroup(slack: _Slack, group: dict[str, object] | None) -> CheckResult:
 
 
 def _channel(slack: _Slack, channel_id: str) -> CheckResult:
-    hint = (
-        "if the channel is private, invite the bot in it (/invite @oncall-bot): Slack hides a private "
-        "channel from a bot that is not in it; otherwise copy the C… ID from the channel's details"
-    )
-    channel = slack.call(lambda: slack.gateway.channel(channel_id), hint)
+    channel = slack.call(lambda: slack.gateway.channel(channel_id), _CHANNEL_HIDDEN)
     if channel.get("is_archived"):
         raise CheckFailed("archived", "pick a live channel")
     if not channel.get("is_member", False):

@@ -122,21 +122,24 @@ def incoming_dm(dm: IncomingDm, t: Translator = EN) -> dict[str, Any]:
     return {**message, "blocks": [*message["blocks"], got_it_actions(dm.got_it, t)]}
 
 
+def _got_it_words(
+    team: str, zone: str, start: datetime, t: Translator, *, plain: bool = False
+) -> dict[str, str]:
+    """What a "Got it" message names: the team and the button (in bold unless ``plain``), when, the zone."""
+    at = {"when": when(start, zone, t), "zone": escape(zone)}
+    if plain:
+        return {**at, "team": team, "button": t("Got it")}
+    return {**at, "team": bold(escape(team)), "button": bold(t("Got it"))}
+
+
 def ack_reminder(reminder: AckReminder, t: Translator = EN) -> dict[str, Any]:
     """The reminder to press "Got it"."""
-    values = {"when": when(reminder.start, reminder.zone, t), "zone": escape(reminder.zone)}
-    team, button = bold(escape(reminder.team)), bold(t("Got it"))
-    text = t(
-        "Please confirm the {team} handover of {when} ({zone}): press {button} once you have it.",
-        team=team,
-        button=button,
-        **values,
-    )
-    plain = t(
-        "Please confirm the {team} handover of {when} ({zone}): press {button} once you have it.",
-        team=reminder.team,
-        button=t("Got it"),
-        **values,
+    text, plain = (
+        t(
+            "Please confirm the {team} handover of {when} ({zone}): press {button} once you have it.",
+            **_got_it_words(reminder.team, reminder.zone, reminder.start, t, plain=bare),
+        )
+        for bare in (False, True)
     )
     return {"text": plain, "blocks": [section(text), got_it_actions(reminder.got_it, t)]}
 
@@ -147,18 +150,16 @@ def _people(persons: Sequence[PersonView], t: Translator) -> str:
 
 def ack_missing(missing: AckMissing, t: Translator = EN) -> dict[str, Any]:
     """The channel hears that the handover is not confirmed; the outgoing people stay reachable."""
-    values = {"when": when(missing.start, missing.zone, t), "zone": escape(missing.zone)}
-    team, button = bold(escape(missing.team)), bold(t("Got it"))
+    words = _got_it_words(missing.team, missing.zone, missing.start, t)
     text = t(
         "The {team} handover of {when} ({zone}) is not confirmed: {waiting} did not press {button} yet.",
-        team=team,
         waiting=_people(missing.waiting, t),
-        button=button,
-        **values,
+        **words,
     )
     if missing.outgoing:
         text += " " + t("{people}, please stay reachable until it is.", people=_people(missing.outgoing, t))
-    plain = t("The {team} handover of {when} ({zone}) is not confirmed yet.", team=missing.team, **values)
+    plain_words = _got_it_words(missing.team, missing.zone, missing.start, t, plain=True)
+    plain = t("The {team} handover of {when} ({zone}) is not confirmed yet.", **plain_words)
     return {"text": plain, "blocks": [section(text)]}
 
 
