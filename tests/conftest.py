@@ -16,6 +16,7 @@ from app.providers.jsm import JsmProvider
 from app.providers.opsgenie import OpsgenieProvider
 from app.providers.pagerduty import PagerDutyProvider
 from app.providers.registry import Builder
+from app.providers.tuning import Tuning
 from app.runtime import Runtime, utc_now
 from app.sandbox import GENIE_KEY, JSM_API_TOKEN, JSM_EMAIL, PAGERDUTY_ROUTING_KEY, PAGERDUTY_TOKEN, Sandbox
 from app.sandbox.world import World, seed, write_config
@@ -130,10 +131,14 @@ def environment_for(sandbox: Sandbox, directory: Path, config_path: Path) -> dic
 RuntimeFactory = Callable[..., Runtime]
 
 
+# Pager clients that give up quickly, so outage tests stay fast.
+FAST = Tuning(timeout=0.5, max_retries=1, backoff=0.01)
+
+
 def fast_provider(sandbox: Sandbox) -> OpsgenieProvider:
     """An Opsgenie provider on the sandbox that gives up quickly, so outage tests stay fast."""
     url = sandbox.opsgenie.url
-    return OpsgenieProvider(GENIE_KEY, base_url=url, timeout=0.5, max_retries=1, backoff=0.01)
+    return OpsgenieProvider(GENIE_KEY, base_url=url, tuning=FAST)
 
 
 def fast_builders(sandbox: Sandbox) -> dict[str, Builder]:
@@ -145,9 +150,7 @@ def fast_builders(sandbox: Sandbox) -> dict[str, Builder]:
             JSM_API_TOKEN,
             site_url=jsm.site_url,
             api_url=jsm.api_url,
-            timeout=0.5,
-            max_retries=1,
-            backoff=0.01,
+            tuning=FAST,
         ),
         "opsgenie": lambda _settings, _team: fast_provider(sandbox),
         "pagerduty": lambda _settings, _team: PagerDutyProvider(
@@ -155,9 +158,7 @@ def fast_builders(sandbox: Sandbox) -> dict[str, Builder]:
             routing_key=PAGERDUTY_ROUTING_KEY,
             base_url=pagerduty.url,
             events_url=pagerduty.events_url,
-            timeout=0.5,
-            max_retries=1,
-            backoff=0.01,
+            tuning=FAST,
         ),
     }
 

@@ -29,6 +29,7 @@ from app.oncall_config import load_oncall_config
 from app.providers import Provider
 from app.providers.builders import opsgenie_key
 from app.providers.opsgenie import OpsgenieProvider
+from app.providers.tuning import Tuning
 from app.runtime import Runtime, utc_now
 from app.sandbox import Sandbox
 from app.sandbox.world import CHANNEL, World, write_config
@@ -74,7 +75,7 @@ def runtime_for(settings: Settings) -> Runtime:
     def fast(settings: Settings, team: Team) -> Provider:
         key, _ = opsgenie_key(settings, team)
         url = settings.opsgenie_api_url
-        return OpsgenieProvider(key, base_url=url, timeout=0.5, max_retries=1, backoff=0.01)
+        return OpsgenieProvider(key, base_url=url, tuning=Tuning(timeout=0.5, max_retries=1, backoff=0.01))
 
     return build_runtime(settings, load_oncall_config(settings.oncall_config), builders={"opsgenie": fast})
 

@@ -7,7 +7,7 @@ Adding a pager is three steps:
    ``ProviderError`` subclasses, with a sentence a human understands.
 2. One ``ProviderKind`` entry in ``app/providers/registry.py``: its ``kind`` (what a team writes as
    ``provider = "..."``), ``credentials(settings, team)`` (the secrets that identify one client, or a
-   ``MissingCredentials`` naming the env var to set) and ``build(settings, team, **tuning)`` (the
+   ``MissingCredentials`` naming the env var to set) and ``build(settings, team, tuning)`` (the
    provider; ``tuning`` is timeouts and retries, quicker for `oncall-bot check`). The built-in kinds'
    credentials and builders live in ``app/providers/builders.py``. ``register()`` adds an entry;
    ``known_kinds()`` is what the teams file accepts.

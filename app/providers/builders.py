@@ -1,6 +1,6 @@
 """Each built-in pager's credentials, read from the settings and the team, and its client built from them.
 
-A builder takes ``tuning`` (timeout, retries, backoff, the longest rate-limit wait) so that `oncall-bot
+A builder takes a ``Tuning`` (timeout, retries, backoff, the longest rate-limit wait) so that `oncall-bot
 check` builds the same clients, only quicker to give up. Each builder assigns its class to a ``Provider``
 variable: that line is the conformance check, since mypy (strict, in the README's test command) fails when
 a class stops satisfying the protocol.
@@ -9,7 +9,7 @@ a class stops satisfying the protocol.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from app.domain import Team
 from app.providers import Provider
@@ -18,6 +18,7 @@ from app.providers.jsm import JsmProvider
 from app.providers.opsgenie import OpsgenieProvider
 from app.providers.pagerduty import ROUTING_KEY_ENV, TOKEN_ENV, PagerDutyProvider
 from app.providers.rotation import RotationProvider
+from app.providers.tuning import DEFAULT_TUNING, Tuning
 
 if TYPE_CHECKING:
     from pydantic import SecretStr
@@ -38,7 +39,7 @@ def opsgenie_key(settings: Settings, team: Team) -> tuple[str, str]:
     return key.get_secret_value(), variable
 
 
-def opsgenie_provider(settings: Settings, team: Team, **tuning: Any) -> Provider:
+def opsgenie_provider(settings: Settings, team: Team, tuning: Tuning = DEFAULT_TUNING) -> Provider:
     """The team's Opsgenie client; ``tuning``: timeouts and retries."""
     key, variable = opsgenie_key(settings, team)
     provider: Provider = OpsgenieProvider(
@@ -46,7 +47,7 @@ def opsgenie_provider(settings: Settings, team: Team, **tuning: Any) -> Provider
         base_url=settings.opsgenie_api_url,
         web_url=settings.opsgenie_web_url,
         key_variable=variable,
-        **tuning,
+        tuning=tuning,
     )
     return provider
 
@@ -75,7 +76,7 @@ def pagerduty_keys(settings: Settings, team: Team) -> tuple[str, str, str | None
     return token, token_variable, routing_key, key_variable
 
 
-def pagerduty_provider(settings: Settings, team: Team, **tuning: Any) -> PagerDutyProvider:
+def pagerduty_provider(settings: Settings, team: Team, tuning: Tuning = DEFAULT_TUNING) -> PagerDutyProvider:
     """The team's PagerDuty client from its credentials and the URLs; ``tuning``: timeouts and retries."""
     token, token_variable, routing_key, key_variable = pagerduty_keys(settings, team)
     return PagerDutyProvider(
@@ -85,11 +86,11 @@ def pagerduty_provider(settings: Settings, team: Team, **tuning: Any) -> PagerDu
         events_url=settings.pagerduty_events_url,
         token_env=token_variable,
         routing_key_env=key_variable,
-        **tuning,
+        tuning=tuning,
     )
 
 
-def rotation_provider(_settings: Settings, team: Team, **_tuning: Any) -> Provider:
+def rotation_provider(_settings: Settings, team: Team, tuning: Tuning = DEFAULT_TUNING) -> Provider:
     """The team's built-in rotation (no pager to call: nothing to tune)."""
     if team.rotation is None:
         raise MissingCredentials(f"team {team.name!r} has no [teams.rotation] table")
@@ -131,7 +132,7 @@ def jsm_credentials(settings: Settings, team: Team) -> JsmCredentials:
     return JsmCredentials(site, email, token, token_variable, integration)
 
 
-def jsm_provider(settings: Settings, team: Team, **tuning: Any) -> Provider:
+def jsm_provider(settings: Settings, team: Team, tuning: Tuning = DEFAULT_TUNING) -> Provider:
     """The team's JSM client from its account and the URLs; ``tuning``: timeouts and retries."""
     found = jsm_credentials(settings, team)
     provider: Provider = JsmProvider(
@@ -141,6 +142,6 @@ def jsm_provider(settings: Settings, team: Team, **tuning: Any) -> Provider:
         api_url=settings.jsm_api_url,
         cloud_id=settings.jsm_cloud_id,
         integration_key=found.integration_key,
-        **tuning,
+        tuning=tuning,
     )
     return provider

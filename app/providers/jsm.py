@@ -14,12 +14,8 @@ cache keeps what it had.
 from __future__ import annotations
 
 import math
-import time
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from urllib.parse import quote
-
-import httpx
 
 from app import redaction
 from app.domain import AlertRef, AlertRequest, AlertState, AlertStatus, OnCall, Shift, require_aware
@@ -31,6 +27,7 @@ from app.providers.jsm_people import Account, Directory
 from app.providers.jsm_schedules import Schedules
 from app.providers.pager_client import ClosingProvider
 from app.providers.pagerduty_parse import merge_by_source
+from app.providers.tuning import DEFAULT_TUNING, Tuning
 from app.stopping import Stopping
 
 DEFAULT_API_URL = "https://api.atlassian.com"
@@ -57,14 +54,7 @@ class JsmProvider(ClosingProvider):
         api_url: str = DEFAULT_API_URL,
         cloud_id: str | None = None,
         integration_key: str | None = None,
-        timeout: float = 10.0,
-        max_retries: int = 4,
-        backoff: float = 0.5,
-        max_throttle_wait: float = 15.0,
-        email_ttl: timedelta = timedelta(hours=24),
-        sleep: Callable[[float], None] = time.sleep,
-        monotonic: Callable[[], float] = time.monotonic,
-        transport: httpx.BaseTransport | None = None,
+        tuning: Tuning = DEFAULT_TUNING,
     ) -> None:
         redaction.register(api_token, integration_key)  # every pager registers its credentials in one place
         self.site_url = site_url.rstrip("/")
@@ -76,15 +66,10 @@ class JsmProvider(ClosingProvider):
             site_url=site_url,
             integration_key=integration_key or None,
             secrets=(api_token, integration_key or ""),
-            timeout=timeout,
-            max_retries=max_retries,
-            backoff=backoff,
-            max_throttle_wait=max_throttle_wait,
-            sleep=sleep,
-            transport=transport,
+            tuning=tuning,
         )
-        self.schedules = Schedules(self._http, cloud_id, monotonic)
-        self.people = Directory(self._http, ttl=email_ttl, monotonic=monotonic)
+        self.schedules = Schedules(self._http, cloud_id, tuning.monotonic)
+        self.people = Directory(self._http, ttl=tuning.email_ttl, monotonic=tuning.monotonic)
         self.paging = Paging(self._http, self.schedules.ops_path, integration=bool(integration_key))
 
     def interrupt_on(self, stopping: Stopping) -> None:

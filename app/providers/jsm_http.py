@@ -7,7 +7,6 @@ with backoff; gives up with one narrow ProviderError whose sentence names what t
 from __future__ import annotations
 
 import email.utils
-from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
@@ -18,15 +17,15 @@ from app.providers import (
     BadCredentials,
     ProviderError,
 )
-from app.providers.pager_client import Waits
+from app.providers.pager_client import Waits, pool, retry_loop
 from app.providers.pager_http import (
     AnswerReader,
     Refusal,
-    Retrying,
     Scrubber,
     Throttle,
     error_body,
 )
+from app.providers.tuning import Tuning
 
 
 class JsmHttp(AnswerReader, Waits):
@@ -43,34 +42,21 @@ class JsmHttp(AnswerReader, Waits):
         site_url: str,
         integration_key: str | None,
         secrets: tuple[str, ...],
-        timeout: float,
-        max_retries: int,
-        backoff: float,
-        max_throttle_wait: float,
-        sleep: Callable[[float], None],
-        transport: httpx.BaseTransport | None,
+        tuning: Tuning,
     ) -> None:
-        Waits.__init__(self, sleep)
+        Waits.__init__(self, tuning)
         self.api_url = api_url.rstrip("/")
         self.site_url = site_url.rstrip("/")
         self.email = email
         self._basic = httpx.BasicAuth(email, api_token)
         self._genie = {"Authorization": f"GenieKey {integration_key}"} if integration_key else None
         self._scrubber = Scrubber(secrets)
-        self._max_wait = max_throttle_wait
-        self._retrying = Retrying(
-            retries=max_retries,
-            timeout=timeout,
-            backoff=backoff,
-            pause=self.retry_pause,
-            unreachable=self._scrubber.unreachable("JSM", self.api_url),
-            throttle=self._throttle,
+        self._retrying = retry_loop(
+            tuning, self.retry_pause, self._scrubber.unreachable("JSM", self.api_url), self._throttle
         )
         accept = {"Accept": "application/json"}
-        self._api = httpx.Client(base_url=self.api_url, headers=accept, timeout=timeout, transport=transport)
-        self._site = httpx.Client(
-            base_url=self.site_url, headers=accept, timeout=timeout, transport=transport
-        )
+        self._api = pool(tuning, self.api_url, accept)
+        self._site = pool(tuning, self.site_url, accept)
 
     def close(self) -> None:
         """Close both connection pools."""

@@ -3,14 +3,10 @@
 from __future__ import annotations
 
 import math
-import time
-from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote
-
-import httpx
 
 from app import redaction
 from app.domain import AlertRef, AlertRequest, AlertState, AlertStatus, OnCall, Shift, require_aware
@@ -18,6 +14,7 @@ from app.providers import BadResponse
 from app.providers import opsgenie_wire as wire
 from app.providers.opsgenie_http import OpsgenieHttp
 from app.providers.pager_client import ClosingProvider
+from app.providers.tuning import DEFAULT_TUNING, Tuning
 from app.stopping import Stopping
 
 # The timeline may answer a shorter window than asked (alignment, DST); we ask again from where it stopped.
@@ -39,13 +36,7 @@ class OpsgenieProvider(ClosingProvider):
         *,
         web_url: str | None = None,
         key_variable: str = "OPSGENIE_API_KEY",
-        timeout: float = 10.0,
-        max_retries: int = 4,
-        backoff: float = 0.5,
-        # A per-minute bucket refills too slowly to wait for inside a job; a per-second one is worth it.
-        max_throttle_wait: float = 5.0,
-        sleep: Callable[[float], None] = time.sleep,
-        transport: httpx.BaseTransport | None = None,
+        tuning: Tuning = DEFAULT_TUNING,
     ) -> None:
         redaction.register(api_key)  # every pager registers its credential where the redaction lives
         self._web_url = web_url.rstrip("/") if web_url else None
@@ -53,12 +44,7 @@ class OpsgenieProvider(ClosingProvider):
             api_key,
             base_url=base_url,
             key_variable=key_variable,
-            timeout=timeout,
-            max_retries=max_retries,
-            backoff=backoff,
-            max_throttle_wait=max_throttle_wait,
-            sleep=sleep,
-            transport=transport,
+            tuning=tuning,
         )
 
     def interrupt_on(self, stopping: Stopping) -> None:

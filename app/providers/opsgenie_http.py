@@ -2,21 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import httpx
 
 from app.providers import BadResponse, ProviderError
 from app.providers import opsgenie_wire as wire
-from app.providers.pager_client import Waits
-from app.providers.pager_http import AnswerReader, Refusal, Retrying, Scrubber, Throttle
+from app.providers.pager_client import Waits, pool, retry_loop
+from app.providers.pager_http import AnswerReader, Refusal, Scrubber, Throttle
+from app.providers.tuning import Tuning
 
 
 class OpsgenieHttp(AnswerReader, Waits):
     """One pool on the API host; retries 429 (a short window only), 5xx (not 501) and network errors."""
 
     pager = "Opsgenie"
+    # A per-minute bucket refills too slowly to wait for inside a job; a per-second one is worth it.
+    longest_wait = 5.0
 
     def __init__(
         self,
@@ -24,32 +26,20 @@ class OpsgenieHttp(AnswerReader, Waits):
         *,
         base_url: str,
         key_variable: str,
-        timeout: float,
-        max_retries: int,
-        backoff: float,
-        max_throttle_wait: float,
-        sleep: Callable[[float], None],
-        transport: httpx.BaseTransport | None,
+        tuning: Tuning,
     ) -> None:
-        Waits.__init__(self, sleep)
+        Waits.__init__(self, tuning)
         self.base_url = base_url.rstrip("/")
         self._key_variable = key_variable
-        self._max_wait = max_throttle_wait
-        self._retrying = Retrying(
-            retries=max_retries,
-            timeout=timeout,
-            backoff=backoff,
-            pause=self.retry_pause,
-            unreachable=Scrubber(()).unreachable("Opsgenie", self.base_url),
-            throttle=self._throttle,
+        self._retrying = retry_loop(
+            tuning,
+            self.retry_pause,
+            Scrubber(()).unreachable("Opsgenie", self.base_url),
+            self._throttle,
             server_reason=lambda response: f"HTTP {response.status_code} ({wire.message(response)})",
         )
-        self._client: httpx.Client = httpx.Client(
-            base_url=self.base_url,
-            headers={"Authorization": f"GenieKey {api_key}", "Accept": "application/json"},
-            timeout=timeout,
-            transport=transport,
-        )
+        headers = {"Authorization": f"GenieKey {api_key}", "Accept": "application/json"}
+        self._client: httpx.Client = pool(tuning, self.base_url, headers)
 
     def close(self) -> None:
         """Close the connection pool."""

@@ -1,4 +1,4 @@
-"""What every pager client object shares: its own waits, cut short once the bot is stopping, and closing.
+"""What every pager client object shares: its tuning, its waits (cut short once the bot stops), closing.
 
 A backoff, a ``Retry-After`` or a rate budget is waited out through ``Waits.wait``: logged once, and given
 up with Unreachable when the bot is stopping, so that a pager never holds up a shutdown.
@@ -8,22 +8,48 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Protocol, Self
 
-from app.providers import Unreachable
+import httpx
+
+from app.providers import ProviderError, Unreachable
+from app.providers.pager_http import Retrying, Throttle
+from app.providers.tuning import Tuning
 from app.stopping import Stopping
 
 log = logging.getLogger(__name__)
+
+
+def retry_loop(
+    tuning: Tuning,
+    pause: Callable[[int, float, str], None],
+    unreachable: Callable[[str], ProviderError],
+    throttle: Callable[[httpx.Response, int], Throttle],
+    **wording: Callable[[httpx.Response], str],
+) -> Retrying:
+    """The retry loop of a client with ``tuning`` (``wording``: how it names a server's failure)."""
+    return Retrying(
+        tuning.max_retries, tuning.timeout, tuning.backoff, pause, unreachable, throttle, **wording
+    )
+
+
+def pool(tuning: Tuning, base_url: str, headers: Mapping[str, str] | None = None) -> httpx.Client:
+    """A connection pool on ``base_url`` with the tuning's timeout and transport."""
+    return httpx.Client(
+        base_url=base_url, headers=headers, timeout=tuning.timeout, transport=tuning.transport
+    )
 
 
 class Waits:
     """A pager client's waits; ``pager`` names it in logs and sentences ("Opsgenie", "JSM", "PagerDuty")."""
 
     pager: str
+    longest_wait = 15.0  # the longest Retry-After worth waiting out, unless the tuning says
 
-    def __init__(self, sleep: Callable[[float], None]) -> None:
-        self._sleep = sleep
+    def __init__(self, tuning: Tuning) -> None:
+        self._sleep = tuning.sleep
+        self._max_wait = tuning.throttle_wait(self.longest_wait)
         self._stopping: Stopping | None = None
 
     def interrupt_on(self, stopping: Stopping) -> None:

@@ -8,11 +8,7 @@ from __future__ import annotations
 
 import logging
 import re
-import time
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-
-import httpx
 
 from app import redaction
 from app.domain import AlertRef, AlertRequest, AlertState, AlertStatus, OnCall, Shift, require_aware
@@ -28,6 +24,7 @@ from app.providers.pagerduty_parse import (
     trigger_event,
 )
 from app.providers.pagerduty_schedules import PagerDutySchedules
+from app.providers.tuning import DEFAULT_TUNING, Tuning
 from app.stopping import Stopping
 
 log = logging.getLogger(__name__)
@@ -57,15 +54,8 @@ class PagerDutyProvider(ClosingProvider):
         events_url: str = DEFAULT_EVENTS_URL,
         token_env: str = TOKEN_ENV,
         routing_key_env: str = ROUTING_KEY_ENV,
-        timeout: float = 10.0,
-        max_retries: int = 4,
-        backoff: float = 0.5,
-        max_throttle_wait: float = 15.0,
         requests_per_minute: int = REQUESTS_PER_MINUTE,
-        email_ttl: timedelta = timedelta(hours=24),
-        sleep: Callable[[float], None] = time.sleep,
-        monotonic: Callable[[], float] = time.monotonic,
-        transport: httpx.BaseTransport | None = None,
+        tuning: Tuning = DEFAULT_TUNING,
     ) -> None:
         redaction.register(api_token, routing_key)  # every pager registers its credentials in one place
         self._routing_key = routing_key or None
@@ -76,16 +66,10 @@ class PagerDutyProvider(ClosingProvider):
             events_url=events_url,
             token_env=token_env,
             secrets=(api_token, routing_key or ""),
-            timeout=timeout,
-            max_retries=max_retries,
-            backoff=backoff,
-            max_throttle_wait=max_throttle_wait,
             requests_per_minute=requests_per_minute,
-            sleep=sleep,
-            monotonic=monotonic,
-            transport=transport,
+            tuning=tuning,
         )
-        self._schedules = PagerDutySchedules(self._http, monotonic, email_ttl)
+        self._schedules = PagerDutySchedules(self._http, tuning.monotonic, tuning.email_ttl)
         self._incidents = PagerDutyIncidents(self._http)
 
     def interrupt_on(self, stopping: Stopping) -> None:

@@ -17,15 +17,15 @@ from app.providers import (
     ProviderError,
     RateLimited,
 )
-from app.providers.pager_client import Waits
+from app.providers.pager_client import Waits, pool, retry_loop
 from app.providers.pager_http import (
     AnswerReader,
     Refusal,
-    Retrying,
     Scrubber,
     Throttle,
     error_body,
 )
+from app.providers.tuning import Tuning
 
 log = logging.getLogger(__name__)
 
@@ -79,35 +79,24 @@ class PagerDutyHttp(AnswerReader, Waits):
         events_url: str,
         token_env: str,
         secrets: tuple[str, ...],
-        timeout: float,
-        max_retries: int,
-        backoff: float,
-        max_throttle_wait: float,
         requests_per_minute: int,
-        sleep: Callable[[float], None],
-        monotonic: Callable[[], float],
-        transport: httpx.BaseTransport | None,
+        tuning: Tuning,
     ) -> None:
-        Waits.__init__(self, sleep)
+        Waits.__init__(self, tuning)
         self.base_url = base_url.rstrip("/")
         self.events_url = events_url.rstrip("/")
         self.token_env = token_env
         self._scrubber = Scrubber(secrets)
-        self._max_wait = max_throttle_wait
-        self._retrying = Retrying(
-            retries=max_retries,
-            timeout=timeout,
-            backoff=backoff,
-            pause=self.retry_pause,
-            unreachable=self._scrubber.unreachable("PagerDuty", self.base_url),
-            throttle=partial(self._throttle, True),
+        self._retrying = retry_loop(
+            tuning,
+            self.retry_pause,
+            self._scrubber.unreachable("PagerDuty", self.base_url),
+            partial(self._throttle, True),
         )
-        self.budget = RequestBudget(requests_per_minute, monotonic)
+        self.budget = RequestBudget(requests_per_minute, tuning.monotonic)
         headers = {"Authorization": f"Token token={token}", "Accept": ACCEPT}
-        self._rest = httpx.Client(
-            base_url=self.base_url, headers=headers, timeout=timeout, transport=transport
-        )
-        self._events = httpx.Client(base_url=self.events_url, timeout=timeout, transport=transport)
+        self._rest = pool(tuning, self.base_url, headers)
+        self._events = pool(tuning, self.events_url)
 
     def close(self) -> None:
         """Close both connection pools."""

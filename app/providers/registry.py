@@ -9,9 +9,9 @@ A new pager registers one ``ProviderKind`` here (see ``app/providers/__init__.py
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from app.domain import Team
 from app.i18n import N_
@@ -26,6 +26,7 @@ from app.providers.builders import (
     pagerduty_provider,
     rotation_provider,
 )
+from app.providers.tuning import Tuning
 
 if TYPE_CHECKING:
     from app.config import Settings
@@ -44,7 +45,7 @@ __all__ = [
 
 Credentials = Callable[["Settings", Team], Hashable]
 Builder = Callable[["Settings", Team], Provider]
-# A kind's builder: (settings, team, **tuning), tuning being timeouts and retries (check's are quicker).
+# A kind's builder: (settings, team, tuning), the tuning being timeouts and retries (check's are quicker).
 Tunable = Callable[..., Provider]
 
 
@@ -53,7 +54,7 @@ class ProviderKind:
     """One pager: what a team writes as ``provider``, its credentials and its builder.
 
     ``credentials`` returns what identifies one client (secrets included: it is only compared, never
-    shown) or raises MissingCredentials; ``build(settings, team, **tuning)`` makes the provider for a team.
+    shown) or raises MissingCredentials; ``build(settings, team, tuning)`` makes the provider for a team.
     """
 
     kind: str
@@ -81,12 +82,13 @@ def kind_of(name: str) -> ProviderKind:
 
 # `oncall-bot check` builds the same clients, only quicker to give up: one short try and one retry per
 # call, and no long wait for a rate limit.
-CHECK_TUNING: dict[str, Any] = {"max_retries": 1, "backoff": 0.2, "max_throttle_wait": 2.0}
+CHECK_TUNING = Tuning(max_retries=1, backoff=0.2, max_throttle_wait=2.0)
 
 
 def check_builders(timeout: float) -> dict[str, Builder]:
     """Every kind's builder with check's tuning and ``timeout`` seconds per call."""
-    return {name: partial(kind.build, timeout=timeout, **CHECK_TUNING) for name, kind in _KINDS.items()}
+    tuning = replace(CHECK_TUNING, timeout=timeout)
+    return {name: partial(kind.build, tuning=tuning) for name, kind in _KINDS.items()}
 
 
 def check_credentials(settings: Settings, teams: Iterable[Team]) -> list[str]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import fields, replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -10,6 +11,7 @@ import pytest
 from app.domain import OnCall, Shift
 from app.providers import AccessDenied, Provider, ScheduleNotFound
 from app.providers.jsm import JsmProvider
+from app.providers.tuning import Tuning
 from app.sandbox.jsm import JsmSandbox, JsmSchedule, Rotation, account_id_for
 
 TOKEN = "jsm-secret-token-1234"
@@ -53,17 +55,15 @@ def jsm() -> Iterator[JsmSandbox]:
         yield sandbox
 
 
+TUNING = {f.name for f in fields(Tuning)}  # make()'s options that tune the client
+
+
 def make(jsm: JsmSandbox, clock: Clock, **options: object) -> JsmProvider:
     """A provider on the sandbox that sleeps on the fake clock."""
-    settings: dict[str, object] = {
-        "site_url": jsm.site_url,
-        "api_url": jsm.api_url,
-        "timeout": 2.0,
-        "backoff": 0.01,
-        "sleep": clock.sleep,
-        "monotonic": clock,
-    }
-    settings.update(options)
+    tuning = Tuning(timeout=2.0, backoff=0.01, sleep=clock.sleep, monotonic=clock)
+    tuning = replace(tuning, **{k: v for k, v in options.items() if k in TUNING})  # type: ignore[arg-type]
+    settings: dict[str, object] = {"site_url": jsm.site_url, "api_url": jsm.api_url, "tuning": tuning}
+    settings.update({k: v for k, v in options.items() if k not in TUNING})
     email = str(settings.pop("email", EMAIL))
     token = str(settings.pop("token", TOKEN))
     return JsmProvider(email, token, **settings)  # type: ignore[arg-type]

@@ -18,6 +18,7 @@ from app.providers import (
 )
 from app.providers.jsm import JsmProvider
 from app.providers.jsm_http import retry_after
+from app.providers.tuning import Tuning
 from app.sandbox.jsm import JsmSandbox, Rotation
 from tests.providers.test_jsm import (
     DAY,
@@ -132,9 +133,7 @@ def test_a_refused_connection_is_unreachable(clock: Clock) -> None:
             TOKEN,
             site_url="http://127.0.0.1:9",
             api_url="http://127.0.0.1:9",
-            max_retries=1,
-            backoff=0.01,
-            sleep=clock.sleep,
+            tuning=Tuning(max_retries=1, backoff=0.01, sleep=clock.sleep),
         ) as provider,
         pytest.raises(Unreachable, match="connection failed"),
     ):

@@ -22,6 +22,7 @@ from app.providers import (
     Unreachable,
 )
 from app.providers.opsgenie import OpsgenieProvider
+from app.providers.tuning import Tuning
 from app.sandbox.opsgenie import OpsgenieSandbox, Rotation
 
 KEY = "og-secret-key-1234"
@@ -57,7 +58,7 @@ def sleeps() -> Sleeps:
 @pytest.fixture
 def provider(og: OpsgenieSandbox, sleeps: Sleeps) -> Iterator[OpsgenieProvider]:
     """A provider pointed at the sandbox, sleeping into ``sleeps``."""
-    with OpsgenieProvider(KEY, og.url, timeout=2.0, sleep=sleeps) as client:
+    with OpsgenieProvider(KEY, og.url, tuning=Tuning(timeout=2.0, sleep=sleeps)) as client:
         yield client
 
 
@@ -331,7 +332,7 @@ def test_501_is_not_retried(og: OpsgenieSandbox, provider: OpsgenieProvider, sle
 
 def test_a_hanging_server_is_unreachable(og: OpsgenieSandbox, sleeps: Sleeps) -> None:
     og.hang(3.0, times=2)
-    fast = OpsgenieProvider(KEY, og.url, timeout=0.2, max_retries=1, sleep=sleeps)
+    fast = OpsgenieProvider(KEY, og.url, tuning=Tuning(timeout=0.2, max_retries=1, sleep=sleeps))
     with fast, pytest.raises(Unreachable, match=r"no answer within 0\.2 s"):
         fast.on_call(NAME, MONDAY)
     assert len(sleeps) == 1
@@ -341,14 +342,14 @@ def test_connection_refused_is_unreachable(sleeps: Sleeps) -> None:
     sandbox = OpsgenieSandbox(api_key=KEY).start()
     url = sandbox.url
     sandbox.stop()
-    dead = OpsgenieProvider(KEY, url, max_retries=2, sleep=sleeps)
+    dead = OpsgenieProvider(KEY, url, tuning=Tuning(max_retries=2, sleep=sleeps))
     with dead, pytest.raises(Unreachable, match=f"Opsgenie unreachable at {url}: connection failed"):
         dead.check()
     assert len(sleeps) == 2
 
 
 def test_a_stopped_pager_cuts_pooled_connections(og: OpsgenieSandbox, sleeps: Sleeps) -> None:
-    with OpsgenieProvider(KEY, og.url, max_retries=1, sleep=sleeps) as pooled:
+    with OpsgenieProvider(KEY, og.url, tuning=Tuning(max_retries=1, sleep=sleeps)) as pooled:
         pooled.check()  # leaves a keep-alive connection in the pool
         og.stop()
         with pytest.raises(Unreachable):
@@ -439,5 +440,5 @@ def test_the_transport_is_the_seam() -> None:
         return httpx.Response(200, json={"data": {"name": "acme"}, "took": 0.0, "requestId": "r"})
 
     eu_url = "https://api.eu.opsgenie.com"  # MockTransport answers in-process: nothing is sent there
-    with OpsgenieProvider(KEY, eu_url, transport=httpx.MockTransport(answer)) as eu:
+    with OpsgenieProvider(KEY, eu_url, tuning=Tuning(transport=httpx.MockTransport(answer))) as eu:
         eu.check()

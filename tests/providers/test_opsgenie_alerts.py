@@ -8,6 +8,7 @@ import pytest
 
 from app.domain import AlertRef, AlertRequest
 from app.providers.opsgenie import OpsgenieProvider
+from app.providers.tuning import Tuning
 from app.sandbox.opsgenie import OpsgenieSandbox
 
 KEY = "og-alerts-key"
@@ -24,7 +25,9 @@ def og() -> Iterator[OpsgenieSandbox]:
 @pytest.fixture
 def provider(og: OpsgenieSandbox) -> Iterator[OpsgenieProvider]:
     """A provider on the sandbox with a web URL for links."""
-    with OpsgenieProvider(KEY, og.url, web_url="https://acme.app.opsgenie.com/", timeout=2.0) as client:
+    with OpsgenieProvider(
+        KEY, og.url, web_url="https://acme.app.opsgenie.com/", tuning=Tuning(timeout=2.0)
+    ) as client:
         yield client
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import fields, replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -10,6 +11,7 @@ import pytest
 from app.domain import OnCall, Shift
 from app.providers import Provider, ScheduleNotFound
 from app.providers.pagerduty import PagerDutyProvider
+from app.providers.tuning import Tuning
 from app.sandbox.pagerduty import ROUTING_KEY, PagerDutySandbox, Rotation
 
 TOKEN = "pd-secret-token-1234"
@@ -48,17 +50,19 @@ def pd(clock: Clock) -> Iterator[PagerDutySandbox]:
         yield sandbox
 
 
+TUNING = {f.name for f in fields(Tuning)}  # make()'s options that tune the client
+
+
 def make(pd: PagerDutySandbox, clock: Clock, **options: object) -> PagerDutyProvider:
     """A provider on the sandbox that sleeps on the fake clock."""
+    tuning = Tuning(timeout=2.0, backoff=0.01, sleep=clock.sleep, monotonic=clock)
+    tuning = replace(tuning, **{k: v for k, v in options.items() if k in TUNING})  # type: ignore[arg-type]
     settings: dict[str, object] = {
         "routing_key": ROUTING_KEY,
         "base_url": pd.url,
         "events_url": pd.events_url,
-        "timeout": 2.0,
-        "backoff": 0.01,
-        "sleep": clock.sleep,
-        "monotonic": clock,
-        **options,
+        "tuning": tuning,
+        **{k: v for k, v in options.items() if k not in TUNING},
     }
     return PagerDutyProvider(str(settings.pop("token", TOKEN)), **settings)  # type: ignore[arg-type]
 
