@@ -9,12 +9,11 @@ from typing import TYPE_CHECKING, Literal
 
 from app.model.buttons import EscalationButtons
 from app.model.oncall import TeamNow
+from app.model.person import Person
 
 if TYPE_CHECKING:
     from app.model.messages import Message
 
-# A person on call in an escalation: the pager's identity (an email) and their Slack user id, None unmapped.
-Tagged = tuple[str, str | None]
 # What the escalation reply says happens next (dm: the team has no pager to call; limited: too many pages).
 ReplyOutcome = Literal["tag", "page", "dm", "limited", "offer"]
 
@@ -24,7 +23,7 @@ class EscalationReply:
     """The thread reply to a mention; ``people`` None: the pager never told about the team yet."""
 
     team: str
-    people: tuple[Tagged, ...] | None
+    people: tuple[Person, ...] | None  # tagged when mapped
     reporter: str
     outcome: ReplyOutcome
     pager: str
@@ -35,32 +34,24 @@ class EscalationReply:
     language: str = "en"
 
 
-@dataclass(frozen=True)
-class PageConfirmed:
-    """The pager took the page: ``alert_id`` (``url``: where a person opens it, when the pager has one)."""
+# What came of a page: the pager took it, it was sent but never confirmed, or it could not be made.
+PageState = Literal["confirmed", "unconfirmed", "failed"]
 
-    alert_id: str
+
+@dataclass(frozen=True)
+class PageOutcome:
+    """The thread message saying what came of a page, by ``state``.
+
+    confirmed: the pager's ``alert_id`` (``url``: where a person opens it, when the pager has one);
+    unconfirmed: ``reason`` and the pager's ``request_id``; failed: ``reason``.
+    """
+
+    state: PageState
     pager: str
+    alert_id: str = ""
     url: str | None = None
-    language: str = "en"
-
-
-@dataclass(frozen=True)
-class PageUnconfirmed:
-    """The page was sent but the pager never confirmed it."""
-
-    reason: str
-    request_id: str
-    pager: str
-    language: str = "en"
-
-
-@dataclass(frozen=True)
-class PageFailed:
-    """The page could not be made."""
-
-    reason: str
-    pager: str
+    reason: str = ""
+    request_id: str = ""
     language: str = "en"
 
 
@@ -95,19 +86,14 @@ class EscalationDm:
 
 
 @dataclass(frozen=True)
-class DmsSent:
-    """The thread message: the on-call people were messaged directly (and what failed)."""
+class DmOutcome:
+    """The thread message about the direct messages: who got one (``reached``), and what failed.
 
-    user_ids: tuple[str, ...]
+    ``reached`` empty: nobody could be messaged, and ``problems`` says why.
+    """
+
+    reached: tuple[str, ...]
     problems: str | None
-    language: str = "en"
-
-
-@dataclass(frozen=True)
-class DmsFailed:
-    """The thread message: nobody could be messaged directly."""
-
-    reason: str
     language: str = "en"
 
 
@@ -157,7 +143,7 @@ class AlertChangedAtPager:
     ``acked_by``: the Slack user who pressed Acknowledge before; ``keep``: the buttons left (None: none).
     """
 
-    outcome: PageConfirmed | PageUnconfirmed
+    outcome: PageOutcome  # confirmed or unconfirmed
     pager: str
     state: str  # "acknowledged" or "closed"
     by: str | None = None

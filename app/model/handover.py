@@ -5,20 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-
-@dataclass(frozen=True)
-class PersonView:
-    """A pager identity and the Slack account it maps to (``status`` as in PersonRow, or "unknown")."""
-
-    pager_id: str
-    slack_id: str | None = None
-    status: str = "ok"
-    name: str | None = None  # Slack's display name, for saying who someone is without pinging them
-
-    @property
-    def mapped(self) -> bool:
-        """True when a mention reaches an active Slack member."""
-        return self.slack_id is not None and self.status == "ok"
+from app.model.person import Person
 
 
 @dataclass(frozen=True)
@@ -50,8 +37,8 @@ class LayerView:
     """Who hands over to whom on one layer of the schedule (a rotation: primary, secondary, ...)."""
 
     name: str
-    outgoing: tuple[PersonView, ...]
-    incoming: tuple[PersonView, ...]
+    outgoing: tuple[Person, ...]
+    incoming: tuple[Person, ...]
 
 
 @dataclass(frozen=True)
@@ -62,8 +49,8 @@ class HandoverView:
     zone: str
     start: datetime
     end: datetime | None  # None: the shift lasts beyond the pager's timeline as read so far
-    outgoing: tuple[PersonView, ...]
-    incoming: tuple[PersonView, ...]
+    outgoing: tuple[Person, ...]
+    incoming: tuple[Person, ...]
     usergroup: UsergroupView
     escalations: tuple[EscalationView, ...] = ()
     pager_change: datetime | None = None

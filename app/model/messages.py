@@ -14,18 +14,15 @@ from app.model.buttons import GotItDone, PressDone
 from app.model.escalation_messages import (
     AlertChangedAtPager,
     CourtesyReply,
-    DmsFailed,
-    DmsSent,
+    DmOutcome,
     EscalationDm,
     EscalationReply,
     FollowUpReply,
     MentionUnknownTeam,
     MentionUsage,
-    PageConfirmed,
-    PageFailed,
-    PageUnconfirmed,
+    PageOutcome,
+    PageState,
     ReplyOutcome,
-    Tagged,
     WhoReply,
     WithButtons,
 )
@@ -55,8 +52,7 @@ __all__ = [
     "AckReminder",
     "AlertChangedAtPager",
     "CourtesyReply",
-    "DmsFailed",
-    "DmsSent",
+    "DmOutcome",
     "EscalationDm",
     "EscalationReply",
     "FollowUpReply",
@@ -71,9 +67,8 @@ __all__ = [
     "Message",
     "NeedsAdmin",
     "NobodyOnCall",
-    "PageConfirmed",
-    "PageFailed",
-    "PageUnconfirmed",
+    "PageOutcome",
+    "PageState",
     "PagerRecovered",
     "PagerUnreachable",
     "PressDone",
@@ -82,7 +77,6 @@ __all__ = [
     "ShiftDigest",
     "ShiftReminder",
     "SyncFailed",
-    "Tagged",
     "UnmappedPerson",
     "WhoReply",
     "WithButtons",
@@ -112,12 +106,9 @@ Message = (
     | GotItRefused
     | GotItDone
     | EscalationReply
-    | PageConfirmed
-    | PageUnconfirmed
-    | PageFailed
+    | PageOutcome
     | MentionUsage
     | MentionUnknownTeam
     | EscalationDm
-    | DmsSent
-    | DmsFailed
+    | DmOutcome
 )

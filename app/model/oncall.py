@@ -6,24 +6,20 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from app.domain import Team
+from app.model.person import Person
 
-# Statuses whose Slack account can be mentioned (a guest is a member of the workspace too).
-MENTIONABLE = ("ok", "guest")
-
-
-@dataclass(frozen=True)
-class Person:
-    """A pager identity and the Slack account it maps to, if any. ``status`` "unknown": not looked up yet."""
-
-    pager_id: str
-    slack_user_id: str | None = None
-    name: str | None = None
-    status: str = "unknown"
-
-    @property
-    def mentionable(self) -> bool:
-        """True when the person can be shown as a Slack mention."""
-        return self.slack_user_id is not None and self.status in MENTIONABLE
+# Person is the one identity type (app.model.person), re-exported beside the views that show it.
+__all__ = [
+    "Freshness",
+    "MyShifts",
+    "Person",
+    "ShiftView",
+    "TeamHome",
+    "TeamNext",
+    "TeamNow",
+    "TeamWeek",
+    "UserZone",
+]
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
-from app.model.handover import HandoverView, PersonView
+from app.model.handover import HandoverView
+from app.model.person import Person
 
 
 @dataclass(frozen=True)
@@ -58,8 +59,8 @@ class AckMissing:
     team: str
     zone: str
     start: datetime
-    waiting: tuple[PersonView, ...]
-    outgoing: tuple[PersonView, ...]
+    waiting: tuple[Person, ...]
+    outgoing: tuple[Person, ...]
     language: str = "en"  # the team's
 
 
@@ -70,7 +71,7 @@ class IdentityWarning:
     team: str
     zone: str
     shift_start: datetime
-    problems: tuple[PersonView, ...]
+    problems: tuple[Person, ...]
     language: str = "en"
 
 
@@ -82,8 +83,8 @@ class ShiftChange:
     zone: str
     start: datetime
     end: datetime | None
-    before: tuple[PersonView, ...]
-    after: tuple[PersonView, ...]
+    before: tuple[Person, ...]
+    after: tuple[Person, ...]
     language: str = "en"
 
 

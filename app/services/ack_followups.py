@@ -16,8 +16,8 @@ from sqlalchemy import select
 
 from app.domain import Team
 from app.model.buttons import got_it_value
-from app.model.handover import PersonView
 from app.model.messages import AckMissing, AckReminder
+from app.model.person import Person
 from app.runtime import Runtime
 from app.services import handover_plan
 from app.services.handover_acks import acked_by, handed_to
@@ -116,7 +116,7 @@ def _remind(runtime: Runtime, team: Team, pending: PendingAck, person: Waiting, 
 def _tell_channel(runtime: Runtime, team: Team, pending: PendingAck, now: datetime) -> None:
     with reading(runtime.sessions) as session:
         views = person_views(session, runtime.config, pending.outgoing)
-    waiting = tuple(PersonView(w.user_id, w.user_id) for w in pending.waiting)
+    waiting = tuple(Person(w.user_id, w.user_id, status="ok") for w in pending.waiting)
     outgoing = tuple(views[p.lower()] for p in pending.outgoing)
     message = AckMissing(team.name, team.timezone, pending.start, waiting, outgoing, team.language)
     say_team_notice(runtime, team, CHANNEL_KIND, pending.start.isoformat(), message, now)

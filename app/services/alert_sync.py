@@ -16,11 +16,11 @@ from datetime import datetime, timedelta
 from sqlalchemy import ColumnElement, select, update
 
 from app.domain import AlertRef, AlertState
-from app.i18n import N_
 from app.model.buttons import EscalationButtons
-from app.model.messages import AlertChangedAtPager, PageConfirmed, PageUnconfirmed
+from app.model.messages import AlertChangedAtPager
 from app.providers import ProviderError
 from app.runtime import Runtime
+from app.services.escalation_thread import page_outcome
 from app.store.db import reading
 from app.store.models import Escalation
 
@@ -110,13 +110,8 @@ def _tell_thread(
     runtime: Runtime, row: Escalation, state: AlertState, pager: str, keep: EscalationButtons | None
 ) -> None:
     """Rewrite the outcome message: the confirmation, who acknowledged in Slack, what the pager did."""
-    outcome: PageConfirmed | PageUnconfirmed
     language = runtime.config.team_language(row.team)  # the thread is in the team's channel
-    if row.status == "created":
-        outcome = PageConfirmed(row.alert_id or state.alert_id, pager=pager, url=state.url, language=language)
-    else:
-        reason = row.last_error or N_("the pager gave no reason")
-        outcome = PageUnconfirmed(reason, row.alert_request_id or "?", pager=pager, language=language)
+    outcome = page_outcome(row, pager, language, alert_id=state.alert_id, url=state.url)
     message = AlertChangedAtPager(
         outcome, pager, state.status, by=state.by, acked_by=row.acked_by, keep=keep, language=language
     )

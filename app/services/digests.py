@@ -18,8 +18,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 
 from app.domain import Shift, Team
-from app.model.handover import PersonView
 from app.model.messages import ShiftChange, ShiftDigest
+from app.model.person import Person
 from app.runtime import Runtime
 from app.services.notice_once import notice_key, say_team_notice
 from app.services.person_views import mentionable_views
@@ -48,9 +48,9 @@ def coming_changes(told: Sequence[Shift], timeline: Sequence[Shift], now: dateti
     ]
 
 
-def _as_slack(views: dict[str, PersonView], pager_ids: Sequence[str]) -> set[str]:
+def _as_slack(views: dict[str, Person], pager_ids: Sequence[str]) -> set[str]:
     """The Slack users behind these pager identities (an identity Slack does not know stands for itself)."""
-    return {views[p.lower()].slack_id or p.lower() for p in pager_ids}
+    return {views[p.lower()].slack_user_id or p.lower() for p in pager_ids}
 
 
 def _last_digest(runtime: Runtime, team: str) -> datetime | None:
@@ -67,7 +67,7 @@ def _key(windows: Sequence[ChangedWindow]) -> str:
     return notice_key(*parts)
 
 
-def _digest(team: Team, windows: Sequence[ChangedWindow], views: dict[str, PersonView]) -> ShiftDigest:
+def _digest(team: Team, windows: Sequence[ChangedWindow], views: dict[str, Person]) -> ShiftDigest:
     changes = tuple(
         ShiftChange(
             team.name,

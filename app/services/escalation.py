@@ -130,7 +130,7 @@ def handle_mention(runtime: Runtime, mention: Mention, now: datetime) -> str | N
         try:
             with session.begin():
                 people, as_of = on_call_now(session, config, team.name)
-                values = new_row(mention, team, body, [email for email, _ in people or []], now, pages=pages)
+                values = new_row(mention, team, body, [p.pager_id for p in people or []], now, pages=pages)
                 limit, until = config.pages_per_user_per_hour, runtime.leases.until(now)
                 row = record(session, values, limit, lease, until, now)
         except SQLAlchemyError as error:

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from app.chat import SlackCallFailed
 from app.i18n import N_
-from app.model.messages import DmsFailed, DmsSent, EscalationDm, Message
+from app.model.messages import DmOutcome, EscalationDm, Message
 from app.runtime import Runtime
 from app.services.people import cached_identities
 from app.services.slack_users import language_for
@@ -116,5 +116,5 @@ def dm_outcome(session: Session, row: Escalation, language: str = "en") -> Messa
     """The thread's outcome of a pager-less escalation: who was messaged directly, or why nobody was."""
     reached = dmed(session, row)
     if row.status == "notified" and reached:
-        return DmsSent(tuple(reached), row.last_error, language)
-    return DmsFailed(row.last_error or N_("nobody is on call for the team"), language)
+        return DmOutcome(tuple(reached), row.last_error, language)
+    return DmOutcome((), row.last_error or N_("nobody is on call for the team"), language)

@@ -124,7 +124,7 @@ def reply_unrecorded(
                 limited = over_limit(session, mention.user, limit, now, besides=None)
     except SQLAlchemyError as read_error:
         log.warning("escalation %s: the cache cannot be read either: %s", mention.event_id, read_error)
-    values = new_row(mention, team, body, [email for email, _ in people or []], now, pages=pages)
+    values = new_row(mention, team, body, [p.pager_id for p in people or []], now, pages=pages)
     if limited:
         values["status"] = "limited"
     unsaved = Escalation(**values)

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from app.chat import Sent, Unknown
 from app.lanes import MENTIONS
-from app.model.messages import Tagged
+from app.model.person import Person
 from app.runtime import Runtime
 from app.services.escalation_alert import load
 from app.services.escalation_lease import ESCALATION_LEASE, LeaseLost, hold
@@ -33,7 +33,7 @@ def reply_and_release(
     runtime: Runtime,
     session: Session,
     row: Escalation,
-    people: list[Tagged] | None,
+    people: list[Person] | None,
     as_of: datetime | None,
     now: datetime,
     lease: str,
@@ -71,7 +71,7 @@ def reply_later(
     runtime: Runtime,
     escalation_id: int,
     event_id: str,
-    people: list[Tagged] | None,
+    people: list[Person] | None,
     as_of: datetime | None,
     now: datetime,
     lease: str,

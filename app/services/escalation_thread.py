@@ -23,13 +23,11 @@ from app.model.buttons import EscalationButtons
 from app.model.messages import (
     EscalationReply,
     Message,
-    PageConfirmed,
-    PageFailed,
-    PageUnconfirmed,
+    PageOutcome,
     ReplyOutcome,
-    Tagged,
     WithButtons,
 )
+from app.model.person import Person
 from app.oncall_config import OncallConfig
 from app.runtime import Runtime
 from app.services.escalation_dms import dm_outcome
@@ -46,16 +44,16 @@ EVENT_TYPE = "oncall_thread"  # the metadata event type of the bot's thread post
 
 def on_call_now(
     session: Session, config: OncallConfig, team: str
-) -> tuple[list[Tagged] | None, datetime | None]:
+) -> tuple[list[Person] | None, datetime | None]:
     """The cached on-call people of ``team`` with their Slack ids, and when the pager last confirmed them."""
     snapshot = latest_snapshot(session, team)
     if snapshot is None:
         return None, None
     known = cached_identities(session, config.people, snapshot.people)
-    people: list[Tagged] = []
+    people: list[Person] = []
     for email in snapshot.people:
         slack_id, status = known[email.lower()]
-        people.append((email, slack_id if status == "ok" else None))
+        people.append(Person(email, slack_id, status=status))
     state = session.get(TeamState, team)
     as_of = state.last_success_at if state is not None and state.last_success_at else snapshot.last_seen_at
     return people, as_of
@@ -72,7 +70,7 @@ def _outcome(status: str, can_page: bool, team_pages: bool) -> ReplyOutcome:
 def reply_message(
     runtime: Runtime,
     row: Escalation,
-    people: list[Tagged] | None,
+    people: list[Person] | None,
     as_of: datetime | None,
     now: datetime,
 ) -> Message:
@@ -212,23 +210,31 @@ def post_reply(runtime: Runtime, session: Session, row: Escalation, now: datetim
 def post_outcome(runtime: Runtime, session: Session, row: Escalation, now: datetime, lease: str) -> bool:
     """Tell the thread how the page ended: the alert's id, why it failed, or that it went unconfirmed."""
     provider = runtime.providers.for_team(row.team)
-    pager = provider.name
-    reason = row.last_error or N_("the pager gave no reason")
     alerted = provider.can_page and row.status in ("created", "unconfirmed")
     buttons = EscalationButtons(row.id, "alert" if alerted else "resolve")
     language = runtime.config.team_language(row.team)
     if not provider.can_page:
         with session.begin():
             payload = dm_outcome(session, row, language)
-    elif row.status == "created":
-        url = provider.alert_url(AlertRef(alias=row.alias or "", alert_id=row.alert_id))
-        payload = PageConfirmed(row.alert_id or "", pager=pager, url=url, language=language)
-    elif row.status == "unconfirmed":
-        payload = PageUnconfirmed(reason, row.alert_request_id or "?", pager=pager, language=language)
     else:
-        payload = PageFailed(reason, pager=pager, language=language)
+        alert = AlertRef(alias=row.alias or "", alert_id=row.alert_id)
+        url = provider.alert_url(alert) if row.status == "created" else None
+        payload = page_outcome(row, provider.name, language, url=url)
     payload = WithButtons(payload, buttons)
     return post_thread(runtime, session, row, "outcome", payload, now, lease) is not None
+
+
+def page_outcome(
+    row: Escalation, pager: str, language: str, *, alert_id: str = "", url: str | None = None
+) -> PageOutcome:
+    """What came of ``row``'s page: its alert (``alert_id`` when the row has none), unconfirmed, or failed."""
+    reason = row.last_error or N_("the pager gave no reason")
+    if row.status == "created":
+        return PageOutcome("confirmed", pager, row.alert_id or alert_id, url, language=language)
+    if row.status == "unconfirmed":
+        request = row.alert_request_id or "?"
+        return PageOutcome("unconfirmed", pager, reason=reason, request_id=request, language=language)
+    return PageOutcome("failed", pager, reason=reason, language=language)
 
 
 def permalink_of(runtime: Runtime, channel: str, ts: str) -> str | None:

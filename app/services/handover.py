@@ -92,15 +92,15 @@ def _dm_incoming(runtime: Runtime, view: HandoverView, now: datetime) -> list[st
     failures = []
     team_language = runtime.config.team_language(view.team)
     for person in view.incoming:
-        if not person.mapped or person.slack_id is None:
+        if not person.mapped or person.slack_user_id is None:
             continue
         # A direct message speaks its reader's Slack language (asked for when not cached yet).
-        language = language_for(runtime, person.slack_id, team_language)
+        language = language_for(runtime, person.slack_user_id, team_language)
         dm = IncomingDm(view, language, got_it_value(view.team, view.start))
-        key = f"{view.start.isoformat()}|{person.slack_id}"
-        outcome = say_notice(runtime, view.team, person.slack_id, "handover_dm", key, dm, now)
+        key = f"{view.start.isoformat()}|{person.slack_user_id}"
+        outcome = say_notice(runtime, view.team, person.slack_user_id, "handover_dm", key, dm, now)
         if not outcome.said and outcome.result != "in_flight":
-            failures.append(f"DM to {person.slack_id}: {outcome.result} ({outcome.detail})")
+            failures.append(f"DM to {person.slack_user_id}: {outcome.result} ({outcome.detail})")
     for failure in failures:
         log.warning("%s handover: %s", view.team, failure)
     return failures

@@ -69,7 +69,7 @@ def describe(view: Outlook, now: datetime) -> str:
         lines.append("reminders:")
         for reminder in view.reminders[:LISTED]:
             due = "due now" if reminder.at <= now else _at(reminder.at, zone)
-            to = reminder.slack_id or f"{reminder.pager_id} (not in Slack: not sent)"
+            to = reminder.to or f"{reminder.person.pager_id} (not in Slack: not sent)"
             lines.append(f"  {due}: {to} for the shift at {_at(reminder.start, zone)}")
         if len(view.reminders) > LISTED:
             lines.append(f"  …and {len(view.reminders) - LISTED} more")

@@ -1,4 +1,4 @@
-"""Pager ids as the handover renderers' PersonView: from the cache, or resolved against Slack first."""
+"""Pager ids as Persons for the shift messages: from the cache, or resolved against Slack first."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from app.chat import SlackCallFailed
-from app.model.handover import PersonView
+from app.model.person import Person
 from app.oncall_config import OncallConfig
 from app.runtime import Runtime
 from app.services.people import cached_identities, resolve_people
@@ -19,31 +19,31 @@ from app.store.models import PersonRow
 log = logging.getLogger(__name__)
 
 
-def person_views(session: Session, config: OncallConfig, pager_ids: Iterable[str]) -> dict[str, PersonView]:
+def person_views(session: Session, config: OncallConfig, pager_ids: Iterable[str]) -> dict[str, Person]:
     """Cached Slack mappings as render values; the config's [people] map when no row exists yet."""
     ids = list(pager_ids)
     known = cached_identities(session, config.people, ids)
     rows = repo.people_rows(session, ids)
     return {
-        pid: PersonView(pid, slack_id, status, rows[pid].display_name if pid in rows else None)
+        pid: Person(pid, slack_id, rows[pid].display_name if pid in rows else None, status)
         for pid, (slack_id, status) in known.items()
     }
 
 
-def from_row(row: PersonRow) -> PersonView:
+def from_row(row: PersonRow) -> Person:
     """A PersonRow as a render value."""
-    return PersonView(row.pager_id, row.slack_user_id, row.status, row.display_name)
+    return Person(row.pager_id, row.slack_user_id, row.display_name, row.status)
 
 
-def resolved_views(runtime: Runtime, pager_ids: list[str], now: datetime) -> dict[str, PersonView]:
+def resolved_views(runtime: Runtime, pager_ids: list[str], now: datetime) -> dict[str, Person]:
     """Map pager ids to Slack accounts; day-old rows are refreshed from Slack, with no transaction open."""
     rows = resolve_people(runtime, pager_ids, now)
-    views = {p.lower(): PersonView(p.lower(), None, "not_found") for p in pager_ids}
+    views = {p.lower(): Person(p.lower(), status="not_found") for p in pager_ids}
     views.update({pager_id.lower(): from_row(row) for pager_id, row in rows.items()})
     return views
 
 
-def mentionable_views(runtime: Runtime, pager_ids: list[str], now: datetime) -> dict[str, PersonView]:
+def mentionable_views(runtime: Runtime, pager_ids: list[str], now: datetime) -> dict[str, Person]:
     """Like resolved_views, but on a Slack failure the cache: a notice must not wait for a lookup."""
     try:
         return resolved_views(runtime, pager_ids, now)

@@ -9,13 +9,14 @@ shift has begun the handover DM takes over, so no reminder is sent late. Each DM
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from sqlalchemy import select
 
 from app.domain import Team
 from app.model.messages import ShiftReminder
+from app.model.person import Person
 from app.runtime import Runtime
 from app.services import handover_plan
 from app.services.notices import say_notice
@@ -32,20 +33,24 @@ KIND = "shift_reminder"
 
 @dataclass(frozen=True)
 class Reminder:
-    """One reminder: to ``slack_id`` (None: unmapped, cannot be sent) at ``at`` for the shift at ``start``."""
+    """One reminder to ``person`` at ``at`` for the shift at ``start`` (sent only when they are mapped)."""
 
     team: str
-    pager_id: str
-    slack_id: str | None
+    person: Person
     at: datetime
     start: datetime
     end: datetime | None
     sent: bool = False
 
     @property
+    def to(self) -> str | None:
+        """The Slack user the DM goes to; None when the person is not mapped (it cannot be sent)."""
+        return self.person.slack_user_id if self.person.mapped else None
+
+    @property
     def key(self) -> str:
         """The once-key of this DM."""
-        return f"{self.start.isoformat()}|{self.slack_id}"
+        return f"{self.start.isoformat()}|{self.to}"
 
 
 def reminders(runtime: Runtime, team: Team, now: datetime) -> list[Reminder]:
@@ -65,31 +70,26 @@ def reminders(runtime: Runtime, team: Team, now: datetime) -> list[Reminder]:
     found = []
     for turn in coming:
         for pager_id in turn.arriving:
-            view = views[pager_id.lower()]
-            slack_id = view.slack_id if view.mapped else None
+            person = replace(views[pager_id.lower()], pager_id=pager_id)
             at = turn.start - team.remind_before
-            found.append(Reminder(team.name, pager_id, slack_id, at, turn.start, turn.end))
-    return [
-        Reminder(r.team, r.pager_id, r.slack_id, r.at, r.start, r.end, r.key in keys)
-        for r in sorted(found, key=lambda r: (r.at, r.pager_id))
-    ]
+            found.append(Reminder(team.name, person, at, turn.start, turn.end))
+    return [replace(r, sent=r.key in keys) for r in sorted(found, key=lambda r: (r.at, r.person.pager_id))]
 
 
 def send_reminders(runtime: Runtime, team: Team, now: datetime) -> datetime | None:
     """DM every reminder that is due and not sent yet; return when the next one is due (None: none)."""
     upcoming = reminders(runtime, team, now)
     for reminder in upcoming:
-        if reminder.at > now or reminder.sent or reminder.slack_id is None:
+        to = reminder.to
+        if reminder.at > now or reminder.sent or to is None:
             continue
         # A direct message speaks its reader's Slack language (asked for when not cached yet).
-        language = language_for(runtime, reminder.slack_id, team.language)
+        language = language_for(runtime, to, team.language)
         message = ShiftReminder(team.name, team.timezone, reminder.start, reminder.end, now, language)
-        outcome = say_notice(runtime, team.name, reminder.slack_id, KIND, reminder.key, message, now)
+        outcome = say_notice(runtime, team.name, to, KIND, reminder.key, message, now)
         if outcome.result == "posted":
-            log.info("%s: reminded %s of the shift at %s", team.name, reminder.slack_id, reminder.start)
+            log.info("%s: reminded %s of the shift at %s", team.name, to, reminder.start)
         elif not outcome.said and outcome.result != "in_flight":
-            log.warning(
-                "%s: reminder to %s not sent (will retry): %s", team.name, reminder.slack_id, outcome.detail
-            )
-    later = [r.at for r in upcoming if r.at > now and r.slack_id is not None]
+            log.warning("%s: reminder to %s not sent (will retry): %s", team.name, to, outcome.detail)
+    later = [r.at for r in upcoming if r.at > now and r.to is not None]
     return min(later, default=None)

@@ -7,13 +7,12 @@ from datetime import datetime
 from typing import Any, Literal
 
 from app.i18n import EN, Translator
+from app.model.person import Person
 from app.slack.blocks import Blocks, ago, context, escape, more_names, section
 from app.slack.limits import fit_names
 from app.slack.words import mention
 
 Message = dict[str, Any]
-# A person on call: the pager's identity (an email) and the Slack user it maps to, None when unmapped.
-Person = tuple[str, str | None]
 # dm: the team has no pager to call; offer: a paging team's mention that did not ask to page
 Outcome = Literal["tag", "page", "dm", "limited", "offer"]
 
@@ -28,10 +27,10 @@ def message(text: str, blocks: Blocks) -> Message:
 def people_text(people: Sequence[Person], t: Translator = EN) -> str:
     """The on-call people as mentions; an unmapped person by escaped email, saying why no ping."""
     parts = [
-        mention(user_id, t)
-        if user_id
-        else t("{email} (no active Slack account, so not pinged)", email=escape(email))
-        for email, user_id in people
+        mention(p.slack_user_id, t)
+        if p.mapped and p.slack_user_id
+        else t("{email} (no active Slack account, so not pinged)", email=escape(p.pager_id))
+        for p in people
     ]
     if len(parts) <= 1:
         return parts[0] if parts else t("nobody")
@@ -131,7 +130,7 @@ def escalation_reply(
     ``people`` None means the cache has never heard from the pager for this team.
     """
     name = escape(team)
-    tagged = bool(people) and any(user_id for _, user_id in people or [])
+    tagged = any(p.mapped for p in people or ())
     next_step = _next_step(name, outcome, pager=pager, priority=priority, limit=limit, tagged=tagged, t=t)
     asker = mention(reporter, t)
     if people is None:

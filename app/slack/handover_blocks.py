@@ -6,7 +6,8 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from app.i18n import EN, Translator
-from app.model.handover import EscalationView, HandoverView, PersonView, UsergroupView
+from app.model.handover import EscalationView, HandoverView, UsergroupView
+from app.model.person import Person
 from app.slack.blocks import Blocks, context, escape, more_names, section
 from app.slack.limits import TEXT_CHARS, fit_names, header, truncate
 from app.slack.person_notices import DASH, PEOPLE_CHARS, fix, more_items, people, reason
@@ -73,7 +74,7 @@ def _group_name(handle: str) -> str:
 
 
 def usergroup_text(
-    group: UsergroupView, zone: str, incoming: Sequence[PersonView] = (), t: Translator = EN
+    group: UsergroupView, zone: str, incoming: Sequence[Person] = (), t: Translator = EN
 ) -> str:
     """The usergroup's state after its latest sync, and whether it still has to follow the new shift."""
     name = _group_name(group.handle)
@@ -95,7 +96,7 @@ def usergroup_text(
         members=members,
         when=when(group.at, zone, t),
     )
-    wanted = {p.slack_id for p in incoming}
+    wanted = {p.slack_user_id for p in incoming}
     if incoming and all(p.mapped for p in incoming) and wanted != set(group.members):
         text += t("; it moves to the new shift at the next refresh")
     return text
@@ -137,7 +138,7 @@ def attention_items(view: HandoverView, t: Translator = EN) -> list[str]:
     return items
 
 
-def _hands_over(outgoing: Sequence[PersonView], incoming: Sequence[PersonView], t: Translator) -> str:
+def _hands_over(outgoing: Sequence[Person], incoming: Sequence[Person], t: Translator) -> str:
     if {p.pager_id for p in outgoing} == {p.pager_id for p in incoming} and incoming:
         return t("{people} stays on call", people=people(incoming, t))
     return f"{people(outgoing, t)} → {people(incoming, t)}"

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from app.i18n import EN, N_, Translator
-from app.model.handover import PersonView
+from app.model.person import Person
 from app.slack.blocks import escape, more_names, section
 from app.slack.limits import TEXT_CHARS, fit_names
 from app.slack.words import when
@@ -26,12 +26,12 @@ _REASONS = {
 }
 
 
-def who(person: PersonView) -> str:
+def who(person: Person) -> str:
     """A mention when the person maps to an active Slack member, else the escaped pager identity."""
-    return f"<@{person.slack_id}>" if person.mapped else escape(person.pager_id)
+    return f"<@{person.slack_user_id}>" if person.mapped else escape(person.pager_id)
 
 
-def people(persons: Sequence[PersonView], t: Translator = EN) -> str:
+def people(persons: Sequence[Person], t: Translator = EN) -> str:
     """Comma-separated mentions, or "nobody"."""
     return fit_names([who(p) for p in persons], PEOPLE_CHARS, sep=t(", "), more=more_names(t)) or t("nobody")
 
@@ -43,13 +43,13 @@ def more_items(t: Translator) -> Callable[[int], str]:
     )
 
 
-def reason(person: PersonView, t: Translator = EN) -> str:
+def reason(person: Person, t: Translator = EN) -> str:
     """Why a person cannot be mentioned or put in the usergroup."""
     known = _REASONS.get(person.status)
     return t(known) if known else t("Slack status {status}", status=escape(person.status))
 
 
-def fix(person: PersonView, t: Translator) -> str:
+def fix(person: Person, t: Translator) -> str:
     """How to make ``person`` reachable in Slack (a ``[people]`` line, or a change in the pager)."""
     line = f'`"{escape(person.pager_id)}" = "U…"`'
     if person.status == "no_email":
@@ -67,7 +67,7 @@ def fix(person: PersonView, t: Translator) -> str:
 
 
 def identity_notice(
-    team: str, zone: str, shift_start: datetime, problems: Sequence[PersonView], t: Translator = EN
+    team: str, zone: str, shift_start: datetime, problems: Sequence[Person], t: Translator = EN
 ) -> dict[str, Any]:
     """The day-ahead warning: whom to fix, and how, before the handover."""
     lines = [
@@ -91,8 +91,8 @@ def shift_change_notice(
     zone: str,
     start: datetime,
     end: datetime | None,
-    before: Sequence[PersonView],
-    after: Sequence[PersonView],
+    before: Sequence[Person],
+    after: Sequence[Person],
     t: Translator = EN,
 ) -> dict[str, Any]:
     """One changed shift, e.g. "Tue 7 Apr 09:00-Wed 8 Apr 09:00 is now Bob, was Alice" (an en dash)."""

@@ -47,6 +47,15 @@ def _reply(r: m.EscalationReply, t: Translator) -> Payload:
     )
 
 
+def _page_outcome(p: m.PageOutcome, t: Translator) -> Payload:
+    pager = t(p.pager)
+    if p.state == "confirmed":
+        return page.page_confirmed(p.alert_id, pager=pager, url=p.url, t=t)
+    if p.state == "unconfirmed":
+        return page.page_unconfirmed(p.reason, p.request_id, pager=pager, t=t)
+    return page.page_failed(p.reason, pager=pager, t=t)
+
+
 def _with_buttons(w: m.WithButtons, t: Translator) -> Payload:
     payload = render(w.message)
     return {**payload, "blocks": [*(payload.get("blocks") or []), buttons.actions(w.buttons, t)]}
@@ -80,16 +89,15 @@ _RENDERERS: dict[type[Any], Renderer] = {
     GotItDone: shifts.got_it_done,
     # escalation
     m.EscalationReply: _reply,
-    m.PageConfirmed: lambda p, t: page.page_confirmed(p.alert_id, pager=t(p.pager), url=p.url, t=t),
-    m.PageUnconfirmed: lambda p, t: page.page_unconfirmed(p.reason, p.request_id, pager=t(p.pager), t=t),
-    m.PageFailed: lambda p, t: page.page_failed(p.reason, pager=t(p.pager), t=t),
+    m.PageOutcome: _page_outcome,
     m.MentionUsage: lambda u, t: mention.usage(list(u.team_names), t),
     m.MentionUnknownTeam: lambda u, t: mention.unknown_team(u.word, list(u.team_names), t),
     m.EscalationDm: lambda d, t: dms.escalation_dm(
         d.team, d.reporter, d.text, priority=d.priority, channel=d.channel, permalink=d.permalink, t=t
     ),
-    m.DmsSent: lambda d, t: dms.dms_sent(list(d.user_ids), d.problems, t),
-    m.DmsFailed: lambda d, t: dms.dms_failed(d.reason, t),
+    m.DmOutcome: lambda d, t: (
+        dms.dms_sent(list(d.reached), d.problems, t) if d.reached else dms.dms_failed(d.problems or "", t)
+    ),
     m.CourtesyReply: lambda _, t: mention.courtesy_reply(t),
     m.WhoReply: lambda w, t: mention.who_reply(
         now_answer(list(w.teams), UserZone(w.zone, known=False), w.now, w.source, t), w.zone, t

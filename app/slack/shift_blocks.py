@@ -10,7 +10,6 @@ from zoneinfo import ZoneInfo
 
 from app.i18n import EN, Translator
 from app.model.buttons import GOT_IT_ACTION, GotItDone
-from app.model.handover import PersonView
 from app.model.messages import (
     AckMissing,
     AckReminder,
@@ -20,6 +19,7 @@ from app.model.messages import (
     ShiftChange,
     ShiftDigest,
 )
+from app.model.person import Person
 from app.slack import handover_blocks as hand
 from app.slack.blocks import context, escape, section
 from app.slack.handover_blocks import bullets
@@ -144,7 +144,7 @@ def ack_reminder(reminder: AckReminder, t: Translator = EN) -> dict[str, Any]:
     return {"text": plain, "blocks": [section(text), got_it_actions(reminder.got_it, t)]}
 
 
-def _people(persons: Sequence[PersonView], t: Translator) -> str:
+def _people(persons: Sequence[Person], t: Translator) -> str:
     return _and([who(p) for p in persons], t) if persons else t("nobody")
 
 
@@ -188,7 +188,7 @@ def got_it_refused(refused: GotItRefused, t: Translator = EN) -> dict[str, Any]:
     return {"text": text, "blocks": [section(text)]}
 
 
-def named(person: PersonView) -> str:
+def named(person: Person) -> str:
     """Who someone is without pinging them: their Slack name, else the pager's identity (escaped)."""
     return escape(person.name or person.pager_id)
 

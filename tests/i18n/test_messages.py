@@ -13,8 +13,9 @@ from app.i18n import LANGUAGES, translator
 from app.i18n.catalog import read_catalog
 from app.model import messages as m
 from app.model.buttons import EscalationButtons, GotItDone, PressDone
-from app.model.handover import EscalationView, HandoverView, LayerView, PersonView, UsergroupView
+from app.model.handover import EscalationView, HandoverView, LayerView, UsergroupView
 from app.model.oncall import Freshness, MyShifts, ShiftView, TeamHome, TeamNext, TeamNow, TeamWeek, UserZone
+from app.model.person import Person
 from app.sandbox.block_kit import block_errors
 from app.slack import home_blocks, me_blocks, oncall_blocks, oncall_help
 from app.slack.limits_check import validate_blocks, validate_message
@@ -23,8 +24,11 @@ from tests.slack.test_oncall_blocks import ALICE, AS_OF, BOB, DATA, FRESH, HANDO
 
 ZONE = "Europe/Amsterdam"
 EMOJI = re.compile(r":[a-z0-9_+-]+:")
-IN = (PersonView("bob@corp.example", "U0BOB000001"),)
-OUT = (PersonView("alice@corp.example", "U0ALICE0001"), PersonView("eve@corp.example", None, "not_found"))
+IN = (Person("bob@corp.example", "U0BOB000001", status="ok"),)
+OUT = (
+    Person("alice@corp.example", "U0ALICE0001", status="ok"),
+    Person("eve@corp.example", status="not_found"),
+)
 VIEW = HandoverView(
     "data",
     ZONE,
@@ -39,7 +43,10 @@ VIEW = HandoverView(
     stale=True,
     last_success_at=AS_OF,
 )
-TAGGED = (("carol@corp.example", "U0CAROL0001"), ("eve@corp.example", None))
+TAGGED = (
+    Person("carol@corp.example", "U0CAROL0001", status="ok"),
+    Person("eve@corp.example", status="not_found"),
+)
 PRESSED = ({"type": "section", "text": {"type": "mrkdwn", "text": "x"}},)
 
 
@@ -49,7 +56,7 @@ def every_message(language: str) -> list[m.Message]:
     reply |= {"as_of": AS_OF, "now": NOW, "limit": 3}
     replies: list[m.Message] = [
         m.EscalationReply("data", people, outcome=outcome, language=language, **reply)  # type: ignore[arg-type]
-        for people in (TAGGED, (), None, (("eve@corp.example", None),))
+        for people in (TAGGED, (), None, TAGGED[1:])
         for outcome in ("tag", "page", "dm", "limited", "offer")
     ]
     now_data = TeamNow(DATA, (ALICE,), FRESH, HANDOVER)
@@ -69,21 +76,23 @@ def every_message(language: str) -> list[m.Message]:
         ),
         m.IncomingDm(VIEW, language),
         *shift_messages(language),
-        m.IdentityWarning("data", ZONE, HANDOVER, (*OUT[1:], PersonView("x", "U1", "deleted")), language),
+        m.IdentityWarning("data", ZONE, HANDOVER, (*OUT[1:], Person("x", "U1", status="deleted")), language),
         m.ShiftChange("data", ZONE, HANDOVER, HANDOVER + timedelta(days=1), IN, OUT, language),
         m.ShiftChange("data", ZONE, HANDOVER, None, IN, OUT, language),
         *replies,
-        m.PageConfirmed("42", "Opsgenie", "https://x.app.opsgenie.com/alert/42", language),
-        m.PageConfirmed("42", "Opsgenie", None, language),
-        m.PageUnconfirmed("no answer", "r-1", "Opsgenie", language),
-        m.PageFailed("the pager gave no reason", "Opsgenie", language),
+        m.PageOutcome(
+            "confirmed", "Opsgenie", "42", "https://x.app.opsgenie.com/alert/42", language=language
+        ),
+        m.PageOutcome("confirmed", "Opsgenie", "42", language=language),
+        m.PageOutcome("unconfirmed", "Opsgenie", reason="no answer", request_id="r-1", language=language),
+        m.PageOutcome("failed", "Opsgenie", reason="the pager gave no reason", language=language),
         m.MentionUsage(("data", "infra"), language),
         m.MentionUnknownTeam("dtaa", ("data",), language),
         m.MentionUnknownTeam(None, ("data",), language),
         m.EscalationDm("data", "U0ALICE0001", "db is down", "P3", "C0DATA00001", None, language),
         m.EscalationDm("data", "U0ALICE0001", "db is down", "P3", "C0DATA00001", "https://x/p1", language),
-        m.DmsSent(("U0BOB000001", "U0CAROL0001"), "eve@corp.example (no active Slack account)", language),
-        m.DmsFailed("nobody is on call for the team", language),
+        m.DmOutcome(("U0BOB000001", "U0CAROL0001"), "eve@corp.example (no active Slack account)", language),
+        m.DmOutcome((), "nobody is on call for the team", language),
         m.CourtesyReply(language),
         m.WhoReply((now_data,), ZONE, NOW, "Opsgenie", language),
         m.FollowUpReply("created", "Opsgenie", "42", None, True, language),
@@ -100,7 +109,7 @@ def every_message(language: str) -> list[m.Message]:
         PressDone(PRESSED, "resolved", "U0BOB000001", None, language=language),
         # an alert acknowledged or closed at the pager, outside Slack (by someone it names, or not)
         m.AlertChangedAtPager(
-            m.PageConfirmed("42", "Opsgenie", None, language),
+            m.PageOutcome("confirmed", "Opsgenie", "42", language=language),
             "Opsgenie",
             "closed",
             "dave@corp.example",
@@ -108,10 +117,13 @@ def every_message(language: str) -> list[m.Message]:
             language=language,
         ),
         m.AlertChangedAtPager(
-            m.PageUnconfirmed("timeout", "r-1", "JSM", language), "JSM", "closed", language=language
+            m.PageOutcome("unconfirmed", "JSM", reason="timeout", request_id="r-1", language=language),
+            "JSM",
+            "closed",
+            language=language,
         ),
         m.AlertChangedAtPager(
-            m.PageConfirmed("42", "PagerDuty", None, language),
+            m.PageOutcome("confirmed", "PagerDuty", "42", language=language),
             "PagerDuty",
             "acknowledged",
             "Dave",
@@ -119,7 +131,10 @@ def every_message(language: str) -> list[m.Message]:
             language=language,
         ),
         m.AlertChangedAtPager(
-            m.PageConfirmed("42", "Opsgenie", None, language), "Opsgenie", "acknowledged", language=language
+            m.PageOutcome("confirmed", "Opsgenie", "42", language=language),
+            "Opsgenie",
+            "acknowledged",
+            language=language,
         ),
     ]
 

@@ -75,7 +75,7 @@ def test_the_coming_reminders_are_listed_with_their_moments(
     now = BOB_STARTS - timedelta(minutes=20)
     step(runtime, now)
     listed = reminders(runtime, runtime.config.teams[0], now)[:3]
-    assert [(r.slack_id, r.at, r.sent) for r in listed] == [
+    assert [(r.to, r.at, r.sent) for r in listed] == [
         (BOB, BOB_STARTS - timedelta(minutes=30), True),
         (CAROL, BOB_STARTS + timedelta(hours=11, minutes=30), False),
         ("U0ALICE0001", BOB_STARTS + timedelta(hours=23, minutes=30), False),

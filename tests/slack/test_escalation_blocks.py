@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from app.model.person import Person
 from app.slack import escalation_blocks as render
 from app.slack import mention_blocks, page_blocks
 
@@ -35,31 +36,38 @@ def assert_no_mass_mention(payload: dict[str, Any]) -> None:
     ("people", "expected"),
     [
         ([], "nobody"),
-        ([("bob@corp.example", "U0BOB000001")], "<@U0BOB000001>"),
+        ([Person("bob@corp.example", "U0BOB000001", status="ok")], "<@U0BOB000001>"),
         (
-            [("bob@corp.example", "U0BOB000001"), ("carol@corp.example", "U0CAROL0001")],
+            [
+                Person("bob@corp.example", "U0BOB000001", status="ok"),
+                Person("carol@corp.example", "U0CAROL0001", status="ok"),
+            ],
             "<@U0BOB000001> and <@U0CAROL0001>",
         ),
         (
-            [("a@x.example", "U0A0000001"), ("b@x.example", "U0B0000001"), ("c@x.example", None)],
+            [
+                Person("a@x.example", "U0A0000001", status="ok"),
+                Person("b@x.example", "U0B0000001", status="ok"),
+                Person("c@x.example", status="not_found"),
+            ],
             "<@U0A0000001>, <@U0B0000001> and c@x.example (no active Slack account, so not pinged)",
         ),
         (
-            [("<!channel>&x@evil.example", None)],
+            [Person("<!channel>&x@evil.example", status="not_found")],
             "&lt;!channel&gt;&amp;x@evil.example (no active Slack account, so not pinged)",
         ),
         # A corrupted id is shown, escaped, never used as a mention.
-        ([("x@x.example", "<!here>")], "&lt;!here&gt;"),
+        ([Person("x@x.example", "<!here>", status="ok")], "&lt;!here&gt;"),
     ],
 )
-def test_people_text(people: list[render.Person], expected: str) -> None:
+def test_people_text(people: list[Person], expected: str) -> None:
     assert render.people_text(people) == expected
 
 
 def test_tag_only_reply_names_on_call_team_and_next_step() -> None:
     reply = render.escalation_reply(
         "data",
-        [("bob@corp.example", "U0BOB000001")],
+        [Person("bob@corp.example", "U0BOB000001", status="ok")],
         reporter="U0ALICE0001",
         outcome="tag",
         pager="Opsgenie",
@@ -100,7 +108,10 @@ def test_tag_only_reply_names_on_call_team_and_next_step() -> None:
 def test_page_reply_says_pending_with_priority() -> None:
     reply = render.escalation_reply(
         "data",
-        [("bob@corp.example", "U0BOB000001"), ("carol@corp.example", "U0CAROL0001")],
+        [
+            Person("bob@corp.example", "U0BOB000001", status="ok"),
+            Person("carol@corp.example", "U0CAROL0001", status="ok"),
+        ],
         reporter="U0ALICE0001",
         outcome="page",
         pager="Opsgenie",
@@ -120,7 +131,7 @@ def test_page_reply_says_pending_with_priority() -> None:
 def test_limited_reply_says_why_it_did_not_page() -> None:
     reply = render.escalation_reply(
         "data",
-        [("bob@corp.example", "U0BOB000001")],
+        [Person("bob@corp.example", "U0BOB000001", status="ok")],
         reporter="U0ALICE0001",
         outcome="limited",
         pager="Opsgenie",
@@ -183,7 +194,7 @@ def test_nobody_on_call_says_so() -> None:
 def test_hostile_values_are_escaped_everywhere() -> None:
     reply = render.escalation_reply(
         "d&ta<x>",
-        [(HOSTILE, None), ("x@y.example", "<!channel>")],
+        [Person(HOSTILE, status="not_found"), Person("x@y.example", "<!channel>", status="ok")],
         reporter="<!everyone>",
         outcome="page",
         pager="Opsgenie",

@@ -7,7 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from app.model.handover import EscalationView, HandoverView, PersonView, UsergroupView
+from app.model.handover import EscalationView, HandoverView, UsergroupView
+from app.model.person import Person
 from app.slack.blocks import message_text
 from app.slack.handover_blocks import OPEN_LISTED, handover_message, incoming_dm
 from app.slack.person_notices import DASH, identity_notice, shift_change_notice
@@ -15,9 +16,9 @@ from app.slack.person_notices import DASH, identity_notice, shift_change_notice
 ZONE = "Europe/Amsterdam"
 START = datetime(2026, 4, 6, 7, 0, tzinfo=UTC)  # Monday 6 April 09:00 CEST
 END = START + timedelta(days=7)
-ALICE = PersonView("alice@corp.example", "U0ALICE0001")
-BOB = PersonView("bob@corp.example", "U0BOB000001")
-ERIN = PersonView("erin@corp.example", None, "not_found")
+ALICE = Person("alice@corp.example", "U0ALICE0001", status="ok")
+BOB = Person("bob@corp.example", "U0BOB000001", status="ok")
+ERIN = Person("erin@corp.example", status="not_found")
 WINDOW = f"Mon 6 Apr 09:00 {DASH} Mon 13 Apr 09:00 (Europe/Amsterdam)"
 SPAN = "from Mon 6 Apr 09:00 to Mon 13 Apr 09:00 (Europe/Amsterdam)"
 LINK = "https://sandbox.slack.com/archives/C0DATA00001/p1775134000000100"
@@ -127,7 +128,7 @@ CASES = {
         f"*Escalations last shift:* none\n{GROUP}",
     ),
     "two incoming, one a guest": (
-        replace(BASE, incoming=(BOB, PersonView("guest@partner.example", "U0GUEST0001", "guest"))),
+        replace(BASE, incoming=(BOB, Person("guest@partner.example", "U0GUEST0001", status="guest"))),
         f"On-call handover: data\n<@U0ALICE0001> → <@U0BOB000001>, guest@partner.example\n*Shift:* {WINDOW}\n"
         f"*Escalations last shift:* none\n{GROUP}\n*Needs attention*\n"
         "• guest@partner.example: the Slack account is a guest, and guests cannot be in a user group; "
@@ -150,7 +151,7 @@ def test_many_open_escalations_are_counted_beyond_the_list() -> None:
 
 
 def test_the_fallback_text_never_pings_the_channel() -> None:
-    hostile = replace(BASE, incoming=(PersonView("<!here>@x.example", None, "not_found"),))
+    hostile = replace(BASE, incoming=(Person("<!here>@x.example", status="not_found"),))
     message = handover_message(hostile)
     assert "<!here>" not in message["text"]
     assert "<!here>" not in message_text(message)
@@ -186,7 +187,7 @@ def test_the_dm_with_nothing_open() -> None:
 
 
 def test_identity_notice_says_whom_to_fix_and_how() -> None:
-    problems = [ERIN, PersonView("bob@corp.example", "U0BOB000001", "deleted")]
+    problems = [ERIN, Person("bob@corp.example", "U0BOB000001", status="deleted")]
     message = identity_notice("data", ZONE, START, problems)
     assert message["text"] == "Heads-up: the incoming on-call person of data cannot be reached in Slack"
     assert message_text(message) == (

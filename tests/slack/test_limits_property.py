@@ -11,8 +11,9 @@ from hypothesis import strategies as st
 
 from app.domain import HandoverTime, Team
 from app.i18n import LANGUAGES, Translator, translator
-from app.model.handover import EscalationView, HandoverView, PersonView, UsergroupView
-from app.model.oncall import MyShifts, Person, ShiftView, TeamHome, TeamNow, TeamWeek
+from app.model.handover import EscalationView, HandoverView, UsergroupView
+from app.model.oncall import MyShifts, ShiftView, TeamHome, TeamNow, TeamWeek
+from app.model.person import Person
 from app.sandbox.block_kit import block_errors
 from app.slack import (
     escalation_blocks,
@@ -118,7 +119,9 @@ def test_now_week_and_home(names: list[str], crowd: list[Person], shifts: int, t
 def test_handover_escalation_and_notices(
     name: str, emails: list[str], ids: list[str | None], quotes: list[str], detail: str, t: Translator
 ) -> None:
-    persons = tuple(PersonView(e, i, "ok" if i else "not_found") for e, i in zip(emails, ids, strict=False))
+    persons = tuple(
+        Person(e, i, status="ok" if i else "not_found") for e, i in zip(emails, ids, strict=False)
+    )
     escalations = tuple(
         EscalationView(NOW, "C0DATA00001", "1.2", "U0ALICE0001", q * 20, True, "https://x.slack.com/p1")
         for q in quotes
@@ -141,7 +144,7 @@ def test_handover_escalation_and_notices(
     accepted(handover_blocks.incoming_dm(view, t))
     accepted(person_notices.identity_notice(name, "UTC", NOW, persons, t))
     accepted(person_notices.shift_change_notice(name, "UTC", NOW, None, persons, persons, t))
-    pairs = [(e, i) for e, i in zip(emails, ids, strict=False)]
+    pairs = [Person(e, i, status="ok" if i else "not_found") for e, i in zip(emails, ids, strict=False)]
     accepted(
         escalation_blocks.escalation_reply(
             name,

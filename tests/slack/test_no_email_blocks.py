@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from app.model.handover import PersonView
-from app.services.oncall_cache import Person
+from app.model.person import Person
 from app.slack.blocks import message_text
 from app.slack.notice_text import unmapped_person
 from app.slack.person_notices import identity_notice
@@ -17,7 +16,7 @@ ACCOUNT = "557058:f1a2b3c4-d5e6-4f70-8a9b-0c1d2e3f4a5b"
 def test_the_day_ahead_notice_gives_the_people_line_to_add() -> None:
     shift = datetime(2026, 12, 7, 8, 0, tzinfo=UTC)
     text = message_text(
-        identity_notice("data", "Europe/Amsterdam", shift, [PersonView(ACCOUNT, None, "no_email")])
+        identity_notice("data", "Europe/Amsterdam", shift, [Person(ACCOUNT, status="no_email")])
     )
     assert (
         f"• {ACCOUNT}: the pager shows no email for this account (hidden in its Atlassian profile). "

@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from app.model.handover import PersonView
 from app.model.messages import ShiftChange, ShiftDigest
+from app.model.person import Person
 from app.slack import shift_blocks
 from app.slack.blocks import message_text
 
@@ -52,15 +52,13 @@ def test_reminder_with_and_without_a_known_end() -> None:
     assert open_ended["text"] == "Your data shift starts at 10:00 (in 1 h) (Europe/Amsterdam)."
 
 
-def _change(
-    start: datetime, end: datetime | None, before: list[PersonView], after: list[PersonView]
-) -> ShiftChange:
+def _change(start: datetime, end: datetime | None, before: list[Person], after: list[Person]) -> ShiftChange:
     return ShiftChange("data", ZONE, start, end, tuple(before), tuple(after))
 
 
-ALICE = PersonView("alice@corp.example", "U0ALICE0001", "ok", "alice")
-BOB = PersonView("bob@corp.example", "U0BOB000001", "ok", "<!channel> bob & co")
-ERIN = PersonView("erin@corp.example", None, "not_found")
+ALICE = Person("alice@corp.example", "U0ALICE0001", "alice", "ok")
+BOB = Person("bob@corp.example", "U0BOB000001", "<!channel> bob & co", "ok")
+ERIN = Person("erin@corp.example", status="not_found")
 
 
 def test_digest_pings_only_who_takes_a_shift_over() -> None:
