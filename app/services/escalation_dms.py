@@ -19,8 +19,9 @@ from sqlalchemy.orm import Session
 from app.chat import SlackCallFailed
 from app.i18n import N_
 from app.model.messages import DmOutcome, EscalationDm, Message
+from app.model.person import Person
 from app.runtime import Runtime
-from app.services.people import cached_identities
+from app.services.person_views import cached_persons
 from app.services.slack_users import language_for
 from app.store import repo
 from app.store.models import Escalation, Notice
@@ -58,14 +59,13 @@ def dmed(session: Session, row: Escalation) -> list[str]:
     return [key.rsplit(":", 1)[1] for key in keys]
 
 
-def _targets(session: Session, runtime: Runtime, row: Escalation) -> list[tuple[str, str | None, str]]:
-    """(pager identity, Slack id, status) of each person on call at the mention (else now)."""
+def _targets(session: Session, runtime: Runtime, row: Escalation) -> list[Person]:
+    """Each person on call at the mention (else now), with their cached Slack account."""
     people = list(row.on_call or [])
     if not people:
         snapshot = latest_snapshot(session, row.team)
         people = list(snapshot.people) if snapshot is not None else []
-    known = cached_identities(session, runtime.config.people, people)
-    return [(person, *known[person.lower()]) for person in people]
+    return cached_persons(session, runtime.config.people, people)
 
 
 def send_dms(
@@ -76,9 +76,10 @@ def send_dms(
         targets = _targets(session, runtime, row)
     team_language = runtime.config.team_language(row.team)
     done = DmRound()
-    for person, user_id, status in targets:
-        if user_id is None or status != "ok":
-            done.unreachable.append(f"{person} (no active Slack account)")
+    for person in targets:
+        user_id = person.slack_user_id
+        if user_id is None or not person.mapped:
+            done.unreachable.append(f"{person.pager_id} (no active Slack account)")
             continue
         # Each direct message speaks its reader's Slack language (asked for when not cached yet).
         payload = EscalationDm(
@@ -98,7 +99,7 @@ def send_dms(
             log.warning("escalation %s: no direct message to %s: %s", row.event_id, user_id, failure)
             with runtime.sessions.begin() as release:
                 repo.release_notice(release, row.team, KIND, _key(row, user_id))
-            done.failed.append(f"{person} ({failure})")
+            done.failed.append(f"{person.pager_id} ({failure})")
             continue
         done.sent.append(user_id)
     log.info("escalation %s: direct messages sent to %s", row.event_id, ", ".join(done.sent) or "nobody")

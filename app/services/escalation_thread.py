@@ -32,7 +32,7 @@ from app.oncall_config import OncallConfig
 from app.runtime import Runtime
 from app.services.escalation_dms import dm_outcome
 from app.services.escalation_lease import MAX_ATTEMPTS, LeaseLost, hold
-from app.services.people import cached_identities
+from app.services.person_views import cached_persons
 from app.store.models import Escalation, TeamState
 from app.store.repo import latest_snapshot
 
@@ -49,11 +49,7 @@ def on_call_now(
     snapshot = latest_snapshot(session, team)
     if snapshot is None:
         return None, None
-    known = cached_identities(session, config.people, snapshot.people)
-    people: list[Person] = []
-    for email in snapshot.people:
-        slack_id, status = known[email.lower()]
-        people.append(Person(email, slack_id, status=status))
+    people = cached_persons(session, config.people, snapshot.people)
     state = session.get(TeamState, team)
     as_of = state.last_success_at if state is not None and state.last_success_at else snapshot.last_seen_at
     return people, as_of

@@ -30,6 +30,13 @@ def person_views(session: Session, config: OncallConfig, pager_ids: Iterable[str
     }
 
 
+def cached_persons(session: Session, config_people: dict[str, str], pager_ids: Iterable[str]) -> list[Person]:
+    """Each pager id, spelt as the pager spells it, with its cached Slack account (never asking Slack)."""
+    ids = list(pager_ids)
+    known = cached_identities(session, config_people, ids)
+    return [Person(p, known[p.lower()][0], status=known[p.lower()][1]) for p in ids]
+
+
 def from_row(row: PersonRow) -> Person:
     """A PersonRow as a render value."""
     return Person(row.pager_id, row.slack_user_id, row.display_name, row.status)
