@@ -8,18 +8,7 @@ from datetime import datetime
 from app.domain import Team
 from app.model.person import Person
 
-# Person is the one identity type (app.model.person), re-exported beside the views that show it.
-__all__ = [
-    "Freshness",
-    "MyShifts",
-    "Person",
-    "ShiftView",
-    "TeamHome",
-    "TeamNext",
-    "TeamNow",
-    "TeamWeek",
-    "UserZone",
-]
+__all__ = ["Person"]  # the one identity type (app.model.person), re-exported beside its views
 
 
 @dataclass(frozen=True)
