@@ -22,11 +22,12 @@ from app.domain import AlertRef, AlertRequest, AlertState, AlertStatus, OnCall, 
 from app.providers import AccessDenied
 from app.providers.jsm_alerts import Paging
 from app.providers.jsm_http import JsmHttp
-from app.providers.jsm_parse import Piece, format_date, on_call_users, timeline
+from app.providers.jsm_parse import format_date, on_call_users, timeline
 from app.providers.jsm_people import Account, Directory
 from app.providers.jsm_schedules import Schedules
 from app.providers.pager_client import ClosingProvider
-from app.providers.pagerduty_parse import merge_by_source
+from app.providers.pieces import Piece
+from app.providers.pieces import shifts as pieces_shifts
 from app.providers.tuning import DEFAULT_TUNING, Tuning
 from app.stopping import Stopping
 
@@ -101,11 +102,7 @@ class JsmProvider(ClosingProvider):
         pieces, rotations = self._timeline(schedule, self.schedules.schedule_id(schedule), start, end)
         if not pieces:
             raise self._hidden(schedule, rotations, start, end)
-        shifts = {
-            Shift(self.people.identity(user), lo, hi, rotation)  # each rotation is a layer
-            for rotation, user, lo, hi in merge_by_source(pieces, start, end)
-        }
-        return sorted(shifts, key=lambda s: (s.start, s.person, s.end, s.layer))
+        return pieces_shifts(pieces, start, end, self.people.identity)  # each rotation is a layer
 
     def schedule_id(self, schedule: str) -> str:
         """The id behind a team's ``schedule`` setting: itself when it is a UUID, else by exact name."""

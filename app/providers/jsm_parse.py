@@ -10,6 +10,7 @@ from typing import Any
 from app.domain import AlertRequest, AlertStatus
 from app.providers import BadResponse
 from app.providers.pager_http import parse_utc, utc_query
+from app.providers.pieces import Piece
 
 MAX_MESSAGE = 130
 MAX_DESCRIPTION = 15000
@@ -17,7 +18,6 @@ MAX_ALIAS = 512
 _UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.IGNORECASE)
 
 # (rotation, account id, start, end): one timeline period of one person.
-Piece = tuple[str, str, datetime, datetime]
 
 
 def looks_like_id(schedule: str) -> bool:

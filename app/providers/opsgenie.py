@@ -14,6 +14,8 @@ from app.providers import BadResponse
 from app.providers import opsgenie_wire as wire
 from app.providers.opsgenie_http import OpsgenieHttp
 from app.providers.pager_client import ClosingProvider
+from app.providers.pieces import Piece
+from app.providers.pieces import shifts as pieces_shifts
 from app.providers.tuning import DEFAULT_TUNING, Tuning
 from app.stopping import Stopping
 
@@ -68,7 +70,7 @@ class OpsgenieProvider(ClosingProvider):
         start, end = require_aware(start, "start").astimezone(UTC), require_aware(end, "end").astimezone(UTC)
         if end <= start:
             return []
-        pieces: list[wire.Piece] = []
+        pieces: list[Piece] = []
         cursor = start
         for _ in range(_MAX_TIMELINE_PAGES):
             window_end, page = self._timeline(schedule, cursor, end)
@@ -76,7 +78,7 @@ class OpsgenieProvider(ClosingProvider):
             if window_end >= end or window_end <= cursor:
                 break
             cursor = window_end
-        return wire.merge(pieces, start, end)
+        return pieces_shifts(pieces, start, end)
 
     def check(self) -> None:
         """Raise a ProviderError when the key cannot be used; return quietly otherwise."""
@@ -160,7 +162,7 @@ class OpsgenieProvider(ClosingProvider):
 
     # -- timeline -------------------------------------------------------------------------------------------
 
-    def _timeline(self, schedule: str, start: datetime, end: datetime) -> tuple[datetime, list[wire.Piece]]:
+    def _timeline(self, schedule: str, start: datetime, end: datetime) -> tuple[datetime, list[Piece]]:
         """One timeline request from ``start``: where its window ends, and its pieces."""
         # Opsgenie counts days on the schedule's wall clock and drops sub-seconds: ask for a little more
         # (a DST hour, a fraction of a second) so one request covers the window; pieces are clipped anyway.

@@ -10,12 +10,12 @@ from urllib.parse import quote
 
 import httpx
 
-from app.domain import AlertRequest, AlertState, Shift
+from app.domain import AlertRequest, AlertState
 from app.providers import BadResponse
 from app.providers.pager_http import error_body, parse_utc, utc_query
+from app.providers.pieces import Piece
 
 # (rotation id, person, start, end): one timeline period of one person.
-Piece = tuple[str, str, datetime, datetime]
 
 _UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.IGNORECASE)
 _MAX_MESSAGE = 130
@@ -89,23 +89,6 @@ def period_pieces(rotation: str, period: Mapping[str, Any]) -> list[Piece]:
         people = [r.get("name") for r in period.get("flattenedRecipients") or [] if r.get("type") == "user"]
     start, end = parse_date(period["startDate"]), parse_date(period["endDate"])
     return [(rotation, person, start, end) for person in people if isinstance(person, str) and person]
-
-
-def merge(pieces: list[Piece], start: datetime, end: datetime) -> list[Shift]:
-    """Join touching periods of one person in one rotation (its layer), clip to ``[start, end)``, sort."""
-    merged: list[list[Any]] = []
-    for rotation, person, lo, hi in sorted(pieces):
-        previous = merged[-1] if merged else None
-        if previous and previous[0] == rotation and previous[1] == person and lo <= previous[3]:
-            previous[3] = max(previous[3], hi)
-        else:
-            merged.append([rotation, person, lo, hi])
-    shifts = {
-        Shift(person=person, start=max(lo, start), end=min(hi, end), layer=rotation)
-        for rotation, person, lo, hi in merged
-        if min(hi, end) > max(lo, start)
-    }
-    return sorted(shifts, key=lambda s: (s.start, s.person, s.end, s.layer))
 
 
 def message(response: httpx.Response) -> str:

@@ -10,6 +10,7 @@ from typing import Any
 from app.domain import AlertRequest
 from app.providers import BadResponse
 from app.providers.pager_http import parse_utc, utc_query
+from app.providers.pieces import Piece, merge_by_source
 
 # The escalation's priority as an Events API severity (PagerDuty has four levels, Opsgenie five).
 SEVERITY = {"P1": "critical", "P2": "error", "P3": "warning", "P4": "info", "P5": "info"}
@@ -18,7 +19,6 @@ MAX_DEDUP_KEY = 255
 MAX_DESCRIPTION = 15000
 
 # (source, user id, start, end): one stretch of one user from one rotation (v3) or the final layer (v2).
-Piece = tuple[str, str, datetime, datetime]
 
 
 def format_time(value: datetime) -> str:
@@ -73,23 +73,6 @@ def v3_pieces(body: Mapping[str, Any], schedule: str) -> list[Piece]:
         return pieces
     except (AttributeError, KeyError, TypeError) as exc:
         raise BadResponse(f"PagerDuty sent computed shifts we cannot read for '{schedule}'") from exc
-
-
-def merge_by_source(pieces: list[Piece], start: datetime, end: datetime) -> list[Piece]:
-    """Join touching stretches of one user from one source, clip to ``[start, end)``, sort by start."""
-    merged: list[list[Any]] = []
-    for source, user, lo, hi in sorted(pieces):
-        previous = merged[-1] if merged else None
-        if previous and previous[0] == source and previous[1] == user and lo <= previous[3]:
-            previous[3] = max(previous[3], hi)
-        else:
-            merged.append([source, user, lo, hi])
-    stretches = {
-        (source, user, max(lo, start), min(hi, end))
-        for source, user, lo, hi in merged
-        if min(hi, end) > max(lo, start)
-    }
-    return sorted(stretches, key=lambda s: (s[2], s[1], s[0], s[3]))
 
 
 def merge(pieces: list[Piece], start: datetime, end: datetime) -> list[tuple[str, datetime, datetime]]:

@@ -16,7 +16,8 @@ from urllib.parse import quote
 
 from app.providers import BadResponse, ScheduleNotFound
 from app.providers.pagerduty_http import PagerDutyHttp
-from app.providers.pagerduty_parse import Piece, format_time, v2_pieces, v3_pieces
+from app.providers.pagerduty_parse import format_time, v2_pieces, v3_pieces
+from app.providers.pieces import Piece
 
 log = logging.getLogger(__name__)
 
