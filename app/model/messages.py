@@ -45,6 +45,7 @@ from app.model.shift_messages import (
     ShiftChange,
     ShiftDigest,
     ShiftReminder,
+    TeamShift,
 )
 
 __all__ = [
@@ -77,6 +78,7 @@ __all__ = [
     "ShiftDigest",
     "ShiftReminder",
     "SyncFailed",
+    "TeamShift",
     "UnmappedPerson",
     "WhoReply",
     "WithButtons",

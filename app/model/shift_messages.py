@@ -11,6 +11,15 @@ from app.model.person import Person
 
 
 @dataclass(frozen=True)
+class TeamShift:
+    """The shift a message is about: the team, the zone its times are shown in, and when it starts."""
+
+    team: str
+    zone: str
+    start: datetime
+
+
+@dataclass(frozen=True)
 class HandoverPost:
     """The handover in the team channel; ``acked_by``: the incoming people who pressed "Got it"."""
 
@@ -32,9 +41,7 @@ class IncomingDm:
 class AckReminder:
     """The DM to an incoming person who has not pressed "Got it" yet, with the button again."""
 
-    team: str
-    zone: str
-    start: datetime
+    shift: TeamShift
     got_it: str
     language: str = "en"  # the reader's
 
@@ -56,9 +63,7 @@ class GotItRefused:
 class AckMissing:
     """The channel hears that nobody confirmed the handover; the outgoing people stay reachable."""
 
-    team: str
-    zone: str
-    start: datetime
+    shift: TeamShift
     waiting: tuple[Person, ...]
     outgoing: tuple[Person, ...]
     language: str = "en"  # the team's
@@ -68,9 +73,7 @@ class AckMissing:
 class IdentityWarning:
     """The day-ahead warning: incoming people Slack cannot reach, and how to fix them."""
 
-    team: str
-    zone: str
-    shift_start: datetime
+    shift: TeamShift
     problems: tuple[Person, ...]
     language: str = "en"
 
@@ -79,9 +82,7 @@ class IdentityWarning:
 class ShiftChange:
     """One changed shift: who is on call for it now, and who was."""
 
-    team: str
-    zone: str
-    start: datetime
+    shift: TeamShift
     end: datetime | None
     before: tuple[Person, ...]
     after: tuple[Person, ...]
@@ -102,9 +103,7 @@ class ShiftDigest:
 class ShiftReminder:
     """The direct message to a person whose shift begins soon: ``end`` None when not known yet."""
 
-    team: str
-    zone: str
-    start: datetime
+    shift: TeamShift
     end: datetime | None
     now: datetime
     language: str = "en"  # the reader's

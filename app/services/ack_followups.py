@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from app.domain import Team
 from app.model.buttons import got_it_value
-from app.model.messages import AckMissing, AckReminder
+from app.model.messages import AckMissing, AckReminder, TeamShift
 from app.model.person import Person
 from app.runtime import Runtime
 from app.services import handover_plan
@@ -105,7 +105,7 @@ def _remind(runtime: Runtime, team: Team, pending: PendingAck, person: Waiting, 
         got_it_value(team.name, pending.start),
         language_for(runtime, person.user_id, team.language),
     )
-    message = AckReminder(team.name, team.timezone, pending.start, value, language)
+    message = AckReminder(TeamShift(team.name, team.timezone, pending.start), value, language)
     key = f"{pending.start.isoformat()}|{person.user_id}"
     outcome = say_notice(runtime, team.name, person.user_id, REMINDER_KIND, key, message, now)
     if not outcome.said and outcome.result != "in_flight":
@@ -118,7 +118,7 @@ def _tell_channel(runtime: Runtime, team: Team, pending: PendingAck, now: dateti
         views = person_views(session, runtime.config, pending.outgoing)
     waiting = tuple(Person(w.user_id, w.user_id, status="ok") for w in pending.waiting)
     outgoing = tuple(views[p.lower()] for p in pending.outgoing)
-    message = AckMissing(team.name, team.timezone, pending.start, waiting, outgoing, team.language)
+    message = AckMissing(TeamShift(team.name, team.timezone, pending.start), waiting, outgoing, team.language)
     say_team_notice(runtime, team, CHANNEL_KIND, pending.start.isoformat(), message, now)
 
 

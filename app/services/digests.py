@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 
 from app.domain import Shift, Team
-from app.model.messages import ShiftChange, ShiftDigest
+from app.model.messages import ShiftChange, ShiftDigest, TeamShift
 from app.model.person import Person
 from app.runtime import Runtime
 from app.services.notice_once import notice_key, say_team_notice
@@ -70,9 +70,7 @@ def _key(windows: Sequence[ChangedWindow]) -> str:
 def _digest(team: Team, windows: Sequence[ChangedWindow], views: dict[str, Person]) -> ShiftDigest:
     changes = tuple(
         ShiftChange(
-            team.name,
-            team.timezone,
-            w.start,
+            TeamShift(team.name, team.timezone, w.start),
             w.end,
             tuple(views[p.lower()] for p in w.before),
             tuple(views[p.lower()] for p in w.after),

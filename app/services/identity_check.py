@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 from app.chat import SlackCallFailed
 from app.domain import Team
-from app.model.messages import IdentityWarning
+from app.model.messages import IdentityWarning, TeamShift
 from app.runtime import Runtime
 from app.services import handover_plan
 from app.services.notice_once import notice_key, say_team_notice
@@ -28,7 +28,7 @@ def _check_team(runtime: Runtime, team: Team, now: datetime) -> int:
     problems = [views[p.lower()] for p in incoming if p.lower() in views and not views[p.lower()].mapped]
     if not problems:
         return 0
-    message = IdentityWarning(team.name, team.timezone, moment, tuple(problems), team.language)
+    message = IdentityWarning(TeamShift(team.name, team.timezone, moment), tuple(problems), team.language)
     key = notice_key(moment.isoformat(), *(f"{p.pager_id}:{p.status}" for p in problems))
     return int(say_team_notice(runtime, team, "identity", key, message, now) == "posted")
 

@@ -15,7 +15,7 @@ from datetime import datetime
 from sqlalchemy import select
 
 from app.domain import Team
-from app.model.messages import ShiftReminder
+from app.model.messages import ShiftReminder, TeamShift
 from app.model.person import Person
 from app.runtime import Runtime
 from app.services import handover_plan
@@ -85,7 +85,9 @@ def send_reminders(runtime: Runtime, team: Team, now: datetime) -> datetime | No
             continue
         # A direct message speaks its reader's Slack language (asked for when not cached yet).
         language = language_for(runtime, to, team.language)
-        message = ShiftReminder(team.name, team.timezone, reminder.start, reminder.end, now, language)
+        message = ShiftReminder(
+            TeamShift(team.name, team.timezone, reminder.start), reminder.end, now, language
+        )
         outcome = say_notice(runtime, team.name, to, KIND, reminder.key, message, now)
         if outcome.result == "posted":
             log.info("%s: reminded %s of the shift at %s", team.name, to, reminder.start)

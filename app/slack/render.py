@@ -75,14 +75,14 @@ _RENDERERS: dict[type[Any], Renderer] = {
     m.HandoverPost: shifts.handover_post,
     m.IncomingDm: shifts.incoming_dm,
     m.IdentityWarning: lambda w, t: notices.identity_notice(
-        w.team, w.zone, w.shift_start, list(w.problems), t
+        w.shift.team, w.shift.zone, w.shift.start, list(w.problems), t
     ),
     m.ShiftChange: lambda c, t: notices.shift_change_notice(
-        c.team, c.zone, c.start, c.end, list(c.before), list(c.after), t
+        c.shift.team, c.shift.zone, c.shift.start, c.end, list(c.before), list(c.after), t
     ),
     # shifts: the digest of changes, the reminder before one, the "Got it" and what follows it
     m.ShiftDigest: shifts.digest,
-    m.ShiftReminder: lambda r, t: shifts.reminder(r.team, r.zone, r.start, r.end, r.now, t),
+    m.ShiftReminder: lambda r, t: shifts.reminder(r.shift.team, r.shift.zone, r.shift.start, r.end, r.now, t),
     m.AckReminder: shifts.ack_reminder,
     m.AckMissing: shifts.ack_missing,
     m.GotItRefused: shifts.got_it_refused,

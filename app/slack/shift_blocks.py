@@ -18,6 +18,7 @@ from app.model.messages import (
     IncomingDm,
     ShiftChange,
     ShiftDigest,
+    TeamShift,
 )
 from app.model.person import Person
 from app.slack import handover_blocks as hand
@@ -122,14 +123,12 @@ def incoming_dm(dm: IncomingDm, t: Translator = EN) -> dict[str, Any]:
     return {**message, "blocks": [*message["blocks"], got_it_actions(dm.got_it, t)]}
 
 
-def _got_it_words(
-    team: str, zone: str, start: datetime, t: Translator, *, plain: bool = False
-) -> dict[str, str]:
+def _got_it_words(shift: TeamShift, t: Translator, *, plain: bool = False) -> dict[str, str]:
     """What a "Got it" message names: the team and the button (in bold unless ``plain``), when, the zone."""
-    at = {"when": when(start, zone, t), "zone": escape(zone)}
+    at = {"when": when(shift.start, shift.zone, t), "zone": escape(shift.zone)}
     if plain:
-        return {**at, "team": team, "button": t("Got it")}
-    return {**at, "team": bold(escape(team)), "button": bold(t("Got it"))}
+        return {**at, "team": shift.team, "button": t("Got it")}
+    return {**at, "team": bold(escape(shift.team)), "button": bold(t("Got it"))}
 
 
 def ack_reminder(reminder: AckReminder, t: Translator = EN) -> dict[str, Any]:
@@ -137,7 +136,7 @@ def ack_reminder(reminder: AckReminder, t: Translator = EN) -> dict[str, Any]:
     text, plain = (
         t(
             "Please confirm the {team} handover of {when} ({zone}): press {button} once you have it.",
-            **_got_it_words(reminder.team, reminder.zone, reminder.start, t, plain=bare),
+            **_got_it_words(reminder.shift, t, plain=bare),
         )
         for bare in (False, True)
     )
@@ -150,7 +149,7 @@ def _people(persons: Sequence[Person], t: Translator) -> str:
 
 def ack_missing(missing: AckMissing, t: Translator = EN) -> dict[str, Any]:
     """The channel hears that the handover is not confirmed; the outgoing people stay reachable."""
-    words = _got_it_words(missing.team, missing.zone, missing.start, t)
+    words = _got_it_words(missing.shift, t)
     text = t(
         "The {team} handover of {when} ({zone}) is not confirmed: {waiting} did not press {button} yet.",
         waiting=_people(missing.waiting, t),
@@ -158,7 +157,7 @@ def ack_missing(missing: AckMissing, t: Translator = EN) -> dict[str, Any]:
     )
     if missing.outgoing:
         text += " " + t("{people}, please stay reachable until it is.", people=_people(missing.outgoing, t))
-    plain_words = _got_it_words(missing.team, missing.zone, missing.start, t, plain=True)
+    plain_words = _got_it_words(missing.shift, t, plain=True)
     plain = t("The {team} handover of {when} ({zone}) is not confirmed yet.", **plain_words)
     return {"text": plain, "blocks": [section(text)]}
 
@@ -194,7 +193,7 @@ def named(person: Person) -> str:
 
 
 def _window(change: ShiftChange, t: Translator) -> str:
-    start, zone = change.start, change.zone
+    start, zone = change.shift.start, change.shift.zone
     if change.end is None:
         return t("from {start} on", start=when(start, zone, t))
     local_end = change.end.astimezone(ZoneInfo(zone))

@@ -76,9 +76,11 @@ def every_message(language: str) -> list[m.Message]:
         ),
         m.IncomingDm(VIEW, language),
         *shift_messages(language),
-        m.IdentityWarning("data", ZONE, HANDOVER, (*OUT[1:], Person("x", "U1", status="deleted")), language),
-        m.ShiftChange("data", ZONE, HANDOVER, HANDOVER + timedelta(days=1), IN, OUT, language),
-        m.ShiftChange("data", ZONE, HANDOVER, None, IN, OUT, language),
+        m.IdentityWarning(
+            m.TeamShift("data", ZONE, HANDOVER), (*OUT[1:], Person("x", "U1", status="deleted")), language
+        ),
+        m.ShiftChange(m.TeamShift("data", ZONE, HANDOVER), HANDOVER + timedelta(days=1), IN, OUT, language),
+        m.ShiftChange(m.TeamShift("data", ZONE, HANDOVER), None, IN, OUT, language),
         *replies,
         m.PageOutcome(
             "confirmed", "Opsgenie", "42", "https://x.app.opsgenie.com/alert/42", language=language
@@ -146,17 +148,21 @@ def shift_messages(language: str) -> list[m.Message]:
         end=None,
         layers=(LayerView("primary", OUT[:1], IN), LayerView("secondary", IN, IN)),
     )
-    change = m.ShiftChange("data", ZONE, HANDOVER, HANDOVER + timedelta(hours=12), OUT, IN, language)
-    open_change = m.ShiftChange("data", ZONE, HANDOVER, None, IN, (), language)
+    change = m.ShiftChange(
+        m.TeamShift("data", ZONE, HANDOVER), HANDOVER + timedelta(hours=12), OUT, IN, language
+    )
+    open_change = m.ShiftChange(m.TeamShift("data", ZONE, HANDOVER), None, IN, (), language)
     return [
         m.HandoverPost(layered, language, ("U0BOB000001",)),
         m.HandoverPost(VIEW, language, ("U0BOB000001", "U0CAROL0001")),
         m.IncomingDm(layered, language, "data|2026-03-30T07:00:00+00:00"),
-        m.ShiftReminder("data", ZONE, NOW + timedelta(hours=1), NOW + timedelta(days=1), NOW, language),
-        m.ShiftReminder("data", ZONE, NOW + timedelta(minutes=5), None, NOW, language),
-        m.AckReminder("data", ZONE, HANDOVER, "data|2026-03-30T07:00:00+00:00", language),
-        m.AckMissing("data", ZONE, HANDOVER, IN, OUT, language),
-        m.AckMissing("data", ZONE, HANDOVER, IN, (), language),
+        m.ShiftReminder(
+            m.TeamShift("data", ZONE, NOW + timedelta(hours=1)), NOW + timedelta(days=1), NOW, language
+        ),
+        m.ShiftReminder(m.TeamShift("data", ZONE, NOW + timedelta(minutes=5)), None, NOW, language),
+        m.AckReminder(m.TeamShift("data", ZONE, HANDOVER), "data|2026-03-30T07:00:00+00:00", language),
+        m.AckMissing(m.TeamShift("data", ZONE, HANDOVER), IN, OUT, language),
+        m.AckMissing(m.TeamShift("data", ZONE, HANDOVER), IN, (), language),
         m.GotItRefused("not_yours", ("U0BOB000001", "U0CAROL0001"), language),
         m.GotItRefused("not_yours", (), language),
         m.GotItRefused("again", (), language),

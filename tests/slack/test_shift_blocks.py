@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from app.model.messages import ShiftChange, ShiftDigest
+from app.model.messages import ShiftChange, ShiftDigest, TeamShift
 from app.model.person import Person
 from app.slack import shift_blocks
 from app.slack.blocks import message_text
@@ -53,7 +53,7 @@ def test_reminder_with_and_without_a_known_end() -> None:
 
 
 def _change(start: datetime, end: datetime | None, before: list[Person], after: list[Person]) -> ShiftChange:
-    return ShiftChange("data", ZONE, start, end, tuple(before), tuple(after))
+    return ShiftChange(TeamShift("data", ZONE, start), end, tuple(before), tuple(after))
 
 
 ALICE = Person("alice@corp.example", "U0ALICE0001", "alice", "ok")
