@@ -10,14 +10,14 @@ from datetime import datetime
 
 from app.chat import SlackCallFailed
 from app.domain import Team
-from app.log_json import log_context
 from app.runtime import Runtime
 from app.services import notices
 from app.services.admin_notices import channel_problem, tell_admin
 from app.services.digests import announce_shift_changes
 from app.services.people import resolve_people, unresolved_shown
-from app.services.roster import TeamRefresh, refresh_team
-from app.services.usergroups import Groups, SyncResult, WritePacer, fetch_groups, sync_team
+from app.services.roster import Plan, TeamRefresh, refresh_teams
+from app.services.sync_groups import sync_teams
+from app.services.usergroups import SyncResult, WritePacer, fetch_groups
 
 log = logging.getLogger(__name__)
 
@@ -49,33 +49,45 @@ class TeamReport:
 
 def _after_refresh(runtime: Runtime, refresh: TeamRefresh, now: datetime) -> None:
     """Say once that the pager went away or came back, and when a coming shift changed hands."""
-    if not refresh.ok:
-        notices.announce_outage(runtime, refresh.team, now)
-        return
-    notices.announce_recovery(runtime, refresh.team, now)
-    if refresh.timeline_read:
-        announce_shift_changes(runtime, refresh.team, refresh.shifts_before, refresh.shifts_after, now)
-
-
-def _safe_refresh(runtime: Runtime, team: Team, now: datetime, dry_run: bool) -> TeamRefresh:
-    """Refresh one team; an unexpected error (a locked database, a bug) fails that team only."""
-    with log_context(team=team.name):
-        try:
-            return refresh_team(runtime, team, now, dry_run=dry_run)
-        except Exception as error:
-            log.exception("team %s: refresh failed unexpectedly", team.name)
-            return TeamRefresh(team=team, ok=False, error=f"unexpected error: {error}")
-
-
-def _safe_after_refresh(runtime: Runtime, refresh: TeamRefresh, now: datetime) -> None:
     try:
-        _after_refresh(runtime, refresh, now)
+        if not refresh.ok:
+            notices.announce_outage(runtime, refresh.team, now)
+            return
+        notices.announce_recovery(runtime, refresh.team, now)
+        if refresh.timeline_read:
+            announce_shift_changes(runtime, refresh.team, refresh.shifts_before, refresh.shifts_after, now)
     except Exception:
         log.exception("team %s: notices after the refresh failed", refresh.team.name)
 
 
-def _admin_step(runtime: Runtime, refresh: TeamRefresh, sync: SyncResult, now: datetime) -> TeamReport:
+def _has_news(plan: Plan, refresh: TeamRefresh) -> bool:
+    """Whether the refresh may have something to say: a failure, a timeline read, an outage told before."""
+    state = plan.states.get(refresh.team.name)
+    told = state is not None and state.outage_announced_since is not None
+    return not refresh.ok or refresh.timeline_read or told
+
+
+def _refresh(
+    runtime: Runtime, pool: ThreadPoolExecutor, teams: list[Team], now: datetime, dry_run: bool
+) -> tuple[Plan, list[TeamRefresh]]:
+    """Refresh every team; an unexpected error (a locked database, a bug) fails the teams it touched."""
+    try:
+        return refresh_teams(runtime, teams, now, dry_run=dry_run, map=pool.map)
+    except Exception as error:
+        log.exception("the refresh failed unexpectedly")
+        failed = [TeamRefresh(team=t, ok=False, error=f"unexpected error: {error}") for t in teams]
+        return Plan({}, {}), failed
+
+
+def _admin_due(report: TeamReport) -> bool:
+    """Whether an admin may need telling: the hourly channel check, a schedule or group not found."""
+    refresh, sync = report.refresh, report.sync
+    return refresh.timeline_read or refresh.cause is not None or bool(sync.code)
+
+
+def _admin_step(runtime: Runtime, report: TeamReport, now: datetime) -> TeamReport:
     """Check the channel when the timeline was read (hourly), and say once what only an admin can fix."""
+    refresh, sync = report.refresh, report.sync
     try:
         checked = refresh.timeline_read
         channel = channel_problem(runtime, refresh.team) if checked else None
@@ -102,18 +114,6 @@ def _resolve_shown(runtime: Runtime, pool: ThreadPoolExecutor, teams: Sequence[T
         log.exception("looking people up in Slack failed unexpectedly")
 
 
-def _safe_sync(
-    runtime: Runtime, team: Team, groups: Groups, now: datetime, dry_run: bool, pacer: WritePacer | None
-) -> SyncResult:
-    """Sync one team's group; an unexpected error fails that team only."""
-    with log_context(team=team.name):
-        try:
-            return sync_team(runtime, team, groups, now, dry_run=dry_run, pacer=pacer)
-        except Exception as error:
-            log.exception("team %s: usergroup sync failed unexpectedly", team.name)
-            return SyncResult(team.name, None, (), (), "failed", f"unexpected error: {error}")
-
-
 def run_cycle(
     runtime: Runtime,
     now: datetime,
@@ -125,18 +125,24 @@ def run_cycle(
     """Refresh every team from the pager, then sync every usergroup; one failing team stops no other."""
     chosen = list(teams if teams is not None else runtime.config.teams)
     with ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="cycle") as pool:
-        refreshes = list(pool.map(lambda team: _safe_refresh(runtime, team, now, dry_run), chosen))
-        if not dry_run:
-            list(pool.map(lambda r: _safe_after_refresh(runtime, r, now), refreshes))
+        plan, refreshes = _refresh(runtime, pool, chosen, now, dry_run)
+        if not dry_run:  # in steady state nobody has news: no worker, no transaction
+            news = [refresh for refresh in refreshes if _has_news(plan, refresh)]
+            list(pool.map(lambda refresh: _after_refresh(runtime, refresh, now), news))
         _resolve_shown(runtime, pool, chosen, now)  # whether or not the usergroups can be synced
         try:
             groups = fetch_groups(runtime)
-        except SlackCallFailed as failure:
-            log.error("usergroup sync skipped: %s", failure)
-            syncs = [SyncResult(r.team.name, None, (), (), "failed", str(failure)) for r in refreshes]
-        else:
-            syncs = list(pool.map(lambda t: _safe_sync(runtime, t, groups, now, dry_run, pacer), chosen))
+            syncs = sync_teams(runtime, chosen, groups, now, dry_run=dry_run, pacer=pacer, map=pool.map)
+        except Exception as failure:
+            if isinstance(failure, SlackCallFailed):
+                log.error("usergroup sync skipped: %s", failure)
+            else:
+                log.exception("usergroup sync failed unexpectedly")
+                failure = Exception(f"unexpected error: {failure}")
+            syncs = [SyncResult(r.team.name, "failed", detail=str(failure)) for r in refreshes]
+        reports = [TeamReport(refresh, sync) for refresh, sync in zip(refreshes, syncs, strict=True)]
         if dry_run:
-            return [TeamReport(refresh, sync) for refresh, sync in zip(refreshes, syncs, strict=True)]
-        pairs = zip(refreshes, syncs, strict=True)
-        return list(pool.map(lambda pair: _admin_step(runtime, pair[0], pair[1], now), pairs))
+            return reports
+        due = [report for report in reports if _admin_due(report)]  # none in steady state
+        told = dict(zip(map(id, due), pool.map(lambda r: _admin_step(runtime, r, now), due), strict=True))
+        return [told.get(id(report), report) for report in reports]

@@ -9,10 +9,10 @@ whose email Jira hides by their Atlassian account id: such an identity reaches S
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import update
 from sqlalchemy.orm import Session
@@ -21,8 +21,7 @@ from app.chat import SlackCallFailed
 from app.domain import Team, known_slack_id, slack_id_identity
 from app.i18n import N_
 from app.runtime import Runtime
-from app.services.oncall_cache import CacheReader
-from app.store import repo
+from app.store import cycle_rows, repo
 from app.store.db import reading
 from app.store.models import PersonRow
 
@@ -92,8 +91,19 @@ def ask_slack(runtime: Runtime, pager_id: str) -> SlackIdentity:
     return SlackIdentity(user.get("id"), status_of(user), _display_name(user))
 
 
+class CachedMapping(Protocol):
+    """What staleness reads of a cached mapping (a PersonRow, or the cycle's plain copy of one)."""
+
+    @property
+    def slack_user_id(self) -> str | None: ...
+    @property
+    def source(self) -> str: ...
+    @property
+    def checked_at(self) -> datetime: ...
+
+
 def stale_ids(
-    rows: dict[str, PersonRow], wanted: list[str], now: datetime, config_people: dict[str, str]
+    rows: Mapping[str, CachedMapping], wanted: list[str], now: datetime, config_people: dict[str, str]
 ) -> list[str]:
     """The identities whose cached mapping is missing, older than a day, or disagrees with [people]."""
     stale = []
@@ -162,12 +172,13 @@ def unresolved_shown(runtime: Runtime, teams: Iterable[Team], now: datetime) -> 
     """
     names = [team.name for team in teams]
     with reading(runtime.sessions) as session:
-        reader = CacheReader(session, runtime.config, now)
-        ids = {p for snapshot in reader.snapshots(names).values() for p in snapshot.people}
-        timelines = reader.timelines(names, now + SHOWN_AHEAD, since=now - SHOWN_BEFORE)
-        ids |= {shift.person for shifts in timelines.values() for shift in shifts}
-        wanted = sorted({p.lower() for p in ids})
-        rows = repo.people_rows(session, wanted)
+        # Who, not when: the distinct identities of the window, without building a shift per row.
+        ids = cycle_rows.shown(session, names, now - SHOWN_BEFORE, now + SHOWN_AHEAD)
+        ids |= {
+            p.lower() for snapshot in cycle_rows.snapshots(session, names).values() for p in snapshot.people
+        }
+        wanted = sorted(ids)
+        rows = cycle_rows.people(session, wanted)
     return stale_ids(rows, wanted, now, runtime.config.people)
 
 

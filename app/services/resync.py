@@ -14,7 +14,8 @@ from datetime import datetime, timedelta
 
 from app.runtime import Runtime
 from app.services.cycle import TeamReport
-from app.services.usergroups import SyncResult, WritePacer, fetch_groups, sync_team
+from app.services.sync_groups import sync_teams
+from app.services.usergroups import SyncResult, WritePacer, fetch_groups
 
 RESYNC_JOB = "usergroups-deferred"
 
@@ -52,7 +53,7 @@ class Resync:
         if not teams or self.pacer.wait() > 0:
             return []
         groups = fetch_groups(runtime)
-        results = [sync_team(runtime, team, groups, now, pacer=self.pacer) for team in teams]
+        results = sync_teams(runtime, teams, groups, now, pacer=self.pacer)
         self.note(results)
         return results
 

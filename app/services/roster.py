@@ -1,16 +1,29 @@
-"""Roster refresh: ask the pager who is on call (and the coming shifts) and store it in the cache."""
+"""Roster refresh: ask the pager who is on call (and the coming shifts) and store it in the cache.
+
+A cycle refreshes every team in three steps: one read of every team's state and cached on-call set
+(``plan``), one pager call per team with no transaction open (``ask``), then one short write
+transaction that compares the answers with the latest snapshots and writes only what changed
+(``store``). ``refresh_team`` is the same path for one team.
+"""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy.orm import Session
 
 from app.domain import Shift, Team
 from app.providers import ProviderError, ScheduleNotFound
 from app.runtime import Runtime
 from app.services.people import same_people
-from app.store import repo
+from app.services.writes import write_retrying
+from app.store import cycle_rows
+from app.store.cycle_rows import StateRow
+from app.store.db import reading
 
 log = logging.getLogger(__name__)
 
@@ -18,6 +31,8 @@ log = logging.getLogger(__name__)
 TIMELINE_MAX_AGE = timedelta(hours=1)
 HISTORY = timedelta(days=7)
 HORIZON = timedelta(days=14)
+
+Map = Callable[..., Iterable[Any]]  # the cycle's pool.map (or the builtin map)
 
 
 @dataclass(frozen=True)
@@ -35,79 +50,178 @@ class TeamRefresh:
     shifts_after: list[Shift] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class Plan:
+    """What the cache says before the pager is asked: each team's state and who its timeline has on now."""
+
+    states: dict[str, StateRow]
+    predicted: dict[str, tuple[str, ...]]  # only teams with a cached timeline
+
+    def timeline_due(self, team: str, now: datetime) -> bool:
+        """Whether to re-read the team's timeline now rather than ask who is on call."""
+        state = self.states.get(team)
+        fetched = state.shifts_fetched_at if state is not None else None
+        return fetched is None or fetched <= now - TIMELINE_MAX_AGE
+
+
+@dataclass(frozen=True)
+class Answer:
+    """One team's pager answer: who is on call (and the timeline when it was read), or why not."""
+
+    team: Team
+    people: tuple[str, ...] = ()
+    shifts: list[Shift] | None = None
+    error: str | None = None
+    cause: str | None = None
+
+
 def on_call_from(shifts: list[Shift], at: datetime) -> tuple[str, ...]:
     """Everyone whose shift covers ``at``, sorted, without repeats."""
     return tuple(sorted({s.person.lower() for s in shifts if s.covers(at)}))
 
 
-def _timeline_due(runtime: Runtime, team: Team, now: datetime) -> tuple[bool, tuple[str, ...] | None]:
-    """Whether to re-read the timeline now, and who the cached timeline says is on call (None: no cache)."""
-    with runtime.sessions.begin() as session:
-        state = repo.team_state(session, team.name)
-        due = state.shifts_fetched_at is None or state.shifts_fetched_at <= now - TIMELINE_MAX_AGE
-        if state.shifts_fetched_at is None:
-            return due, None
-        cached = repo.shifts_between(session, team.name, now, now + timedelta(seconds=1))
-        return due, on_call_from(cached, now)
+def plan(runtime: Runtime, teams: Sequence[Team], now: datetime) -> Plan:
+    """Every team's refresh state and cached on-call set: one read-only transaction, two statements."""
+    names = [team.name for team in teams]
+    with reading(runtime.sessions) as session:
+        states = cycle_rows.states(session, names)
+        cached = [n for n in names if n in states and states[n].shifts_fetched_at is not None]
+        shifts = cycle_rows.shifts_at(session, cached, now, now + timedelta(seconds=1)) if cached else {}
+    return Plan(states, {name: on_call_from(shifts.get(name, []), now) for name in cached})
 
 
-def _record_failure(runtime: Runtime, team: Team, now: datetime, error: ProviderError) -> None:
-    with runtime.sessions.begin() as session:
-        state = repo.team_state(session, team.name)
-        state.last_attempt_at = now
-        state.last_error = str(error)
-        state.failing_since = state.failing_since or now
-
-
-def refresh_team(runtime: Runtime, team: Team, now: datetime, *, dry_run: bool = False) -> TeamRefresh:
-    """Ask the pager once (timeline hourly, on-calls otherwise) and store the answer with its time.
-
-    A dry run stores who is on call but keeps the cached timeline, so that the shift changes it saw are
-    still announced by the next real cycle.
-    """
-    timeline_due, predicted = _timeline_due(runtime, team, now)
-    shifts: list[Shift] | None = None
+def ask(runtime: Runtime, team: Team, now: datetime, timeline_due: bool) -> Answer:
+    """Ask the team's pager once: the timeline when due (hourly), who is on call otherwise."""
     provider = runtime.providers.for_team(team)
     try:
         if timeline_due:
             shifts = provider.shifts(team.schedule, now - HISTORY, now + HORIZON)
-            people = on_call_from(shifts, now)
-        else:
-            people = tuple(sorted({p.lower() for p in provider.on_call(team.schedule, now).people}))
+            return Answer(team, on_call_from(shifts, now), shifts)
+        people = tuple(sorted({p.lower() for p in provider.on_call(team.schedule, now).people}))
     except ProviderError as error:
         log.warning("team %s: %s", team.name, error)
-        _record_failure(runtime, team, now, error)
         cause = "schedule_not_found" if isinstance(error, ScheduleNotFound) else None
-        return TeamRefresh(team=team, ok=False, error=str(error), cause=cause)
+        return Answer(team, error=str(error), cause=cause)
+    return Answer(team, people)
 
-    before: list[Shift] = []
-    with runtime.sessions.begin() as session:
-        config_people = runtime.config.people
-        changed = repo.record_on_call(
-            session,
-            team.name,
-            people,
-            now,
-            same=lambda old, new: same_people(session, config_people, old, new),
+
+@dataclass
+class _Writes:
+    """What one cycle's answers change, gathered before the one transaction that writes them."""
+
+    touched: list[dict[str, Any]] = field(default_factory=list)
+    renamed: list[dict[str, Any]] = field(default_factory=list)
+    added: list[dict[str, Any]] = field(default_factory=list)
+    ok: list[dict[str, Any]] = field(default_factory=list)
+    ok_fetched: list[dict[str, Any]] = field(default_factory=list)
+    failed: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _compare(
+    session: Session, runtime: Runtime, answers: Sequence[Answer], now: datetime, writes: _Writes
+) -> set[str]:
+    """Gather the snapshot writes of the answers; return the teams whose on-call set changed."""
+    latest = cycle_rows.snapshots(session, [a.team.name for a in answers])
+    changed: set[str] = set()
+    for answer in answers:
+        name, people, snapshot = answer.team.name, answer.people, latest.get(answer.team.name)
+        seen = max(snapshot.last_seen_at, now) if snapshot is not None else now
+        if snapshot is None or set(snapshot.people) != set(people):
+            # Different pager identities may be the same people (a team that moved pagers): the snapshot
+            # takes the new identities but keeps its start, so the shift and all said once for it stay.
+            if snapshot is not None and same_people(session, runtime.config.people, snapshot.people, people):
+                writes.renamed.append({"sid": snapshot.id, "renamed": list(people), "seen": seen})
+                continue
+            writes.added.append(
+                {"team": name, "people": list(people), "first_seen_at": now, "last_seen_at": now}
+            )
+            changed.add(name)
+        elif seen != snapshot.last_seen_at:
+            writes.touched.append({"sid": snapshot.id, "seen": seen})
+    return changed
+
+
+def store(
+    runtime: Runtime, plan: Plan, answers: Sequence[Answer], now: datetime, *, dry_run: bool = False
+) -> list[TeamRefresh]:
+    """Store every answer with its time in one short transaction; only what changed is written.
+
+    A dry run stores who is on call but keeps the cached timeline, so that the shift changes it saw are
+    still announced by the next real cycle.
+    """
+    good = [a for a in answers if a.error is None]
+    read = {a.team.name: a.shifts for a in good if a.shifts is not None and not dry_run}
+
+    def work(session: Session) -> tuple[set[str], dict[str, list[Shift]]]:
+        # The snapshots are compared under the write lock (not as read by plan()): another writer (an
+        # `oncall-bot sync`, a leader handing over mid-cycle) cannot make this one add a second snapshot.
+        cycle_rows.ensure_states(session, [a.team.name for a in answers if a.team.name not in plan.states])
+        writes = _Writes()
+        changed = _compare(session, runtime, good, now, writes)
+        for answer in good:
+            name, predicted = answer.team.name, plan.predicted.get(answer.team.name)
+            if name in read:
+                writes.ok_fetched.append({"t": name, "at": now, "fetched": now})
+            elif predicted is not None and predicted != answer.people:
+                # An override or swap the cached timeline does not know yet: re-read it next cycle.
+                writes.ok_fetched.append({"t": name, "at": now, "fetched": None})
+            else:
+                writes.ok.append({"t": name, "at": now})
+        writes.failed = [
+            {"t": a.team.name, "at": now, "error": a.error} for a in answers if a.error is not None
+        ]
+        before = cycle_rows.replace_timelines(session, read, now)
+        for statement, rows in (
+            (cycle_rows.TOUCH_SNAPSHOTS, writes.touched),
+            (cycle_rows.RENAME_SNAPSHOTS, writes.renamed),
+            (cycle_rows.INSERT_SNAPSHOTS, writes.added),
+            (cycle_rows.STATES_OK, writes.ok),
+            (cycle_rows.STATES_OK_FETCHED, writes.ok_fetched),
+            (cycle_rows.STATES_FAILED, writes.failed),
+        ):
+            cycle_rows.write(session, statement, rows)
+        return changed, before
+
+    changed, before = write_retrying(runtime, work, "storing the pager's answers")
+    refreshes = []
+    for answer in answers:
+        name = answer.team.name
+        if answer.error is not None:
+            refreshes.append(TeamRefresh(answer.team, ok=False, error=answer.error, cause=answer.cause))
+            continue
+        if name in changed:
+            log.info("team %s: on call now %s", name, ", ".join(answer.people) or "nobody")
+        refreshes.append(
+            TeamRefresh(
+                team=answer.team,
+                ok=True,
+                people=answer.people,
+                changed=name in changed,
+                timeline_read=name in read,
+                shifts_before=before.get(name, []),
+                shifts_after=answer.shifts or [],
+            )
         )
-        state = repo.team_state(session, team.name)
-        state.last_attempt_at = state.last_success_at = now
-        state.last_error = None
-        state.failing_since = None
-        if shifts is not None and not dry_run:
-            before = repo.replace_shifts(session, team.name, shifts, now)
-            state.shifts_fetched_at = now
-        elif predicted is not None and predicted != people:
-            # An override or swap the cached timeline does not know yet: re-read it next cycle.
-            state.shifts_fetched_at = None
-    if changed:
-        log.info("team %s: on call now %s", team.name, ", ".join(people) or "nobody")
-    return TeamRefresh(
-        team=team,
-        ok=True,
-        people=people,
-        changed=changed,
-        timeline_read=shifts is not None and not dry_run,
-        shifts_before=before,
-        shifts_after=shifts or [],
-    )
+    return refreshes
+
+
+def refresh_teams(
+    runtime: Runtime, teams: Sequence[Team], now: datetime, *, dry_run: bool = False, map: Map = map
+) -> tuple[Plan, list[TeamRefresh]]:
+    """Refresh these teams: one read, one pager call each (spread by ``map``), one write."""
+    known = plan(runtime, teams, now)
+
+    def asked(team: Team) -> Answer:
+        try:
+            return ask(runtime, team, now, known.timeline_due(team.name, now))
+        except Exception as error:  # a bug in one pager's client fails that team only
+            log.exception("team %s: refresh failed unexpectedly", team.name)
+            return Answer(team, error=f"unexpected error: {error}")
+
+    answers = list(map(asked, teams))
+    return known, store(runtime, known, answers, now, dry_run=dry_run)
+
+
+def refresh_team(runtime: Runtime, team: Team, now: datetime, *, dry_run: bool = False) -> TeamRefresh:
+    """Ask the pager once (timeline hourly, on-calls otherwise) and store the answer with its time."""
+    return refresh_teams(runtime, [team], now, dry_run=dry_run)[1][0]

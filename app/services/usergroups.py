@@ -1,15 +1,17 @@
-"""Usergroup sync: make each team's Slack user group hold exactly the mapped people on call now."""
+"""Usergroup sync: make each team's Slack user group hold exactly the mapped people on call now.
+
+This module compares one group with the people on call and writes it; sync_groups.py does so for every
+team of a cycle from one read.
+"""
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
-
-from sqlalchemy import select
 
 from app.chat import SlackCallFailed
 from app.domain import Team
@@ -17,10 +19,7 @@ from app.model.messages import NobodyOnCall, SyncFailed, UnmappedPerson
 from app.pacing import SlidingWindow
 from app.runtime import Runtime
 from app.services import notices
-from app.services.freshness import state_is_stale
-from app.services.people import NOT_MEMBER_STATUSES, forget_slack_users, resolve_people
-from app.store import repo
-from app.store.models import UsergroupSync
+from app.services.people import NOT_MEMBER_STATUSES, forget_slack_users
 
 log = logging.getLogger(__name__)
 
@@ -36,13 +35,13 @@ class WritePacer(SlidingWindow):
 
 @dataclass(frozen=True)
 class SyncResult:
-    """What one team's sync found and did."""
+    """What one team's sync found and did: its group's members ``before`` and ``after``."""
 
     team: str
-    usergroup_id: str | None
-    before: tuple[str, ...]
-    after: tuple[str, ...]
     action: str  # updated, unchanged, would_update, deferred, skipped_empty, stale, no_data, failed
+    usergroup_id: str | None = None
+    before: tuple[str, ...] = ()
+    after: tuple[str, ...] = ()
     detail: str = ""
     unmapped: tuple[str, ...] = ()
     code: str = ""  # "usergroup_gone" when the group no longer exists: an admin must act
@@ -64,81 +63,62 @@ def fetch_groups(runtime: Runtime) -> Groups:
 
 
 @dataclass(frozen=True)
-class _Desired:
+class Desired:
+    """The Slack ids that belong in a group, who cannot be in it (and why), and the shift's key."""
+
     desired: tuple[str, ...]
     unmapped: tuple[tuple[str, str], ...]  # (pager id, problem)
     shift_key: str
 
 
-def _desired(runtime: Runtime, team: Team, now: datetime) -> _Desired | str:
-    """The Slack ids that should be in the group, or why the group must be left alone."""
-    with runtime.sessions.begin() as session:
-        state = repo.team_state(session, team.name)
-        snapshot = repo.latest_snapshot(session, team.name)
-        if snapshot is None:
-            return "no_data"
-        if state_is_stale(state, now, runtime.config.refresh_minutes):
-            return "stale"  # a blip syncs from the cache as it is; stale data leaves the group alone
-        people, shift_key = list(snapshot.people), snapshot.first_seen_at.isoformat()
-    rows = resolve_people(runtime, people, now)  # may ask Slack: outside any transaction
+def desired_of(people: Sequence[str], rows: Mapping[str, Any], shift_key: str) -> Desired:
+    """The Slack ids that should be in the group, and who cannot be (with why), from people mappings."""
     desired, unmapped = set(), []
     for person in people:
         row = rows.get(person.lower())
         if row is not None and row.status == "ok" and row.slack_user_id:
             desired.add(row.slack_user_id)
         else:
-            unmapped.append(
-                (
-                    person,
-                    NOT_MEMBER_STATUSES.get(
-                        row.status if row else "not_found", NOT_MEMBER_STATUSES["unknown"]
-                    ),
-                )
-            )
-    return _Desired(tuple(sorted(desired)), tuple(unmapped), shift_key)
+            status = row.status if row is not None else "not_found"
+            unmapped.append((person, NOT_MEMBER_STATUSES.get(status, NOT_MEMBER_STATUSES["unknown"])))
+    return Desired(tuple(sorted(desired)), tuple(unmapped), shift_key)
 
 
-def _record(runtime: Runtime, result: SyncResult, now: datetime) -> None:
-    """Store the sync; an unchanged sync just bumps the time of an identical previous record."""
-    with runtime.sessions.begin() as session:
-        last = session.scalars(
-            select(UsergroupSync)
-            .where(UsergroupSync.team == result.team)
-            .order_by(UsergroupSync.id.desc())
-            .limit(1)
-        ).first()
-        same = (
-            last is not None
-            and last.result == result.action == "unchanged"
-            and tuple(last.after) == result.after
+def judge(team: Team, group: dict[str, Any] | None, wanted: Desired, dry_run: bool) -> SyncResult:
+    """What the group needs (no Slack call): ``write`` when its members must change."""
+    before = tuple(sorted(group.get("users") or [])) if group else ()
+    unmapped = tuple(p for p, _ in wanted.unmapped)
+    base = SyncResult(team.name, "unchanged", group["id"] if group else None, before, before, "", unmapped)
+    if group is None or not group.get("id"):
+        detail = f"no user group @{team.usergroup} in this workspace: create it or fix 'usergroup'"
+        return SyncResult(team.name, "failed", None, (), (), detail, unmapped, "usergroup_gone")
+    if not wanted.desired:
+        return replace(
+            base, action="skipped_empty", detail="nobody (mapped) is on call; Slack forbids an empty group"
         )
-        if same and last is not None:
-            last.at = now
-            return
-        session.add(
-            UsergroupSync(
-                team=result.team,
-                usergroup_id=result.usergroup_id,
-                at=now,
-                before=list(result.before),
-                after=list(result.after),
-                result=result.action,
-                detail=result.detail or None,
-            )
-        )
+    if set(before) == set(wanted.desired):
+        return base
+    return replace(base, action="would_update" if dry_run else "write", after=wanted.desired)
 
 
-def _tell_unmapped(runtime: Runtime, team: Team, wanted: _Desired, now: datetime) -> None:
-    for pager_id, problem in wanted.unmapped:
-        notice = UnmappedPerson(team.name, pager_id, problem, team.language)
-        notices.post_once(runtime, team, "unmapped", f"{pager_id}|{wanted.shift_key}", notice, now)
+def paced(result: SyncResult, pacer: WritePacer | None) -> SyncResult:
+    """A write within Slack's limit stays a write; beyond it, the group waits for the next slot."""
+    if result.action != "write" or pacer is None or pacer.try_acquire():
+        return result
+    return replace(
+        result,
+        action="deferred",
+        after=result.before,
+        detail="waiting for Slack's usergroup write limit; next cycle",
+    )
 
 
-def _write(
-    runtime: Runtime, team: Team, group_id: str, wanted: _Desired, before: tuple[str, ...], now: datetime
+def write_group(
+    runtime: Runtime, team: Team, result: SyncResult, wanted: Desired, now: datetime
 ) -> SyncResult:
+    assert result.usergroup_id is not None
     try:
-        runtime.slack.update_usergroup(group_id, wanted.desired)
+        runtime.slack.update_usergroup(result.usergroup_id, wanted.desired)
     except SlackCallFailed as failure:
         if failure.code in ("invalid_users", "failed_for_some_users"):
             with runtime.sessions.begin() as session:
@@ -146,86 +126,16 @@ def _write(
         notice = SyncFailed(team.name, team.usergroup, str(failure), team.language)
         notices.post_once(runtime, team, "sync_failed", f"{failure.code}|{wanted.shift_key}", notice, now)
         gone = "usergroup_gone" if failure.code == "subteam_not_found" else ""
-        return SyncResult(team.name, group_id, before, before, "failed", str(failure), code=gone)
-    log.info("team %s: @%s now %s (was %s)", team.name, team.usergroup, wanted.desired, before)
-    return SyncResult(team.name, group_id, before, wanted.desired, "updated")
+        return replace(result, action="failed", after=result.before, detail=str(failure), code=gone)
+    log.info("team %s: @%s now %s (was %s)", team.name, team.usergroup, wanted.desired, result.before)
+    return replace(result, action="updated")
 
 
-def sync_team(
-    runtime: Runtime,
-    team: Team,
-    groups: Groups,
-    now: datetime,
-    *,
-    dry_run: bool = False,
-    pacer: WritePacer | None = None,
-) -> SyncResult:
-    """Compare the group with the people on call and write it only when they differ (never empty)."""
-    group = groups.get(team.usergroup)
-    group_id = group["id"] if group else None
-    before = tuple(sorted(group.get("users") or [])) if group else ()
-    try:
-        wanted = _desired(runtime, team, now)
-    except SlackCallFailed as failure:
-        return SyncResult(team.name, group_id, before, before, "failed", str(failure))
-    if isinstance(wanted, str):
-        why = {"no_data": "no on-call data yet", "stale": "the pager is unreachable; group left as it is"}[
-            wanted
-        ]
-        return SyncResult(team.name, group_id, before, before, wanted, why)
-    unmapped = tuple(p for p, _ in wanted.unmapped)
-    if group is None or group_id is None:
-        result = SyncResult(
-            team.name,
-            None,
-            (),
-            (),
-            "failed",
-            f"no user group @{team.usergroup} in this workspace: create it or fix 'usergroup'",
-            unmapped,
-            "usergroup_gone",
-        )
-    elif not wanted.desired:
-        result = SyncResult(
-            team.name,
-            group_id,
-            before,
-            before,
-            "skipped_empty",
-            "nobody (mapped) is on call; Slack forbids an empty group",
-            unmapped,
-        )
-    elif set(before) == set(wanted.desired):
-        result = SyncResult(team.name, group_id, before, before, "unchanged", "", unmapped)
-    elif dry_run:
-        result = SyncResult(team.name, group_id, before, wanted.desired, "would_update", "", unmapped)
-    elif pacer is not None and not pacer.try_acquire():
-        result = SyncResult(
-            team.name,
-            group_id,
-            before,
-            before,
-            "deferred",
-            "waiting for Slack's usergroup write limit; next cycle",
-            unmapped,
-        )
-    else:
-        written = _write(runtime, team, group_id, wanted, before, now)
-        result = SyncResult(
-            written.team,
-            written.usergroup_id,
-            written.before,
-            written.after,
-            written.action,
-            written.detail,
-            unmapped,
-            written.code,
-        )
-    if dry_run:
-        return result
+def tell(runtime: Runtime, team: Team, result: SyncResult, wanted: Desired, now: datetime) -> None:
+    """Say once what the channel must know: nobody mapped is on call, someone cannot be in the group."""
     if result.action == "skipped_empty":
-        notice = NobodyOnCall(team.name, team.usergroup, tuple(unmapped), team.language)
+        notice = NobodyOnCall(team.name, team.usergroup, result.unmapped, team.language)
         notices.post_once(runtime, team, "nobody_on_call", wanted.shift_key, notice, now)
-    _tell_unmapped(runtime, team, wanted, now)
-    _record(runtime, result, now)
-    return result
+    for pager_id, problem in wanted.unmapped:
+        message = UnmappedPerson(team.name, pager_id, problem, team.language)
+        notices.post_once(runtime, team, "unmapped", f"{pager_id}|{wanted.shift_key}", message, now)

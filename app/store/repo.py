@@ -36,6 +36,12 @@ def insert_ignoring_duplicates(session: Session, model: type[Base], values: dict
     return session.execute(statement.returning(*keys)).first() is not None
 
 
+def insert_many_ignoring_duplicates(session: Session, model: type[Base], rows: list[dict[str, Any]]) -> None:
+    """INSERT each row unless a unique key already holds it: one executemany, whoever comes first wins."""
+    if rows:
+        session.connection().execute(_insert(session)(model.__table__).on_conflict_do_nothing(), rows)
+
+
 def upsert(session: Session, model: type[Base], values: dict[str, Any], key: Sequence[str]) -> None:
     """INSERT the row, or UPDATE it where ``key`` already holds one: one statement, so no worker races.
 

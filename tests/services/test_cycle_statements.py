@@ -1,0 +1,59 @@
+"""A steady cycle's database work is a few statements for every team together, not a few per team."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import event
+
+from app.runtime import Runtime
+from app.sandbox import Sandbox
+from app.services.cycle import run_cycle
+from tests.conftest import RuntimeFactory
+from tests.services.test_resync import TEAMS, seed
+
+NOW = datetime(2026, 12, 7, 12, tzinfo=UTC)
+WRITE_BEGINS = ("BEGIN IMMEDIATE", "pg_advisory_xact_lock")  # how a writer begins on SQLite / PostgreSQL
+
+
+@contextmanager
+def statements(runtime: Runtime) -> Iterator[list[str]]:
+    """Every statement the bot sends to the database meanwhile (BEGINs included)."""
+    sent: list[str] = []
+    engine = runtime.sessions.kw["bind"]
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        sent.append(statement)
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        yield sent
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+
+
+def test_a_steady_cycle_sends_as_many_statements_for_twelve_teams_as_for_one(
+    sandbox: Sandbox, make_runtime: RuntimeFactory
+) -> None:
+    runtime = make_runtime(seed(sandbox, NOW - timedelta(days=1)))
+    reports = run_cycle(runtime, NOW)
+    assert all(r.sync.action == "updated" for r in reports)
+    run_cycle(runtime, NOW + timedelta(minutes=5))  # the first steady cycle records "unchanged"
+    with statements(runtime) as alone:
+        [report] = run_cycle(runtime, NOW + timedelta(minutes=10), teams=runtime.config.teams[:1])
+    assert report.sync.action == "unchanged"
+    with statements(runtime) as together:
+        reports = run_cycle(runtime, NOW + timedelta(minutes=15))
+    assert len(reports) == TEAMS
+    assert {r.sync.action for r in reports} == {"unchanged"}
+    assert len(together) == len(alone) <= 25
+    # Two short write transactions: the pager's answers, then the sync records.
+    assert sum(any(begin in s for begin in WRITE_BEGINS) for s in together) == 2
+    sandbox.slack.clear_requests()
+    sandbox.opsgenie.clear_requests()
+    run_cycle(runtime, NOW + timedelta(minutes=20))
+    assert [r.method for r in sandbox.slack.requests()] == ["usergroups.list"]
+    assert len(sandbox.opsgenie.requests()) == TEAMS  # one pager call per team
