@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from app.domain import Shift, Team
+from app.log_json import log_context
 from app.providers import ProviderError, ScheduleNotFound
 from app.runtime import Runtime
 from app.services.people import same_people
@@ -109,11 +110,12 @@ def ask(runtime: Runtime, team: Team, now: datetime, timeline_due: bool) -> Answ
 class _Writes:
     """What one cycle's answers change, gathered before the one transaction that writes them."""
 
-    touched: list[dict[str, Any]] = field(default_factory=list)
+    touched: list[int] = field(default_factory=list)  # snapshots confirmed now
     renamed: list[dict[str, Any]] = field(default_factory=list)
     added: list[dict[str, Any]] = field(default_factory=list)
-    ok: list[dict[str, Any]] = field(default_factory=list)
-    ok_fetched: list[dict[str, Any]] = field(default_factory=list)
+    ok: list[str] = field(default_factory=list)  # teams answered (keeping their timeline's time)
+    fetched: list[str] = field(default_factory=list)  # teams whose timeline was stored now
+    unfetched: list[str] = field(default_factory=list)  # teams whose timeline must be read again
     failed: list[dict[str, Any]] = field(default_factory=list)
 
 
@@ -137,7 +139,7 @@ def _compare(
             )
             changed.add(name)
         elif seen != snapshot.last_seen_at:
-            writes.touched.append({"sid": snapshot.id, "seen": seen})
+            writes.touched.append(snapshot.id)  # seen is now: later than the last confirmation
     return changed
 
 
@@ -161,22 +163,22 @@ def store(
         for answer in good:
             name, predicted = answer.team.name, plan.predicted.get(answer.team.name)
             if name in read:
-                writes.ok_fetched.append({"t": name, "at": now, "fetched": now})
+                writes.fetched.append(name)
             elif predicted is not None and predicted != answer.people:
-                # An override or swap the cached timeline does not know yet: re-read it next cycle.
-                writes.ok_fetched.append({"t": name, "at": now, "fetched": None})
+                writes.unfetched.append(name)  # an override or swap the cached timeline does not know yet
             else:
-                writes.ok.append({"t": name, "at": now})
+                writes.ok.append(name)
         writes.failed = [
             {"t": a.team.name, "at": now, "error": a.error} for a in answers if a.error is not None
         ]
         before = cycle_rows.replace_timelines(session, read, now)
+        cycle_rows.write_all(session, cycle_rows.TOUCH_SNAPSHOTS, writes.touched, at=now)
+        cycle_rows.write_all(session, cycle_rows.STATES_OK, writes.ok, at=now)
+        cycle_rows.write_all(session, cycle_rows.STATES_OK_FETCHED, writes.fetched, at=now, fetched=now)
+        cycle_rows.write_all(session, cycle_rows.STATES_OK_FETCHED, writes.unfetched, at=now, fetched=None)
         for statement, rows in (
-            (cycle_rows.TOUCH_SNAPSHOTS, writes.touched),
             (cycle_rows.RENAME_SNAPSHOTS, writes.renamed),
             (cycle_rows.INSERT_SNAPSHOTS, writes.added),
-            (cycle_rows.STATES_OK, writes.ok),
-            (cycle_rows.STATES_OK_FETCHED, writes.ok_fetched),
             (cycle_rows.STATES_FAILED, writes.failed),
         ):
             cycle_rows.write(session, statement, rows)
@@ -190,7 +192,8 @@ def store(
             refreshes.append(TeamRefresh(answer.team, ok=False, error=answer.error, cause=answer.cause))
             continue
         if name in changed:
-            log.info("team %s: on call now %s", name, ", ".join(answer.people) or "nobody")
+            with log_context(team=name):
+                log.info("team %s: on call now %s", name, ", ".join(answer.people) or "nobody")
         refreshes.append(
             TeamRefresh(
                 team=answer.team,
@@ -212,11 +215,12 @@ def refresh_teams(
     known = plan(runtime, teams, now)
 
     def asked(team: Team) -> Answer:
-        try:
-            return ask(runtime, team, now, known.timeline_due(team.name, now))
-        except Exception as error:  # a bug in one pager's client fails that team only
-            log.exception("team %s: refresh failed unexpectedly", team.name)
-            return Answer(team, error=f"unexpected error: {error}")
+        with log_context(team=team.name):
+            try:
+                return ask(runtime, team, now, known.timeline_due(team.name, now))
+            except Exception as error:  # a bug in one pager's client fails that team only
+                log.exception("team %s: refresh failed unexpectedly", team.name)
+                return Answer(team, error=f"unexpected error: {error}")
 
     answers = list(map(asked, teams))
     return known, store(runtime, known, answers, now, dry_run=dry_run)

@@ -15,6 +15,7 @@ from typing import Any
 
 from app.chat import SlackCallFailed
 from app.domain import Team
+from app.log_json import log_context
 from app.runtime import Runtime
 from app.services.freshness import state_is_stale
 from app.services.people import resolve_people, stale_ids
@@ -132,11 +133,12 @@ def sync_teams(
     def finish(step: SyncResult | _Job) -> SyncResult:
         if isinstance(step, SyncResult):
             return step
-        try:
-            return _finish(runtime, step, now, dry_run, pacer)
-        except Exception as error:
-            log.exception("team %s: usergroup sync failed unexpectedly", step.team.name)
-            return SyncResult(step.team.name, "failed", detail=f"unexpected error: {error}")
+        with log_context(team=step.team.name):
+            try:
+                return _finish(runtime, step, now, dry_run, pacer)
+            except Exception as error:
+                log.exception("team %s: usergroup sync failed unexpectedly", step.team.name)
+                return SyncResult(step.team.name, "failed", detail=f"unexpected error: {error}")
 
     jobs = [step for step in planned if isinstance(step, _Job)]
     done = dict(zip((id(job) for job in jobs), map(finish, jobs), strict=True))

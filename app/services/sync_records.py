@@ -28,12 +28,12 @@ def record_syncs(runtime: Runtime, results: Sequence[SyncResult], now: datetime)
 
     def work(session: Session) -> None:
         latest = cycle_rows.latest_syncs(session, sorted({r.team for r in results}))
-        moved: list[dict[str, Any]] = []
+        moved: list[int] = []
         added: list[dict[str, Any]] = []
         for result in results:
             last = latest.get(result.team)
             if last is not None and last[1] == result.action == "unchanged" and last[2] == result.after:
-                moved.append({"sid": last[0], "seen": now})
+                moved.append(last[0])
                 continue
             added.append(
                 {
@@ -46,7 +46,7 @@ def record_syncs(runtime: Runtime, results: Sequence[SyncResult], now: datetime)
                     "detail": result.detail or None,
                 }
             )
-        cycle_rows.write(session, cycle_rows.TOUCH_SYNCS, moved)
+        cycle_rows.write_all(session, cycle_rows.TOUCH_SYNCS, moved, at=now)
         cycle_rows.write(session, cycle_rows.INSERT_SYNCS, added)
 
     if not results:

@@ -83,9 +83,10 @@ TIMELINES = (
 DELETE_SHIFTS = delete(_shifts).where(_shift.team.in_(_TEAMS))
 INSERT_SHIFTS = insert(_shifts)
 INSERT_SNAPSHOTS = insert(_snapshots)
-TOUCH_SNAPSHOTS = (
-    update(_snapshots).where(_snapshot.id == bindparam("sid")).values(last_seen_at=bindparam("seen"))
-)
+# The writes of every cycle set one time on many rows: one UPDATE ... WHERE key IN (...) each, not an
+# executemany of a row per team.
+_KEYS: BindParameter[Any] = bindparam("keys", expanding=True)
+TOUCH_SNAPSHOTS = update(_snapshots).where(_snapshot.id.in_(_KEYS)).values(last_seen_at=bindparam("at"))
 RENAME_SNAPSHOTS = (
     update(_snapshots)
     .where(_snapshot.id == bindparam("sid"))
@@ -97,7 +98,7 @@ _ok = {
     "last_error": None,
     "failing_since": None,
 }
-STATES_OK = update(_states).where(_state.team == bindparam("t")).values(**_ok)
+STATES_OK = update(_states).where(_state.team.in_(_KEYS)).values(**_ok)
 STATES_OK_FETCHED = STATES_OK.values(shifts_fetched_at=bindparam("fetched"))
 STATES_FAILED = (
     update(_states)
@@ -115,7 +116,7 @@ PEOPLE = select(*(_people.c[name] for name in PersonMapping._fields)).where(
 # rows are few: an unchanged sync moves the time of the last record instead of adding one).
 _newest_syncs = select(func.max(_sync.id)).where(_sync.team.in_(_TEAMS)).group_by(_sync.team)
 SYNCS = select(_sync.id, _sync.team, _sync.result, _sync.after).where(_sync.id.in_(_newest_syncs))
-TOUCH_SYNCS = update(_syncs).where(_sync.id == bindparam("sid")).values(at=bindparam("seen"))
+TOUCH_SYNCS = update(_syncs).where(_sync.id.in_(_KEYS)).values(at=bindparam("at"))
 INSERT_SYNCS = insert(_syncs)
 
 
@@ -127,6 +128,12 @@ def write(session: Session, statement: Any, rows: list[dict[str, Any]]) -> None:
     """Run one of this module's prebuilt writes over ``rows``: one executemany (nothing when empty)."""
     if rows:
         session.connection().execute(statement, rows)
+
+
+def write_all(session: Session, statement: Any, keys: Sequence[Any], **values: Any) -> None:
+    """Run one of the one-value-for-many-rows writes on the rows of ``keys`` (nothing when empty)."""
+    if keys:
+        session.connection().execute(statement, {"keys": list(keys), **values})
 
 
 def states(session: Session, teams: Sequence[str]) -> dict[str, StateRow]:
