@@ -261,7 +261,8 @@ def main() -> int:
         f"machine: {platform.processor() or platform.machine()}, Python {platform.python_version()}, "
         f"{args.teams} teams, {args.latency * 1000:.0f} ms added per call"
     )
-    print(f"Command: .venv/bin/python bench/sync.py --teams {args.teams} --latency {args.latency:g}")
+    flags = " --no-naive" if args.no_naive else ""
+    print(f"Command: .venv/bin/python bench/sync.py --teams {args.teams} --latency {args.latency:g}{flags}")
     print("\n| run | wall time | Slack calls | Slack writes | lookups | Opsgenie calls | per team |")
     print("|---|---:|---:|---:|---:|---:|---:|")
     for name, row in rows.items():
