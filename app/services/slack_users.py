@@ -13,8 +13,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy.orm import Session
 
 from app.chat import SlackCallFailed
-from app.i18n import is_language
-from app.i18n.choice import reader_language
+from app.i18n import is_language, warm
+from app.i18n.choice import locale_language, reader_language
 from app.model.oncall import UserZone
 from app.runtime import Runtime
 from app.store import reads, repo
@@ -104,6 +104,11 @@ def refresh_user(runtime: Runtime, user_id: str) -> None:
         user = None
     with runtime.sessions.begin() as session:
         store_user(session, user_id, user, runtime.now())
+    # This reader's next answer is in their language: its catalog is read here, after the ack, rather than
+    # inside that answer (Babel and a catalog take a few hundred milliseconds; an ack has 3 seconds).
+    language = locale_language(str((user or {}).get("locale") or "") or None)
+    if language is not None:
+        warm([language])
 
 
 def ensure_zone(runtime: Runtime, user_id: str, fallback: str) -> UserZone:

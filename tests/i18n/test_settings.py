@@ -8,6 +8,7 @@ import pytest
 from slack_sdk import WebClient
 
 from app.config import ConfigError
+from app.i18n import translator
 from app.oncall_config import parse_oncall_config
 from app.runtime import utc_now
 from app.sandbox import Sandbox
@@ -79,3 +80,25 @@ def test_after_answering_the_bot_caches_the_askers_locale_with_their_zone(
     assert eventually(cached) == {ALICE: ("Europe/Amsterdam", "en-GB"), CAROL: ("Asia/Tokyo", "ja-JP")}
     asked = [r.params for r in sandbox.slack.requests() if r.method == "users.info"]
     assert all(params.get("include_locale") in ("1", "true", True) for params in asked)
+
+
+def test_a_readers_language_is_read_after_the_ack_that_learns_it_not_in_their_next_answer(
+    sandbox: Sandbox, make_bot: BotFactory
+) -> None:
+    seed(sandbox, utc_now())  # an English team: nothing Japanese is read at the bot's start
+    sandbox.slack.set_user(CAROL, locale="ja-JP")
+    bot = make_bot(teams_toml())
+    translator.cache_clear()
+    envelope = sandbox.slack.socket.push_command("me", user_id=CAROL, channel_id=CHANNEL)
+    sandbox.slack.socket.wait_for_ack(envelope, timeout=3)
+
+    def locale_cached() -> bool:
+        with bot.runtime.sessions.begin() as session:
+            row = session.get(SlackUser, CAROL)
+            return row is not None and row.locale == "ja-JP"
+
+    eventually(locale_cached)
+    assert bot.runtime.stopping.drain(10) == 0  # the after-ack fetch is done, its warm-up with it
+    before = translator.cache_info()
+    translator("ja")  # what carol's next answer asks for: already read
+    assert translator.cache_info().hits == before.hits + 1
