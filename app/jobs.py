@@ -16,6 +16,7 @@ from app.domain import WEEKDAYS, Team
 from app.job_runs import adder, every, guarded
 from app.runtime import Runtime
 from app.services.alert_sync import SYNC_EVERY, SYNC_JOB, AlertWatch
+from app.services.channel_checks import ChannelChecks
 from app.services.cycle import run_cycle
 from app.services.escalation_pages import PAGES_EVERY, PAGES_JOB, pager_answers, retry_pending_pages
 from app.services.handover import CATCH_UP_DELAY, catch_up, run_handover
@@ -37,10 +38,11 @@ CATCH_UP_JOB = "handover-hourly"
 def refresh_job(runtime: Runtime, pacer: WritePacer | Resync) -> Callable[[], None]:
     """The roster refresh and usergroup sync job, logging a one-line summary per cycle."""
     resync = pacer if isinstance(pacer, Resync) else Resync(pacer)
+    checks = ChannelChecks()  # each channel hourly, within Slack's limit, across the job's cycles
 
     def run() -> None:
         started = time.monotonic()
-        reports = run_cycle(runtime, runtime.now(), pacer=resync.pacer)
+        reports = run_cycle(runtime, runtime.now(), pacer=resync.pacer, checks=checks)
         runtime.metrics.cycle(reports)
         wait = after_cycle(resync, reports)
         if wait is not None:  # groups beyond Slack's write limit: written as slots free, not next cycle

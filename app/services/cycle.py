@@ -14,6 +14,7 @@ from app.log_json import log_context
 from app.runtime import Runtime
 from app.services import notices
 from app.services.admin_notices import channel_problem, tell_admin
+from app.services.channel_checks import ChannelChecks
 from app.services.digests import announce_shift_changes
 from app.services.people import resolve_people, unresolved_shown
 from app.services.roster import Plan, TeamRefresh, refresh_teams
@@ -84,18 +85,28 @@ def _refresh(
         return Plan({}, {}), failed
 
 
-def _admin_due(report: TeamReport) -> bool:
+def _channel_due(report: TeamReport, checks: ChannelChecks | None, now: datetime) -> bool:
+    """Whether the team channel may be checked now: paced by ``checks``; without it, at a timeline read."""
+    if checks is None:  # `oncall-bot sync`: a one-off run checks the channels whose timeline it read
+        return report.refresh.timeline_read
+    return checks.due(report.refresh.team.name, now)
+
+
+def _admin_due(report: TeamReport, checks: ChannelChecks | None, now: datetime) -> bool:
     """Whether an admin may need telling: the hourly channel check, a schedule or group not found."""
     refresh, sync = report.refresh, report.sync
-    return refresh.timeline_read or refresh.cause is not None or bool(sync.code)
+    return _channel_due(report, checks, now) or refresh.cause is not None or bool(sync.code)
 
 
-def _admin_step(runtime: Runtime, report: TeamReport, now: datetime) -> TeamReport:
-    """Check the channel when the timeline was read (hourly), and say once what only an admin can fix."""
+def _admin_step(
+    runtime: Runtime, report: TeamReport, checks: ChannelChecks | None, now: datetime
+) -> TeamReport:
+    """Check the channel when it is due (hourly), and say once what only an admin can fix."""
     refresh, sync = report.refresh, report.sync
     with log_context(team=refresh.team.name):
         try:
-            checked = refresh.timeline_read
+            due = _channel_due(report, checks, now)
+            checked = due and (checks is None or checks.take(refresh.team.name, now))
             channel = channel_problem(runtime, refresh.team) if checked else None
             tell_admin(runtime, refresh, sync, channel, checked, now)
         except Exception:
@@ -127,8 +138,13 @@ def run_cycle(
     teams: Sequence[Team] | None = None,
     dry_run: bool = False,
     pacer: WritePacer | None = None,
+    checks: ChannelChecks | None = None,
 ) -> list[TeamReport]:
-    """Refresh every team from the pager, then sync every usergroup; one failing team stops no other."""
+    """Refresh every team from the pager, then sync every usergroup; one failing team stops no other.
+
+    ``pacer`` paces the usergroup writes and ``checks`` the channel checks (the scheduled job's, which
+    outlive a cycle); without them every write is made and each channel whose timeline was read checked.
+    """
     chosen = list(teams if teams is not None else runtime.config.teams)
     with ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="cycle") as pool:
         plan, refreshes = _refresh(runtime, pool, chosen, now, dry_run)
@@ -149,6 +165,7 @@ def run_cycle(
         reports = [TeamReport(refresh, sync) for refresh, sync in zip(refreshes, syncs, strict=True)]
         if dry_run:
             return reports
-        due = [report for report in reports if _admin_due(report)]  # none in steady state
-        told = dict(zip(map(id, due), pool.map(lambda r: _admin_step(runtime, r, now), due), strict=True))
+        due = [report for report in reports if _admin_due(report, checks, now)]  # few in steady state
+        steps = pool.map(lambda r: _admin_step(runtime, r, checks, now), due)
+        told = dict(zip(map(id, due), steps, strict=True))
         return [told.get(id(report), report) for report in reports]
