@@ -7,6 +7,7 @@ The readers note each such instant here as they read; the earliest after ``now``
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -28,6 +29,17 @@ class Validity:
         for moment in moments:
             if self.now < moment < self.until:
                 self.until = moment
+
+    def changes_at_each(
+        self, moments: Sequence[datetime], shift: timedelta = timedelta(0), *, just_after: bool = False
+    ) -> None:
+        """``changes_at`` (or ``changes_after``) each of ``moments`` + ``shift``, in one pass."""
+        if just_after:
+            shift += timedelta.resolution
+        floor = self.now - shift
+        first = min((moment for moment in moments if moment > floor), default=None)
+        if first is not None:
+            self.changes_at(first + shift)
 
     def changes_after(self, *moments: datetime) -> None:
         """The answer may change just after each of ``moments`` (a test like ``age > limit``)."""

@@ -155,21 +155,23 @@ class CacheReader:
         entering or leaving it changes the answer (else only a boundary inside it does, up to ``end``).
         """
         since = since or self.now
-        ahead, back = (end - self.now if end is not None else None), self.now - since
         read_until = end + SLIDE_MARGIN if sliding and end is not None else end
-        changes_at = self.validity.changes_at
-        found: dict[str, list[Shift]] = defaultdict(list)
-        for team, person, start, stop, layer in reads.timeline(self.session, teams, since, read_until):
-            changes_at(start, stop)
-            if sliding:
-                changes_at(stop + back)  # it leaves the window
-                if ahead is not None:  # it enters the window (start < end); the window's end passes its end
-                    self.validity.changes_after(start - ahead, stop - ahead)
-                    if end is not None and start >= end:
-                        continue
-            found[team].append(Shift(person.lower(), start, stop, layer))
+        rows = reads.timeline(self.session, teams, since, read_until)
+        starts, stops = [row[2] for row in rows], [row[3] for row in rows]
+        validity = self.validity
+        validity.changes_at_each(starts)
+        validity.changes_at_each(stops)
+        if sliding:
+            validity.changes_at_each(stops, self.now - since)  # a shift leaves the window
+            if end is not None:  # one enters it (start < end); the window's end passes a shift's end
+                validity.changes_at_each(starts, self.now - end, just_after=True)
+                validity.changes_at_each(stops, self.now - end, just_after=True)
         if read_until is not None:  # what lies beyond was not read
-            changes_at(self.now + SLIDE_MARGIN if sliding else read_until)
+            validity.changes_at(self.now + SLIDE_MARGIN if sliding else read_until)
+        found: dict[str, list[Shift]] = defaultdict(list)
+        for team, person, start, stop, layer in rows:
+            if end is None or start < end:
+                found[team].append(Shift(person.lower(), start, stop, layer))
         return found
 
     def fetched_at(self, team: str) -> datetime | None:

@@ -199,13 +199,18 @@ def my_shifts(
     rows = reads.shifts_of(session, ids, now - WEEK, names)
     by_team: dict[str, list[Shift]] = defaultdict(list)
     for team, pager_id, start, end in rows:
-        reader.validity.changes_at(start, end, end + WEEK)  # a shift ended a week ago is no longer read
         by_team[team].append(Shift(pager_id, start, end))
+    ends = [row[3] for row in rows]
+    reader.validity.changes_at_each([row[2] for row in rows])
+    reader.validity.changes_at_each(ends)
+    reader.validity.changes_at_each(ends, WEEK)  # a shift that ended a week ago is no longer read
     people = reader.people(ids)
     current: list[ShiftView] = []
     upcoming: list[ShiftView] = []
     for name in names:
-        views = [v for v in merged(name, by_team.get(name, []), people) if v.end > now]
+        if name not in by_team:
+            continue
+        views = [v for v in merged(name, by_team[name], people) if v.end > now]
         current += [v for v in views if v.start <= now]
         upcoming += [v for v in views if v.start > now][:1]
     upcoming.sort(key=lambda v: v.start)

@@ -21,7 +21,6 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from slack_bolt import App
-from slack_bolt.adapter.socket_mode.internals import run_bolt_app
 from slack_sdk.socket_mode.request import SocketModeRequest
 from websockets.exceptions import ConnectionClosed, WebSocketException
 from websockets.sync.client import ClientConnection
@@ -29,6 +28,7 @@ from websockets.sync.client import connect as ws_connect
 
 from app.log_json import log_context
 from app.redaction import redact_value
+from app.slack.after_ack import dispatch
 from app.slack.errors import SlackCallFailed
 from app.slack.gateway import SlackGateway
 from app.slack.redacted_bodies import RedactedBodies
@@ -191,9 +191,12 @@ class SocketModeConnection:
                 return
             payload = req.payload if isinstance(req.payload, dict) else {}
             with log_context(event_id=payload.get("event_id")):
-                self._ack(ws, req, run_bolt_app(self.app, req))
-            if self._on_ack is not None:
-                self._on_ack(_label(req), time.perf_counter() - started)
+                response, later = dispatch(self.app, req)
+                self._ack(ws, req, response)
+                if self._on_ack is not None:
+                    self._on_ack(_label(req), time.perf_counter() - started)
+                for work in later:  # what the listener left for after its ack
+                    work()
         except Exception:
             log.exception("Socket Mode: handling envelope %s failed", message.get("envelope_id"))
         finally:

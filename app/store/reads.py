@@ -8,6 +8,7 @@ The rows are plain tuples: nothing here is loaded into the session's identity ma
 
 from __future__ import annotations
 
+import functools
 import string
 from collections.abc import Sequence
 from datetime import datetime
@@ -105,10 +106,18 @@ def shifts_of(session: Session, ids: Sequence[str], since: datetime, teams: Sequ
     # variant lies between the identity in capitals and the identity itself: these ranges use
     # ix_shifts_person and drop no match (not on PostgreSQL, whose collations order case apart). The
     # teams are filtered here: given `team IN (...)`, SQLite's planner walks ix_shifts_team_start instead.
-    ranges = or_(*(_shift.person.between(i.translate(_ASCII_UPPER), i) for i in ids))
+    bounds = {f"low{n}": i.translate(_ASCII_UPPER) for n, i in enumerate(ids)}
+    bounds |= {f"high{n}": i for n, i in enumerate(ids)}
     wanted = set(teams)
-    found = rows(session, _SHIFTS_OF_ANY_TEAM.where(ranges), ids=list(ids), since=since)
+    found = rows(session, _shifts_of_ranges(len(ids)), ids=list(ids), since=since, **bounds)
     return [row for row in found if row[0] in wanted]
+
+
+@functools.lru_cache(maxsize=16)
+def _shifts_of_ranges(count: int) -> Select[tuple[Any, ...]]:
+    """SHIFTS_OF for ``count`` identities as index ranges, built once per count (not per command)."""
+    ranges = or_(*(_shift.person.between(bindparam(f"low{n}"), bindparam(f"high{n}")) for n in range(count)))
+    return _SHIFTS_OF_ANY_TEAM.where(ranges)
 
 
 def profile(session: Session, user_id: str) -> Any:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from slack_bolt import Ack, App
+from slack_bolt import Ack, App, BoltContext
 from sqlalchemy.orm import Session
 
 from app.domain import Team
@@ -23,6 +23,7 @@ from app.runtime import Runtime
 from app.services import oncall_view, slack_users
 from app.services.answer_validity import Validity
 from app.slack import me_blocks, oncall_blocks, oncall_help
+from app.slack.after_ack import after_ack
 from app.slack.answer_memo import AnswerMemo
 from app.slack.limits_check import BlockKitLimitError, validate_message
 from app.store.db import reading
@@ -164,7 +165,7 @@ def register(app: App, runtime: Runtime) -> None:
     memo = AnswerMemo()
 
     @app.command("/oncall")
-    def oncall(ack: Ack, command: dict[str, Any]) -> None:
+    def oncall(ack: Ack, command: dict[str, Any], context: BoltContext) -> None:
         user_id, channel_id = str(command.get("user_id") or ""), str(command.get("channel_id") or "")
         try:
             query = parse(str(command.get("text") or ""), [team.name for team in runtime.config.teams])
@@ -178,4 +179,4 @@ def register(app: App, runtime: Runtime) -> None:
             raise  # the app's error handler logs it; the user already has a sentence
         ack(**payload)
         if zone.needs_fetch and user_id:
-            zones.fetch_after_ack(user_id)
+            after_ack(context, lambda: zones.fetch_after_ack(user_id))
