@@ -3,22 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from slack_bolt import App, BoltResponse
-from slack_bolt.adapter.socket_mode.internals import build_headers
 from slack_bolt.context import BoltContext
 from slack_bolt.request import BoltRequest
-from slack_sdk.socket_mode.request import SocketModeRequest
 
 AFTER_ACK = "after_ack"  # in a listener's context, put there by dispatch()
 Work = Callable[[], object]
 
 
-def dispatch(app: App, req: SocketModeRequest) -> tuple[BoltResponse, list[Work]]:
-    """Bolt's answer to a Socket Mode envelope, and the work its listener left for after the ack."""
+def dispatch(app: App, body: Any, headers: Any) -> tuple[BoltResponse, list[Work]]:
+    """Bolt's answer to a Socket Mode envelope's payload, and the work its listener left for after the ack."""
     later: list[Work] = []
     context = {AFTER_ACK: later.append}
-    request = BoltRequest(body=req.payload, headers=build_headers(req), context=context, mode="socket_mode")
+    request = BoltRequest(body=body, headers=headers, context=context, mode="socket_mode")
     return app.dispatch(request), later
 
 

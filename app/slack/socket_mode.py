@@ -21,6 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from slack_bolt import App
+from slack_bolt.adapter.socket_mode.internals import build_headers
 from slack_sdk.socket_mode.request import SocketModeRequest
 from websockets.exceptions import ConnectionClosed, WebSocketException
 from websockets.sync.client import ClientConnection
@@ -191,7 +192,7 @@ class SocketModeConnection:
                 return
             payload = req.payload if isinstance(req.payload, dict) else {}
             with log_context(event_id=payload.get("event_id")):
-                response, later = dispatch(self.app, req)
+                response, later = dispatch(self.app, req.payload, build_headers(req))
                 self._ack(ws, req, response)
                 if self._on_ack is not None:
                     self._on_ack(_label(req), time.perf_counter() - started)
