@@ -13,17 +13,15 @@ from typing import TYPE_CHECKING
 
 from app.domain import Team
 from app.providers import Provider
-from app.providers.jsm import TOKEN_ENV as JSM_TOKEN_ENV
-from app.providers.jsm import JsmProvider
-from app.providers.opsgenie import OpsgenieProvider
-from app.providers.pagerduty import ROUTING_KEY_ENV, TOKEN_ENV, PagerDutyProvider
-from app.providers.rotation import RotationProvider
 from app.providers.tuning import DEFAULT_TUNING, Tuning
 
+# Each pager's module (and httpx under it) is imported by its own builder: `run` loads only the pagers its
+# teams use (a rotation-only bot loads no HTTP client at all).
 if TYPE_CHECKING:
     from pydantic import SecretStr
 
     from app.config import Settings
+    from app.providers.pagerduty import PagerDutyProvider
 
 
 class MissingCredentials(Exception):
@@ -41,6 +39,8 @@ def opsgenie_key(settings: Settings, team: Team) -> tuple[str, str]:
 
 def opsgenie_provider(settings: Settings, team: Team, tuning: Tuning = DEFAULT_TUNING) -> Provider:
     """The team's Opsgenie client; ``tuning``: timeouts and retries."""
+    from app.providers.opsgenie import OpsgenieProvider  # noqa: PLC0415 - only for a team that uses it
+
     key, variable = opsgenie_key(settings, team)
     provider: Provider = OpsgenieProvider(
         key,
@@ -59,6 +59,8 @@ def _variable_value(settings: Settings, own: str | None, default: SecretStr | No
 
 def pagerduty_keys(settings: Settings, team: Team) -> tuple[str, str, str | None, str]:
     """The team's PagerDuty token and routing key (None when it does not page) and their env vars."""
+    from app.providers.pagerduty import ROUTING_KEY_ENV, TOKEN_ENV  # noqa: PLC0415 - a PagerDuty team's
+
     token_variable = team.api_key_env or TOKEN_ENV
     token = _variable_value(settings, team.api_key_env, settings.pagerduty_api_token)
     if token is None:
@@ -78,6 +80,8 @@ def pagerduty_keys(settings: Settings, team: Team) -> tuple[str, str, str | None
 
 def pagerduty_provider(settings: Settings, team: Team, tuning: Tuning = DEFAULT_TUNING) -> PagerDutyProvider:
     """The team's PagerDuty client from its credentials and the URLs; ``tuning``: timeouts and retries."""
+    from app.providers.pagerduty import PagerDutyProvider  # noqa: PLC0415 - only for a team that uses it
+
     token, token_variable, routing_key, key_variable = pagerduty_keys(settings, team)
     return PagerDutyProvider(
         token,
@@ -94,6 +98,8 @@ def rotation_provider(_settings: Settings, team: Team, tuning: Tuning = DEFAULT_
     """The team's built-in rotation (no pager to call: nothing to tune)."""
     if team.rotation is None:
         raise MissingCredentials(f"team {team.name!r} has no [teams.rotation] table")
+    from app.providers.rotation import RotationProvider  # noqa: PLC0415 - only for a team that uses it
+
     provider: Provider = RotationProvider(team.rotation, team.timezone)
     return provider
 
@@ -111,6 +117,8 @@ class JsmCredentials:
 
 def jsm_credentials(settings: Settings, team: Team) -> JsmCredentials:
     """The team's JSM account; MissingCredentials names every variable still to set."""
+    from app.providers.jsm import TOKEN_ENV as JSM_TOKEN_ENV  # noqa: PLC0415 - a JSM team's
+
     token_variable = team.api_key_env or JSM_TOKEN_ENV
     token = _variable_value(settings, team.api_key_env, settings.jsm_api_token)
     site = (settings.jsm_site_url or "").strip().rstrip("/")
@@ -134,6 +142,8 @@ def jsm_credentials(settings: Settings, team: Team) -> JsmCredentials:
 
 def jsm_provider(settings: Settings, team: Team, tuning: Tuning = DEFAULT_TUNING) -> Provider:
     """The team's JSM client from its account and the URLs; ``tuning``: timeouts and retries."""
+    from app.providers.jsm import JsmProvider  # noqa: PLC0415 - only for a team that uses it
+
     found = jsm_credentials(settings, team)
     provider: Provider = JsmProvider(
         found.email,

@@ -75,6 +75,10 @@ def test_run_on_a_current_schema_never_imports_alembic_the_sandbox_or_the_demo(
     # Alembic loads every SQLAlchemy dialect; a bot on SQLite has no use for PostgreSQL's.
     for package in ("alembic", "mako", "sqlalchemy.dialects.postgresql", *NEVER):
         assert not loaded(modules, package), package
+    # Its one team is on Opsgenie: the other pagers' modules stay unloaded.
+    assert loaded(modules, "app.providers.opsgenie")
+    for package in ("app.providers.pagerduty", "app.providers.jsm", "app.providers.rotation"):
+        assert not loaded(modules, package), package
 
 
 def test_run_on_a_new_database_migrates_it_with_alembic(
