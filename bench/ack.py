@@ -39,6 +39,7 @@ from app.sandbox import APP_TOKEN, BOT_TOKEN, Sandbox  # noqa: E402
 from app.sandbox.opsgenie import Rotation  # noqa: E402
 from app.sandbox.slack_web import SlackSandbox  # noqa: E402
 from app.store.models import ShiftRow, TeamState, UsergroupSync  # noqa: E402
+from app.store.startup import open_database  # noqa: E402
 
 PEOPLE_PER_TEAM = 4
 WARM_UP = 12  # unmeasured commands first: two of each kind
@@ -125,6 +126,12 @@ def wait_for_cycle(database: Path, teams: int, timeout: float = 120) -> int:
     finally:
         engine.dispose()
     raise TimeoutError(f"the bot's first cycle did not finish within {timeout}s")
+
+
+def prepare_database(url: str, *, new: bool) -> None:
+    """Migrate the bot's database first unless ``new``: start is timed as a restart finds it (no Alembic)."""
+    if not new:
+        open_database(url).dispose()
 
 
 def commands(users: list[tuple[str, str]], n: int) -> list[Command]:
@@ -277,6 +284,7 @@ def run(args: argparse.Namespace) -> Results:
                 )
                 box.socket.wait_connected(timeout=60)
                 results.bare_hello[kind] = time.monotonic() - started
+            prepare_database(env["DATABASE_URL"], new=args.new_database)
             log = (Path(tmp) / "bot.log").open("w")
             started = time.monotonic()
             bot = subprocess.Popen(
@@ -334,6 +342,7 @@ def report(args: argparse.Namespace, results: Results) -> bool:
     )
     print(f"Machine: {os.cpu_count()} cores ({cpu}), Python {platform.python_version()}")
     flags = (" --nodelay" if args.nodelay else "") + (" --freeze" if args.freeze else "")
+    flags += " --new-database" if args.new_database else ""
     print(
         f"Command: .venv/bin/python bench/ack.py --commands {args.commands} --rate {args.rate:g} "
         f"--teams {args.teams} --shifts {args.shifts}{flags}"
@@ -358,7 +367,11 @@ def report(args: argparse.Namespace, results: Results) -> bool:
             cells.append(f"{percentile(got, 50):.1f} / {percentile(got, 99):.1f} / {max(got) * 1000:.1f} ms")
         print(f"| {name} | {cells[0]} | {cells[1]} |")
     print("\n| process | start to hello | RSS after the commands |\n|---|---:|---:|")
-    print(f"| oncall-bot (`python -m app run`) | {results.hello:.2f} s | {results.rss_after:.0f} MiB |")
+    schema = "a new database: migrated" if args.new_database else "schema current (a restart)"
+    print(
+        f"| oncall-bot (`python -m app run`, {schema}) | {results.hello:.2f} s "
+        f"| {results.rss_after:.0f} MiB |"
+    )
     for kind, hello in results.bare_hello.items():
         print(f"| bare app, {kind} | {hello:.2f} s | {results.bare_rss.get(kind, 0):.0f} MiB |")
     p50, p99, base50 = (
@@ -395,6 +408,9 @@ def main() -> int:
     parser.add_argument("--nodelay", action="store_true", help="experiment: TCP_NODELAY in every app")
     parser.add_argument(
         "--freeze", action="store_true", help="experiment: gc.freeze() in the bot once started"
+    )
+    parser.add_argument(
+        "--new-database", action="store_true", help="start the bot on an empty database (it migrates)"
     )
     parser.add_argument("--options", help="comma-separated bare apps to run (default: all installed)")
     parser.add_argument("--bare", help=argparse.SUPPRESS)
