@@ -17,6 +17,7 @@ from app.providers import (
     BadCredentials,
     ProviderError,
 )
+from app.providers.lean_http import LeanSender, basic_auth
 from app.providers.pager_client import Waits, pool, retry_loop
 from app.providers.pager_http import (
     AnswerReader,
@@ -48,7 +49,7 @@ class JsmHttp(AnswerReader, Waits):
         self.api_url = api_url.rstrip("/")
         self.site_url = site_url.rstrip("/")
         self.email = email
-        self._basic = httpx.BasicAuth(email, api_token)
+        self._basic = basic_auth(email, api_token)  # the header, built once
         self._genie = {"Authorization": f"GenieKey {integration_key}"} if integration_key else None
         self._scrubber = Scrubber(secrets)
         self._retrying = retry_loop(
@@ -66,7 +67,7 @@ class JsmHttp(AnswerReader, Waits):
     # -- the calls ------------------------------------------------------------------------------------------
     def ops(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         """A request to the Ops REST API (``path`` from ``/jsm/ops/api/...``), as the account."""
-        return self._send(self._api, method, path, auth=self._basic, **kwargs)
+        return self._send(self._api, method, path, headers=self._basic, **kwargs)
 
     def integration(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         """A request to the integration API (``path`` under ``/jsm/ops/integration``), with its key."""
@@ -76,8 +77,7 @@ class JsmHttp(AnswerReader, Waits):
 
     def site(self, path: str, *, auth: bool = True, **kwargs: Any) -> httpx.Response:
         """A GET on the Jira site (the user API as the account, or the public tenant_info)."""
-        extra: dict[str, Any] = {"auth": self._basic} if auth else {}
-        return self._send(self._site, "GET", path, **extra, **kwargs)
+        return self._send(self._site, "GET", path, headers=self._basic if auth else None, **kwargs)
 
     # -- answers --------------------------------------------------------------------------------------------
     def error(self, response: httpx.Response, subject: str, schedule: str | None = None) -> ProviderError:
@@ -105,7 +105,7 @@ class JsmHttp(AnswerReader, Waits):
         return self.scrubbed(error)
 
     # -- sending --------------------------------------------------------------------------------------------
-    def _send(self, client: httpx.Client, method: str, path: str, **kwargs: Any) -> httpx.Response:
+    def _send(self, client: LeanSender, method: str, path: str, **kwargs: Any) -> httpx.Response:
         """Send with retries on 429, 5xx (not 501) and network errors; give up with a narrow error."""
         retrying = replace(self._retrying, unreachable=self._scrubber.unreachable("JSM", client.base_url))
         return retrying.send(lambda: client.request(method, path, **kwargs), f"{method} {_short(path)}")

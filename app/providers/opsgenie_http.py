@@ -39,7 +39,7 @@ class OpsgenieHttp(AnswerReader, Waits):
             server_reason=lambda response: f"HTTP {response.status_code} ({wire.message(response)})",
         )
         headers = {"Authorization": f"GenieKey {api_key}", "Accept": "application/json"}
-        self._client: httpx.Client = pool(tuning, self.base_url, headers)
+        self._client = pool(tuning, self.base_url, headers)
 
     def close(self) -> None:
         """Close the connection pool."""

@@ -14,6 +14,7 @@ from typing import Protocol, Self
 import httpx
 
 from app.providers import ProviderError, Unreachable
+from app.providers.lean_http import LeanSender
 from app.providers.pager_http import Retrying, Throttle
 from app.providers.tuning import Tuning
 from app.stopping import Stopping
@@ -34,10 +35,10 @@ def retry_loop(
     )
 
 
-def pool(tuning: Tuning, base_url: str, headers: Mapping[str, str] | None = None) -> httpx.Client:
-    """A connection pool on ``base_url`` with the tuning's timeout and transport."""
-    return httpx.Client(
-        base_url=base_url, headers=headers, timeout=tuning.timeout, transport=tuning.transport
+def pool(tuning: Tuning, base_url: str, headers: Mapping[str, str] | None = None) -> LeanSender:
+    """A long-lived connection pool on ``base_url`` with the tuning's timeout and transport (keep-alive)."""
+    return LeanSender(
+        httpx.Client(base_url=base_url, headers=headers, timeout=tuning.timeout, transport=tuning.transport)
     )
 
 

@@ -17,6 +17,7 @@ from app.providers import (
     ProviderError,
     RateLimited,
 )
+from app.providers.lean_http import LeanSender
 from app.providers.pager_client import Waits, pool, retry_loop
 from app.providers.pager_http import (
     AnswerReader,
@@ -163,7 +164,7 @@ class PagerDutyHttp(AnswerReader, Waits):
     # -- sending --------------------------------------------------------------------------------------------
 
     def _send(
-        self, client: httpx.Client, method: str, path: str, *, rest: bool, **kwargs: Any
+        self, client: LeanSender, method: str, path: str, *, rest: bool, **kwargs: Any
     ) -> httpx.Response:
         """Send with retries on 429, 5xx (not 501) and network errors; give up with a narrow error."""
 
