@@ -12,11 +12,15 @@ Client's timeouts; what comes back is the same ``httpx.Response``, read in full,
 
 from __future__ import annotations
 
+import ssl
 from base64 import b64encode
 from collections.abc import Mapping
 from typing import Any
 
+import httpcore
 import httpx
+
+from app.providers.keepalive import KeepAlivePool
 
 
 class LeanSender:
@@ -26,8 +30,7 @@ class LeanSender:
         self.client = client
         self.base_url = client.base_url  # as the Client shows it (with its trailing slash)
         self._base = str(client.base_url).rstrip("/")
-        # The Client's own choice for this host: its pool, a mounted transport, or an environment proxy.
-        self._transport = client._transport_for_url(client.base_url)
+        self._transport = lean_transport(client)
         self._headers = client.headers
         self._extensions = {"timeout": client.timeout.as_dict()}
 
@@ -62,8 +65,24 @@ class LeanSender:
         return response
 
     def close(self) -> None:
-        """Close the Client (and with it the transport's connections)."""
+        """Close the connections, and the Client."""
+        self._transport.close()
         self.client.close()
+
+
+def lean_transport(client: httpx.Client) -> httpx.BaseTransport:
+    """The transport for ``client``'s base URL: the Client's own choice, its default pool made lean.
+
+    A test's transport, a mount or the proxy the environment names stay as the Client chose them; only
+    httpx's default transport (direct, HTTP/1.1) gives way to a ``KeepAlivePool`` with its TLS settings.
+    """
+    chosen = client._transport_for_url(client.base_url)
+    pool = getattr(chosen, "_pool", None)
+    if type(chosen) is not httpx.HTTPTransport or type(pool) is not httpcore.ConnectionPool:
+        return chosen
+    context = getattr(pool, "_ssl_context", None)
+    chosen.close()  # never used: nothing to release but its (empty) pool
+    return KeepAlivePool(context if isinstance(context, ssl.SSLContext) else None)
 
 
 def basic_auth(username: str, password: str) -> dict[str, str]:

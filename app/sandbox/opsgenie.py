@@ -110,6 +110,16 @@ class OpsgenieSandbox:
         self._thread.start()
         return self
 
+    @property
+    def connections_accepted(self) -> int:
+        """How many TCP connections clients opened since ``start`` (each request on its own: one each)."""
+        return self._server.accepted if self._server is not None else 0
+
+    def cut_connections(self) -> None:
+        """Close every open connection from the server's side, as a pager's idle timeout does."""
+        if self._server is not None:
+            self._server.close_connections()
+
     def stop(self) -> None:
         """Stop serving; requests still hanging are woken up so nothing outlives the test."""
         self._stopping.set()
@@ -330,10 +340,12 @@ class _Server(ThreadingHTTPServer):
         super().__init__(address, handler)
         self._connections: set[socket.socket] = set()
         self._connections_lock = threading.Lock()
+        self.accepted = 0  # connections accepted so far: keep-alive reuse shows as few
 
     def process_request(self, request: Any, client_address: Any) -> None:
         with self._connections_lock:
             self._connections.add(request)
+            self.accepted += 1
         super().process_request(request, client_address)
 
     def shutdown_request(self, request: Any) -> None:
