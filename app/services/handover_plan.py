@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from app.domain import Shift, Team
 from app.services import handover_timing as fixed
 from app.services.roster import HISTORY, HORIZON
-from app.services.shift_turns import EPSILON, Turn, layer_changes, turns
+from app.services.shift_turns import EPSILON, LayerChanges, Turn, layer_changes, layer_changes_each, turns
 from app.store import repo
 from app.store.models import TeamState
 
@@ -64,13 +64,13 @@ def _planned_turns(session: Session, team: Team) -> list[Planned]:
     timeline = _timeline(session, team)
     if timeline is None:
         return []
-    shifts = timeline[0]
-    return [_from_turn(turn, shifts) for turn in turns(*timeline, team.handover_min)]
+    found = turns(*timeline, team.handover_min)
+    layers = layer_changes_each(timeline[0], [turn.start for turn in found])
+    return [_from_turn(turn, changes) for turn, changes in zip(found, layers, strict=True)]
 
 
-def _from_turn(turn: Turn, shifts: list[Shift]) -> Planned:
+def _from_turn(turn: Turn, layers: LayerChanges) -> Planned:
     since = turn.since if turn.since is not None else turn.start - HISTORY
-    layers = layer_changes(shifts, turn.start)
     return Planned(turn.start, turn.end, since, turn.outgoing, turn.incoming, None, layers)
 
 

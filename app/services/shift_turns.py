@@ -51,14 +51,42 @@ def _people_at(shifts: Sequence[Shift], at: datetime) -> tuple[str, ...]:
     return tuple(sorted({s.person.lower() for s in shifts if s.covers(at)}))
 
 
+class _Sweep:
+    """The shifts covering each of a rising sequence of instants, found in one pass over the timeline.
+
+    Asking every shift at every edge was quadratic: the minute job asks a 200-shift timeline for its
+    turns several times per team, and that was seconds of CPU a minute for 50 teams (bench/ack.py).
+    """
+
+    def __init__(self, shifts: Sequence[Shift]) -> None:
+        self._pending = sorted(shifts, key=lambda s: s.start)
+        self._next = 0
+        self._active: list[Shift] = []
+
+    def reaching(self, at: datetime, since: datetime | None = None) -> list[Shift]:
+        """Every shift that starts at or before ``at`` and ends after ``since`` (default ``at``).
+
+        Neither ``at`` nor ``since`` may go back from one call to the next.
+        """
+        pending, index = self._pending, self._next
+        while index < len(pending) and pending[index].start <= at:
+            self._active.append(pending[index])
+            index += 1
+        self._next = index
+        after = at if since is None else since
+        self._active = [s for s in self._active if s.end > after]
+        return self._active
+
+
 def segments(shifts: Sequence[Shift], low: datetime, high: datetime) -> list[Segment]:
     """The timeline over ``[low, high)`` as consecutive segments, each with a different set of people."""
     if high <= low:
         return []
     edges = sorted({t for s in shifts for t in (s.start, s.end) if low < t < high} | {low, high})
+    sweep = _Sweep(shifts)
     found: list[Segment] = []
     for start, end in pairwise(edges):
-        people = _people_at(shifts, start)
+        people = tuple(sorted({s.person.lower() for s in sweep.reaching(start)}))
         if found and found[-1].people == people:
             found[-1] = Segment(found[-1].start, end, people)
         else:
@@ -125,12 +153,17 @@ def layers_at(shifts: Sequence[Shift], at: datetime) -> Layers:
     return tuple((name, tuple(sorted(people))) for name, people in sorted(by_layer.items()))
 
 
-def layer_changes(
-    shifts: Sequence[Shift], at: datetime
-) -> tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...]:
+def layer_changes(shifts: Sequence[Shift], at: datetime) -> LayerChanges:
     """(layer, outgoing, incoming) for each layer at a change at ``at``; empty for a single layer."""
     before, after = dict(layers_at(shifts, at - EPSILON)), dict(layers_at(shifts, at))
     if not before and not after:
         return ()
     names = sorted(set(before) | set(after))
     return tuple((name, before.get(name, ()), after.get(name, ())) for name in names)
+
+
+def layer_changes_each(shifts: Sequence[Shift], moments: Sequence[datetime]) -> list[LayerChanges]:
+    """``layer_changes`` at each of ``moments`` (rising), in one pass over the timeline."""
+    sweep = _Sweep(shifts)
+    # Every shift covering a moment, or the instant just before it, is among those reaching it.
+    return [layer_changes(sweep.reaching(moment, moment - EPSILON), moment) for moment in moments]
