@@ -7,16 +7,20 @@ are the fixed wall-clock moments of ``handover_timing``, each matched with the p
 
 from __future__ import annotations
 
+import threading
+import weakref
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from app.domain import Shift, Team
 from app.services import handover_timing as fixed
 from app.services.roster import HISTORY, HORIZON
 from app.services.shift_turns import EPSILON, LayerChanges, Turn, layer_changes, layer_changes_each, turns
-from app.store import repo
+from app.store import reads, repo
+from app.store.db import READ_ONLY
 from app.store.models import TeamState
 
 
@@ -53,20 +57,58 @@ def _timeline(session: Session, team: Team) -> tuple[list[Shift], datetime, date
     return repo.shifts_between(session, team.name, low, high), low, high
 
 
+@dataclass(frozen=True)
+class _Plan:
+    """A team's cached turns and handovers as read at one roster generation."""
+
+    generation: int
+    handover_min: timedelta
+    turns: tuple[Turn, ...]
+    planned: tuple[Planned, ...]
+
+
+# Per database (engine): the last plan read per team. The minute job asks each team's plan four to six
+# times a tick and the timeline changes only when a refresh writes it: re-reading and re-folding 200
+# shifts each time was most of the job's CPU, which /oncall's acks waited behind (bench/ack.py).
+_PLANS: weakref.WeakKeyDictionary[Engine, dict[str, _Plan]] = weakref.WeakKeyDictionary()
+_PLANS_LOCK = threading.Lock()
+
+
+def _plan(session: Session, team: Team) -> _Plan:
+    """The team's turns and handovers, kept while the roster's answer generation is unchanged.
+
+    The generation (migration 0008) is bumped in the same transaction as every write to the roster
+    cache, by any process: read first, in a read-only transaction (a write in this one could still roll
+    back), a plan kept at that generation is the one the timeline read now would give.
+    """
+    connection = session.connection()
+    read_only = bool(connection.get_execution_options().get(READ_ONLY, False))
+    generation = reads.generations(session).get("roster") if read_only else None
+    engine = connection.engine
+    if generation is not None:
+        with _PLANS_LOCK:
+            kept = _PLANS.get(engine, {}).get(team.name)
+        if kept is not None and kept.generation == generation and kept.handover_min == team.handover_min:
+            return kept
+    timeline = _timeline(session, team)
+    found = turns(*timeline, team.handover_min) if timeline is not None else []
+    layers = layer_changes_each(timeline[0], [turn.start for turn in found]) if timeline else []
+    planned = tuple(_from_turn(turn, changes) for turn, changes in zip(found, layers, strict=True))
+    plan = _Plan(generation if generation is not None else -1, team.handover_min, tuple(found), planned)
+    if generation is not None:
+        with _PLANS_LOCK:
+            _PLANS.setdefault(engine, {})[team.name] = plan
+    return plan
+
+
 def cached_turns(session: Session, team: Team) -> list[Turn]:
     """Every shift change of ``team``'s cached timeline (empty before the timeline was first read)."""
-    timeline = _timeline(session, team)
-    return turns(*timeline, team.handover_min) if timeline is not None else []
+    return list(_plan(session, team).turns)
 
 
 def _planned_turns(session: Session, team: Team) -> list[Planned]:
     """The cached turns as handovers, each with who hands over on which layer."""
-    timeline = _timeline(session, team)
-    if timeline is None:
-        return []
-    found = turns(*timeline, team.handover_min)
-    layers = layer_changes_each(timeline[0], [turn.start for turn in found])
-    return [_from_turn(turn, changes) for turn, changes in zip(found, layers, strict=True)]
+    return list(_plan(session, team).planned)
 
 
 def _from_turn(turn: Turn, layers: LayerChanges) -> Planned:
