@@ -17,12 +17,18 @@ MINUTE = timedelta(minutes=1)
 
 
 class Validity:
-    """The earliest instant after ``now`` at which an answer read at ``now`` may read differently."""
+    """The earliest instant after ``now`` at which an answer read at ``now`` may read differently.
 
-    def __init__(self, now: datetime) -> None:
+    ``ages_apart``: for values read to be rendered later, at other instants (app/slack/answer_memo.py's
+    views): the ages they show tick with the clock they are rendered at, so they are kept in ``ages``
+    instead of ending ``until``; ``rendered_at`` gives the validity of one rendering.
+    """
+
+    def __init__(self, now: datetime, *, ages_apart: bool = False) -> None:
         self.now = now
         self.until = now + MAX_VALID
         self.profiles = False  # True once the answer used a cached Slack profile (slack_users)
+        self.ages: list[datetime] | None = [] if ages_apart else None
 
     def changes_at(self, *moments: datetime) -> None:
         """The answer may change at each of ``moments`` (only those after ``now`` matter)."""
@@ -47,8 +53,20 @@ class Validity:
 
     def age_shown(self, as_of: datetime) -> None:
         """An age is shown to the minute ("3 min ago", "2 h 5 min ago"): it changes a minute on."""
+        if self.ages is not None:
+            self.ages.append(as_of)
+            return
         minutes = (self.now - as_of) // MINUTE
         self.changes_at(as_of + (minutes + 1) * MINUTE)
+
+    def rendered_at(self, now: datetime) -> Validity:
+        """The validity of an answer rendered at ``now`` (within this one) from the values read here."""
+        shown = Validity(now)
+        shown.profiles = self.profiles
+        shown.changes_at(self.until)
+        for as_of in self.ages or ():
+            shown.age_shown(as_of)
+        return shown
 
     def days_named_in(self, zone: str) -> None:
         """Times are named by day in ``zone`` ("today", "tomorrow", a date): they change at its midnight."""

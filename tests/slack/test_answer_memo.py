@@ -6,9 +6,13 @@ memo) at the same instant: the memo may save work, never change a word.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
+
+from sqlalchemy import event
 
 from app.runtime import Runtime
 from app.sandbox import Sandbox
@@ -132,3 +136,43 @@ def test_each_reader_keeps_their_own_language(sandbox: Sandbox, make_runtime: Ru
     assert "現在のオンコール担当" in str(japanese)
     assert "On call" in str(english)
     assert ask(runtime, memo, "", "U0JAPAN0001", CHANNEL) is japanese
+
+
+@contextmanager
+def cache_reads(runtime: Runtime) -> Iterator[list[str]]:
+    """The statements that read the roster cache (shifts, snapshots, team states) while the block runs."""
+    engine = runtime.sessions.kw["bind"]
+    found: list[str] = []
+
+    def seen(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if any(f"FROM {table}" in statement for table in ("shifts", "oncall_snapshots", "team_state")):
+            found.append(statement)
+
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        yield found
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
+
+
+def test_other_readers_and_a_later_minute_get_the_kept_values_rendered_afresh(
+    sandbox: Sandbox, make_runtime: RuntimeFactory
+) -> None:
+    clock = Clock(NOW)
+    [runtime] = start(sandbox, make_runtime, clock)
+    memo = AnswerMemo()
+    questions = [q for q in QUESTIONS if q[0] != "me"]  # `me` is the asker's own: kept per asker
+    for text, channel in questions:
+        ask(runtime, memo, text, ALICE, channel)
+    clock.now = NOW + timedelta(minutes=1, seconds=5)  # the ages shown ("1 min ago") have ticked over
+    with cache_reads(runtime) as found:
+        # Other zones and a language; and the first reader again, a minute on: renderings, not reads.
+        kept = {
+            (user, text, channel): ask(runtime, memo, text, user, channel)
+            for user in (DAVE, "U0JAPAN0001", ALICE)
+            for text, channel in questions
+        }
+    assert found == []
+    for (user, text, channel), payload in kept.items():
+        assert payload == ask(runtime, None, text, user, channel), (user, text, channel)
+    assert "現在のオンコール担当" in str(kept[("U0JAPAN0001", "", CHANNEL)])

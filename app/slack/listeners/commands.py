@@ -9,6 +9,7 @@ team it is about (of the channel's team, or the top-level default when it spans 
 from __future__ import annotations
 
 import difflib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -118,39 +119,65 @@ def answer(
     kept = memo.get(key, generations, now) if memo is not None else None
     if kept is not None:
         return kept, zone
-    validity = Validity(now)
+    if mine:
+        validity = Validity(now)
+        payload = _checked(_mine(session, runtime, user_id, zone, now, t, validity))
+    else:
+        # The values are the same for every reader: kept under the question and the team alone.
+        view_key = (query.kind, team)
+        found = memo.view(view_key, generations, now) if memo is not None else None
+        if found is None:
+            read = Validity(now, ages_apart=True)
+            found = _read(session, runtime, query.kind, teams, now, read), read
+            if memo is not None:
+                memo.put_view(view_key, found[0], generations, read)
+        values, read = found
+        validity = read.rendered_at(now)
+        payload = _checked(_render(runtime, query.kind, values, zone, now, t))
     validity.days_named_in(zone.name)
-    payload = _checked(_fresh(session, runtime, query.kind, user_id, teams, zone, now, t, validity))
     if memo is not None:
         memo.put(key, payload, generations, validity)
     return payload, zone
 
 
-def _fresh(
+def _mine(
     session: Session,
     runtime: Runtime,
-    kind: str,
     user_id: str,
-    teams: list[Team],
     zone: UserZone,
     now: datetime,
     t: Translator,
     validity: Validity,
 ) -> dict[str, Any]:
-    """The answer read from the cache and rendered; ``validity`` learns until when it holds."""
+    """``/oncall me`` read from the cache and rendered; ``validity`` learns until when it holds."""
     config, source = runtime.config, runtime.providers.label
-    if kind == "me":
-        mine = oncall_view.my_shifts(session, config, user_id, now, validity)
-        known = slack_users.profile_known(session, user_id)
-        return me_blocks.me_answer(mine, zone, now, source, profile_known=known, t=t)
+    mine = oncall_view.my_shifts(session, config, user_id, now, validity)
+    known = slack_users.profile_known(session, user_id)
+    return me_blocks.me_answer(mine, zone, now, source, profile_known=known, t=t)
+
+
+def _read(
+    session: Session, runtime: Runtime, kind: str, teams: list[Team], now: datetime, validity: Validity
+) -> Sequence[Any]:
+    """What a ``now``, ``next`` or ``week`` answer shows, read from the cache (the same for every reader)."""
+    config = runtime.config
     if kind == "next":
-        upcoming = oncall_view.next_on_call(session, config, teams, now, validity)
-        return oncall_blocks.next_answer(upcoming, zone, now, source, t)
+        return oncall_view.next_on_call(session, config, teams, now, validity)
     if kind == "week":
-        week = oncall_view.week_ahead(session, config, teams, now, validity)
-        return oncall_blocks.week_answer(week, zone, now, source, t)
-    current = oncall_view.on_call_now(session, config, teams, now, validity)
-    return oncall_blocks.now_answer(current, zone, now, source, t)
+        return oncall_view.week_ahead(session, config, teams, now, validity)
+    return oncall_view.on_call_now(session, config, teams, now, validity)
+
+
+def _render(
+    runtime: Runtime, kind: str, values: Sequence[Any], zone: UserZone, now: datetime, t: Translator
+) -> dict[str, Any]:
+    """The answer to a ``now``, ``next`` or ``week`` question for one reader (zone, language)."""
+    source = runtime.providers.label
+    if kind == "next":
+        return oncall_blocks.next_answer(values, zone, now, source, t)
+    if kind == "week":
+        return oncall_blocks.week_answer(values, zone, now, source, t)
+    return oncall_blocks.now_answer(values, zone, now, source, t)
 
 
 def _checked(payload: dict[str, Any]) -> dict[str, Any]:
