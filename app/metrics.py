@@ -1,26 +1,23 @@
-"""The bot's Prometheus metrics: one registry per running bot, built by wiring.py, never at import."""
+"""The bot's Prometheus metrics: one registry per running bot, built by wiring.py, never at import.
+
+No database here: ``run`` builds the metrics (the Slack gateway counts 429s) before SQLAlchemy and the
+store are imported; the database's gauges (``metrics_database.py``) are added by ``watch_database``.
+"""
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
-from prometheus_client.core import GaugeMetricFamily, Metric
-from prometheus_client.registry import Collector
-from sqlalchemy import func, select
-from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.orm import Session, sessionmaker
 
 from app.providers import Provider, ProviderError
-from app.store.models import Escalation, TeamState
 
 if TYPE_CHECKING:
-    from app.services.cycle import TeamReport
+    from sqlalchemy.orm import Session, sessionmaker
 
-log = logging.getLogger(__name__)
+    from app.services.cycle import TeamReport
 
 # Slack wants an ack within 3 s; the buckets are dense below that.
 ACK_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 3.0, 5.0)
@@ -88,53 +85,13 @@ class Metrics:
         self, sessions: sessionmaker[Session], teams: Sequence[str], clock: Callable[[], datetime]
     ) -> None:
         """Serve the outbox depth and each team's refresh age, read from the database at each scrape."""
-        self.registry.register(_DatabaseGauges(sessions, teams, clock))
+        from app.metrics_database import DatabaseGauges  # noqa: PLC0415 - SQLAlchemy once the store is open
+
+        self.registry.register(DatabaseGauges(sessions, teams, clock))
 
     def exposition(self) -> bytes:
         """The registry in Prometheus' text format."""
         return generate_latest(self.registry)
-
-
-class _DatabaseGauges(Collector):
-    """Gauges read from the database when scraped: every replica reports what the database knows."""
-
-    def __init__(self, sessions: sessionmaker[Session], teams: Sequence[str], clock: Callable[[], datetime]):
-        self._sessions, self._teams, self._clock = sessions, list(teams), clock
-
-    def describe(self) -> Iterable[Metric]:
-        """No fixed description: the values come from the database (keeps registration query-free)."""
-        return []
-
-    def collect(self) -> Iterator[Metric]:
-        """The outbox depth and refresh ages; nothing (and a warning) while the database cannot be read."""
-        try:
-            with self._sessions() as session:
-                depth = session.scalar(
-                    select(func.count())
-                    .select_from(Escalation)
-                    .where(Escalation.next_attempt_at.is_not(None))
-                )
-                rows = session.execute(select(TeamState.team, TeamState.last_success_at)).all()
-            refreshed: dict[str, datetime | None] = {row[0]: row[1] for row in rows}
-        except SQLAlchemyError as error:
-            log.warning("metrics: the database cannot be read: %s", error)
-            return
-        outbox = GaugeMetricFamily(
-            "oncall_outbox_depth", "Escalations with work left (a thread reply or a page still to send)."
-        )
-        outbox.add_metric([], float(depth or 0))
-        yield outbox
-        age = GaugeMetricFamily(
-            "oncall_last_refresh_age_seconds",
-            "Seconds since the team's last successful pager refresh (by any replica).",
-            labels=["team"],
-        )
-        now = self._clock()
-        for team in self._teams:
-            at = refreshed.get(team)
-            if at is not None:
-                age.add_metric([team], max(0.0, (now - at).total_seconds()))
-        yield age
 
 
 class MeteredProvider:

@@ -16,23 +16,40 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from slack_sdk import WebClient
 from slack_sdk.web import SlackResponse
 
 from app.chat import BotIdentity, Key, PostResult, ReadBackFailed, Refused, Sent, SlackCallFailed, Unknown
-from app.config import Settings
-from app.metrics import Metrics
-from app.model.messages import Message
 from app.slack import once_keys
 from app.slack.errors import SLACK_FAILURES, call_failed, promised
 from app.slack.gateway_client import QUICK, Clients, checking_clients, running_clients, web_client
 from app.slack.limits_check import refuse_oversized
-from app.slack.render import payload, plain_text
 from app.stopping import Stopping
 
+# `run` builds the gateway (auth.test, apps.connections.open) before the rest of the bot is imported:
+# the metrics, the messages and their renderers are only named here, and loaded by whoever sends one.
+if TYPE_CHECKING:
+    from app.config import Settings
+    from app.metrics import Metrics
+    from app.model.messages import Message
+
 log = logging.getLogger(__name__)
+
+
+def payload(message: Message) -> tuple[str, list[dict[str, Any]] | None]:
+    """``message`` rendered: its notification text and blocks (``app.slack.render``)."""
+    from app.slack import render  # noqa: PLC0415 - loaded with the listeners, after the connection opens
+
+    return render.payload(message)
+
+
+def plain_text(message: Message) -> str:
+    """``message`` as plain lines (``app.slack.render``)."""
+    from app.slack import render  # noqa: PLC0415
+
+    return render.plain_text(message)
 
 
 class SlackGateway:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from slack_sdk import WebClient
 from slack_sdk.http_retry import RetryHandler
@@ -18,11 +18,13 @@ from slack_sdk.http_retry.builtin_handlers import (
 )
 from slack_sdk.web import SlackResponse
 
-from app.config import Settings
-from app.metrics import Metrics
 from app.redaction import redact_value
 from app.slack.retry import StoppableRateLimitRetryHandler
 from app.stopping import Stopping
+
+if TYPE_CHECKING:
+    from app.config import Settings
+    from app.metrics import Metrics
 
 # Arguments that are credentials by design: sent as they are (slack_sdk normally sends them as headers).
 _CREDENTIAL_ARGUMENTS = frozenset({"token", "client_secret", "refresh_token", "code", "app_token"})
