@@ -6,6 +6,11 @@ to 3 s before reading the new connection, and Nagle held small acks back. Here e
 reader thread blocked in ``recv`` that wakes when a frame arrives; envelopes go to a small pool that runs
 Bolt and acks on the connection they came from. On ``disconnect`` a new connection is opened at once and
 the old one is still read (its envelopes acked) until Slack closes it or ``OLD_GRACE`` has passed.
+
+The connection may open before the Bolt app exists (``run`` connects first and builds the rest while the
+socket is open): envelopes that arrive before ``attach()`` wait in their worker and are handled the moment
+the app is attached; ``close()`` before that lets them go unacked (Slack redelivers events) rather than
+answer wrongly. Bolt is imported by whoever builds the app, not by this module.
 """
 
 from __future__ import annotations
@@ -18,10 +23,8 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from slack_bolt import App
-from slack_bolt.adapter.socket_mode.internals import build_headers
 from slack_sdk.socket_mode.request import SocketModeRequest
 from websockets.exceptions import ConnectionClosed, WebSocketException
 from websockets.sync.client import ClientConnection
@@ -29,10 +32,16 @@ from websockets.sync.client import connect as ws_connect
 
 from app.log_json import log_context
 from app.redaction import redact_value
-from app.slack.after_ack import dispatch
 from app.slack.errors import SlackCallFailed
-from app.slack.gateway import SlackGateway
 from app.slack.redacted_bodies import RedactedBodies
+
+if TYPE_CHECKING:
+    from slack_bolt import App, BoltResponse
+
+    from app.slack.after_ack import Work
+    from app.slack.gateway import SlackGateway
+
+    Dispatch = Callable[[SocketModeRequest], tuple[BoltResponse, list[Work]]]
 
 log = logging.getLogger(__name__)
 
@@ -58,14 +67,16 @@ class SocketModeConnection:
 
     def __init__(
         self,
-        app: App,
+        app: App | None,
         app_token: str,
         gateway: SlackGateway,
         *,
         on_ack: Callable[[str, float], None] | None = None,
         workers: int = 10,
     ) -> None:
-        self.app = app
+        self.app: App | None = None
+        self._dispatch: Dispatch | None = None
+        self._attached = threading.Event()  # set by attach(), or by close() to release the waiting
         self._gateway, self._app_token = gateway, app_token
         self._on_ack = on_ack
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="socket-mode")
@@ -76,6 +87,19 @@ class SocketModeConnection:
         self._reconnecting = False
         self._stopped = threading.Event()  # set by close(): a reconnect's backoff ends at once
         self._redacted = RedactedBodies()
+        if app is not None:
+            self.attach(app)
+
+    def attach(self, app: App) -> None:
+        """Hand envelopes to ``app`` from now on: those waiting since the connection opened go first."""
+        # Imported here, once: they load Bolt, which building ``app`` has loaded already.
+        from slack_bolt.adapter.socket_mode.internals import build_headers  # noqa: PLC0415
+
+        from app.slack.after_ack import dispatch  # noqa: PLC0415
+
+        self.app = app
+        self._dispatch = lambda req: dispatch(app, req.payload, build_headers(req))
+        self._attached.set()
 
     # ---- state ----------------------------------------------------------------------------------
 
@@ -191,8 +215,12 @@ class SocketModeConnection:
             if req is None:
                 return
             payload = req.payload if isinstance(req.payload, dict) else {}
+            if not self._attached.is_set():  # the app is being built (run connects first): within ~1 s
+                self._attached.wait()
+            if self._dispatch is None:
+                return  # closed before an app was attached: not acked, rather than answered wrongly
             with log_context(event_id=payload.get("event_id")):
-                response, later = dispatch(self.app, req.payload, build_headers(req))
+                response, later = self._dispatch(req)
                 self._ack(ws, req, response)
                 if self._on_ack is not None:
                     self._on_ack(_label(req), time.perf_counter() - started)
@@ -237,6 +265,7 @@ class SocketModeConnection:
         self._stopped.set()
         with self._lock:
             self._closing = True
+            self._attached.set()  # envelopes still waiting for an app leave unacked
             while self._in_flight and time.monotonic() < deadline:
                 self._lock.wait(max(0.0, deadline - time.monotonic()))
             current, self._current = self._current, None
