@@ -53,7 +53,7 @@ def few_malloc_arenas(limit: int = 2) -> bool:
 def cmd_run(_args: argparse.Namespace) -> int:
     """Run the bot over Socket Mode with its scheduled jobs until SIGTERM or SIGINT."""
     few_malloc_arenas()  # before the first thread
-    from app.wiring import run_until_stopped
+    from app.run import run_until_stopped  # connects first: the store and the rest load after hello
 
     settings, config = _load()
     setup_logging(settings.log_level, settings.log_format)

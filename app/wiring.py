@@ -1,12 +1,12 @@
-"""The one composition root: builds clients, the cache, services, the Bolt app and the scheduler."""
+"""The one composition root: builds clients, the cache, services, the Bolt app and the scheduler.
+
+`run` imports this module only once its Socket Mode connection is open (``app/run.py``).
+"""
 
 from __future__ import annotations
 
 import gc
 import logging
-import os
-import sys
-import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -16,15 +16,14 @@ from typing import cast
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from app import i18n, jobs
-from app.chat import SlackCallFailed
-from app.config import ConfigError, Settings, StartupError
+from app.config import Settings, StartupError
 from app.health import HealthServer, Readiness
 from app.leadership import Leadership
+from app.link import Link, bot_user_id, open_socket, require_credentials
 from app.metrics import MeteredProvider, Metrics
 from app.oncall_config import OncallConfig
 from app.providers import Provider
-from app.providers.registry import Builder, Providers, check_credentials, kind_of, known_kinds
-from app.redaction import redact
+from app.providers.registry import Builder, Providers, kind_of, known_kinds
 from app.runtime import Runtime, utc_now
 from app.scheduling import Wake, build_scheduler
 from app.slack.app import build_bolt_app
@@ -32,25 +31,17 @@ from app.slack.gateway import SlackGateway
 from app.slack.socket_mode import SocketModeConnection
 from app.stopping import Stopping
 from app.store.db import session_factory
-from app.store.dbfile import watch_database_file
 from app.store.leases import Leases
 from app.store.startup import DatabaseUnusable, open_database
 
 log = logging.getLogger(__name__)
-
-# SIGTERM to exit: the platforms' grace period is 30 s (then SIGKILL); the bot is gone well within 10 s.
-STOP_WITHIN = 6.0
-# What a forced exit leaves to the interpreter to print the last sentence and close the logs.
-_EXIT_GRACE = 1.0
 
 
 def build_providers(
     settings: Settings, config: OncallConfig, *, builders: Mapping[str, Builder] | None = None
 ) -> Providers:
     """Every team's provider from the registry; ConfigError naming the env var a provider in use lacks."""
-    problems = check_credentials(settings, config.teams)
-    if problems:
-        raise ConfigError("\n".join(f"{config.path}: {problem}" for problem in problems))
+    require_credentials(settings, config)
     return Providers(settings, config.teams, builders=builders)
 
 
@@ -61,12 +52,15 @@ def build_runtime(
     clock: Callable[[], datetime] = utc_now,
     builders: Mapping[str, Builder] | None = None,
     stopping: Stopping | None = None,
+    slack: SlackGateway | None = None,
+    metrics: Metrics | None = None,
 ) -> Runtime:
     """Create the engine (migrated to the latest schema), clients and the runtime bag.
 
-    ``builders`` replaces the registry's builder of a provider kind (tests use a fast-failing client).
+    ``builders`` replaces the registry's builder of a provider kind (tests use a fast-failing client);
+    ``slack`` and ``metrics`` are the ones `run` opened its connection with (built here otherwise).
     """
-    metrics = Metrics()
+    metrics = metrics or Metrics()
     stopping = stopping or Stopping()
     providers = build_providers(settings, config, builders=metered(builders, metrics))
     for provider in providers.all():
@@ -84,7 +78,7 @@ def build_runtime(
     return Runtime(
         config=config,
         sessions=sessions,
-        slack=SlackGateway.running(settings, metrics, stopping),
+        slack=slack or SlackGateway.running(settings, metrics, stopping),
         providers=providers,
         scheduler=scheduler,
         wake=Wake(scheduler),
@@ -147,38 +141,27 @@ def _left(deadline: float | None) -> float | None:
     return None if deadline is None else max(0.0, deadline - time.monotonic())
 
 
-def _connect(settings: Settings, runtime: Runtime) -> tuple[SocketModeConnection, str]:
-    """Check the bot token, build the Bolt app and open the Socket Mode connection; and the bot's user id."""
-    try:
-        bot_user_id = runtime.slack.identity().user_id
-    except SlackCallFailed as failure:
-        raise StartupError(f"{failure} (`oncall-bot check` tests every setting)") from None
-    handler = SocketModeConnection(
-        build_bolt_app(runtime, bot_user_id),
-        settings.slack_app_token.get_secret_value(),
-        runtime.slack,
-        on_ack=runtime.metrics.acked,
-    )
-    try:
-        handler.connect()
-    except (SlackCallFailed, OSError) as error:  # the URL was refused, or the websocket did not open
-        reason = (
-            str(error)
-            if isinstance(error, SlackCallFailed)
-            else redact(f"Slack could not be reached: {error}")
-        )
-        raise StartupError(
-            f"cannot open the Socket Mode connection: {reason}; check SLACK_APP_TOKEN (xapp-, with "
-            "connections:write) and that Socket Mode is enabled for the app"
-        ) from None
-    return handler, bot_user_id
+def _connect(settings: Settings, runtime: Runtime, link: Link | None) -> tuple[SocketModeConnection, str]:
+    """The Socket Mode connection answering with the Bolt app, and the bot's user id.
+
+    With ``link`` (`run`: opened before the runtime existed) the app is attached to its connection, and
+    the envelopes waiting since hello are answered now; otherwise the token is checked and the
+    connection opened.
+    """
+    if link is not None:
+        link.connection.attach(build_bolt_app(runtime, link.bot_user_id))
+        return link.connection, link.bot_user_id
+    user = bot_user_id(runtime.slack)
+    return open_socket(settings, runtime.slack, runtime.metrics, build_bolt_app(runtime, user)), user
 
 
-def start_bot(settings: Settings, runtime: Runtime, *, start_jobs: bool = True) -> RunningBot:
-    """Connect over Socket Mode and start the scheduled jobs and the page workers; returns at once."""
+def start_bot(
+    settings: Settings, runtime: Runtime, *, start_jobs: bool = True, link: Link | None = None
+) -> RunningBot:
+    """Connect over Socket Mode (or answer on ``link``'s connection) and start the jobs and page workers."""
     if start_jobs:
         runtime.pages.start()  # before the first event can ask for a page
-    handler, bot_user_id = _connect(settings, runtime)
+    handler, bot_user_id = _connect(settings, runtime, link)
     scheduler = runtime.scheduler
     runtime.leases.start(runtime.sessions, runtime.now)
     if start_jobs:
@@ -212,37 +195,3 @@ def _serve_health(settings: Settings, runtime: Runtime, handler: SocketModeConne
     except OSError as error:
         handler.close()
         raise StartupError(f"cannot serve HEALTH_ADDR {settings.health_addr}: {error.strerror}") from None
-
-
-def run_until_stopped(settings: Settings, config: OncallConfig, stop: threading.Event) -> str | None:
-    """Run the bot until ``stop`` is set (by SIGTERM/SIGINT in the CLI); the reason when it stopped itself.
-
-    Never takes much longer than ``STOP_WITHIN`` to return; when threads are still stuck in a pager or
-    Slack call then, the process exits shortly after (they would hold the interpreter's exit up).
-    """
-    stopping = Stopping(stop)
-    runtime = build_runtime(settings, config, stopping=stopping)
-    watcher = watch_database_file(settings.database_url, stopping)
-    bot = start_bot(settings, runtime)
-    try:
-        stopping.wait()
-    finally:
-        if watcher is not None:
-            watcher.stop()
-        finished = bot.stop(timeout=STOP_WITHIN)
-        if not finished:
-            _exit_soon(1 if stopping.reason else 0)
-    return stopping.reason
-
-
-def _exit_soon(code: int) -> None:
-    """End the process ``_EXIT_GRACE`` s from now, whatever other threads are doing."""
-
-    def exit_now() -> None:
-        time.sleep(_EXIT_GRACE)
-        logging.shutdown()
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os._exit(code)
-
-    threading.Thread(target=exit_now, name="exit", daemon=True).start()

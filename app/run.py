@@ -1,0 +1,107 @@
+"""`oncall-bot run`: Socket Mode opens first, and the rest of the bot is built while the socket is open.
+
+Slack says hello within a round trip, but the store (SQLAlchemy), the scheduler, the pagers and the Bolt
+listeners take most of a second of imports to build. So on a database already at this version's schema
+(a restart, the common start) `run` checks the settings, the teams file and the pagers' credentials
+(every bad-config sentence still comes before any network call), asks auth.test who the bot is and
+opens the connection (``app/link.py``); only then does it import and build the rest (``app/wiring.py``)
+and attach the Bolt app. Envelopes that arrive meanwhile wait in their worker (Slack allows 3 s; the
+build takes well under one) and get the real answer. When the rest cannot start (an unusable database,
+HEALTH_ADDR in use) the connection is closed with nothing acked and `run` fails with the same sentence.
+
+A database that is new, behind, or not a SQLite file the standard library can read (PostgreSQL) is
+built first and connected after, as before: a migration may take long, or wait for another replica's,
+and meanwhile Slack must send envelopes to replicas that can answer them.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import threading
+import time
+from typing import TYPE_CHECKING
+
+from app.config import Settings
+from app.link import open_link
+from app.oncall_config import OncallConfig
+from app.stopping import Stopping
+from app.store.schema_version import sqlite_is_current
+
+if TYPE_CHECKING:
+    from app.store.dbfile import DatabaseFileWatch
+    from app.wiring import RunningBot
+
+# SIGTERM to exit: the platforms' grace period is 30 s (then SIGKILL); the bot is gone well within 10 s.
+STOP_WITHIN = 6.0
+# What a forced exit leaves to the interpreter to print the last sentence and close the logs.
+_EXIT_GRACE = 1.0
+
+
+def run_until_stopped(settings: Settings, config: OncallConfig, stop: threading.Event) -> str | None:
+    """Run the bot until ``stop`` is set (by SIGTERM/SIGINT in the CLI); the reason when it stopped itself.
+
+    Never takes much longer than ``STOP_WITHIN`` to return; when threads are still stuck in a pager or
+    Slack call then, the process exits shortly after (they would hold the interpreter's exit up).
+    """
+    stopping = Stopping(stop)
+    if sqlite_is_current(settings.database_url):
+        bot, watcher = _connected_first(settings, config, stopping)
+    else:
+        bot, watcher = _built_first(settings, config, stopping)
+    try:
+        stopping.wait()
+    finally:
+        if watcher is not None:
+            watcher.stop()
+        finished = bot.stop(timeout=STOP_WITHIN)
+        if not finished:
+            _exit_soon(1 if stopping.reason else 0)
+    return stopping.reason
+
+
+def _connected_first(
+    settings: Settings, config: OncallConfig, stopping: Stopping
+) -> tuple[RunningBot, DatabaseFileWatch | None]:
+    """Open Socket Mode, then import and build the bot and answer on that connection."""
+    link = open_link(settings, config, stopping)
+    watcher = None
+    try:
+        # Imported now, while Slack already holds the connection: they are most of the start's CPU.
+        from app.store.dbfile import watch_database_file  # noqa: PLC0415
+        from app.wiring import build_runtime, start_bot  # noqa: PLC0415
+
+        runtime = build_runtime(settings, config, stopping=stopping, slack=link.gateway, metrics=link.metrics)
+        watcher = watch_database_file(settings.database_url, stopping)
+        return start_bot(settings, runtime, link=link), watcher
+    except BaseException:
+        link.connection.close()  # what waits for the app is left unacked: Slack redelivers events
+        if watcher is not None:
+            watcher.stop()
+        raise
+
+
+def _built_first(
+    settings: Settings, config: OncallConfig, stopping: Stopping
+) -> tuple[RunningBot, DatabaseFileWatch | None]:
+    """Build the bot (migrating the database), then open Socket Mode with the app answering at once."""
+    from app.store.dbfile import watch_database_file  # noqa: PLC0415
+    from app.wiring import build_runtime, start_bot  # noqa: PLC0415
+
+    runtime = build_runtime(settings, config, stopping=stopping)
+    watcher = watch_database_file(settings.database_url, stopping)
+    return start_bot(settings, runtime), watcher
+
+
+def _exit_soon(code: int) -> None:
+    """End the process ``_EXIT_GRACE`` s from now, whatever other threads are doing."""
+
+    def exit_now() -> None:
+        time.sleep(_EXIT_GRACE)
+        logging.shutdown()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+
+    threading.Thread(target=exit_now, name="exit", daemon=True).start()
