@@ -89,6 +89,7 @@ class SocketModeServer:
         self._envelopes: dict[str, dict[str, Any]] = {}
         self._sent_at: dict[str, float] = {}
         self._acks: list[Ack] = []
+        self._close_codes: list[int | None] = []  # of every connection gone, in the order they went
         self._listener: socket.socket | None = None
         self._server: Server | None = None
         self._accept_thread: threading.Thread | None = None
@@ -199,6 +200,7 @@ class SocketModeServer:
         finally:
             with self._cond:
                 self._conns.pop(conn.id, None)
+                self._close_codes.append(ws.close_code)  # 1006: the app went without a close frame
                 self._cond.notify_all()
 
     def _hello(self, num_connections: int) -> dict[str, Any]:
@@ -225,6 +227,13 @@ class SocketModeServer:
             if not self._cond.wait_for(lambda: self._ready_count() >= count, timeout):
                 have = self._ready_count()
                 raise TimeoutError(f"{have} of {count} socket mode connections after {timeout}s")
+
+    def wait_all_closed(self, timeout: float = 10.0) -> list[int | None]:
+        """Block until no connection is open, not even a draining one; every gone one's close code."""
+        with self._cond:
+            if not self._cond.wait_for(lambda: not self._conns, timeout):
+                raise TimeoutError(f"{len(self._conns)} socket mode connections still open after {timeout}s")
+            return list(self._close_codes)
 
     def _ready_count(self) -> int:
         return sum(1 for c in self._conns.values() if c.ready and not c.draining)
