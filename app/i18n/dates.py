@@ -27,6 +27,9 @@ def _locale(language: str) -> Locale:
     # Babel (and its CLDR data for one locale) is read on the first date shown, not when the bot starts.
     import babel  # noqa: PLC0415
 
+    from app.i18n import babel_globals  # noqa: PLC0415
+
+    babel_globals.install()  # before Babel unpickles all of its global table for one mapping
     return babel.Locale.parse(CLDR_LOCALE[language])
 
 
