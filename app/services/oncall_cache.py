@@ -44,6 +44,14 @@ class TeamStateView:
 
 
 @dataclass(frozen=True)
+class TeamStates:
+    """Every team's refresh state, and when each team's cached timeline was read: data, no clock in it."""
+
+    states: dict[str, TeamStateView]
+    timeline_read: dict[str, datetime]
+
+
+@dataclass(frozen=True)
 class Snapshot:
     """The latest on-call set the pager gave for a team, and when it last confirmed it."""
 
@@ -93,14 +101,16 @@ class CacheReader:
         now: datetime,
         teams: Sequence[str] | None = None,
         validity: Validity | None = None,
+        known: TeamStates | None = None,
     ) -> None:
         """``teams``: the only teams whose state this answer reads (None: every team's); ``validity``
-        learns when what was read changes with the clock alone."""
+        learns when what was read changes with the clock alone; ``known``: every team's state, read
+        before in a transaction that saw the same roster generation (then nothing is read again)."""
         self.session, self.config, self.now = session, config, now
         self.validity = validity if validity is not None else Validity(now)
         self._teams = None if teams is None else list(teams)
-        self._states: dict[str, TeamStateView] | None = None
-        self._timeline_read: dict[str, datetime] = {}
+        self._states: dict[str, TeamStateView] | None = known.states if known is not None else None
+        self._timeline_read: dict[str, datetime] = known.timeline_read if known is not None else {}
         self.first_look: dict[str, list[Shift]] = {}  # what handovers() read from now on, per team
 
     def states(self) -> dict[str, TeamStateView]:
@@ -113,6 +123,10 @@ class CacheReader:
             self._states = {row[0]: TeamStateView(*row[:6]) for row in found}
             self._timeline_read = {row[0]: row[6] for row in found if row[6] is not None}
         return self._states
+
+    def every_state(self) -> TeamStates:
+        """Every team's state as read (the reader must have been made for every team)."""
+        return TeamStates(self.states(), self._timeline_read)
 
     def _latest(self, model: type[UsergroupSync], when: Any, teams: Sequence[str]) -> Any:
         """Ids of the newest row (by ``when``, then id) per team of a history table."""

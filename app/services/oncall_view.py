@@ -15,7 +15,7 @@ from app.domain import Shift, Team
 from app.model.oncall import Freshness, MyShifts, Person, ShiftView, TeamHome, TeamNext, TeamNow, TeamWeek
 from app.oncall_config import OncallConfig
 from app.services.answer_validity import Validity
-from app.services.oncall_cache import CacheReader, Change, Snapshot, merged, next_change
+from app.services.oncall_cache import CacheReader, Change, Snapshot, TeamStates, merged, next_change
 from app.services.roster import HORIZON  # how far ahead the pager is read
 from app.services.shift_turns import layers_at
 from app.store import reads
@@ -28,6 +28,7 @@ __all__ = [
     "TeamHome",
     "TeamNext",
     "TeamNow",
+    "TeamStates",
     "TeamWeek",
     "generations",
     "home_teams",
@@ -188,11 +189,24 @@ def _combined(reader: CacheReader, names: Sequence[str]) -> Freshness:
     )
 
 
+def team_states(session: Session, config: OncallConfig, now: datetime) -> TeamStates:
+    """Every team's refresh state (what ``my_shifts`` reads of every team, whoever asks)."""
+    return CacheReader(session, config, now).every_state()
+
+
 def my_shifts(
-    session: Session, config: OncallConfig, user_id: str, now: datetime, validity: Validity | None = None
+    session: Session,
+    config: OncallConfig,
+    user_id: str,
+    now: datetime,
+    validity: Validity | None = None,
+    states: TeamStates | None = None,
 ) -> MyShifts:
-    """The user's current shifts and next shift per team, across every configured team."""
-    reader = CacheReader(session, config, now, validity=validity)
+    """The user's current shifts and next shift per team, across every configured team.
+
+    ``states``: every team's state from ``team_states``, read at the same roster generation.
+    """
+    reader = CacheReader(session, config, now, validity=validity, known=states)
     reader.validity.profiles = True  # the user's profile email is one of their identities
     names = [t.name for t in config.teams]
     ids = identities_of(session, config, user_id)

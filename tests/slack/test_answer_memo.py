@@ -176,3 +176,24 @@ def test_other_readers_and_a_later_minute_get_the_kept_values_rendered_afresh(
     for (user, text, channel), payload in kept.items():
         assert payload == ask(runtime, None, text, user, channel), (user, text, channel)
     assert "現在のオンコール担当" in str(kept[("U0JAPAN0001", "", CHANNEL)])
+
+
+def test_every_team_state_is_read_once_for_every_asker_of_me(
+    sandbox: Sandbox, make_runtime: RuntimeFactory
+) -> None:
+    clock = Clock(NOW)
+    here, there = start(sandbox, make_runtime, clock, replicas=2)
+    memo = AnswerMemo()
+    ask(here, memo, "me", ALICE, CHANNEL)
+    with cache_reads(here) as found:
+        mine = {user: ask(here, memo, "me", user, CHANNEL) for user in (CAROL, DAVE)}
+    assert [s for s in found if "FROM team_state" in s] == []  # read for alice, kept for the others
+    assert mine == {user: ask(here, None, "me", user, CHANNEL) for user in (CAROL, DAVE)}
+    # Another replica's refresh writes the states (a failing pager): the next `me` reads them again.
+    sandbox.opsgenie.fail(500, times=50)
+    clock.now = NOW + timedelta(minutes=11)  # stale by then, and the refresh failed
+    run_cycle(there, clock.now)
+    with cache_reads(here) as found:
+        again = ask(here, memo, "me", CAROL, CHANNEL)
+    assert [s for s in found if "FROM team_state" in s] != []
+    assert again == ask(here, None, "me", CAROL, CHANNEL)

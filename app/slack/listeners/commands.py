@@ -31,6 +31,7 @@ from app.store.db import reading
 
 SUBCOMMANDS = ("now", "next", "week", "me", "help")
 PER_TEAM = ("now", "next", "week")
+STATES = ("team states",)  # the memo's key for every team's refresh state (read by every `me`)
 
 
 @dataclass(frozen=True)
@@ -120,8 +121,14 @@ def answer(
     if kept is not None:
         return kept, zone
     if mine:
+        # Every team's state is read by every `me`, whoever asks: kept like the views.
+        states = memo.view(STATES, generations, now) if memo is not None else None
+        if states is None:
+            states = oncall_view.team_states(session, runtime.config, now), Validity(now, ages_apart=True)
+            if memo is not None:
+                memo.put_view(STATES, states[0], generations, states[1])
         validity = Validity(now)
-        payload = _checked(_mine(session, runtime, user_id, zone, now, t, validity))
+        payload = _checked(_mine(session, runtime, user_id, zone, now, t, validity, states[0]))
     else:
         # The values are the same for every reader: kept under the question and the team alone.
         view_key = (query.kind, team)
@@ -148,10 +155,11 @@ def _mine(
     now: datetime,
     t: Translator,
     validity: Validity,
+    states: oncall_view.TeamStates,
 ) -> dict[str, Any]:
     """``/oncall me`` read from the cache and rendered; ``validity`` learns until when it holds."""
     config, source = runtime.config, runtime.providers.label
-    mine = oncall_view.my_shifts(session, config, user_id, now, validity)
+    mine = oncall_view.my_shifts(session, config, user_id, now, validity, states)
     known = slack_users.profile_known(session, user_id)
     return me_blocks.me_answer(mine, zone, now, source, profile_known=known, t=t)
 
