@@ -50,9 +50,24 @@ def few_malloc_arenas(limit: int = 2) -> bool:
     return bool(mallopt(_M_ARENA_MAX, limit))
 
 
+# How long a thread holding the GIL may run on while another waits for it (CPython's default: 5 ms).
+GIL_SWITCH_SECONDS = 0.001
+
+
+def quick_gil_handoff() -> None:
+    """Hand the GIL to a waiting thread after 1 ms instead of 5: an /oncall ack is a few short reads.
+
+    Each read releases the GIL in SQLite and waits to take it back; while a job or the cycle computes
+    in another thread, each wait lasted up to the whole interval. Six 1-row reads beside a busy thread
+    took p99 40-60 ms at 5 ms and 5-20 ms at 1 ms (load ~4); bench/README.md, "#18, fourth pass".
+    """
+    sys.setswitchinterval(GIL_SWITCH_SECONDS)
+
+
 def cmd_run(_args: argparse.Namespace) -> int:
     """Run the bot over Socket Mode with its scheduled jobs until SIGTERM or SIGINT."""
     few_malloc_arenas()  # before the first thread
+    quick_gil_handoff()
     from app.run import run_until_stopped  # connects first: the store and the rest load after hello
 
     settings, config = _load()
