@@ -42,7 +42,11 @@ def valid_zone(name: str | None) -> str | None:
 
 def cached_zone(session: Session, user_id: str, fallback: str, now: datetime) -> UserZone:
     """The user's cached zone (or ``fallback``), and whether users.info should be asked again."""
-    row = reads.profile(session, user_id)
+    return zone_of(reads.profile(session, user_id), fallback, now)
+
+
+def zone_of(row: Any, fallback: str, now: datetime) -> UserZone:
+    """``cached_zone`` from the user's profile row as ``reads.profile`` gives it (None: never asked)."""
     # locale None: cached before locales were, so the reader's language is not known yet.
     needs_fetch = row is None or row.fetched_at < now - MAX_AGE or row.locale is None
     zone = valid_zone(row.tz) if row is not None else None

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Hashable, Mapping
+from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -25,6 +25,7 @@ from app.services.answer_validity import Validity
 
 MAX_ANSWERS = 512  # ~6 KiB an answer at most (ANSWER_CHARS 12,000 characters for every team)
 MAX_VIEWS = 256  # three questions per team and for every team: 50 teams fit 1.7 times
+MAX_PROFILES = 1024  # askers' cached Slack profile rows (a few hundred bytes each)
 
 
 @dataclass(frozen=True)
@@ -78,6 +79,20 @@ class AnswerMemo:
     def __init__(self, size: int = MAX_ANSWERS, views: int = MAX_VIEWS) -> None:
         self._answers = _Store(size)
         self._views = _Store(views)
+        self._profiles = _Store(MAX_PROFILES)
+
+    def profile(
+        self, user_id: str, generations: Mapping[str, int], now: datetime, read: Callable[[], Any]
+    ) -> Any:
+        """The asker's cached profile row: ``read()`` once per change of the cached profiles (or roster)."""
+        kept = self._profiles.get(user_id, generations, now)
+        if kept is not None:
+            return kept.payload
+        row = read()
+        data = Validity(now)
+        data.profiles = True  # a row of slack_users: good while no profile changes
+        self._profiles.put(user_id, row, generations, data)
+        return row
 
     def get(self, key: Hashable, generations: Mapping[str, int], now: datetime) -> dict[str, Any] | None:
         """The answer kept for ``key`` if it still reads the same at ``now`` with these generations."""

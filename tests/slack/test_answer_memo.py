@@ -197,3 +197,33 @@ def test_every_team_state_is_read_once_for_every_asker_of_me(
         again = ask(here, memo, "me", CAROL, CHANNEL)
     assert [s for s in found if "FROM team_state" in s] != []
     assert again == ask(here, None, "me", CAROL, CHANNEL)
+
+
+def test_a_repeat_askers_profile_is_read_once_until_a_profile_changes(
+    sandbox: Sandbox, make_runtime: RuntimeFactory
+) -> None:
+    clock = Clock(NOW)
+    [runtime] = start(sandbox, make_runtime, clock)
+    memo = AnswerMemo()
+    engine = runtime.sessions.kw["bind"]
+    profile_reads: list[str] = []
+
+    def seen(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if "FROM slack_users" in statement:
+            profile_reads.append(statement)
+
+    ask(runtime, memo, "", "U0JAPAN0001", CHANNEL)
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        again = ask(runtime, memo, "", "U0JAPAN0001", CHANNEL)
+        assert profile_reads == []  # the zone and language of the asker, as read a moment ago
+        # Their Slack time zone changes; users.info caches it (the after-ack fetch): read anew.
+        sandbox.slack.set_user("U0JAPAN0001", tz="America/Los_Angeles")
+        refresh_user(runtime, "U0JAPAN0001")
+        moved = ask(runtime, memo, "", "U0JAPAN0001", CHANNEL)
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
+    assert profile_reads != []
+    assert moved != again
+    assert moved == ask(runtime, None, "", "U0JAPAN0001", CHANNEL)
+    assert "America/Los_Angeles" in str(moved)

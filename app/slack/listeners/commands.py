@@ -27,6 +27,7 @@ from app.slack import me_blocks, oncall_blocks, oncall_help
 from app.slack.after_ack import after_ack
 from app.slack.answer_memo import AnswerMemo
 from app.slack.limits_check import BlockKitLimitError, validate_message
+from app.store import reads
 from app.store.db import reading
 
 SUBCOMMANDS = ("now", "next", "week", "me", "help")
@@ -101,7 +102,14 @@ def answer(
     config = runtime.config
     names = [team.name for team in config.teams]
     here = config.team_for_channel(channel_id)
-    zone = slack_users.cached_zone(session, user_id, here.timezone if here else config.timezone, now)
+    # Read first: a kept answer or profile is good only at the generations read before it.
+    generations = oncall_view.generations(session) if memo is not None else {}
+    fallback_zone = here.timezone if here else config.timezone
+    if memo is None:
+        zone = slack_users.cached_zone(session, user_id, fallback_zone, now)
+    else:
+        row = memo.profile(user_id, generations, now, lambda: reads.profile(session, user_id))
+        zone = slack_users.zone_of(row, fallback_zone, now)
     chosen = config.team(query.team) if query.team else here
     about_one = chosen if query.kind in PER_TEAM else here
     fallback = about_one.language if about_one is not None else config.language
@@ -116,7 +124,6 @@ def answer(
     mine = query.kind == "me"
     team = None if mine or chosen is None else chosen.name
     key = (query.kind, team, language, zone.name, zone.known, user_id if mine else None)
-    generations = oncall_view.generations(session) if memo is not None else {}
     kept = memo.get(key, generations, now) if memo is not None else None
     if kept is not None:
         return kept, zone
