@@ -13,11 +13,14 @@ from __future__ import annotations
 
 import ssl
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, MutableMapping
 from contextlib import contextmanager
+from typing import Any
 
 import httpcore
 import httpx
+
+Exchange = tuple[int, list[tuple[bytes, bytes]], bytes, MutableMapping[str, Any]]
 
 # httpx's own defaults (httpx.Limits(): 20 idle connections kept, for 5 s).
 MAX_IDLE = 20
@@ -74,10 +77,17 @@ class KeepAlivePool(httpx.BaseTransport):
             content=request.stream,  # httpx's sync stream: an iterable of bytes
             extensions=request.extensions,
         )
+        status, headers, content, extensions = self.exchange(origin, core)
+        return httpx.Response(
+            status_code=status, headers=headers, stream=httpx.ByteStream(content), extensions=extensions
+        )
+
+    def exchange(self, origin: httpcore.Origin, request: httpcore.Request) -> Exchange:
+        """Send httpcore's ``request`` to ``origin``: the answer's status, headers, body and extensions."""
         connection = self._take(origin)
         with _as_httpx_errors():
             try:
-                answer = connection.handle_request(core)
+                answer = connection.handle_request(request)
                 try:
                     content = b"".join(answer.stream)  # type: ignore[arg-type]  # sync: iterable
                 finally:
@@ -86,12 +96,7 @@ class KeepAlivePool(httpx.BaseTransport):
                 connection.close()
                 raise
         self._give(connection)
-        return httpx.Response(
-            status_code=answer.status,
-            headers=answer.headers,
-            stream=httpx.ByteStream(content),
-            extensions=answer.extensions,
-        )
+        return answer.status, answer.headers, content, answer.extensions
 
     def _take(self, origin: httpcore.Origin) -> httpcore.HTTPConnection:
         with self._lock:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import socket
+import socketserver
+import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -137,3 +139,43 @@ def test_only_httpx_s_default_transport_is_made_lean() -> None:
     assert isinstance(mocked._transport, httpx.MockTransport)
     direct.close()
     mocked.close()
+
+
+class _Heads(socketserver.StreamRequestHandler):
+    """Records each request's head as sent (request line and headers) and answers 200 with JSON."""
+
+    heads: list[bytes]
+
+    def handle(self) -> None:
+        while head := self._head():
+            self.heads.append(head)
+            body = b'{"data": {}}'
+            self.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n")
+            self.wfile.write(b"Content-Length: %d\r\n\r\n%s" % (len(body), body))
+
+    def _head(self) -> bytes:
+        lines = []
+        while (line := self.rfile.readline()) not in (b"\r\n", b""):
+            lines.append(line)
+        return b"".join(lines)
+
+
+def test_a_plain_get_goes_out_byte_for_byte_as_httpx_client_sends_it() -> None:
+    heads: list[bytes] = []
+    handler = type("Heads", (_Heads,), {"heads": heads})
+    with socketserver.ThreadingTCPServer(("127.0.0.1", 0), handler) as server:
+        server.daemon_threads = True
+        threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
+        base = f"http://127.0.0.1:{server.server_address[1]}/api"
+        headers = {"Authorization": "GenieKey k", "Accept": "application/json"}
+        path, params = "/v2/schedules/a%2Fb%3Fc/on-calls", {"flat": "true", "date": "2024-01-01T08:00:00Z"}
+        with httpx.Client(base_url=base, headers=headers) as client:
+            client.get(path, params=params)
+        lean = LeanSender(httpx.Client(base_url=base, headers=headers))
+        answer = lean.request("GET", path, params=params)
+        lean.close()
+        server.shutdown()
+    assert answer.json() == {"data": {}}
+    assert answer.request.url.path == "/api/v2/schedules/a/b?c/on-calls"  # built when read, as errors do
+    theirs, ours = heads
+    assert ours == theirs
