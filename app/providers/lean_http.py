@@ -48,6 +48,7 @@ class LeanSender:
         self._origin = httpcore.Origin(url.raw_scheme, url.raw_host, url.port or _default_port(url))
         self._prefix = url.raw_path.rstrip(b"/")
         self._raw_headers = first.headers.raw
+        self._queries: dict[tuple[tuple[str, str], ...], bytes] = {}
 
     def url(self, path: str, params: Any = None) -> str:
         """The full URL of ``path`` (already quoted) with ``params``, as the Client would build it."""
@@ -90,7 +91,7 @@ class LeanSender:
     def _plain_get(self, pool: KeepAlivePool, path: str, params: Any) -> httpx.Response:
         target = self._prefix + path.encode("ascii")
         if params:
-            target += b"?" + str(httpx.QueryParams(params)).encode("ascii")
+            target += b"?" + self._query(params)
         origin = self._origin
         url = httpcore.URL(scheme=origin.scheme, host=origin.host, port=origin.port, target=target)
         core = httpcore.Request(b"GET", url, headers=self._raw_headers, extensions=self._extensions)
@@ -99,6 +100,18 @@ class LeanSender:
         answer.read()  # decodes a compressed body, as the Client's read did
         answer.build = lambda: httpx.Request("GET", self.url(path, params), headers=self._headers)
         return answer
+
+    def _query(self, params: Any) -> bytes:
+        """``params`` encoded by httpx.QueryParams; the last few kept (a cycle's teams share theirs)."""
+        key = tuple(params.items()) if isinstance(params, dict) else None
+        if key is not None and all(isinstance(value, str) for _, value in key):
+            found = self._queries.get(key)
+            if found is None:
+                if len(self._queries) >= 16:
+                    self._queries.clear()
+                found = self._queries[key] = str(httpx.QueryParams(params)).encode("ascii")
+            return found
+        return str(httpx.QueryParams(params)).encode("ascii")
 
     def close(self) -> None:
         """Close the connections, and the Client."""
