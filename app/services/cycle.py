@@ -15,6 +15,7 @@ from app.runtime import Runtime
 from app.services import notices
 from app.services.admin_notices import channel_problem, tell_admin
 from app.services.channel_checks import ChannelChecks
+from app.services.cycle_pool import pulling_map
 from app.services.digests import announce_shift_changes
 from app.services.people import resolve_people, unresolved_shown
 from app.services.roster import Plan, TeamRefresh, refresh_teams
@@ -82,7 +83,8 @@ def _refresh(
 ) -> tuple[Plan, list[TeamRefresh]]:
     """Refresh every team; an unexpected error (a locked database, a bug) fails the teams it touched."""
     try:
-        return refresh_teams(runtime, teams, now, dry_run=dry_run, map=pool.map)
+        spread = pulling_map(pool, PAGER_WORKERS)  # a future per worker, not one per team
+        return refresh_teams(runtime, teams, now, dry_run=dry_run, map=spread)
     except Exception as error:
         log.exception("the refresh failed unexpectedly")
         failed = [TeamRefresh(team=t, ok=False, error=f"unexpected error: {error}") for t in teams]
