@@ -45,3 +45,9 @@ def test_a_failure_is_raised_after_the_others_finish() -> None:
     with ThreadPoolExecutor(max_workers=2) as pool, pytest.raises(ValueError, match="three"):
         pulling_map(pool, 2)(fail_on_three, range(10))
     assert 3 not in done
+
+
+def test_a_pager_thread_per_64_teams_8_to_16() -> None:
+    from app.services.cycle import pager_workers
+
+    assert [pager_workers(n) for n in (0, 1, 200, 512, 600, 1000, 5000)] == [8, 8, 8, 8, 10, 16, 16]
