@@ -6,6 +6,7 @@ memo) at the same instant: the memo may save work, never change a word.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -22,7 +23,7 @@ from app.services.slack_users import refresh_user
 from app.slack.answer_memo import AnswerMemo
 from app.slack.listeners.commands import answer, parse
 from app.store.db import reading
-from tests.conftest import RuntimeFactory
+from tests.conftest import BotFactory, RuntimeFactory
 
 NOW = datetime(2025, 3, 5, 10, 37, 20, tzinfo=UTC)  # Wed 11:37:20 in Amsterdam
 ALICE, BOB, CAROL, DAVE = "U0ALICE0001", "U0BOB000001", "U0CAROL0001", "U0DAVE00001"
@@ -227,3 +228,53 @@ def test_a_repeat_askers_profile_is_read_once_until_a_profile_changes(
     assert moved != again
     assert moved == ask(runtime, None, "", "U0JAPAN0001", CHANNEL)
     assert "America/Los_Angeles" in str(moved)
+
+
+def acked(sandbox: Sandbox, text: str, user: str, channel: str = CHANNEL) -> dict[str, Any]:
+    """The payload of the ack the running bot sends for ``/oncall text``."""
+    envelope = sandbox.slack.socket.push_command(text, user_id=user, channel_id=channel)
+    payload = sandbox.slack.socket.wait_for_ack(envelope, timeout=3).payload
+    assert payload is not None, "the ack carried no answer"
+    return payload
+
+
+@contextmanager
+def transactions(runtime: Runtime) -> Iterator[list[str]]:
+    """The threads that began a transaction on the database while the block ran."""
+    engine = runtime.sessions.kw["bind"]
+    begun: list[str] = []
+
+    def seen(_conn: Any) -> None:
+        begun.append(threading.current_thread().name)
+
+    event.listen(engine, "begin", seen)
+    try:
+        yield begun
+    finally:
+        event.remove(engine, "begin", seen)
+
+
+def test_a_repeat_question_is_acked_from_the_memo_without_a_transaction(
+    sandbox: Sandbox, make_bot: BotFactory
+) -> None:
+    world = seed(sandbox, NOW)
+    bot = make_bot(world.config_text, clock=Clock(NOW))
+    assert not any(report.failed for report in run_cycle(bot.runtime, NOW))
+    for user in (ALICE, DAVE):
+        refresh_user(bot.runtime, user)
+    questions = [*QUESTIONS, ("help", CHANNEL)]
+    first = {(text, channel): acked(sandbox, text, ALICE, channel) for text, channel in questions}
+    with transactions(bot.runtime) as begun:
+        again = {(text, channel): acked(sandbox, text, ALICE, channel) for text, channel in questions}
+    assert again == first
+    # Only `help` (never kept) reads in a transaction; every kept answer took one statement, no BEGIN.
+    assert len(begun) == 1, begun
+    # A profile changed by users.info (as the after-ack fetch writes it): the kept `me` is not given.
+    before = acked(sandbox, "me", DAVE)
+    assert "no upcoming shifts" in str(before)
+    sandbox.slack.set_user(DAVE, email="carol@corp.example")
+    refresh_user(bot.runtime, DAVE)
+    with transactions(bot.runtime) as begun:
+        after = acked(sandbox, "me", DAVE)
+    assert begun != []
+    assert "You are on call now for *data*" in str(after)

@@ -27,11 +27,12 @@ from app.slack import me_blocks, oncall_blocks, oncall_help
 from app.slack.after_ack import after_ack
 from app.slack.answer_memo import AnswerMemo
 from app.slack.limits_check import BlockKitLimitError, validate_message
+from app.slack.oncall_reader import PER_TEAM, kept_answer, reader_of
 from app.store import reads
 from app.store.db import reading
+from app.store.reads import generations_now
 
 SUBCOMMANDS = ("now", "next", "week", "me", "help")
-PER_TEAM = ("now", "next", "week")
 STATES = ("team states",)  # the memo's key for every team's refresh state (read by every `me`)
 
 
@@ -101,29 +102,22 @@ def answer(
     """
     config = runtime.config
     names = [team.name for team in config.teams]
-    here = config.team_for_channel(channel_id)
     # Read first: a kept answer or profile is good only at the generations read before it.
     generations = oncall_view.generations(session) if memo is not None else {}
-    fallback_zone = here.timezone if here else config.timezone
     if memo is None:
-        zone = slack_users.cached_zone(session, user_id, fallback_zone, now)
+        row = reads.profile(session, user_id)
     else:
         row = memo.profile(user_id, generations, now, lambda: reads.profile(session, user_id))
-        zone = slack_users.zone_of(row, fallback_zone, now)
-    chosen = config.team(query.team) if query.team else here
-    about_one = chosen if query.kind in PER_TEAM else here
-    fallback = about_one.language if about_one is not None else config.language
-    language = slack_users.choose_reader_language(zone.locale, fallback)
-    t = translator(language)
+    reader = reader_of(runtime, query.kind, query.team, user_id, channel_id, row, now)
+    zone, chosen, key = reader.zone, reader.chosen, reader.key
+    t = translator(reader.language)
     if query.kind in ("help", "unknown"):
         if query.kind == "help":
             return _checked(oncall_help.usage(names, query.word, t)), zone
         return _checked(oncall_help.unknown_team(query.word or "", query.suggestions, names, t)), zone
-    # Everything the answer depends on besides the cache and the clock: the memo's key.
     teams: list[Team] = [chosen] if chosen is not None else list(config.teams)
     mine = query.kind == "me"
     team = None if mine or chosen is None else chosen.name
-    key = (query.kind, team, language, zone.name, zone.known, user_id if mine else None)
     kept = memo.get(key, generations, now) if memo is not None else None
     if kept is not None:
         return kept, zone
@@ -205,14 +199,21 @@ def register(app: App, runtime: Runtime) -> None:
     """Attach the /oncall listener to the Bolt app."""
     zones = slack_users.ZoneFetcher(runtime)
     memo = AnswerMemo()
+    engine = runtime.sessions.kw["bind"]
 
     @app.command("/oncall")
     def oncall(ack: Ack, command: dict[str, Any], context: BoltContext) -> None:
         user_id, channel_id = str(command.get("user_id") or ""), str(command.get("channel_id") or "")
         try:
             query = parse(str(command.get("text") or ""), [team.name for team in runtime.config.teams])
-            with reading(runtime.sessions) as session:  # the ack never waits for the write lock
-                payload, zone = answer(session, runtime, query, user_id, channel_id, runtime.now(), memo)
+            now = runtime.now()
+            kept = kept_answer(
+                runtime, memo, generations_now(engine), (query.kind, query.team), user_id, channel_id, now
+            )
+            if kept is None:
+                with reading(runtime.sessions) as session:  # the ack never waits for the write lock
+                    kept = answer(session, runtime, query, user_id, channel_id, now, memo)
+            payload, zone = kept
         except BlockKitLimitError:  # Slack would show the user an error instead: say something true
             ack(**oncall_help.too_big(translator(runtime.config.channel_language(channel_id))))
             raise
