@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any
 
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -108,3 +109,23 @@ def test_shifts_history_and_snapshots(tmp_path: Path) -> None:
         before = repo.snapshot_at(session, "data", t0 + week - timedelta(seconds=1))
         assert before is not None
         assert before.people == ["a"]
+
+
+@pytest.mark.sqlite_file
+def test_an_askers_shifts_are_found_by_index_not_by_reading_every_shift(tmp_path: Path) -> None:
+    from sqlalchemy import event
+
+    from app.store import reads
+
+    engine = make_engine(f"sqlite:///{tmp_path}/p.db")
+    migrate(engine)
+    sent: list[tuple[str, Any]] = []
+    event.listen(engine, "before_cursor_execute", lambda _c, _k, sql, values, *_: sent.append((sql, values)))
+    with session_factory(engine).begin() as session:
+        reads.shifts_of(session, ["ann@corp.example"], datetime(2025, 1, 1, tzinfo=UTC), ["data"])
+    [(sql, values)] = [(sql, values) for sql, values in sent if "FROM shifts" in sql]
+    with engine.connect() as connection:
+        plan = " ".join(
+            str(row[3]) for row in connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}", values)
+        )
+    assert "ix_shifts_person_lower" in plan, plan  # not "SCAN shifts": every cached shift read

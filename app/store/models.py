@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Index, Integer, String, Text, UniqueConstraint, func
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.store.base import Base
@@ -70,6 +70,10 @@ class ShiftRow(Base):
     end: Mapped[datetime]
     fetched_at: Mapped[datetime]
     layer: Mapped[str] = mapped_column(String(200), default="", server_default="")  # Shift.layer
+
+
+# `/oncall me` matches the asker's identities on lower(person) (the pagers may keep an email's capitals).
+Index("ix_shifts_person_lower", func.lower(ShiftRow.person))
 
 
 class PersonRow(Base):
