@@ -94,11 +94,6 @@ class AnswerMemo:
         self._profiles.put(user_id, row, generations, data)
         return row
 
-    def kept_profile(self, user_id: str, generations: Mapping[str, int], now: datetime) -> tuple[Any] | None:
-        """``(row,)`` while the asker's kept profile row holds (the row may be None); else None."""
-        kept = self._profiles.get(user_id, generations, now)
-        return (kept.payload,) if kept is not None else None
-
     def get(self, key: Hashable, generations: Mapping[str, int], now: datetime) -> dict[str, Any] | None:
         """The answer kept for ``key`` if it still reads the same at ``now`` with these generations."""
         kept = self._answers.get(key, generations, now)

@@ -1,14 +1,8 @@
-"""Who asks /oncall, in which zone and language, about which team: and the kept answer that fits.
-
-``answer`` (app/slack/listeners/commands.py) reads the cache in a transaction; before that, an ack asks
-``kept_answer`` whether the memo already holds this reader's answer at the database's generations, read in
-a statement of their own. A repeat question is then answered without a Session at all (~0.7 ms of an
-ack's ~3.5 ms were the Session's begin and commit: bench/ack.py).
-"""
+"""Who asks /oncall, in which zone and language, about which team: and the memo's key for that answer."""
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Mapping
+from collections.abc import Hashable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -17,10 +11,8 @@ from app.domain import Team
 from app.model.oncall import UserZone
 from app.runtime import Runtime
 from app.services import slack_users
-from app.slack.answer_memo import AnswerMemo
 
 PER_TEAM = ("now", "next", "week")
-QUESTIONS = ("now", "next", "week", "me")  # the kinds whose answers are kept (help is not read)
 
 
 @dataclass(frozen=True)
@@ -49,24 +41,3 @@ def reader_of(
     named = None if mine or chosen is None else chosen.name
     key = (kind, named, language, zone.name, zone.known, user_id if mine else None)
     return Reader(zone, language, chosen, key)
-
-
-def kept_answer(
-    runtime: Runtime,
-    memo: AnswerMemo,
-    generations: Mapping[str, int],
-    question: tuple[str, str | None],
-    user_id: str,
-    channel_id: str,
-    now: datetime,
-) -> tuple[dict[str, Any], UserZone] | None:
-    """The kept answer to ``question`` (kind, team) for this reader at ``generations``; None: read it."""
-    kind, team = question
-    if kind not in QUESTIONS:
-        return None
-    profile = memo.kept_profile(user_id, generations, now)
-    if profile is None:
-        return None
-    reader = reader_of(runtime, kind, team, user_id, channel_id, profile[0], now)
-    payload = memo.get(reader.key, generations, now)
-    return None if payload is None else (payload, reader.zone)

@@ -267,8 +267,8 @@ def test_a_repeat_question_is_acked_from_the_memo_without_a_transaction(
     with transactions(bot.runtime) as begun:
         again = {(text, channel): acked(sandbox, text, ALICE, channel) for text, channel in questions}
     assert again == first
-    # Only `help` (never kept) reads in a transaction; every kept answer took one statement, no BEGIN.
-    assert len(begun) == 1, begun
+    # Every kept answer took one statement and no BEGIN; `help` (never kept) reads only the kept profile.
+    assert begun == []
     # A profile changed by users.info (as the after-ack fetch writes it): the kept `me` is not given.
     before = acked(sandbox, "me", DAVE)
     assert "no upcoming shifts" in str(before)
@@ -278,3 +278,26 @@ def test_a_repeat_question_is_acked_from_the_memo_without_a_transaction(
         after = acked(sandbox, "me", DAVE)
     assert begun != []
     assert "You are on call now for *data*" in str(after)
+
+
+def test_another_reader_gets_the_kept_values_rendered_without_a_transaction(
+    sandbox: Sandbox, make_bot: BotFactory
+) -> None:
+    world = seed(sandbox, NOW)
+    bot = make_bot(world.config_text, clock=Clock(NOW))
+    assert not any(report.failed for report in run_cycle(bot.runtime, NOW))
+    for user in (ALICE, DAVE):
+        refresh_user(bot.runtime, user)
+    questions = [q for q in QUESTIONS if q[0] != "me"]  # `me` is the asker's own
+    for text, channel in questions:
+        acked(sandbox, text, ALICE, channel)
+    acked(sandbox, "help", DAVE)  # dave's profile is read (and kept) once
+    with transactions(bot.runtime) as begun:
+        kept = {(text, channel): acked(sandbox, text, DAVE, channel) for text, channel in questions}
+    assert begun == []  # dave's zone is another: each answer is rendered anew, from the kept values
+    for (text, channel), payload in kept.items():
+        with reading(bot.runtime.sessions) as session:
+            query = parse(text, [team.name for team in bot.runtime.config.teams])
+            fresh, _ = answer(session, bot.runtime, query, DAVE, channel, NOW)
+        assert payload == fresh, (text, channel)
+    assert "America/Los_Angeles" in str(kept[("", CHANNEL)])

@@ -9,7 +9,9 @@ team it is about (of the channel's team, or the top-level default when it spans 
 from __future__ import annotations
 
 import difflib
-from collections.abc import Sequence
+import functools
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -27,7 +29,7 @@ from app.slack import me_blocks, oncall_blocks, oncall_help
 from app.slack.after_ack import after_ack
 from app.slack.answer_memo import AnswerMemo
 from app.slack.limits_check import BlockKitLimitError, validate_message
-from app.slack.oncall_reader import PER_TEAM, kept_answer, reader_of
+from app.slack.oncall_reader import PER_TEAM, reader_of
 from app.store import reads
 from app.store.db import reading
 from app.store.reads import generations_now
@@ -100,14 +102,30 @@ def answer(
 
     Raises BlockKitLimitError for an answer Slack would refuse (it is not kept).
     """
+    return answer_from(lambda: session, runtime, query, (user_id, channel_id), now, memo)
+
+
+def answer_from(
+    session: Callable[[], Session],
+    runtime: Runtime,
+    query: Query,
+    asker: tuple[str, str],
+    now: datetime,
+    memo: AnswerMemo | None = None,
+    generations: Mapping[str, int] | None = None,
+) -> tuple[dict[str, Any], UserZone]:
+    """``answer`` for ``asker`` (user, channel), opening the reading ``session()`` only when it must read.
+
+    ``generations``: read already, before anything else (``reads.generations_now``); else read first
+    in the session. A kept answer, or kept values rendered for another reader, then needs no session.
+    """
+    user_id, channel_id = asker
     config = runtime.config
     names = [team.name for team in config.teams]
     # Read first: a kept answer or profile is good only at the generations read before it.
-    generations = oncall_view.generations(session) if memo is not None else {}
-    if memo is None:
-        row = reads.profile(session, user_id)
-    else:
-        row = memo.profile(user_id, generations, now, lambda: reads.profile(session, user_id))
+    if generations is None:
+        generations = oncall_view.generations(session()) if memo is not None else {}
+    row = _profile_row(session, user_id, memo, generations, now)
     reader = reader_of(runtime, query.kind, query.team, user_id, channel_id, row, now)
     zone, chosen, key = reader.zone, reader.chosen, reader.key
     t = translator(reader.language)
@@ -125,18 +143,18 @@ def answer(
         # Every team's state is read by every `me`, whoever asks: kept like the views.
         states = memo.view(STATES, generations, now) if memo is not None else None
         if states is None:
-            states = oncall_view.team_states(session, runtime.config, now), Validity(now, ages_apart=True)
+            states = oncall_view.team_states(session(), runtime.config, now), Validity(now, ages_apart=True)
             if memo is not None:
                 memo.put_view(STATES, states[0], generations, states[1])
         validity = Validity(now)
-        payload = _checked(_mine(session, runtime, user_id, zone, now, t, validity, states[0]))
+        payload = _checked(_mine(session(), runtime, user_id, zone, now, t, validity, states[0]))
     else:
         # The values are the same for every reader: kept under the question and the team alone.
         view_key = (query.kind, team)
         found = memo.view(view_key, generations, now) if memo is not None else None
         if found is None:
             read = Validity(now, ages_apart=True)
-            found = _read(session, runtime, query.kind, teams, now, read), read
+            found = _read(session(), runtime, query.kind, teams, now, read), read
             if memo is not None:
                 memo.put_view(view_key, found[0], generations, read)
         values, read = found
@@ -146,6 +164,19 @@ def answer(
     if memo is not None:
         memo.put(key, payload, generations, validity)
     return payload, zone
+
+
+def _profile_row(
+    session: Callable[[], Session],
+    user_id: str,
+    memo: AnswerMemo | None,
+    generations: Mapping[str, int],
+    now: datetime,
+) -> Any:
+    """The asker's cached profile row (None: never asked), kept by ``memo`` while profiles are the same."""
+    if memo is None:
+        return reads.profile(session(), user_id)
+    return memo.profile(user_id, generations, now, lambda: reads.profile(session(), user_id))
 
 
 def _mine(
@@ -206,14 +237,13 @@ def register(app: App, runtime: Runtime) -> None:
         user_id, channel_id = str(command.get("user_id") or ""), str(command.get("channel_id") or "")
         try:
             query = parse(str(command.get("text") or ""), [team.name for team in runtime.config.teams])
-            now = runtime.now()
-            kept = kept_answer(
-                runtime, memo, generations_now(engine), (query.kind, query.team), user_id, channel_id, now
-            )
-            if kept is None:
-                with reading(runtime.sessions) as session:  # the ack never waits for the write lock
-                    kept = answer(session, runtime, query, user_id, channel_id, now, memo)
-            payload, zone = kept
+            # The generations first, in a statement of their own: a kept answer (or kept values to render
+            # for this reader) then needs no transaction, whose begin and commit were ~0.7 ms of an ack.
+            generations = generations_now(engine)
+            with ExitStack() as opened:  # the ack never waits for the write lock: a reading transaction
+                session = functools.cache(lambda: opened.enter_context(reading(runtime.sessions)))
+                asker = (user_id, channel_id)
+                payload, zone = answer_from(session, runtime, query, asker, runtime.now(), memo, generations)
         except BlockKitLimitError:  # Slack would show the user an error instead: say something true
             ack(**oncall_help.too_big(translator(runtime.config.channel_language(channel_id))))
             raise
