@@ -2,37 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from datetime import UTC, datetime, timedelta
-from typing import Any
-
-from sqlalchemy import event
 
 from app.runtime import Runtime
 from app.sandbox import Sandbox
 from app.services.cycle import run_cycle
 from tests.conftest import RuntimeFactory
+from tests.db_watch import statements_sent
 from tests.services.test_resync import TEAMS, seed
 
 NOW = datetime(2026, 12, 7, 12, tzinfo=UTC)
 WRITE_BEGINS = ("BEGIN IMMEDIATE", "pg_advisory_xact_lock")  # how a writer begins on SQLite / PostgreSQL
 
 
-@contextmanager
-def statements(runtime: Runtime) -> Iterator[list[str]]:
+def statements(runtime: Runtime) -> AbstractContextManager[list[str]]:
     """Every statement the bot sends to the database meanwhile (BEGINs included)."""
-    sent: list[str] = []
-    engine = runtime.sessions.kw["bind"]
-
-    def count(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        sent.append(statement)
-
-    event.listen(engine, "before_cursor_execute", count)
-    try:
-        yield sent
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
+    return statements_sent(runtime)
 
 
 def test_a_steady_cycle_sends_as_many_statements_for_twelve_teams_as_for_one(

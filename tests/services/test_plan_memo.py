@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
-from typing import Any
-
-from sqlalchemy import event
 
 from app.runtime import Runtime
 from app.sandbox import Sandbox
@@ -17,24 +13,13 @@ from app.services.cycle import run_cycle
 from app.services.shift_tick import shift_tick
 from app.store.db import reading
 from tests.conftest import RuntimeFactory
+from tests.db_watch import statements_sent
 from tests.services.test_shift_handovers import AMSTERDAM, local, rotation_config, step
 
 
-@contextmanager
-def shift_reads(runtime: Runtime) -> Iterator[list[str]]:
+def shift_reads(runtime: Runtime) -> AbstractContextManager[list[str]]:
     """The statements that read the shifts table while the block runs."""
-    engine = runtime.sessions.kw["bind"]
-    found: list[str] = []
-
-    def seen(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        if "FROM shifts" in statement:
-            found.append(statement)
-
-    event.listen(engine, "before_cursor_execute", seen)
-    try:
-        yield found
-    finally:
-        event.remove(engine, "before_cursor_execute", seen)
+    return statements_sent(runtime, "FROM shifts")
 
 
 def _next(runtime: Runtime, now: datetime) -> handover_plan.Planned | None:

@@ -6,14 +6,10 @@ memo) at the same instant: the memo may save work, never change a word.
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
-
-from sqlalchemy import event
 
 from app.runtime import Runtime
 from app.sandbox import Sandbox
@@ -24,6 +20,7 @@ from app.slack.answer_memo import AnswerMemo
 from app.slack.listeners.commands import answer, parse
 from app.store.db import reading
 from tests.conftest import BotFactory, RuntimeFactory
+from tests.db_watch import statements_sent, transactions_begun
 
 NOW = datetime(2025, 3, 5, 10, 37, 20, tzinfo=UTC)  # Wed 11:37:20 in Amsterdam
 ALICE, BOB, CAROL, DAVE = "U0ALICE0001", "U0BOB000001", "U0CAROL0001", "U0DAVE00001"
@@ -139,21 +136,9 @@ def test_each_reader_keeps_their_own_language(sandbox: Sandbox, make_runtime: Ru
     assert ask(runtime, memo, "", "U0JAPAN0001", CHANNEL) is japanese
 
 
-@contextmanager
-def cache_reads(runtime: Runtime) -> Iterator[list[str]]:
+def cache_reads(runtime: Runtime) -> AbstractContextManager[list[str]]:
     """The statements that read the roster cache (shifts, snapshots, team states) while the block runs."""
-    engine = runtime.sessions.kw["bind"]
-    found: list[str] = []
-
-    def seen(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        if any(f"FROM {table}" in statement for table in ("shifts", "oncall_snapshots", "team_state")):
-            found.append(statement)
-
-    event.listen(engine, "before_cursor_execute", seen)
-    try:
-        yield found
-    finally:
-        event.remove(engine, "before_cursor_execute", seen)
+    return statements_sent(runtime, "FROM shifts", "FROM oncall_snapshots", "FROM team_state")
 
 
 def test_other_readers_and_a_later_minute_get_the_kept_values_rendered_afresh(
@@ -206,24 +191,14 @@ def test_a_repeat_askers_profile_is_read_once_until_a_profile_changes(
     clock = Clock(NOW)
     [runtime] = start(sandbox, make_runtime, clock)
     memo = AnswerMemo()
-    engine = runtime.sessions.kw["bind"]
-    profile_reads: list[str] = []
-
-    def seen(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        if "FROM slack_users" in statement:
-            profile_reads.append(statement)
-
     ask(runtime, memo, "", "U0JAPAN0001", CHANNEL)
-    event.listen(engine, "before_cursor_execute", seen)
-    try:
+    with statements_sent(runtime, "FROM slack_users") as profile_reads:
         again = ask(runtime, memo, "", "U0JAPAN0001", CHANNEL)
         assert profile_reads == []  # the zone and language of the asker, as read a moment ago
         # Their Slack time zone changes; users.info caches it (the after-ack fetch): read anew.
         sandbox.slack.set_user("U0JAPAN0001", tz="America/Los_Angeles")
         refresh_user(runtime, "U0JAPAN0001")
         moved = ask(runtime, memo, "", "U0JAPAN0001", CHANNEL)
-    finally:
-        event.remove(engine, "before_cursor_execute", seen)
     assert profile_reads != []
     assert moved != again
     assert moved == ask(runtime, None, "", "U0JAPAN0001", CHANNEL)
@@ -238,22 +213,6 @@ def acked(sandbox: Sandbox, text: str, user: str, channel: str = CHANNEL) -> dic
     return payload
 
 
-@contextmanager
-def transactions(runtime: Runtime) -> Iterator[list[str]]:
-    """The threads that began a transaction on the database while the block ran."""
-    engine = runtime.sessions.kw["bind"]
-    begun: list[str] = []
-
-    def seen(_conn: Any) -> None:
-        begun.append(threading.current_thread().name)
-
-    event.listen(engine, "begin", seen)
-    try:
-        yield begun
-    finally:
-        event.remove(engine, "begin", seen)
-
-
 def test_a_repeat_question_is_acked_from_the_memo_without_a_transaction(
     sandbox: Sandbox, make_bot: BotFactory
 ) -> None:
@@ -264,7 +223,7 @@ def test_a_repeat_question_is_acked_from_the_memo_without_a_transaction(
         refresh_user(bot.runtime, user)
     questions = [*QUESTIONS, ("help", CHANNEL)]
     first = {(text, channel): acked(sandbox, text, ALICE, channel) for text, channel in questions}
-    with transactions(bot.runtime) as begun:
+    with transactions_begun(bot.runtime) as begun:
         again = {(text, channel): acked(sandbox, text, ALICE, channel) for text, channel in questions}
     assert again == first
     # Every kept answer took one statement and no BEGIN; `help` (never kept) reads only the kept profile.
@@ -274,7 +233,7 @@ def test_a_repeat_question_is_acked_from_the_memo_without_a_transaction(
     assert "no upcoming shifts" in str(before)
     sandbox.slack.set_user(DAVE, email="carol@corp.example")
     refresh_user(bot.runtime, DAVE)
-    with transactions(bot.runtime) as begun:
+    with transactions_begun(bot.runtime) as begun:
         after = acked(sandbox, "me", DAVE)
     assert begun != []
     assert "You are on call now for *data*" in str(after)
@@ -292,7 +251,7 @@ def test_another_reader_gets_the_kept_values_rendered_without_a_transaction(
     for text, channel in questions:
         acked(sandbox, text, ALICE, channel)
     acked(sandbox, "help", DAVE)  # dave's profile is read (and kept) once
-    with transactions(bot.runtime) as begun:
+    with transactions_begun(bot.runtime) as begun:
         kept = {(text, channel): acked(sandbox, text, DAVE, channel) for text, channel in questions}
     assert begun == []  # dave's zone is another: each answer is rendered anew, from the kept values
     for (text, channel), payload in kept.items():
