@@ -17,6 +17,7 @@ import argparse
 import gc
 import os
 import platform
+import signal
 import statistics
 import subprocess
 import sys
@@ -70,13 +71,48 @@ if "--bare" not in sys.argv:
 """
 
 
+# The footprint's floor: on SIGUSR1 the bot writes the names of the modules it has loaded (BENCH_MODULES);
+# a fresh interpreter then imports just those and does nothing else (FLOOR).
+SITE_MODULES = """
+import os, signal, sys
+if os.environ.get("BENCH_MODULES") and "--bare" not in sys.argv:
+    def _modules(*_):
+        with open(os.environ["BENCH_MODULES"] + ".part", "w", encoding="utf-8") as out:
+            out.write("\\n".join(list(sys.modules)))
+        os.replace(os.environ["BENCH_MODULES"] + ".part", os.environ["BENCH_MODULES"])
+    signal.signal(signal.SIGUSR1, _modules)
+"""
+FLOOR = """
+import importlib, sys
+for name in open(sys.argv[1], encoding="utf-8").read().split():
+    try:
+        importlib.import_module(name)
+    except Exception:  # __main__, this bench's sitecustomize
+        pass
+status = open("/proc/self/status").read().split("VmRSS:")[1].split()[0]
+print(len(sys.modules), int(status) / 1024)
+"""
+
+
 def experiment_path(directory: Path, args: argparse.Namespace) -> dict[str, str]:
-    """PYTHONPATH with a sitecustomize for the --nodelay / --freeze experiments (empty when neither)."""
-    code = (SITE_NODELAY if args.nodelay else "") + (SITE_FREEZE if args.freeze else "")
-    if not code:
-        return {}
+    """PYTHONPATH with a sitecustomize: the module list (always), the --nodelay / --freeze experiments."""
+    code = SITE_MODULES + (SITE_NODELAY if args.nodelay else "") + (SITE_FREEZE if args.freeze else "")
     (directory / "sitecustomize.py").write_text(code, encoding="utf-8")
     return {"PYTHONPATH": str(directory)}
+
+
+def import_floor(pid: int, listing: Path, cwd: Path) -> tuple[int, float]:
+    """Modules the bot ``pid`` has loaded, and the RSS (MiB) of a fresh interpreter importing only those."""
+    listing.unlink(missing_ok=True)
+    os.kill(pid, signal.SIGUSR1)
+    deadline = time.monotonic() + 10
+    while not listing.exists() and time.monotonic() < deadline:  # written aside, then renamed
+        time.sleep(0.05)
+    done = subprocess.run(
+        [sys.executable, "-c", FLOOR, str(listing)], cwd=cwd, capture_output=True, text=True, check=True
+    )
+    count, rss = done.stdout.split()
+    return int(count), float(rss)
 
 
 def seed(sandbox: Sandbox, teams: int, shifts: int, now: datetime) -> tuple[str, list[tuple[str, str]]]:
@@ -183,6 +219,7 @@ class Results:
     bare: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
     bare_hello: dict[str, float] = field(default_factory=dict)
     bare_rss: dict[str, float] = field(default_factory=dict)
+    floor: tuple[int, float] = (0, 0.0)  # modules the bot loaded; RSS of importing only them (MiB)
     restarts: list[float] = field(default_factory=list)  # start to hello of each restart after the run
     # (app, reason) → latencies of the command pushed 0.2 s after each disconnect; inf: never acked
     reconnect: dict[tuple[str, str], list[float]] = field(default_factory=lambda: defaultdict(list))
@@ -244,6 +281,18 @@ def reconnects(name: str, slack: SlackSandbox, results: Results, rounds: int) ->
             time.sleep(max(0.0, began + 1.0 - time.monotonic()))
 
 
+def disconnect_all(ours: SlackSandbox, bare: dict[str, SlackSandbox], results: Results, rounds: int) -> None:
+    """``reconnects`` on every app at once, one thread each."""
+    threads = [
+        threading.Thread(target=reconnects, args=(name, box, results, rounds))
+        for name, box in [(APP, ours), *bare.items()]
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+
 def quiet_sandbox(box: SlackSandbox) -> SlackSandbox:
     """No server pings (see the module docstring)."""
     box.socket.ping_interval = None
@@ -271,7 +320,7 @@ def run(args: argparse.Namespace) -> Results:
             base |= experiment_path(Path(tmp), args)
             env = base | sandbox.env()
             env |= {"DATABASE_URL": f"sqlite:///{tmp}/oncall.db", "LOG_LEVEL": "WARNING"}
-            env |= {"ONCALL_CONFIG": f"{tmp}/oncall.toml"}
+            env |= {"ONCALL_CONFIG": f"{tmp}/oncall.toml", "BENCH_MODULES": f"{tmp}/modules.txt"}
             results = Results()
             for kind, box in bare_boxes.items():  # one at a time, so no start is slowed by another
                 bare_env = base | {
@@ -301,15 +350,9 @@ def run(args: argparse.Namespace) -> Results:
             measured = drive(args, sandbox.slack, bare_boxes, plan[WARM_UP:])
             measured.rss_before, measured.rss_after = rss_before, rss_mib(bot.pid)
             measured.bare_rss = {kind: rss_mib(p.pid) for kind, p in zip(bare_boxes, processes, strict=False)}
+            measured.floor = import_floor(bot.pid, Path(tmp) / "modules.txt", ROOT)
             measured.cached, measured.hello, measured.bare_hello = cached, hello, results.bare_hello
-            threads = [
-                threading.Thread(target=reconnects, args=(name, box, measured, args.reconnects))
-                for name, box in [(APP, sandbox.slack), *bare_boxes.items()]
-            ]
-            for thread in threads:
-                thread.start()
-            for thread in threads:
-                thread.join()
+            disconnect_all(sandbox.slack, bare_boxes, measured, args.reconnects)
             # The first start above may compile the .pyc files a checkout lacks: a restart is what an
             # upgrade or a crash finds, timed a few times (one start swings ±0.2 s on a shared machine).
             measured.restarts, processes[-1] = restart_hellos(sandbox.slack, bot, env, log, args.starts)
@@ -400,6 +443,11 @@ def report(args: argparse.Namespace, results: Results) -> bool:
         )
     for kind, hello in results.bare_hello.items():
         print(f"| bare app, {kind} | {hello:.2f} s | {results.bare_rss.get(kind, 0):.0f} MiB |")
+    modules, floor = results.floor
+    print(
+        f"| the {modules} modules the bot had loaded, imported by an interpreter doing nothing else "
+        f"| | {floor:.0f} MiB |"
+    )
     p50, p99, base50 = (
         percentile(results.ours, 50),
         percentile(results.ours, 99),
@@ -422,6 +470,7 @@ def report(args: argparse.Namespace, results: Results) -> bool:
     print("\nTargets:")
     for text, ok in checks:
         print(f"- {text}: {'met' if ok else 'MISSED'}")
+    print(f"(RSS floor: importing the bot's {modules} modules alone takes {floor:.0f} MiB)")
     return all(ok for _, ok in checks)
 
 
