@@ -67,7 +67,7 @@ TOO_BIG = "too_big"
 # ---- once-only posts ------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Key:
     """What a once-only post carries (in Slack's message metadata): the kind of post and its unique key."""
 
@@ -75,7 +75,7 @@ class Key:
     key: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Sent:
     """Slack posted it: ``ts`` of the message in ``channel`` (for a DM, the D… id)."""
 
@@ -83,14 +83,14 @@ class Sent:
     channel: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Refused:
     """Slack answered that it did not post (or kept rate-limiting), or the request never left: try again."""
 
     reason: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Unknown:
     """The request went out but no answer came back: Slack may or may not have posted it."""
 
@@ -104,7 +104,7 @@ class ReadBackFailed(Exception):
     """Reading the conversation back failed; ``str()`` says why in a sentence."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class BotIdentity:
     """Who the bot token belongs to (auth.test): the bot's user id, its name, the workspace, its scopes."""
 

@@ -11,7 +11,7 @@ from urllib.error import URLError
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class CheckResult:
     """One check: its name, whether it passed, what was found, and what to do when it failed.
 

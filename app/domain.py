@@ -28,7 +28,7 @@ def known_slack_id(config_people: dict[str, str], pager_id: str) -> str | None:
     return config_people.get(pager_id) or slack_id_identity(pager_id)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Shift:
     """One person's stretch on call: ``person`` is the pager's identity (an email for Opsgenie)."""
 
@@ -51,7 +51,7 @@ class Shift:
         return self.start <= at < self.end
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class OnCall:
     """Who the pager says is on call for a schedule at one instant."""
 
@@ -60,7 +60,7 @@ class OnCall:
     people: tuple[str, ...]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class AlertRequest:
     """What the escalation asks the pager to raise."""
 
@@ -76,7 +76,7 @@ class AlertRequest:
     note: str | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class AlertStatus:
     """The pager's answer about an alert request: ``done`` False while still being processed."""
 
@@ -86,7 +86,7 @@ class AlertStatus:
     message: str = ""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class AlertRef:
     """An alert to act on: the escalation's alias, and the pager's own id once known."""
 
@@ -94,7 +94,7 @@ class AlertRef:
     alert_id: str | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class AlertState:
     """An alert as the pager has it now: open, acknowledged (and still open) or closed.
 
@@ -112,7 +112,7 @@ class AlertState:
         return self.status == "closed"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class RotationLayer:
     """One rotation layer: ``people`` take turns of ``shift`` from ``start`` (naive, team-local time)."""
 
@@ -121,7 +121,7 @@ class RotationLayer:
     start: datetime
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class RotationOverride:
     """``person`` is on call from ``start`` to ``end`` (naive, team-local) instead of the layers."""
 
@@ -130,7 +130,7 @@ class RotationOverride:
     end: datetime
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class RotationSpec:
     """A team's built-in rotation: its layers (all on call at once) and the overrides that beat them."""
 
@@ -141,7 +141,7 @@ class RotationSpec:
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class HandoverTime:
     """A fixed wall-clock moment in a team's zone: weekly (Monday 09:00) or, ``weekday`` None, daily."""
 
@@ -166,7 +166,7 @@ DEFAULT_REMIND_BEFORE = timedelta(hours=1)
 DEFAULT_ACK_WITHIN = timedelta(minutes=30)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Team:
     """One team from the config file: its schedule, usergroup, channel and rituals."""
 

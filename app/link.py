@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from slack_bolt import App
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Link:
     """An open Socket Mode connection with no app yet, and the gateway and metrics it was opened with."""
 

@@ -16,7 +16,7 @@ from app.durations import parse_duration, parse_duration_or_off
 from app.i18n import DEFAULT_LANGUAGE
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class OncallConfig:
     """The validated teams file."""
 

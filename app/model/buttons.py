@@ -25,7 +25,7 @@ Offer = Literal["page", "resolve", "alert"]
 Done = Literal["paged", "acked", "resolved"]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class EscalationButtons:
     """The buttons of one escalation; ``priority``: the select's initial choice (the Page offer only)."""
 
@@ -34,7 +34,7 @@ class EscalationButtons:
     priority: str = "P3"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class PressDone:
     """The pressed message again, its buttons replaced by who did what (and ``keep``, the buttons left).
 
@@ -68,7 +68,7 @@ def parse_got_it(value: str) -> tuple[str, datetime] | None:
     return team, start.astimezone(UTC)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class GotItDone:
     """A pressed "Got it" message again (``pressed``: its blocks), the button replaced by when it was."""
 

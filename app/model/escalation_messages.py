@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 ReplyOutcome = Literal["tag", "page", "dm", "limited", "offer"]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class EscalationReply:
     """The thread reply to a mention; ``people`` None: the pager never told about the team yet."""
 
@@ -38,7 +38,7 @@ class EscalationReply:
 PageState = Literal["confirmed", "unconfirmed", "failed"]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class PageOutcome:
     """The thread message saying what came of a page, by ``state``.
 
@@ -55,7 +55,7 @@ class PageOutcome:
     language: str = "en"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class MentionUsage:
     """How to mention the bot (an empty or unclear mention)."""
 
@@ -63,7 +63,7 @@ class MentionUsage:
     language: str = "en"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class MentionUnknownTeam:
     """The mention names a team the bot does not know."""
 
@@ -72,7 +72,7 @@ class MentionUnknownTeam:
     language: str = "en"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class EscalationDm:
     """The direct message to an on-call person of a team that does not page."""
 
@@ -85,7 +85,7 @@ class EscalationDm:
     language: str = "en"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class DmOutcome:
     """The thread message about the direct messages: who got one (``reached``), and what failed.
 
@@ -97,14 +97,14 @@ class DmOutcome:
     language: str = "en"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class CourtesyReply:
     """The short answer to a thank-you: it tags nobody and pages nobody."""
 
     language: str = "en"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class WhoReply:
     """ "Who is on call?" answered in the thread: the /oncall answer in the team's zone."""
 
@@ -115,7 +115,7 @@ class WhoReply:
     language: str = "en"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class FollowUpReply:
     """A mention inside an escalated thread joins that escalation (no second alert)."""
 
@@ -127,7 +127,7 @@ class FollowUpReply:
     language: str = "en"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class WithButtons:
     """An escalation's thread message (its reply or its outcome) with the escalation's buttons below it."""
 
@@ -135,7 +135,7 @@ class WithButtons:
     buttons: EscalationButtons
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class AlertChangedAtPager:
     """The page's outcome message again after its alert was acknowledged or closed at the pager.
 

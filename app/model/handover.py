@@ -8,7 +8,7 @@ from datetime import datetime
 from app.model.person import Person
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class EscalationView:
     """One escalation of the outgoing shift."""
 
@@ -21,7 +21,7 @@ class EscalationView:
     permalink: str | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class UsergroupView:
     """The latest usergroup sync of a team (``result`` None when it never ran)."""
 
@@ -32,7 +32,7 @@ class UsergroupView:
     detail: str | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class LayerView:
     """Who hands over to whom on one layer of the schedule (a rotation: primary, secondary, ...)."""
 
@@ -41,7 +41,7 @@ class LayerView:
     incoming: tuple[Person, ...]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class HandoverView:
     """Everything the handover post shows; built by the handover service from the cache."""
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class PagerUnreachable:
     """The pager stopped answering: the data is stale since ``since`` (the group is left alone)."""
 
@@ -19,7 +19,7 @@ class PagerUnreachable:
     language: str = "en"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class PagerRecovered:
     """The pager answers again after an announced outage."""
 
@@ -30,7 +30,7 @@ class PagerRecovered:
     language: str = "en"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class NobodyOnCall:
     """Nobody on call can be put in the user group (``unmapped``: the pager's people Slack lacks)."""
 
@@ -40,7 +40,7 @@ class NobodyOnCall:
     language: str = "en"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class UnmappedPerson:
     """A person on call has no usable Slack account, so is not in the group."""
 
@@ -50,7 +50,7 @@ class UnmappedPerson:
     language: str = "en"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class SyncFailed:
     """Slack refused the user group update; ``sentence`` says why."""
 
@@ -60,7 +60,7 @@ class SyncFailed:
     language: str = "en"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class NeedsAdmin:
     """Something only an admin can fix (a missing group, a lost channel, a rejected token)."""
 

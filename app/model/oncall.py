@@ -11,7 +11,7 @@ from app.model.person import Person
 __all__ = ["Person"]  # the one identity type (app.model.person), re-exported beside its views
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Freshness:
     """When the pager last answered for this data; ``as_of`` None means no data yet."""
 
@@ -21,7 +21,7 @@ class Freshness:
     stale: bool = False
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ShiftView:
     """One person's stretch on call for a team, adjacent pieces merged."""
 
@@ -31,7 +31,7 @@ class ShiftView:
     end: datetime
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class TeamNow:
     """Who is on call for a team now (None: no data yet), until when, and how fresh that is."""
 
@@ -43,7 +43,7 @@ class TeamNow:
     layers: tuple[tuple[str, tuple[Person, ...]], ...] = ()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class TeamNext:
     """The next handover of a team: when, and to whom (``at`` None: none in the cached timeline)."""
 
@@ -55,7 +55,7 @@ class TeamNext:
     known_until: datetime | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class TeamWeek:
     """A team's shifts overlapping the next seven days."""
 
@@ -65,7 +65,7 @@ class TeamWeek:
     known_until: datetime | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class MyShifts:
     """The asking user's current and next shifts across all teams."""
 
@@ -78,7 +78,7 @@ class MyShifts:
     unknown_teams: tuple[str, ...] = ()  # teams with no schedule yet: the user's shifts there are unknown
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class TeamHome:
     """One team on the App Home: on call now, the last usergroup sync and unmapped people."""
 
@@ -89,7 +89,7 @@ class TeamHome:
     unmapped: tuple[Person, ...]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class UserZone:
     """The zone an answer is rendered in: the user's own when ``known``, else the team's.
 

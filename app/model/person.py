@@ -8,7 +8,7 @@ from dataclasses import dataclass
 MENTIONABLE = ("ok", "guest")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Person:
     """A pager identity and the Slack account it resolved to, if any.
 

@@ -10,7 +10,7 @@ from app.model.handover import HandoverView
 from app.model.person import Person
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class TeamShift:
     """The shift a message is about: the team, the zone its times are shown in, and when it starts."""
 
@@ -19,7 +19,7 @@ class TeamShift:
     start: datetime
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class HandoverPost:
     """The handover in the team channel; ``acked_by``: the incoming people who pressed "Got it"."""
 
@@ -28,7 +28,7 @@ class HandoverPost:
     acked_by: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class IncomingDm:
     """The direct message to a person coming on call; ``got_it``: its "Got it" button's value."""
 
@@ -37,7 +37,7 @@ class IncomingDm:
     got_it: str | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class AckReminder:
     """The DM to an incoming person who has not pressed "Got it" yet, with the button again."""
 
@@ -50,7 +50,7 @@ class AckReminder:
 GotItWhy = Literal["unknown", "not_yours", "again"]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class GotItRefused:
     """The private answer to a "Got it" press that changed nothing; ``incoming``: who may press it."""
 
@@ -59,7 +59,7 @@ class GotItRefused:
     language: str = "en"  # the presser's
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class AckMissing:
     """The channel hears that nobody confirmed the handover; the outgoing people stay reachable."""
 
@@ -69,7 +69,7 @@ class AckMissing:
     language: str = "en"  # the team's
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class IdentityWarning:
     """The day-ahead warning: incoming people Slack cannot reach, and how to fix them."""
 
@@ -78,7 +78,7 @@ class IdentityWarning:
     language: str = "en"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ShiftChange:
     """One changed shift: who is on call for it now, and who was."""
 
@@ -89,7 +89,7 @@ class ShiftChange:
     language: str = "en"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ShiftDigest:
     """Every change to the coming week's shifts, in one post."""
 
@@ -99,7 +99,7 @@ class ShiftDigest:
     language: str = "en"  # the team's
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ShiftReminder:
     """The direct message to a person whose shift begins soon: ``end`` None when not known yet."""
 

@@ -104,7 +104,7 @@ def rotation_provider(_settings: Settings, team: Team, tuning: Tuning = DEFAULT_
     return provider
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class JsmCredentials:
     """A team's JSM account (site, email, API token and its env var) and the optional integration key."""
 

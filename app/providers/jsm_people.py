@@ -20,7 +20,7 @@ from app.providers.jsm_http import JsmHttp
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Account:
     """What Jira tells about one account id: its email (None when hidden), name and whether it exists."""
 

@@ -27,7 +27,7 @@ from app.providers import (
 )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Throttle:
     """What one 429 means: how long to wait, whether that is too long, and the sentence when giving up."""
 
@@ -37,7 +37,7 @@ class Throttle:
     why: str = "throttled (HTTP 429)"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Retrying:
     """How one client retries: ``pause(attempt, seconds, why)`` waits (and logs); the rest words failures."""
 
@@ -138,7 +138,7 @@ def json_object(response: httpx.Response, pager: str) -> dict[str, Any]:
     return body
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Refusal:
     """One pager's sentences for a refused answer, by what went wrong (each already names the fix)."""
 
@@ -163,7 +163,7 @@ class Refusal:
         return error
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Scrubber:
     """Belt and braces: no credential reaches a message, whatever the server echoes."""
 

@@ -49,7 +49,7 @@ Builder = Callable[["Settings", Team], Provider]
 Tunable = Callable[..., Provider]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ProviderKind:
     """One pager: what a team writes as ``provider``, its credentials and its builder.
 

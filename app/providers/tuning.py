@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     import httpx
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Tuning:
     """How a pager client waits and gives up, the same keywords for every pager (check's are quicker).
 

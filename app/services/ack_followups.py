@@ -34,7 +34,7 @@ REMINDER_KIND = "ack_reminder"
 CHANNEL_KIND = "ack_missing"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Waiting:
     """An incoming person who has not confirmed: their reminder is due at ``remind_at``."""
 
@@ -43,7 +43,7 @@ class Waiting:
     reminded_at: datetime | None  # when the reminder went out, None before
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class PendingAck:
     """The team's current handover, not confirmed by everyone it was handed to."""
 

@@ -40,7 +40,7 @@ def pager_workers(teams: int) -> int:
     return min(PAGER_WORKERS, max(WORKERS, -(-teams // TEAMS_PER_PAGER_WORKER)))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class TeamReport:
     """One team's cycle: the refresh and the usergroup sync."""
 

@@ -37,7 +37,7 @@ _EMOJI_CODE = re.compile(r":[\w+\-']+:")
 _NOT_WORD = re.compile(r"[^\w\s'👍🙏]+")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Intent:
     """What the mention asks for; ``body`` is what to tell the pager, ``priority`` an explicit P-word."""
 

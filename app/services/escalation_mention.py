@@ -18,7 +18,7 @@ _LEADING_WORD = re.compile(r"^([A-Za-z0-9][\w.-]*)(?:\s*(:)\s*|\s+|$)(.*)$", re.
 _MARKUP = re.compile(r"<([^<>]*)>")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Mention:
     """One app_mention event, as much of it as escalation needs."""
 
@@ -36,7 +36,7 @@ class Mention:
         return self.thread_ts or self.ts
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Route:
     """What a mention asks for: an escalation to ``team`` with ``body``, the usage, or an unknown team.
 

@@ -145,7 +145,7 @@ def _page(runtime: Runtime, press: Press, row: Escalation, now: datetime) -> Non
     _update(runtime, press, "paged", pager, priority=priority)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class _Settle:
     """Acknowledge or Resolve: the claim (``by``/``at`` columns while ``open``), the pager call, the words."""
 

@@ -44,7 +44,7 @@ LATE_AFTER = timedelta(minutes=10)  # the cron job fires on time; later than thi
 CATCH_UP_DELAY = timedelta(minutes=2)  # the hourly catch-up's first run waits for the first refresh
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class HandoverOutcome:
     """What one handover attempt did; ``text`` is the plain-text rendering for the CLI."""
 

@@ -29,7 +29,7 @@ _STATUS: dict[State, str] = {
 _STATE: dict[str, State] = {v: k for k, v in _STATUS.items()} | {"unconfirmed": "unknown"}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class HandoverLedger:
     """The handovers table: one row per (team, shift start), the once-key of the channel post."""
 

@@ -24,7 +24,7 @@ from app.store.db import READ_ONLY
 from app.store.models import TeamState
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Planned:
     """One handover: ``incoming`` take over from ``outgoing`` at ``start`` until ``end`` (None: unknown).
 
@@ -57,7 +57,7 @@ def _timeline(session: Session, team: Team) -> tuple[list[Shift], datetime, date
     return repo.shifts_between(session, team.name, low, high), low, high
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class _Plan:
     """A team's cached turns and handovers as read at one roster generation."""
 

@@ -22,7 +22,7 @@ _STATUS: dict[State, str] = {
 _STATE: dict[str, State] = {status: state for state, status in _STATUS.items()}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class NoticeLedger:
     """The notices table: (team, kind, key) unique; a refused notice is deleted, so a later cycle says it."""
 

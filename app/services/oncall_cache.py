@@ -31,7 +31,7 @@ SLIDE_MARGIN = timedelta(hours=1)
 Change = tuple[datetime, frozenset[str]] | None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class TeamStateView:
     """A team's refresh state as plain values (the team_state row, read without the ORM)."""
 
@@ -43,7 +43,7 @@ class TeamStateView:
     shifts_fetched_at: datetime | None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class TeamStates:
     """Every team's refresh state, and when each team's cached timeline was read: data, no clock in it."""
 
@@ -51,7 +51,7 @@ class TeamStates:
     timeline_read: dict[str, datetime]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Snapshot:
     """The latest on-call set the pager gave for a team, and when it last confirmed it."""
 

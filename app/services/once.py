@@ -44,7 +44,7 @@ State = Literal["claimed", "done", "refused", "unknown"]
 Result = Literal["posted", "found", "done", "in_flight", "refused", "unknown"]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Seen:
     """What the database says about a key: its state, since when, and the message ts once posted."""
 
@@ -69,7 +69,7 @@ class Ledger(Protocol):
         """Store how the attempt went."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Outcome:
     """How ``say_once`` went: posted now, found posted, done before, in flight elsewhere, refused, unknown."""
 

@@ -21,7 +21,7 @@ from app.store.db import reading
 LISTED = 10  # reminders listed; the rest are counted
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Outlook:
     """The team's next handover, its reminders still to send, and its unconfirmed handover."""
 

@@ -44,7 +44,7 @@ NOT_MEMBER_STATUSES = {
 }
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class SlackIdentity:
     """What Slack says about one pager identity."""
 

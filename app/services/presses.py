@@ -22,7 +22,7 @@ log = logging.getLogger(__name__)
 PREFIX = "oncall."
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Press:
     """One press of one of the bot's buttons (or a change of one of its selects)."""
 

@@ -31,7 +31,7 @@ log = logging.getLogger(__name__)
 KIND = "shift_reminder"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Reminder:
     """One reminder to ``person`` at ``at`` for the shift at ``start`` (sent only when they are mapped)."""
 

@@ -54,7 +54,7 @@ def _iso(at: datetime | None) -> str:
     return at.isoformat() if at is not None else "never"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class TeamKeys:
     """What one team's current state can still trigger."""
 

@@ -36,7 +36,7 @@ HORIZON = timedelta(days=14)
 Map = Callable[..., Iterable[Any]]  # the cycle's pool.map (or the builtin map)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class TeamRefresh:
     """How one team's refresh went: who is on call now per the cache, and what changed."""
 
@@ -51,7 +51,7 @@ class TeamRefresh:
     shifts_after: list[Shift] = field(default_factory=list)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Plan:
     """What the cache says before the pager is asked: each team's state and who its timeline has on now."""
 
@@ -65,7 +65,7 @@ class Plan:
         return fetched is None or fetched <= now - TIMELINE_MAX_AGE
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Answer:
     """One team's pager answer: who is on call (and the timeline when it was read), or why not."""
 

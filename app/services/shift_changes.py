@@ -19,7 +19,7 @@ CHANGE_HORIZON = timedelta(days=7)
 OPEN_END = "open"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ChangedWindow:
     """A stretch of time whose on-call people differ between two timelines (``end`` None: open-ended)."""
 

@@ -18,7 +18,7 @@ from app.domain import Shift
 EPSILON = timedelta(microseconds=1)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Segment:
     """From ``start`` to ``end`` the same ``people`` are on call (sorted pager identities)."""
 
@@ -27,7 +27,7 @@ class Segment:
     people: tuple[str, ...]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Turn:
     """A shift change: ``incoming`` take over from ``outgoing`` at ``start`` until ``end``.
 

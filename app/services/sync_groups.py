@@ -41,7 +41,7 @@ Map = Callable[..., Iterable[Any]]  # the cycle's pool.map (or the builtin map)
 WHY = {"no_data": "no on-call data yet", "stale": "the pager is unreachable; group left as it is"}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class _Job:
     """A team whose sync needs Slack: a lookup first (``wanted`` None), a write or a notice."""
 
@@ -73,7 +73,7 @@ def _finish(
     return result
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class _Read:
     """What every team's sync compares with its group, read in one transaction."""
 

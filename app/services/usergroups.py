@@ -33,7 +33,7 @@ class WritePacer(SlidingWindow):
         super().__init__(per_minute, 60.0, clock)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class SyncResult:
     """What one team's sync found and did: its group's members ``before`` and ``after``."""
 
@@ -62,7 +62,7 @@ def fetch_groups(runtime: Runtime) -> Groups:
     return by_key
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Desired:
     """The Slack ids that belong in a group, who cannot be in it (and why), and the shift's key."""
 

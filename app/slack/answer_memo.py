@@ -28,7 +28,7 @@ MAX_VIEWS = 256  # three questions per team and for every team: 50 teams fit 1.7
 MAX_PROFILES = 1024  # askers' cached Slack profile rows (a few hundred bytes each)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class _Kept:
     payload: Any
     roster: int

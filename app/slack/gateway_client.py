@@ -112,7 +112,7 @@ def web_client(
     )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Clients:
     """The gateway's clients: every call's, the once-only posts' (no blind retries), the quick reads'."""
 

@@ -15,7 +15,7 @@ from app.services import slack_users
 PER_TEAM = ("now", "next", "week")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Reader:
     """The asker's zone and language, the team the question is about, and the memo's key for it."""
 

@@ -20,7 +20,7 @@ class BackupError(Exception):
     """The backup cannot be made; ``str()`` says why and what to do instead."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class BackupResult:
     """Where the copy went, its size in pages, and SQLite's integrity verdict on it."""
 

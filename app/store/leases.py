@@ -30,7 +30,7 @@ log = logging.getLogger(__name__)
 DEFAULT_DURATION = timedelta(seconds=30)
 
 
-@dataclass(frozen=True, eq=False)  # compared by identity: one constant per kind of lease
+@dataclass(frozen=True, eq=False, slots=True)  # compared by identity: one constant per kind of lease
 class LeaseColumns:
     """Where one kind of lease lives: the token column and the expiry column of a table."""
 

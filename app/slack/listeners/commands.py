@@ -38,7 +38,7 @@ SUBCOMMANDS = ("now", "next", "week", "me", "help")
 STATES = ("team states",)  # the memo's key for every team's refresh state (read by every `me`)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Query:
     """What the user asked: ``kind`` is a subcommand, "unknown" (a near miss) or "help"."""
 
