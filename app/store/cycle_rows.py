@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import datetime
+from itertools import islice
 from typing import Any, NamedTuple, cast
 
 from sqlalchemy import BindParameter, Table, bindparam, delete, func, insert, select, update
@@ -82,6 +83,7 @@ TIMELINES = (
 )
 DELETE_SHIFTS = delete(_shifts).where(_shift.team.in_(_TEAMS))
 INSERT_SHIFTS = insert(_shifts)
+INSERT_BATCH = 1_000  # shifts a timeline insert binds at once (see replace_timelines)
 INSERT_SNAPSHOTS = insert(_snapshots)
 # The writes of every cycle set one time on many rows: one UPDATE ... WHERE key IN (...) each, not an
 # executemany of a row per team.
@@ -176,7 +178,7 @@ def replace_timelines(
         return {}
     before = _by_team(_rows(session, TIMELINES, {"teams": teams}))
     session.connection().execute(DELETE_SHIFTS, {"teams": teams})
-    rows = [
+    rows = (
         {
             "team": team,
             "person": s.person,
@@ -187,8 +189,11 @@ def replace_timelines(
         }
         for team, shifts in timelines.items()
         for s in shifts
-    ]
-    write(session, INSERT_SHIFTS, rows)
+    )
+    # In batches: the parameters of one executemany are all built (and bound) before its first row is
+    # written; a first cycle or an hourly re-read of every timeline would hold them all at once.
+    while batch := list(islice(rows, INSERT_BATCH)):
+        write(session, INSERT_SHIFTS, batch)
     return before
 
 

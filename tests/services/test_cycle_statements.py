@@ -5,9 +5,15 @@ from __future__ import annotations
 from contextlib import AbstractContextManager
 from datetime import UTC, datetime, timedelta
 
+import pytest
+from sqlalchemy import select
+
 from app.runtime import Runtime
 from app.sandbox import Sandbox
 from app.services.cycle import run_cycle
+from app.services.roster import HISTORY, HORIZON
+from app.store import cycle_rows
+from app.store.models import ShiftRow
 from tests.conftest import RuntimeFactory
 from tests.db_watch import statements_sent
 from tests.services.test_resync import TEAMS, seed
@@ -43,3 +49,24 @@ def test_a_steady_cycle_sends_as_many_statements_for_twelve_teams_as_for_one(
     run_cycle(runtime, NOW + timedelta(minutes=20))
     assert [r.method for r in sandbox.slack.requests()] == ["usergroups.list"]
     assert len(sandbox.opsgenie.requests()) == TEAMS  # one pager call per team
+
+
+def test_a_first_cycle_stores_every_timeline_whole_in_bounded_inserts(
+    sandbox: Sandbox, make_runtime: RuntimeFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(cycle_rows, "INSERT_BATCH", 7)  # ~40 shifts in all: several batches, one partial
+    runtime = make_runtime(seed(sandbox, NOW - timedelta(days=1)))
+    with statements_sent(runtime, "INSERT INTO shifts") as inserts:
+        reports = run_cycle(runtime, NOW)
+    assert all(r.refresh.timeline_read for r in reports)
+    expected = {
+        (team.name, s.person, s.start, s.end, s.layer)
+        for team in runtime.config.teams
+        for s in runtime.providers.for_team(team).shifts(team.schedule, NOW - HISTORY, NOW + HORIZON)
+    }
+    with runtime.sessions() as session:
+        columns = (ShiftRow.team, ShiftRow.person, ShiftRow.start, ShiftRow.end, ShiftRow.layer)
+        stored = [tuple(row) for row in session.execute(select(*columns))]
+    assert len(stored) == len(set(stored))  # none twice
+    assert set(stored) == expected
+    assert len(inserts) == -(-len(expected) // 7) > 1  # each insert binds at most a batch
