@@ -6,6 +6,8 @@ import logging
 from typing import Any
 
 from slack_bolt import App, BoltRequest, BoltResponse
+from slack_bolt.middleware.authorization import SingleTeamAuthorization
+from slack_sdk.web import SlackResponse
 
 from app.log_json import ContextThreadPool
 from app.runtime import Runtime
@@ -16,11 +18,15 @@ log = logging.getLogger(__name__)
 
 def build_bolt_app(runtime: Runtime, bot_user_id: str | None = None) -> App:
     """A Bolt app on the runtime's WebClient, with every listener registered."""
+    verified = runtime.slack.verified_identity
     app = App(
         client=runtime.slack.bolt_client,  # Bolt's own plumbing; listeners only ack and use the gateway
         # Socket Mode envelopes are authenticated by the app token; no signing secret exists.
         request_verification_enabled=False,
         ignoring_self_events_enabled=True,
+        # The token was verified already (run's auth.test, before Socket Mode opened): Bolt asking again
+        # would hold every envelope waiting since hello for a Web API call (3 s and more when throttled).
+        token_verification_enabled=verified is None,
         logger=logging.getLogger("app.slack.bolt"),
         # Bolt's own default pool size; the listeners' log lines keep the envelope's event id.
         listener_executor=ContextThreadPool(max_workers=5, thread_name_prefix="bolt-listener"),
@@ -29,6 +35,8 @@ def build_bolt_app(runtime: Runtime, bot_user_id: str | None = None) -> App:
         # was the whole of a /oncall ack's ~11 ms (bench/ack.py).
         process_before_response=True,
     )
+    if verified is not None:
+        _verified_by(app, verified)
     commands.register(app, runtime)
     mentions.register(app, runtime, bot_user_id)
     home.register(app, runtime)
@@ -44,3 +52,14 @@ def build_bolt_app(runtime: Runtime, bot_user_id: str | None = None) -> App:
         return acked if acked is not None else BoltResponse(status=200, body="")
 
     return app
+
+
+def _verified_by(app: App, answer: SlackResponse) -> None:
+    """Give Bolt's single-workspace authorization the auth.test ``answer`` it would have asked for.
+
+    Without it Bolt asks auth.test on the first envelope, before its ack; with it, who the bot is (its
+    user and bot ids, which ignoring its own events needs) is what that answer says, as Bolt's own would.
+    """
+    for middleware in app._middleware_list:
+        if isinstance(middleware, SingleTeamAuthorization) and middleware.auth_test_result is None:
+            middleware.auth_test_result = answer

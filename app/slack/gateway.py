@@ -67,6 +67,7 @@ class SlackGateway:
         self._once = once_client or client
         # One try within QUICK seconds, for a read a person is waiting on (may they page?).
         self._quick = quick_client or web_client(client.token or "", client.base_url, [], timeout=QUICK)
+        self._identity: SlackResponse | None = None  # the last auth.test answer (Bolt's App is given it)
 
     @classmethod
     def running(
@@ -107,8 +108,14 @@ class SlackGateway:
         """auth.test: the bot token's user, workspace and granted scopes."""
         response = self._call("auth.test", self._client.auth_test)
         user_id = promised(response, "auth.test", "user_id", str)
+        self._identity = response
         scopes = response.headers.get("x-oauth-scopes") if response.headers else None
         return BotIdentity(user_id, str(response.get("user") or ""), str(response.get("team") or ""), scopes)
+
+    @property
+    def verified_identity(self) -> SlackResponse | None:
+        """The answer of the last auth.test ``identity()`` made (None: not asked yet)."""
+        return self._identity
 
     def open_connection(self, app_token: str) -> str:
         """apps.connections.open with the app-level token: the websocket URL to connect to."""

@@ -12,6 +12,7 @@ import os
 import select
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -176,3 +177,29 @@ def test_a_new_database_is_migrated_before_the_connection_opens(
         ack = sandbox.slack.socket.wait_for_ack(envelope, timeout=WAIT)
         assert "How to use /oncall" in str(ack.payload)
         assert ack.latency < 3.0  # built before hello: answered at once, however long the migration took
+
+
+def test_nothing_between_hello_and_the_answer_waits_on_slack(
+    sandbox: Sandbox, world: World, tmp_path: Path
+) -> None:
+    # Once connected, Slack sends this replica envelopes it must ack within 3 s: building the rest of
+    # the bot must not call Slack again (Bolt's App verifies its token with auth.test unless told not
+    # to), or a throttled or slow Slack holds every envelope that arrived at hello past the limit.
+    env = environment_for(sandbox, tmp_path, write_config(tmp_path, world.config_text))
+    sync = [sys.executable, "-m", "app", "sync"]
+    synced = subprocess.run(sync, env=env, capture_output=True, text=True, timeout=60, check=False)
+    assert synced.returncode == 0, synced.stdout + synced.stderr
+
+    with gated_bot(env, tmp_path) as bot:
+        sandbox.slack.socket.wait_connected(timeout=WAIT)
+        asked = len(sandbox.slack.requests("auth.test"))  # run's own, before hello
+        envelope = sandbox.slack.socket.push_command("", user_id=ALICE, channel_id=CHANNEL)
+        bot.wait_reached()
+        sandbox.slack.rate_limit("auth.test", retry_after=4)  # Slack throttles from now on, once
+        let_go = time.monotonic()
+        bot.go()
+        ack = sandbox.slack.socket.wait_for_ack(envelope, timeout=WAIT)
+        answered_within = time.monotonic() - let_go
+        assert answered_within < 3.0  # Slack's limit: a later ack shows the user an error instead
+        assert f"<@{CAROL}>" in json.dumps(ack.payload)
+        assert len(sandbox.slack.requests("auth.test")) == asked  # the build asked Slack nothing more
