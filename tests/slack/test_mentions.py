@@ -616,3 +616,16 @@ def test_with_the_scheduler_running_a_page_goes_out_at_once_not_at_the_next_tick
     [alert] = sandbox.opsgenie.alerts()
     assert alert["id"] in thread(sandbox, ts)[1]["text"]
     assert rows(bot.runtime)[0].status == "created"
+
+
+def test_the_bot_s_own_mention_is_ignored(sandbox: Sandbox, world: World, make_bot: BotFactory) -> None:
+    # Bolt knows the bot's own ids from run's auth.test answer (handed to it, not asked for again).
+    bot = make_bot(world.config_text)
+    fill_cache(bot.runtime, utc_now(), {"bob@corp.example": BOB})
+    own_ts = new_ts()
+    own = {"type": "app_mention", "user": BOT, "bot_id": sandbox.slack.bot_id, "text": f"<@{BOT}> hi"}
+    sandbox.slack.socket.push_event(own | {"ts": own_ts, "channel": CHANNEL})
+    _, ts = mention(sandbox, "is anyone there?")
+    wait_until(lambda: thread(sandbox, ts))
+    assert thread(sandbox, own_ts) == []
+    assert [row.message_ts for row in rows(bot.runtime)] == [ts]
