@@ -96,9 +96,10 @@ def _first_line(error: SQLAlchemyError) -> str:
 class HealthServer:
     """A small HTTP server in a daemon thread; it only reads state, so it never blocks the bot."""
 
-    def __init__(self, addr: str, readiness: Readiness, metrics: Metrics) -> None:
+    def __init__(self, addr: str, metrics: Metrics) -> None:
+        """Bind ``addr`` now (OSError when it is in use); nothing is served before ``start``."""
         self._server = _Server(split_addr(addr), _Handler)
-        self._server.readiness, self._server.metrics = readiness, metrics
+        self._server.metrics = metrics
         self._thread = threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.2}, name="health", daemon=True
         )
@@ -109,15 +110,17 @@ class HealthServer:
         host, port = self._server.server_address[:2]
         return f"http://{host!s}:{port}"
 
-    def start(self) -> HealthServer:
-        """Serve from now on."""
+    def start(self, readiness: Readiness) -> HealthServer:
+        """Serve from now on, /readyz answering with ``readiness``."""
+        self._server.readiness = readiness
         self._thread.start()
         log.info("health and metrics at %s (/healthz, /readyz, /metrics)", self.url)
         return self
 
     def stop(self) -> None:
-        """Stop serving and close the socket."""
-        self._server.shutdown()
+        """Stop serving (when started) and close the socket."""
+        if self._thread.is_alive():
+            self._server.shutdown()
         self._server.server_close()
 
 

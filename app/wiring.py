@@ -159,6 +159,21 @@ def start_bot(
     settings: Settings, runtime: Runtime, *, start_jobs: bool = True, link: Link | None = None
 ) -> RunningBot:
     """Connect over Socket Mode (or answer on ``link``'s connection) and start the jobs and page workers."""
+    # HEALTH_ADDR is bound before anything starts: a port in use stops the bot before it pages, leads or
+    # holds a lease (started first, it ran a cycle and exited holding its leases until they expired).
+    health = _bind_health(settings, runtime) if settings.health_addr else None
+    try:
+        running = _start(settings, runtime, start_jobs=start_jobs, link=link)
+    except BaseException:
+        if health is not None:
+            health.stop()
+        raise
+    if health is not None:
+        running.health = health.start(_readiness(runtime, running.handler))
+    return running
+
+
+def _start(settings: Settings, runtime: Runtime, *, start_jobs: bool, link: Link | None) -> RunningBot:
     if start_jobs:
         runtime.pages.start()  # before the first event can ask for a page
     handler, bot_user_id = _connect(settings, runtime, link)
@@ -178,20 +193,22 @@ def start_bot(
     gc.collect()
     gc.freeze()
     log.info("oncall-bot connected over Socket Mode with %d team(s)", len(runtime.config.teams))
-    health = _serve_health(settings, runtime, handler) if settings.health_addr else None
-    return RunningBot(runtime, bot_user_id, handler, scheduler, health)
+    return RunningBot(runtime, bot_user_id, handler, scheduler)
 
 
-def _serve_health(settings: Settings, runtime: Runtime, handler: SocketModeConnection) -> HealthServer:
-    """Start HEALTH_ADDR's server; a port in use stops the bot with one sentence."""
-    readiness = Readiness(
+def _bind_health(settings: Settings, runtime: Runtime) -> HealthServer:
+    """HEALTH_ADDR's server, bound but not serving yet; a port in use stops the bot with one sentence."""
+    try:
+        return HealthServer(str(settings.health_addr), runtime.metrics)
+    except OSError as error:
+        raise StartupError(f"cannot serve HEALTH_ADDR {settings.health_addr}: {error.strerror}") from None
+
+
+def _readiness(runtime: Runtime, handler: SocketModeConnection) -> Readiness:
+    """What /readyz checks for this bot: its connection, its database, its last refresh."""
+    return Readiness(
         connected=handler.is_connected,
         sessions=runtime.sessions,
         refresh_minutes=runtime.config.refresh_minutes,
         clock=runtime.clock,
     )
-    try:
-        return HealthServer(str(settings.health_addr), readiness, runtime.metrics).start()
-    except OSError as error:
-        handler.close()
-        raise StartupError(f"cannot serve HEALTH_ADDR {settings.health_addr}: {error.strerror}") from None

@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+import socket
+import threading
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
-from app.config import ConfigError, load_settings
+from app.config import ConfigError, StartupError, load_settings
 from app.health import Readiness
+from app.oncall_config import load_oncall_config
 from app.runtime import Runtime, utc_now
 from app.sandbox import Sandbox
-from app.sandbox.world import World
+from app.sandbox.world import World, write_config
 from app.services.cycle import run_cycle
 from app.services.usergroups import WritePacer
-from tests.conftest import RuntimeFactory
+from app.wiring import build_runtime, start_bot
+from tests.conftest import RuntimeFactory, settings_for
 
 
 def readiness(runtime: Runtime, *, connected: bool = True, later: timedelta = timedelta(0)) -> dict[str, str]:
@@ -91,3 +95,23 @@ def test_a_malformed_health_addr_is_named(monkeypatch: pytest.MonkeyPatch) -> No
         monkeypatch.setenv(key, value)
     with pytest.raises(ConfigError, match="HEALTH_ADDR: expected host:port"):
         load_settings(_env_file=None)
+
+
+def test_a_health_port_in_use_stops_the_bot_before_it_starts_anything(
+    sandbox: Sandbox, world: World, tmp_path: Path
+) -> None:
+    config_path = write_config(tmp_path, world.config_text)
+    runtime = build_runtime(settings_for(sandbox, tmp_path, config_path), load_oncall_config(config_path))
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        addr = f"127.0.0.1:{taken.getsockname()[1]}"
+        settings = settings_for(sandbox, tmp_path, config_path).model_copy(update={"health_addr": addr})
+        threads = set(threading.enumerate())
+        with pytest.raises(StartupError, match=f"cannot serve HEALTH_ADDR {addr}"):
+            start_bot(settings, runtime, start_jobs=True)
+    # Nothing was started first: no page worker, scheduler, leader, lease keeper or connection that
+    # would run a cycle and hold the leases until they expired.
+    assert set(threading.enumerate()) - threads == set()
+    assert sandbox.slack.socket.connection_ids() == []
+    assert not runtime.scheduler.running

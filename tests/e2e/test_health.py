@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -111,3 +112,37 @@ def test_health_ready_metrics_then_not_ready_without_socket_mode(
 
     process.send_signal(signal.SIGTERM)
     assert process.wait(timeout=10) == 0
+
+
+def test_a_health_port_in_use_stops_the_bot_before_it_does_anything(
+    sandbox: Sandbox, world: World, tmp_path: Path
+) -> None:
+    env = environment_for(sandbox, tmp_path, write_config(tmp_path, world.config_text))
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        env["HEALTH_ADDR"] = f"127.0.0.1:{taken.getsockname()[1]}"
+        done = subprocess.run(
+            [sys.executable, "-m", "app", "run"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+    assert done.returncode == 1
+    assert f"cannot serve HEALTH_ADDR {env['HEALTH_ADDR']}" in done.stdout + done.stderr
+    # Nothing was done first: no pager asked (no cycle ran), no group written, no envelope acked.
+    assert sandbox.opsgenie.requests() == []
+    assert sandbox.slack.requests("usergroups.users.update") == []
+    assert sandbox.slack.requests("usergroups.list") == []
+
+    # And nothing is held: a bot started now leads at once (it syncs the group without waiting for a
+    # lease to run out).
+    del env["HEALTH_ADDR"]
+    process = subprocess.Popen([sys.executable, "-m", "app", "run"], env=env, text=True)
+    try:
+        wait_for("the next start's first sync", lambda: sandbox.slack.requests("usergroups.users.update"))
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=10)
