@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from websockets.exceptions import WebSocketException
+
 from app.chat import SlackCallFailed
 from app.config import ConfigError, Settings, StartupError
 from app.metrics import Metrics
@@ -58,7 +60,9 @@ def open_socket(
     )
     try:
         connection.connect()
-    except (SlackCallFailed, OSError) as error:  # the URL was refused, or the websocket did not open
+    # The URL was refused, the websocket did not open (a network error), or Slack answered its handshake
+    # with something other than an upgrade (a 503 in an incident: websockets' InvalidStatus).
+    except (SlackCallFailed, OSError, WebSocketException) as error:
         connection.close()
         reason = (
             str(error)

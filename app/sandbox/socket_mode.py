@@ -94,6 +94,7 @@ class SocketModeServer:
         self._server: Server | None = None
         self._accept_thread: threading.Thread | None = None
         self._stopping = threading.Event()
+        self._refusals: deque[HTTPStatus] = deque()  # the next handshakes' answers instead of a 101
 
     # ---- lifecycle ------------------------------------------------------------------------------
 
@@ -170,10 +171,24 @@ class SocketModeServer:
             self._tickets.add(ticket)
         return f"ws://{self.host}:{self.port}/link/?ticket={ticket}&app_id={self.app_id}"
 
+    def refuse_handshakes(
+        self, status: HTTPStatus = HTTPStatus.SERVICE_UNAVAILABLE, *, times: int = 1
+    ) -> None:
+        """Answer the next ``times`` websocket handshakes with ``status`` instead of upgrading them.
+
+        What Slack's edge does in an incident (503), or to a ticket it no longer takes: the URL from
+        apps.connections.open was handed out, but the websocket does not open.
+        """
+        with self._cond:
+            self._refusals.extend([status] * times)
+
     def _check_ticket(self, connection: ServerConnection, request: Request) -> Response | None:
         ticket = parse_qs(urlsplit(request.path).query).get("ticket", [""])[0]
         with self._cond:
+            refusal = self._refusals.popleft() if self._refusals else None
             valid = ticket in self._tickets and not self._stopping.is_set()
+        if refusal is not None:
+            return connection.respond(refusal, f"{refusal.phrase}\n")
         if valid:
             return None
         return connection.respond(HTTPStatus.UNAUTHORIZED, "invalid or missing ticket\n")

@@ -13,6 +13,7 @@ import pytest
 
 from app.sandbox import Sandbox
 from app.sandbox.world import CHANNEL, USERGROUP_ID, World, write_config
+from app.store.startup import open_database
 from tests.conftest import environment_for
 
 ACK_DEADLINE = 3.0
@@ -102,3 +103,23 @@ def test_run_refuses_to_start_with_one_clear_sentence(
     assert said in done.stderr
     assert "Traceback" not in done.stderr
     assert value not in done.stderr or variable == "DATABASE_URL"  # tokens are never echoed
+
+
+@pytest.mark.parametrize("schema", ["new", "current"])  # built first, or connected first (SQLite at head)
+def test_a_websocket_slack_refuses_to_open_is_one_sentence_not_a_traceback(
+    sandbox: Sandbox, world: World, tmp_path: Path, schema: str
+) -> None:
+    # apps.connections.open hands out a URL, but Slack's edge answers the websocket handshake with a 503
+    # (an incident, a ticket it no longer takes): websockets raises InvalidStatus, not an OSError.
+    env = environment_for(sandbox, tmp_path, write_config(tmp_path, world.config_text))
+    if schema == "current" and env["DATABASE_URL"].startswith("sqlite"):
+        open_database(env["DATABASE_URL"]).dispose()
+    sandbox.slack.socket.refuse_handshakes(times=10)
+    done = subprocess.run(
+        [sys.executable, "-m", "app", "run"], env=env, capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == 1
+    assert "oncall-bot: cannot start: cannot open the Socket Mode connection:" in done.stderr
+    assert "HTTP 503" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert sandbox.slack.requests("apps.connections.open")  # the URL was asked for: the handshake failed
