@@ -24,10 +24,12 @@ import time
 from typing import TYPE_CHECKING
 
 from app.config import Settings
-from app.link import open_link
+from app.link import Link, open_link
 from app.oncall_config import OncallConfig
 from app.stopping import Stopping
 from app.store.schema_version import sqlite_is_current
+
+log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from app.store.dbfile import DatabaseFileWatch
@@ -35,6 +37,8 @@ if TYPE_CHECKING:
 
 # SIGTERM to exit: the platforms' grace period is 30 s (then SIGKILL); the bot is gone well within 10 s.
 STOP_WITHIN = 6.0
+# How often the start looks whether stopping began while Slack has not answered yet.
+_POLL = 0.1
 # What a forced exit leaves to the interpreter to print the last sentence and close the logs.
 _EXIT_GRACE = 1.0
 
@@ -47,7 +51,11 @@ def run_until_stopped(settings: Settings, config: OncallConfig, stop: threading.
     """
     stopping = Stopping(stop)
     if sqlite_is_current(settings.database_url):
-        bot, watcher = _connected_first(settings, config, stopping)
+        started = _connected_first(settings, config, stopping)
+        if started is None:
+            log.info("oncall-bot stopped before Slack answered its start")
+            return None
+        bot, watcher = started
     else:
         bot, watcher = _built_first(settings, config, stopping)
     try:
@@ -63,9 +71,11 @@ def run_until_stopped(settings: Settings, config: OncallConfig, stop: threading.
 
 def _connected_first(
     settings: Settings, config: OncallConfig, stopping: Stopping
-) -> tuple[RunningBot, DatabaseFileWatch | None]:
-    """Open Socket Mode, then import and build the bot and answer on that connection."""
-    link = open_link(settings, config, stopping)
+) -> tuple[RunningBot, DatabaseFileWatch | None] | None:
+    """Open Socket Mode, then import and build the bot and answer on that connection; None: stopped first."""
+    link = _link_unless_stopped(settings, config, stopping)
+    if link is None:
+        return None
     watcher = None
     try:
         # Imported now, while Slack already holds the connection: they are most of the start's CPU.
@@ -80,6 +90,47 @@ def _connected_first(
         if watcher is not None:
             watcher.stop()
         raise
+
+
+def _link_unless_stopped(settings: Settings, config: OncallConfig, stopping: Stopping) -> Link | None:
+    """``open_link`` on a thread of its own: None as soon as stopping begins, however long Slack takes.
+
+    auth.test and apps.connections.open each wait up to 15 s for an answer and the hello up to 10 s, none
+    of them on ``stopping``: a SIGTERM then must not wait them out (nor end as "cannot start"). Nothing
+    is held yet; a link that opens after all is closed unanswered (Slack redelivers what it sent).
+    """
+    lock = threading.Lock()
+    done = threading.Event()
+    outcome: list[Link | BaseException] = []
+    abandoned = False
+
+    def open_it() -> None:
+        try:
+            result: Link | BaseException = open_link(settings, config, stopping)
+        except BaseException as error:  # handed to the main thread, raised there
+            result = error
+        with lock:
+            outcome.append(result)
+            late = abandoned
+        done.set()
+        if late and isinstance(result, Link):
+            result.connection.close()
+
+    threading.Thread(target=open_it, name="slack-link", daemon=True).start()
+    while not done.wait(_POLL):
+        if stopping.is_set():
+            with lock:
+                if not outcome:
+                    abandoned = True
+                    return None
+    result = outcome[0]
+    if isinstance(result, Link):
+        return result
+    if stopping.is_set() and isinstance(result, Exception):
+        # A wait that stopping cut short (a Retry-After) ends in a refusal; it is a stop all the same.
+        log.debug("the start was stopped: %s", result)
+        return None
+    raise result
 
 
 def _built_first(

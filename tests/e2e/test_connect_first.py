@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import select
+import signal
 import subprocess
 import sys
 import time
@@ -203,3 +204,40 @@ def test_nothing_between_hello_and_the_answer_waits_on_slack(
         assert answered_within < 3.0  # Slack's limit: a later ack shows the user an error instead
         assert f"<@{CAROL}>" in json.dumps(ack.payload)
         assert len(sandbox.slack.requests("auth.test")) == asked  # the build asked Slack nothing more
+
+
+@pytest.mark.parametrize("method", ["auth.test", "apps.connections.open"])
+def test_sigterm_while_slack_holds_the_start_stops_within_ten_seconds_as_a_stop(
+    sandbox: Sandbox, world: World, tmp_path: Path, method: str
+) -> None:
+    # Slack takes the request and answers nothing (a stalled edge): the call would wait out its 15 s
+    # timeout. A SIGTERM meanwhile (a deploy, Ctrl-C) is a stop like any other: gone within the README's
+    # 10 s, exit 0, and no "cannot start" sentence blaming the tokens.
+    env = environment_for(sandbox, tmp_path, write_config(tmp_path, world.config_text))
+    open_database(env["DATABASE_URL"]).dispose()  # current: run connects first
+    sandbox.slack.lose_answer(method, stall=40, act=False)
+    output = tmp_path / "bot.log"
+    with output.open("wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "app", "run"], env=env, stdout=log, stderr=subprocess.STDOUT
+        )
+    try:
+        deadline = time.monotonic() + WAIT
+        while not sandbox.slack.requests(method):  # the bot is now waiting on Slack's answer
+            assert time.monotonic() < deadline, f"the bot never called {method}"
+            assert process.poll() is None, output.read_text(encoding="utf-8")
+            time.sleep(0.05)
+        stopped = time.monotonic()
+        process.send_signal(signal.SIGTERM)
+        code = process.wait(timeout=WAIT)
+        took = time.monotonic() - stopped
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(timeout=10)
+    said = output.read_text(encoding="utf-8")
+    assert took < 10.0, said
+    assert code == 0, said
+    assert "cannot start" not in said
+    assert "Traceback" not in said
+    assert sandbox.slack.socket.wait_all_closed(timeout=WAIT) == []  # it never connected
