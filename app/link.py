@@ -80,6 +80,10 @@ def open_link(settings: Settings, config: OncallConfig, stopping: Stopping) -> L
     """Check the pagers' credentials, then ask auth.test and open Socket Mode: envelopes wait for an app."""
     require_credentials(settings, config)
     metrics = Metrics()
-    gateway = SlackGateway.running(settings, metrics, stopping)
+    return connect_link(settings, SlackGateway.running(settings, metrics, stopping), metrics)
+
+
+def connect_link(settings: Settings, gateway: SlackGateway, metrics: Metrics) -> Link:
+    """auth.test, then the Socket Mode connection on ``gateway``: envelopes wait for an app."""
     user = bot_user_id(gateway)
     return Link(metrics, gateway, user, open_socket(settings, gateway, metrics))

@@ -21,10 +21,11 @@ import os
 import sys
 import threading
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from app.config import Settings
-from app.link import Link, open_link
+from app.link import Link, connect_link, open_link
 from app.oncall_config import OncallConfig
 from app.stopping import Stopping
 from app.store.schema_version import sqlite_is_current
@@ -52,12 +53,12 @@ def run_until_stopped(settings: Settings, config: OncallConfig, stop: threading.
     stopping = Stopping(stop)
     if sqlite_is_current(settings.database_url):
         started = _connected_first(settings, config, stopping)
-        if started is None:
-            log.info("oncall-bot stopped before Slack answered its start")
-            return None
-        bot, watcher = started
     else:
-        bot, watcher = _built_first(settings, config, stopping)
+        started = _built_first(settings, config, stopping)
+    if started is None:
+        log.info("oncall-bot stopped before Slack answered its start")
+        return None
+    bot, watcher = started
     try:
         stopping.wait()
     finally:
@@ -73,7 +74,7 @@ def _connected_first(
     settings: Settings, config: OncallConfig, stopping: Stopping
 ) -> tuple[RunningBot, DatabaseFileWatch | None] | None:
     """Open Socket Mode, then import and build the bot and answer on that connection; None: stopped first."""
-    link = _link_unless_stopped(settings, config, stopping)
+    link = _unless_stopped(stopping, lambda: open_link(settings, config, stopping))
     if link is None:
         return None
     watcher = None
@@ -92,8 +93,9 @@ def _connected_first(
         raise
 
 
-def _link_unless_stopped(settings: Settings, config: OncallConfig, stopping: Stopping) -> Link | None:
-    """``open_link`` on a thread of its own: None as soon as stopping begins, however long Slack takes.
+def _unless_stopped(stopping: Stopping, open_it: Callable[[], Link]) -> Link | None:
+    """``open_it()`` (``open_link``) on a thread of its own: None as soon as stopping begins, however long
+    Slack takes.
 
     auth.test and apps.connections.open each wait up to 15 s for an answer and the hello up to 10 s, none
     of them on ``stopping``: a SIGTERM then must not wait them out (nor end as "cannot start"). Nothing
@@ -104,9 +106,9 @@ def _link_unless_stopped(settings: Settings, config: OncallConfig, stopping: Sto
     outcome: list[Link | BaseException] = []
     abandoned = False
 
-    def open_it() -> None:
+    def opening() -> None:
         try:
-            result: Link | BaseException = open_link(settings, config, stopping)
+            result: Link | BaseException = open_it()
         except BaseException as error:  # handed to the main thread, raised there
             result = error
         with lock:
@@ -116,7 +118,7 @@ def _link_unless_stopped(settings: Settings, config: OncallConfig, stopping: Sto
         if late and isinstance(result, Link):
             result.connection.close()
 
-    threading.Thread(target=open_it, name="slack-link", daemon=True).start()
+    threading.Thread(target=opening, name="slack-link", daemon=True).start()
     while not done.wait(_POLL):
         if stopping.is_set():
             with lock:
@@ -135,14 +137,29 @@ def _link_unless_stopped(settings: Settings, config: OncallConfig, stopping: Sto
 
 def _built_first(
     settings: Settings, config: OncallConfig, stopping: Stopping
-) -> tuple[RunningBot, DatabaseFileWatch | None]:
-    """Build the bot (migrating the database), then open Socket Mode with the app answering at once."""
+) -> tuple[RunningBot, DatabaseFileWatch | None] | None:
+    """Build the bot (migrating the database), then open Socket Mode and attach the app at once."""
     from app.store.dbfile import watch_database_file  # noqa: PLC0415
     from app.wiring import build_runtime, start_bot  # noqa: PLC0415
 
     runtime = build_runtime(settings, config, stopping=stopping)
     watcher = watch_database_file(settings.database_url, stopping)
-    return start_bot(settings, runtime), watcher
+    link = None
+    try:
+        # Before anything starts (page workers, leases): a refused token or connection leaves none behind.
+        link = _unless_stopped(stopping, lambda: connect_link(settings, runtime.slack, runtime.metrics))
+        if link is None:
+            if watcher is not None:
+                watcher.stop()
+            runtime.providers.close()
+            return None
+        return start_bot(settings, runtime, link=link), watcher
+    except BaseException:
+        if link is not None:
+            link.connection.close()
+        if watcher is not None:
+            watcher.stop()
+        raise
 
 
 def _exit_soon(code: int) -> None:
