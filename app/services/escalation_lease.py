@@ -67,6 +67,26 @@ def hold(
         raise LeaseLost(f"escalation {escalation_id} was taken over by another worker (or moved on)")
 
 
+def release(
+    session: Session, escalation_id: int, lease: str, now: datetime, due: datetime | None, *, known: str
+) -> bool:
+    """Let go of the escalation, due ``due``: or now when a Page press moved it on from ``known`` meanwhile.
+
+    The Page press does not wait for the holder (its button is in Slack before the holder is done): it
+    makes the row ``pending`` under the holder's lease, and the release then leaves that page due at once
+    instead of filing the row as done. True when a press did that (page it now). Raises LeaseLost, like
+    ``hold``.
+    """
+    try:
+        hold(session, escalation_id, lease, now, where=(Escalation.status == known,), next_attempt_at=due,
+             lease_token=None)  # fmt: skip
+        return False
+    except LeaseLost:
+        pass  # the status moved on (a press), or the row is no longer ours
+    hold(session, escalation_id, lease, now, next_attempt_at=now, lease_token=None)
+    return True
+
+
 def post_in_flight_until(row: Escalation) -> datetime | None:
     """Until when a thread post sent for ``row`` but not recorded may still land; None when there is none."""
     return row.posting_since + SLACK_CALL_MAX if row.posting_since is not None else None

@@ -25,9 +25,9 @@ from app.services.escalation_lease import (
     ESCALATION_LEASE,
     MAX_ATTEMPTS,
     LeaseLost,
-    hold,
     may_post,
     post_in_flight_until,
+    release,
 )
 from app.services.escalation_thread import post_outcome, post_reply
 from app.store.models import Escalation
@@ -99,10 +99,12 @@ def settle(
         post_outcome(runtime, session, row, clock(), lease)
         row = load(session, escalation_id)
     now = clock()
-    due = [again or now + FIRST_RETRY] if row.status in ACTIVE_STATUSES else []
+    # A page never tried (Page pressed after this worker looked) is due now, not after a retry's wait.
+    untried = row.status == "pending" and row.attempts == 0
+    due = [again or (now if untried else now + FIRST_RETRY)] if row.status in ACTIVE_STATUSES else []
     if _posts_left(row):
         due.append(_post_due(row, now))
-    hold(session, escalation_id, lease, now, next_attempt_at=min(due) if due else None, lease_token=None)
+    release(session, escalation_id, lease, now, min(due) if due else None, known=row.status)
     return row.status
 
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, update
+from sqlalchemy import ColumnElement, case, literal, update
 
 from app.domain import AlertRef
 from app.i18n import N_, translator
@@ -38,6 +38,7 @@ from app.services.escalation_record import over_limit
 from app.services.members import Verdict, may_page
 from app.services.presses import Press
 from app.services.slack_users import cached_language, name_of
+from app.store.base import UTCDateTime
 from app.store.db import reading
 from app.store.models import Escalation, SlackUser
 
@@ -72,6 +73,11 @@ def _load(runtime: Runtime, escalation_id: int) -> Escalation | None:
         if row is not None:
             session.expunge(row)
         return row
+
+
+def _at(moment: datetime) -> ColumnElement[datetime]:
+    """``moment`` as a bound value of the UTC column type (inside a CASE nothing else gives it that type)."""
+    return literal(moment, UTCDateTime())
 
 
 def _changed(runtime: Runtime, escalation_id: int, *where: Any, **values: Any) -> bool:
@@ -120,13 +126,15 @@ def _page(runtime: Runtime, press: Press, row: Escalation, now: datetime) -> Non
         runtime,
         row.id,
         Escalation.status == "tag_only",
-        Escalation.lease_token.is_(None),  # never while a worker holds it (its release would undo this)
         Escalation.closed_at.is_(None),
         status="pending",
         paged_by=press.user,
         priority=priority,
         alias=row.alias or f"slack-{row.channel}-{row.message_ts}",
-        next_attempt_at=now,  # due at once: the page job takes it from here
+        # Due at once: a page worker takes it from here. A worker may still hold the row (the listener
+        # recording the reply this button came with): its lease keeps running and its release, seeing
+        # the row pending, leaves it due now (escalation_lease.release) rather than done.
+        next_attempt_at=case((Escalation.lease_token.is_(None), _at(now)), else_=Escalation.next_attempt_at),
         updated_at=now,
     )
     if not paged:

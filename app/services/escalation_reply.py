@@ -20,10 +20,9 @@ from app.lanes import MENTIONS
 from app.model.person import Person
 from app.runtime import Runtime
 from app.services.escalation_alert import load
-from app.services.escalation_lease import ESCALATION_LEASE, LeaseLost, hold
-from app.services.escalation_pages import PAGES_JOB
+from app.services.escalation_lease import ESCALATION_LEASE, LeaseLost, release
 from app.services.escalation_thread import permalink_of, record_post, reply_message, send_thread_post
-from app.services.page_queue import Joint, settle_later
+from app.services.page_queue import Joint, settle_later, submit
 from app.store.models import Escalation
 
 log = logging.getLogger(__name__)
@@ -57,14 +56,16 @@ def reply_and_release(
         if joint.leave():
             settle_later(runtime, joint)  # the page is done already: a worker posts the outcome
         return False
-    # Release the row: due now when a page or the reply is still owed, else done.
+    # Release the row: due now when a page or the reply is still owed (or Page was pressed), else done.
     due = now if row.status == "pending" or reply_ts is None else None
     try:
-        hold(session, row.id, lease, now, next_attempt_at=due, lease_token=None)
+        pressed = release(session, row.id, lease, now, due, known=row.status)
     except LeaseLost:
         log.warning("escalation %s: the reply outlasted the lease; the job has taken it over", row.event_id)
         return False
-    return due is not None
+    if pressed:
+        log.info("escalation %s: Page was pressed before the reply was recorded; paging now", row.event_id)
+    return due is not None or pressed
 
 
 def reply_later(
@@ -87,7 +88,7 @@ def reply_later(
                 woken = reply_and_release(runtime, session, row, people, as_of, now, lease, joint)
         finally:
             runtime.leases.let_go(lease)
-        if woken:
-            runtime.wake(PAGES_JOB)
+        if woken:  # a page worker does what is owed now (the job may be busy with a run of its own)
+            submit(runtime, escalation_id)
 
     runtime.background.run(f"reply to escalation {event_id}", work, lane=MENTIONS)

@@ -302,6 +302,12 @@ def test_three_replicas_through_a_week_with_the_leader_killed(
         sandbox.slack.socket.wait_for_ack(envelope, timeout=10)
     assert len({sandbox.slack.socket.wait_for_ack(e).connection for e in presses}) > 1
     escalated_once(sandbox, web, ts, replicas)
+    # The other two presses hear that it was paged already. None is turned away as "busy" because the
+    # listener had not yet recorded the reply the button came with: that refusal paged nothing, and when
+    # all three presses met it, nothing was paged at all.
+    told = lambda: [str(e["text"]) for e in sandbox.slack.ephemerals(web.channel)]  # noqa: E731
+    wait_until(lambda: len(told()) == 2, timeout=30)
+    assert all("already paged" in text for text in told()), told()
 
     hand_over(web)
     hand_over(infra)

@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from slack_sdk import WebClient
+
 from app.runtime import utc_now
-from app.sandbox import Sandbox
+from app.sandbox import BOT_TOKEN, Sandbox
 from app.sandbox.world import CHANNEL, World, teams_toml
 from app.slack import escalation_buttons, page_blocks
 from tests.conftest import BotFactory
@@ -80,6 +82,34 @@ def test_the_page_button_pages_once_however_often_it_is_pressed(
     updated = thread(sandbox, ts)[0]
     assert _button_ids(updated) == []
     assert f"<@{ALICE}> asked to page (P2)" in json.dumps(updated["blocks"])
+
+
+def test_a_page_pressed_before_the_listener_let_go_of_its_row_still_pages(
+    sandbox: Sandbox, world: World, make_bot: BotFactory
+) -> None:
+    # The reply (and its button) is in Slack before the listener has recorded it and released the row:
+    # a press in that moment (a quick click, a replica answering faster than the listener) must page.
+    # The listener is held there: its permalink request is answered once the press has been handled.
+    bot = make_bot(PAGING)
+    sandbox.opsgenie.alert_processing_polls = 0
+    fill_cache(bot.runtime, utc_now(), {"bob@corp.example": BOB})
+    sandbox.slack.answer_together("chat.getPermalink", 2, timeout=30)
+    _, ts = mention(sandbox, "the revenue dashboard is empty")
+    [reply] = wait_until(lambda: thread(sandbox, ts))
+    wait_until(lambda: sandbox.slack.held("chat.getPermalink") == 1)
+    assert rows(bot.runtime)[0].lease_token is not None  # the listener still holds the row
+    first = sandbox.slack.socket.push_block_action(reply, escalation_buttons.PAGE_ACTION, user=ALICE)
+    _acks_for(sandbox, first)
+    wait_until(lambda: rows(bot.runtime)[0].status == "pending" or sandbox.slack.ephemerals(CHANNEL))
+    assert sandbox.slack.ephemerals(CHANNEL) == []  # not "busy; try again": nothing would be paged
+    WebClient(token=BOT_TOKEN, base_url=sandbox.slack.api_url).chat_getPermalink(
+        channel=CHANNEL, message_ts=ts
+    )
+    assert run_job(bot.runtime, ts) == 1  # due once the listener let go, not filed as done
+    assert len(alert_posts(sandbox)) == 1
+    [row] = rows(bot.runtime)
+    assert (row.status, row.paged_by, row.lease_token) == ("created", ALICE, None)
+    assert len(thread(sandbox, ts)) == 2  # one reply, one outcome
 
 
 def test_a_guest_cannot_page_by_word_or_by_button(
