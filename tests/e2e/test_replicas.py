@@ -100,7 +100,11 @@ class ReplicaClock:
         offset = (to - datetime.now(UTC)).total_seconds()
         assert offset >= self.offset, "the clock only moves forward"
         self.offset = offset
-        self.path.write_text(f"{offset:.6f}\n", encoding="utf-8")
+        # Written aside and renamed into place: a process reading the file mid-write would see it
+        # empty, and an empty clock file once sent a replica back to the real date for one poll.
+        aside = self.path.with_suffix(".new")
+        aside.write_text(f"{offset:.6f}\n", encoding="utf-8")
+        os.replace(aside, self.path)
         time.sleep(0.1)  # the processes poll the file every 20 ms
 
 

@@ -22,11 +22,12 @@ from pathlib import Path
 POLL_SECONDS = 0.02
 
 
-def _offset(path: Path) -> float:
+def _offset(path: Path, current: float = 0.0) -> float:
+    """The file's offset; ``current`` while it cannot be read (never 0: that would send the clock back)."""
     try:
-        return float(path.read_text(encoding="utf-8").strip() or 0)
+        return float(path.read_text(encoding="utf-8").strip())
     except (OSError, ValueError):
-        return 0.0
+        return current
 
 
 def _install(path: Path) -> None:
@@ -40,7 +41,7 @@ def _install(path: Path) -> None:
     def follow() -> None:
         nonlocal applied
         while True:
-            wanted = _offset(path)
+            wanted = _offset(path, applied)
             if wanted != applied:
                 traveller.shift(wanted - applied)
                 applied = wanted
