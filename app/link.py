@@ -10,8 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from websockets.exceptions import WebSocketException
-
 from app.chat import SlackCallFailed
 from app.config import ConfigError, Settings, StartupError
 from app.metrics import Metrics
@@ -60,9 +58,9 @@ def open_socket(
     )
     try:
         connection.connect()
-    # The URL was refused, the websocket did not open (a network error), or Slack answered its handshake
-    # with something other than an upgrade (a 503 in an incident: websockets' InvalidStatus).
-    except (SlackCallFailed, OSError, WebSocketException) as error:
+    # The URL was refused, or the websocket did not open (a network error, or a handshake Slack answered
+    # with something other than an upgrade: connect() raises those as ConnectionError).
+    except (SlackCallFailed, OSError) as error:
         connection.close()
         reason = (
             str(error)

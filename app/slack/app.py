@@ -7,10 +7,10 @@ from typing import Any
 
 from slack_bolt import App, BoltRequest, BoltResponse
 from slack_bolt.middleware.authorization import SingleTeamAuthorization
-from slack_sdk.web import SlackResponse
 
 from app.log_json import ContextThreadPool
 from app.runtime import Runtime
+from app.slack.gateway import AuthTestAnswer
 from app.slack.listeners import actions, commands, home, mentions
 
 log = logging.getLogger(__name__)
@@ -54,7 +54,7 @@ def build_bolt_app(runtime: Runtime, bot_user_id: str | None = None) -> App:
     return app
 
 
-def _verified_by(app: App, answer: SlackResponse) -> None:
+def _verified_by(app: App, answer: AuthTestAnswer) -> None:
     """Give Bolt's single-workspace authorization the auth.test ``answer`` it would have asked for.
 
     Without it Bolt asks auth.test on the first envelope, before its ack; with it, who the bot is (its

@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from app.metrics import Metrics
     from app.model.messages import Message
 
+AuthTestAnswer = SlackResponse  # auth.test's answer as slack_sdk gives it (Bolt's App is handed it as is)
 log = logging.getLogger(__name__)
 
 

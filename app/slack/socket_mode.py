@@ -112,8 +112,15 @@ class SocketModeConnection:
     # ---- connecting -----------------------------------------------------------------------------
 
     def connect(self) -> None:
-        """Open the first connection; Slack's refusal (SlackCallFailed) or a network error propagates."""
-        self._open()
+        """Open the first connection; Slack's refusal (SlackCallFailed) or a network error propagates.
+
+        A handshake Slack answers with something other than an upgrade (a 503 in an incident: websockets'
+        InvalidStatus) is a network error too: ConnectionError, so that callers need not know websockets.
+        """
+        try:
+            self._open()
+        except WebSocketException as error:
+            raise ConnectionError(str(error)) from error
 
     def _open(self) -> None:
         """Open a connection, read it in its own thread, and make it current once Slack says hello."""
