@@ -35,10 +35,14 @@ def leader_only(runtime: Runtime, name: str, job: Callable[[], object]) -> Calla
 
     def run() -> None:
         leadership = runtime.leadership
-        if leadership.engaged and not leadership.leading():
-            log.debug("job %s: another replica leads the scheduled jobs", name)
-            return
-        job()
+        with leadership.running_job() as starts:  # counted first: a stop hands over only once none runs
+            if not starts:
+                log.debug("job %s: this replica is giving the leadership back", name)
+                return
+            if leadership.engaged and not leadership.leading():
+                log.debug("job %s: another replica leads the scheduled jobs", name)
+                return
+            job()
 
     return run
 

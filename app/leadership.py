@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime
 
 from prometheus_client import CollectorRegistry, Gauge
@@ -68,6 +69,10 @@ class Leadership:
             "oncall_leader", "1 on the replica that runs the scheduled jobs now, else 0.", registry=registry
         )
         self._ticking = threading.Lock()  # the beat and a job re-checking (leading()) take turns
+        # The leader's jobs running now, and whether the lease is being given back (no job may start then).
+        self._jobs = 0
+        self._handing_over = False
+        self._jobs_lock = threading.Lock()
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -115,6 +120,32 @@ class Leadership:
         if self.is_leader():
             return True
         return self._token is not None and self.tick()
+
+    @contextmanager
+    def running_job(self) -> Iterator[bool]:
+        """Count a leader's job run while the block runs; yields False once the lease is being given back."""
+        with self._jobs_lock:
+            starts = not self._handing_over
+            self._jobs += starts
+        try:
+            yield starts
+        finally:
+            with self._jobs_lock:
+                self._jobs -= starts
+
+    def hand_over(self) -> bool:
+        """Give the lease back (``stop``) unless a leader's job still runs; True when it was given back.
+
+        A stop that leaves other work in flight (a page hanging at the pager, a Slack reply held by a rate
+        limit) is no reason to keep leading: those run on every replica, under leases of their own. Only a
+        scheduled job still running keeps the lease, to run out for whoever leads next.
+        """
+        with self._jobs_lock:
+            if self._jobs:
+                return False
+            self._handing_over = True
+        self.stop()
+        return True
 
     def _claim(self, now: datetime) -> None:
         with self.sessions.begin() as session:

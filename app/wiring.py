@@ -126,8 +126,9 @@ class RunningBot:
         self.runtime.pages.stop()
         left = self.runtime.stopping.drain(_left(deadline))
         finished = self.runtime.background.shutdown(_left(deadline)) and not left
-        if finished:
-            self.runtime.leadership.stop()  # no job of ours runs any more: another replica may lead now
+        # No scheduled job of ours runs any more (pages and replies still in flight run on every replica,
+        # under their own leases): another replica may lead now, at its next beat.
+        self.runtime.leadership.hand_over()
         self.runtime.leases.stop()
         if finished:
             self.runtime.providers.close()

@@ -199,3 +199,20 @@ def test_a_new_leader_wakes_the_refresh_for_when_it_is_due_the_shifts_now_and_th
         jobs.CATCH_UP_JOB: CATCH_UP_DELAY,
         jobs.SHIFTS_JOB: timedelta(0),  # reminders and follow-ups the old leader left are due now
     }
+
+
+def test_a_stopping_leader_keeps_its_lease_while_a_job_of_its_own_runs_and_starts_none_after(
+    replicas: list[Replica], clock: Clock
+) -> None:
+    first, second, _ = replicas
+    first.beat(clock)
+    with first.leadership.running_job() as starts:
+        assert starts
+        assert not first.leadership.hand_over()  # the job still runs: its lease runs out for the next one
+        assert first.leadership.is_leader()
+    assert first.leadership.hand_over()  # nothing runs any more (a page in flight is no leader's job)
+    with first.leadership.running_job() as starts:
+        assert not starts  # given back: no job of the old leader's starts now
+    clock.advance(timedelta(seconds=1))
+    assert second.beat(clock)
+    assert leaders(replicas) == [1]
