@@ -2,9 +2,10 @@
 
 The escalation row stays the outbox (``escalation_pages`` moves it from ``pending`` to ``notified`` or
 ``failed``); each direct message is said once through the notices table, keyed on the event and the
-person, so a redelivered mention, a retry or a second replica never sends a second one. The key is
-claimed before the message is sent: a crash in between costs that person the DM (they are tagged in
-the thread reply already), never a duplicate.
+person, so a redelivered mention, a retry or a second replica never sends a second one. Each goes through
+``services/once.py`` like every once-only post: a process stopped (or killed) between the claim and
+Slack's answer leaves the key claimed, and the next attempt reads the conversation back before it sends,
+so that the person gets the message late rather than never, and the thread names only who got one.
 """
 
 from __future__ import annotations
@@ -16,14 +17,13 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.chat import SlackCallFailed
 from app.i18n import N_
 from app.model.messages import DmOutcome, EscalationDm, Message
 from app.model.person import Person
 from app.runtime import Runtime
+from app.services.notices import say_notice
 from app.services.person_views import cached_persons
 from app.services.slack_users import language_for
-from app.store import repo
 from app.store.models import Escalation, Notice
 from app.store.repo import latest_snapshot
 
@@ -50,10 +50,15 @@ def _key(row: Escalation, user_id: str) -> str:
 
 
 def dmed(session: Session, row: Escalation) -> list[str]:
-    """The Slack ids already sent (or being sent) a direct message for this escalation."""
+    """The Slack ids sent a direct message for this escalation (posted: not one merely claimed)."""
     keys = session.scalars(
         select(Notice.key)
-        .where(Notice.team == row.team, Notice.kind == KIND, Notice.key.startswith(f"{row.event_id}:"))
+        .where(
+            Notice.team == row.team,
+            Notice.kind == KIND,
+            Notice.key.startswith(f"{row.event_id}:"),
+            Notice.status == "posted",
+        )
         .order_by(Notice.id)  # the order they were sent in: the on-call order
     )
     return [key.rsplit(":", 1)[1] for key in keys]
@@ -91,26 +96,16 @@ def send_dms(
             permalink=permalink,
             language=language_for(runtime, user_id, team_language),
         )
-        if not _claim(runtime, row, user_id, payload, now):
-            continue  # sent before (a retry, a redelivery, another replica)
-        try:
-            runtime.slack.post(user_id, payload)
-        except SlackCallFailed as failure:
-            log.warning("escalation %s: no direct message to %s: %s", row.event_id, user_id, failure)
-            with runtime.sessions.begin() as release:
-                repo.release_notice(release, row.team, KIND, _key(row, user_id))
-            done.failed.append(f"{person.pager_id} ({failure})")
+        outcome = say_notice(runtime, row.team, user_id, KIND, _key(row, user_id), payload, now)
+        if outcome.result in ("found", "done"):
+            continue  # sent before (a retry, a redelivery, another replica, a process that stopped)
+        if outcome.result != "posted":  # refused, unknown (read back next time), or in flight elsewhere
+            log.warning("escalation %s: no direct message to %s: %s", row.event_id, user_id, outcome.detail)
+            done.failed.append(f"{person.pager_id} ({outcome.detail or outcome.result})")
             continue
         done.sent.append(user_id)
     log.info("escalation %s: direct messages sent to %s", row.event_id, ", ".join(done.sent) or "nobody")
     return done
-
-
-def _claim(runtime: Runtime, row: Escalation, user_id: str, payload: Message, now: datetime) -> bool:
-    with runtime.sessions.begin() as session:
-        return repo.claim_notice(
-            session, row.team, KIND, _key(row, user_id), at=now, text=runtime.slack.fallback_text(payload)
-        )
 
 
 def dm_outcome(session: Session, row: Escalation, language: str = "en") -> Message:

@@ -7,11 +7,13 @@ page, so the new process leads at its next beat, not a whole lease later.
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -22,7 +24,8 @@ from app.sandbox.world import World, seed, write_config
 from tests.conftest import database_url, environment_for
 from tests.databases import query
 from tests.e2e.test_nothing_lost import reply_recorded, synced
-from tests.slack.test_mentions import mention, wait_until
+from tests.e2e.test_replicas import CLOCK_HOOK, ReplicaClock
+from tests.slack.test_mentions import CAROL, mention, wait_until
 
 # The default lease: a leader that does not give it back is followed only 20-40 s after it is gone.
 LEASE_SECONDS = 30
@@ -88,3 +91,56 @@ def test_a_page_hanging_at_the_pager_does_not_keep_the_stopping_leader_from_hand
     # The old one had no scheduled job running: it gave the lease back, and the new one took it at its
     # next beat (not after the old lease ran out, 20-40 s after the old process was gone).
     assert time.monotonic() - gone < BEAT + 3
+
+
+def test_a_direct_message_page_cut_off_by_sigterm_reaches_the_on_call_person_after_the_restart(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    """A team on the built-in rotation is paged by direct message: one stopped mid-send is sent late, once."""
+    world = seed(sandbox, utc_now(), escalate="page", provider="rotation")
+    clock = ReplicaClock(tmp_path / "clock", datetime.now(UTC) + timedelta(seconds=1))
+    env = environment_for(sandbox, tmp_path, write_config(tmp_path, world.config_text))
+    hooks = [env.get("PYTHONPATH"), str(CLOCK_HOOK)]
+    env.update(LEASE_SECONDS="3", PYTHONPATH=os.pathsep.join(p for p in hooks if p))
+    env["ONCALL_TEST_CLOCK_FILE"] = str(clock.path)
+    processes: list[subprocess.Popen[str]] = []
+
+    def start() -> subprocess.Popen[str]:
+        known = set(sandbox.slack.socket.connection_ids())
+        process = subprocess.Popen(
+            [sys.executable, "-m", "app", "run"],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        processes.append(process)
+        wait_until(lambda: set(sandbox.slack.socket.connection_ids()) - known, timeout=30)
+        return process
+
+    try:
+        old = start()
+        synced(sandbox)
+        # The reply and the direct message are both on their way when SIGTERM comes, and neither gets
+        # through: Slack holds the connections and never acts on them.
+        sandbox.slack.lose_answer("chat.postMessage", stall=60, times=2, act=False)
+        _, ts = mention(sandbox, "page: the nightly load failed")
+        url = database_url(tmp_path)
+        dm_sql = "SELECT status FROM notices WHERE kind = 'escalation_dm'"
+        wait_until(lambda: query(url, dm_sql), timeout=30)  # the DM to the on-call person is claimed
+        wait_until(lambda: len(sandbox.slack.requests("chat.postMessage")) >= 2, timeout=30)
+        old.send_signal(signal.SIGTERM)
+        assert old.wait(timeout=30) == 0
+        assert sandbox.slack.messages(CAROL) == []
+
+        start()
+        clock.jump(clock.now() + timedelta(minutes=7))  # past any Slack call the old process had sent
+        status_sql = "SELECT status FROM escalations WHERE message_ts = :ts"
+        wait_until(lambda: query(url, status_sql, ts=ts)[0][0] != "pending", timeout=90)
+        assert query(url, status_sql, ts=ts)[0][0] == "notified"
+        wait_until(lambda: sandbox.slack.messages(CAROL), timeout=30)
+        assert len(sandbox.slack.messages(CAROL)) == 1  # late, once: not lost to the stop
+    finally:
+        for process in processes:
+            if process.poll() is None:
+                process.kill()
+                process.wait(timeout=10)
