@@ -103,14 +103,19 @@ def gated_bot(env: dict[str, str], tmp_path: Path, module: str = "sqlalchemy") -
         os.close(go_w)
 
 
+def sync_by_cli(env: dict[str, str]) -> None:
+    """`oncall-bot sync` once: the cache filled through the product's own path, the schema current."""
+    sync = [sys.executable, "-m", "app", "sync"]
+    synced = subprocess.run(sync, env=env, capture_output=True, text=True, timeout=60, check=False)
+    assert synced.returncode == 0, synced.stdout + synced.stderr
+
+
 def test_a_command_pushed_at_hello_before_the_runtime_exists_gets_the_real_answer(
     sandbox: Sandbox, world: World, tmp_path: Path
 ) -> None:
     env = environment_for(sandbox, tmp_path, write_config(tmp_path, world.config_text))
     # The cache filled through the product's own path (and the schema current, as a restart finds it).
-    sync = [sys.executable, "-m", "app", "sync"]
-    synced = subprocess.run(sync, env=env, capture_output=True, text=True, timeout=60, check=False)
-    assert synced.returncode == 0, synced.stdout + synced.stderr
+    sync_by_cli(env)
 
     with gated_bot(env, tmp_path) as bot:
         sandbox.slack.socket.wait_connected(timeout=WAIT)  # hello: before any of the store is imported
@@ -187,9 +192,7 @@ def test_nothing_between_hello_and_the_answer_waits_on_slack(
     # the bot must not call Slack again (Bolt's App verifies its token with auth.test unless told not
     # to), or a throttled or slow Slack holds every envelope that arrived at hello past the limit.
     env = environment_for(sandbox, tmp_path, write_config(tmp_path, world.config_text))
-    sync = [sys.executable, "-m", "app", "sync"]
-    synced = subprocess.run(sync, env=env, capture_output=True, text=True, timeout=60, check=False)
-    assert synced.returncode == 0, synced.stdout + synced.stderr
+    sync_by_cli(env)
 
     with gated_bot(env, tmp_path) as bot:
         sandbox.slack.socket.wait_connected(timeout=WAIT)

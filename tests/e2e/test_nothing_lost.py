@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import signal
 import subprocess
-import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -17,13 +16,12 @@ from app.sandbox import Sandbox
 from app.sandbox.world import USERGROUP_ID, World, seed, write_config
 from tests.conftest import database_url, environment_for
 from tests.databases import query, writes_held
+from tests.e2e.bot_processes import Start, bot_processes
 from tests.slack.test_mentions import CAROL, mention, thread, wait_until
 
 # The lease of the product's own setting, short so that a take-over is quick to watch.
 LEASE_SECONDS = "3"
 STOP_DEADLINE = 10.0
-
-Start = Callable[[], subprocess.Popen[str]]
 
 
 @pytest.fixture
@@ -37,26 +35,8 @@ def start_bot_process(sandbox: Sandbox, paging_world: World, tmp_path: Path) -> 
     """Start `python -m app run` (again and again, on one database); wait until it is connected."""
     env = environment_for(sandbox, tmp_path, write_config(tmp_path, paging_world.config_text))
     env["LEASE_SECONDS"] = LEASE_SECONDS
-    started: list[subprocess.Popen[str]] = []
-
-    def start() -> subprocess.Popen[str]:
-        known = set(sandbox.slack.socket.connection_ids())
-        process = subprocess.Popen(
-            [sys.executable, "-m", "app", "run"],
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        started.append(process)
-        wait_until(lambda: set(sandbox.slack.socket.connection_ids()) - known, timeout=30)
-        return process
-
-    yield start
-    for process in started:
-        if process.poll() is None:
-            process.kill()
-            process.wait(timeout=10)
+    with bot_processes(sandbox, env, capture=True) as start:
+        yield start
 
 
 def synced(sandbox: Sandbox) -> None:

@@ -9,10 +9,8 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
-import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -23,6 +21,7 @@ from app.sandbox import Sandbox
 from app.sandbox.world import World, seed, write_config
 from tests.conftest import database_url, environment_for
 from tests.databases import query
+from tests.e2e.bot_processes import Start, bot_processes
 from tests.e2e.test_nothing_lost import reply_recorded, synced
 from tests.e2e.test_replicas import CLOCK_HOOK, ReplicaClock
 from tests.slack.test_mentions import CAROL, mention, wait_until
@@ -31,8 +30,6 @@ from tests.slack.test_mentions import CAROL, mention, wait_until
 LEASE_SECONDS = 30
 BEAT = LEASE_SECONDS / 3
 
-Start = Callable[[], subprocess.Popen[str]]
-
 
 @pytest.fixture
 def start_replica(sandbox: Sandbox, tmp_path: Path) -> Iterator[Start]:
@@ -40,26 +37,8 @@ def start_replica(sandbox: Sandbox, tmp_path: Path) -> Iterator[Start]:
     world: World = seed(sandbox, utc_now(), escalate="page")
     env = environment_for(sandbox, tmp_path, write_config(tmp_path, world.config_text))
     env["LEASE_SECONDS"] = str(LEASE_SECONDS)
-    started: list[subprocess.Popen[str]] = []
-
-    def start() -> subprocess.Popen[str]:
-        known = set(sandbox.slack.socket.connection_ids())
-        process = subprocess.Popen(
-            [sys.executable, "-m", "app", "run"],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            text=True,
-        )
-        started.append(process)
-        wait_until(lambda: set(sandbox.slack.socket.connection_ids()) - known, timeout=30)
-        return process
-
-    yield start
-    for process in started:
-        if process.poll() is None:
-            process.kill()
-            process.wait(timeout=10)
+    with bot_processes(sandbox, env) as start:
+        yield start
 
 
 def leader_pid(directory: Path) -> int | None:
@@ -103,21 +82,7 @@ def test_a_direct_message_page_cut_off_by_sigterm_reaches_the_on_call_person_aft
     hooks = [env.get("PYTHONPATH"), str(CLOCK_HOOK)]
     env.update(LEASE_SECONDS="3", PYTHONPATH=os.pathsep.join(p for p in hooks if p))
     env["ONCALL_TEST_CLOCK_FILE"] = str(clock.path)
-    processes: list[subprocess.Popen[str]] = []
-
-    def start() -> subprocess.Popen[str]:
-        known = set(sandbox.slack.socket.connection_ids())
-        process = subprocess.Popen(
-            [sys.executable, "-m", "app", "run"],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        processes.append(process)
-        wait_until(lambda: set(sandbox.slack.socket.connection_ids()) - known, timeout=30)
-        return process
-
-    try:
+    with bot_processes(sandbox, env) as start:
         old = start()
         synced(sandbox)
         # The reply and the direct message are both on their way when SIGTERM comes, and neither gets
@@ -139,8 +104,3 @@ def test_a_direct_message_page_cut_off_by_sigterm_reaches_the_on_call_person_aft
         assert query(url, status_sql, ts=ts)[0][0] == "notified"
         wait_until(lambda: sandbox.slack.messages(CAROL), timeout=30)
         assert len(sandbox.slack.messages(CAROL)) == 1  # late, once: not lost to the stop
-    finally:
-        for process in processes:
-            if process.poll() is None:
-                process.kill()
-                process.wait(timeout=10)
