@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from app.domain import Team
 from app.model.buttons import got_it_value
@@ -20,7 +21,7 @@ from app.model.messages import AckMissing, AckReminder, TeamShift
 from app.model.person import Person
 from app.runtime import Runtime
 from app.services import handover_plan
-from app.services.handover_acks import acked_by, handed_to
+from app.services.handover_acks import acked_by_in, handed_to_in
 from app.services.notice_once import say_team_notice
 from app.services.notices import say_notice
 from app.services.person_views import person_views
@@ -55,18 +56,17 @@ class PendingAck:
     outgoing: tuple[str, ...]  # pager identities
 
 
-def _notices(runtime: Runtime, team: str, kind: str, prefix: str) -> dict[str, datetime]:
+def _notices(session: Session, team: str, kind: str, prefix: str) -> dict[str, datetime]:
     """key → when, for the team's posted notices of ``kind`` whose key starts with ``prefix``."""
-    with reading(runtime.sessions) as session:
-        rows = session.execute(
-            select(Notice.key, Notice.created_at).where(
-                Notice.team == team,
-                Notice.kind == kind,
-                Notice.status == "posted",
-                Notice.key.startswith(prefix, autoescape=True),
-            )
+    rows = session.execute(
+        select(Notice.key, Notice.created_at).where(
+            Notice.team == team,
+            Notice.kind == kind,
+            Notice.status == "posted",
+            Notice.key.startswith(prefix, autoescape=True),
         )
-        return {str(key): at for key, at in rows}
+    )
+    return {str(key): at for key, at in rows}
 
 
 def pending_ack(runtime: Runtime, team: Team, now: datetime) -> PendingAck | None:
@@ -74,30 +74,30 @@ def pending_ack(runtime: Runtime, team: Team, now: datetime) -> PendingAck | Non
     within = team.ack_within
     if within is None:
         return None
+    # One reading transaction for all of it: the minute job asks every team each minute.
     with reading(runtime.sessions) as session:
         planned = handover_plan.at_or_before(session, team, now)
-        row = (
-            session.scalars(
-                select(Handover).where(Handover.team == team.name, Handover.shift_start == planned.start)
-            ).first()
-            if planned is not None
-            else None
-        )
-    if planned is None or row is None or row.status != "posted":
-        return None
-    start = planned.start
-    done = set(acked_by(runtime, team.name, start))
-    waiting_ids = [user for user in handed_to(runtime, team.name, start) if user not in done]
-    if not waiting_ids:
-        return None
-    reminded = _notices(runtime, team.name, REMINDER_KIND, f"{start.isoformat()}|")
+        if planned is None:
+            return None
+        start = planned.start
+        row = session.scalars(
+            select(Handover).where(Handover.team == team.name, Handover.shift_start == start)
+        ).first()
+        if row is None or row.status != "posted":
+            return None
+        done = set(acked_by_in(session, team.name, start))
+        waiting_ids = [user for user in handed_to_in(session, team.name, start) if user not in done]
+        if not waiting_ids:
+            return None
+        reminded = _notices(session, team.name, REMINDER_KIND, f"{start.isoformat()}|")
+        said = bool(_notices(session, team.name, CHANNEL_KIND, start.isoformat()))
+        outgoing = tuple(row.outgoing)
     waiting = tuple(
         Waiting(user, start + within, reminded.get(f"{start.isoformat()}|{user}")) for user in waiting_ids
     )
     # The channel hears it ``ack_within`` after the reminders (not before twice that after the start).
     channel_at = max([start + 2 * within, *(w.reminded_at + within for w in waiting if w.reminded_at)])
-    said = bool(_notices(runtime, team.name, CHANNEL_KIND, start.isoformat()))
-    return PendingAck(team.name, start, waiting, channel_at, said, tuple(row.outgoing))
+    return PendingAck(team.name, start, waiting, channel_at, said, outgoing)
 
 
 def _remind(runtime: Runtime, team: Team, pending: PendingAck, person: Waiting, now: datetime) -> None:

@@ -14,6 +14,7 @@ from dataclasses import replace
 from datetime import datetime
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from app.domain import Team
 from app.model.buttons import GOT_IT_ACTION, GotItDone, parse_got_it
@@ -41,27 +42,37 @@ def _key_prefix(start: datetime) -> str:
 
 def handed_to(runtime: Runtime, team: str, start: datetime) -> list[str]:
     """The Slack users whose handover DM for the shift at ``start`` was posted, in key order."""
-    prefix = _key_prefix(start)
     with reading(runtime.sessions) as session:
-        keys = session.scalars(
-            select(Notice.key)
-            .where(Notice.team == team, Notice.kind == DM_KIND, Notice.status == "posted")
-            .where(Notice.key.startswith(prefix, autoescape=True))
-            .order_by(Notice.key)
-        )
-        return [key.removeprefix(prefix) for key in keys]
+        return handed_to_in(session, team, start)
+
+
+def handed_to_in(session: Session, team: str, start: datetime) -> list[str]:
+    """``handed_to``, read in ``session``."""
+    prefix = _key_prefix(start)
+    keys = session.scalars(
+        select(Notice.key)
+        .where(Notice.team == team, Notice.kind == DM_KIND, Notice.status == "posted")
+        .where(Notice.key.startswith(prefix, autoescape=True))
+        .order_by(Notice.key)
+    )
+    return [key.removeprefix(prefix) for key in keys]
 
 
 def acked_by(runtime: Runtime, team: str, start: datetime) -> list[str]:
     """Who pressed "Got it" for the shift at ``start``, in the order they did."""
     with reading(runtime.sessions) as session:
-        return list(
-            session.scalars(
-                select(HandoverAck.user_id)
-                .where(HandoverAck.team == team, HandoverAck.shift_start == start)
-                .order_by(HandoverAck.acked_at, HandoverAck.id)
-            )
+        return acked_by_in(session, team, start)
+
+
+def acked_by_in(session: Session, team: str, start: datetime) -> list[str]:
+    """``acked_by``, read in ``session``."""
+    return list(
+        session.scalars(
+            select(HandoverAck.user_id)
+            .where(HandoverAck.team == team, HandoverAck.shift_start == start)
+            .order_by(HandoverAck.acked_at, HandoverAck.id)
         )
+    )
 
 
 def _language(runtime: Runtime, press: Press, team: Team | None) -> str:

@@ -24,8 +24,8 @@ from app.store.models import SlackUser
 log = logging.getLogger(__name__)
 
 MAX_AGE = timedelta(days=1)
-# Bolt sends an ack only when its runner notices that ack() was called (it polls every 10 ms). Starting
-# users.info a little later keeps that call off the ack's path, so the answer never waits for Slack.
+# users.info for a new asker starts a little after their ack, on a timer thread of its own: never on
+# the ack's path, and skipped when the bot stops meanwhile (ZoneFetcher._run).
 AFTER_ACK_DELAY = 0.1
 
 
