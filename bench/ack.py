@@ -145,35 +145,28 @@ def seed(sandbox: Sandbox, teams: int, shifts: int, now: datetime) -> tuple[str,
     return "\n".join(lines), users
 
 
-def wait_for_cycle(database: Path, teams: int, timeout: float = 120) -> int:
+def wait_for_cycle(database: Path, teams: int) -> int:
     """Wait until the bot's first cycle has cached every timeline and synced every group; the shift count."""
-    engine = create_engine(f"sqlite:///{database}")
     fetched = select(func.count()).select_from(TeamState).where(TeamState.shifts_fetched_at.is_not(None))
+    wait_for_rows(database, fetched, teams, f"cache {teams} timelines in its first cycle")
     synced = select(func.count(func.distinct(UsergroupSync.team)))
+    wait_for_rows(database, synced, teams, f"sync {teams} groups in its first cycle")
+    return wait_for_rows(database, select(func.count()).select_from(ShiftRow), None, "count its shifts")
+
+
+def wait_for_rows(database: Path, count: Any, want: int | None, what: str, timeout: float = 120) -> int:
+    """Wait until the ``count`` statement on the bot's database gives ``want`` (None: any answer); it."""
+    engine = create_engine(f"sqlite:///{database}")
     deadline = time.monotonic() + timeout
     try:
         while time.monotonic() < deadline:
             try:
                 with engine.connect() as connection:
-                    if connection.scalar(fetched) == teams and connection.scalar(synced) == teams:
-                        return int(connection.scalar(select(func.count()).select_from(ShiftRow)) or 0)
+                    got = int(connection.scalar(count) or 0)
+                if want is None or got == want:
+                    return got
             except Exception:  # noqa: S110 - the bot may still be creating its schema
                 pass
-            time.sleep(0.2)
-    finally:
-        engine.dispose()
-    raise TimeoutError(f"the bot's first cycle did not finish within {timeout}s")
-
-
-def wait_for_rows(database: Path, count: Any, want: int, what: str, timeout: float = 120) -> None:
-    """Wait until the ``count`` statement on the bot's database gives ``want``."""
-    engine = create_engine(f"sqlite:///{database}")
-    deadline = time.monotonic() + timeout
-    try:
-        while time.monotonic() < deadline:
-            with engine.connect() as connection:
-                if connection.scalar(count) == want:
-                    return
             time.sleep(0.2)
     finally:
         engine.dispose()
